@@ -1,0 +1,121 @@
+"""Delphi consensus platform: the Flask application factory."""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from flask import Flask, request, session
+
+from delphi.config import DEFAULTS, instance_secret_key, normalise_database_url
+
+__version__ = "0.1.0"
+
+_HERE = Path(__file__).resolve().parent
+
+
+def _asset_folder(name: str) -> str:
+    """templates/ and static/ live at the repository root, and inside the package once installed from a wheel."""
+    inside = _HERE / name
+    return str(inside if inside.is_dir() else _HERE.parent / name)
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app. ``config`` overrides the environment (``DELPHI_*``, ``DATABASE_URL``) and the defaults."""
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("DELPHI_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        template_folder=_asset_folder("templates"),
+        static_folder=_asset_folder("static"),
+    )
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("DELPHI", loads=_loads)
+    if os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
+    if config:
+        app.config.from_mapping(config)
+
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.setdefault(
+        "SQLALCHEMY_DATABASE_URI", "sqlite:///" + str(Path(app.instance_path) / "delphi.sqlite3")
+    )
+    app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+
+    _init_extensions(app)
+    _register_blueprints(app)
+
+    @app.context_processor
+    def _template_helpers():
+        from flask_babel import get_locale
+
+        return {"current_locale_code": lambda: str(get_locale() or "en"), "app_version": __version__}
+
+    return app
+
+
+def _loads(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _init_extensions(app: Flask) -> None:
+    from delphi import models  # noqa: F401  (register every table on the metadata)
+    from delphi.db import configure_engines
+    from delphi.extensions import babel, csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engines(app, db)
+    migrate.init_app(app, db, directory=str(_HERE / "migrations"), render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to see that page."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+    login_manager.user_loader(_load_staff_user)
+    babel.init_app(app, locale_selector=_select_locale)
+
+
+def _load_staff_user(user_id: str):
+    from delphi.extensions import db
+    from delphi.models import StaffUser
+
+    try:
+        pk, version = (int(part) for part in user_id.split(":", 1))
+    except ValueError:
+        return None
+    user = db.session.get(StaffUser, pk)
+    if user is None or user.session_version != version or not user.active:
+        return None
+    return user
+
+
+def _select_locale() -> str:
+    from flask import current_app
+
+    languages = current_app.config["LANGUAGES"]
+    chosen = session.get("lang")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def _register_blueprints(app: Flask) -> None:
+    from delphi.auth import bp as auth_bp
+    from delphi.facilitate import bp as facilitate_bp
+    from delphi.main import bp as main_bp
+    from delphi.main.errors import register_error_handlers
+    from delphi.panel import bp as panel_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(panel_bp)
+    app.register_blueprint(facilitate_bp)
+    register_error_handlers(app)

@@ -1,0 +1,55 @@
+"""Configuration, read once in the app factory.
+
+Every setting has a safe default, may be set as an environment variable ``DELPHI_<NAME>`` (values are parsed as JSON
+where they can be, so ``DELPHI_MIN_PASSWORD_LENGTH=12`` is an int), and ``DATABASE_URL`` selects the database. Tests
+and the ``delphi`` command pass a mapping to ``create_app(config)`` which wins over both.
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+DEFAULTS = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "SQLITE_BUSY_TIMEOUT_MS": 15000,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
+    # The CSRF token lives as long as the session: a panellist who reads slowly must not lose a page of answers.
+    "WTF_CSRF_TIME_LIMIT": None,
+    "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+    "MAX_FORM_PARTS": 2000,
+    "BABEL_DEFAULT_LOCALE": "en",
+    "LANGUAGES": ["en", "nb"],
+    "MIN_PASSWORD_LENGTH": 10,
+    "MAIL_SERVER": "localhost",
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_FROM": "delphi@localhost",
+    "PUBLIC_URL": None,
+}
+
+
+def normalise_database_url(url: str) -> str:
+    """Return a SQLAlchemy URL that uses psycopg 3 for PostgreSQL, whichever spelling the host gave."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def instance_secret_key(instance_path: Path) -> str:
+    """The secret key kept in the instance folder, made on first use (never a hard-coded one)."""
+    path = instance_path / "secret_key"
+    if path.exists():
+        key = path.read_text(encoding="ascii").strip()
+        if key:
+            return key
+    key = secrets.token_hex(32)
+    path.touch(mode=0o600)
+    path.write_text(key, encoding="ascii")
+    return key

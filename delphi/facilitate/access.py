@@ -1,0 +1,25 @@
+"""Loading a study for the signed-in staff member, refusing anyone without a role in it."""
+from __future__ import annotations
+
+from flask import abort
+from flask_login import current_user
+
+from delphi.extensions import db
+from delphi.models import StudyMember, StudyRole, Study
+import sqlalchemy as sa
+
+ALL_ROLES = frozenset(StudyRole)
+RUNNING_ROLES = frozenset({StudyRole.owner, StudyRole.facilitator})
+
+
+def get_study_or_404(study_id: int, roles: frozenset[StudyRole] = ALL_ROLES) -> tuple[Study, StudyRole]:
+    """The study and the user's role in it. 404 when the user has no role (a study of others does not exist for
+    them); 403 when they have a role that may not do this."""
+    member = db.session.scalar(
+        sa.select(StudyMember).where(StudyMember.study_id == study_id, StudyMember.user_id == current_user.id)
+    )
+    if member is None:
+        abort(404)
+    if member.role not in roles:
+        abort(403)
+    return member.study, member.role

@@ -1,0 +1,36 @@
+"""The landing page, the language switch and the health check."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app, redirect, render_template, request, session, url_for
+from flask_login import current_user
+
+from delphi.extensions import db
+from delphi.main import bp
+from delphi.main.safety import is_safe_next
+
+
+@bp.get("/")
+def index():
+    if current_user.is_authenticated:
+        return redirect(url_for("facilitate.dashboard"))
+    return render_template("main/index.html")
+
+
+@bp.post("/language")
+def set_language():
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+    target = request.form.get("next", "")
+    return redirect(target if is_safe_next(target) else url_for("main.index"), code=303)
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        db.session.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError:
+        current_app.logger.exception("health check: database unreachable")
+        return {"status": "error", "database": "unreachable"}, 503
+    return {"status": "ok", "database": "ok"}

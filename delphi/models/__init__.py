@@ -1,0 +1,25 @@
+"""The data model of a whole multi-round, multi-stakeholder Delphi study."""
+from delphi.models.audit import AuditEvent
+from delphi.models.base import Base, DomainError, utcnow
+from delphi.models.open_round import OpenAnswer, OpenQuestion, Suggestion, SuggestionStatus
+from delphi.models.panellist import ConsentDecision, ConsentRecord, Contact, Panellist
+from delphi.models.rating import Rating, Submission
+from delphi.models.round import Classification, Round, RoundKind, RoundResult, RoundStatement, RoundStatus
+from delphi.models.staff import StaffUser, StudyMember, StudyRole
+from delphi.models.statement import RevisionKind, Statement, StatementRevision, StatementStatus, statement_source
+from delphi.models.study import (
+    ConsensusScope,
+    StakeholderGroup,
+    StoppingRule,
+    Study,
+    StudyStatus,
+    WithdrawalPolicy,
+)
+
+__all__ = [
+    "AuditEvent", "Base", "Classification", "ConsensusScope", "ConsentDecision", "ConsentRecord", "Contact",
+    "DomainError", "OpenAnswer", "OpenQuestion", "Panellist", "Rating", "RevisionKind", "Round", "RoundKind",
+    "RoundResult", "RoundStatement", "RoundStatus", "StaffUser", "StakeholderGroup", "Statement",
+    "StatementRevision", "StatementStatus", "StoppingRule", "Study", "StudyMember", "StudyRole", "StudyStatus",
+    "Submission", "Suggestion", "SuggestionStatus", "WithdrawalPolicy", "statement_source", "utcnow",
+]

@@ -1,0 +1,93 @@
+"""Panellists, kept apart from their contact details, and their answers."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from delphi.models.base import Base, utcnow, enum_type
+
+if TYPE_CHECKING:
+    from delphi.models.study import StakeholderGroup, Study
+
+
+class Panellist(Base):
+    """A panel member, known to the platform only by a pseudonym and the hash of their link's token."""
+
+    __tablename__ = "panellist"
+    __table_args__ = (
+        # Pseudonyms are unique across all studies, so a pseudonym is never reused in another study's exports.
+        sa.UniqueConstraint("pseudonym"),
+        sa.UniqueConstraint("token_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(sa.ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stakeholder_group.id", ondelete="RESTRICT"), index=True)
+    pseudonym: Mapped[str] = mapped_column(sa.String(20))
+    # SHA-256 of the personal link's token (hex); None once the link is revoked and not yet reissued.
+    token_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    language: Mapped[str | None] = mapped_column(sa.String(8))
+    withdrawn: Mapped[bool] = mapped_column(default=False)
+    withdrawn_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    study: Mapped[Study] = relationship(back_populates="panellists")
+    group: Mapped[StakeholderGroup | None] = relationship()
+    contact: Mapped[Contact | None] = relationship(
+        back_populates="panellist", cascade="all, delete-orphan", uselist=False
+    )
+    consents: Mapped[list[ConsentRecord]] = relationship(
+        back_populates="panellist", cascade="all, delete-orphan", order_by="ConsentRecord.id"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Panellist {self.pseudonym}>"
+
+    @property
+    def consent(self) -> ConsentRecord | None:
+        """The panellist's latest consent decision."""
+        return self.consents[-1] if self.consents else None
+
+    @property
+    def has_consented(self) -> bool:
+        return self.consent is not None and self.consent.decision is ConsentDecision.given
+
+
+class Contact(Base):
+    """How to reach a panellist. Erasing this row leaves the ratings, and no trace of whose they were."""
+
+    __tablename__ = "contact"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    panellist_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("panellist.id", ondelete="CASCADE"), unique=True
+    )
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    name: Mapped[str | None] = mapped_column(sa.String(200))
+    invited_at: Mapped[datetime | None]
+    last_reminded_at: Mapped[datetime | None]
+
+    panellist: Mapped[Panellist] = relationship(back_populates="contact")
+
+
+class ConsentDecision(enum.Enum):
+    given = "given"
+    refused = "refused"
+
+
+class ConsentRecord(Base):
+    __tablename__ = "consent_record"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    panellist_id: Mapped[int] = mapped_column(sa.ForeignKey("panellist.id", ondelete="CASCADE"), index=True)
+    decision: Mapped[ConsentDecision] = mapped_column(enum_type(ConsentDecision, 10))
+    consent_version: Mapped[int]
+    # The consent statements ticked, as shown (so the record stands even if the text changes later).
+    statements: Mapped[list] = mapped_column(sa.JSON, default=list)
+    recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    panellist: Mapped[Panellist] = relationship(back_populates="consents")

@@ -1,0 +1,70 @@
+"""Staff accounts and their role in each study."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from delphi.models.base import Base, utcnow, enum_type
+
+if TYPE_CHECKING:
+    from delphi.models.study import Study
+
+
+class StudyRole(enum.Enum):
+    owner = "owner"  # everything, including adding colleagues and closing the study
+    facilitator = "facilitator"  # runs the study: statements, panel, rounds
+    researcher = "researcher"  # reads results and downloads data
+
+
+class StaffUser(UserMixin, Base):
+    __tablename__ = "staff_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(sa.String(256))
+    active: Mapped[bool] = mapped_column(default=True)
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    # Bumped on password change and logout-everywhere; sessions carry it and die when it no longer matches.
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    memberships: Mapped[list[StudyMember]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+    def __repr__(self) -> str:
+        return f"<StaffUser {self.email}>"
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login
+        return self.active
+
+    def get_id(self) -> str:  # Flask-Login: the session id changes when the password does
+        return f"{self.id}:{self.session_version}"
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = generate_password_hash(password, method="scrypt")
+        self.session_version = (self.session_version or 0) + 1
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def role_in(self, study: Study) -> StudyRole | None:
+        return next((m.role for m in self.memberships if m.study_id == study.id), None)
+
+
+class StudyMember(Base):
+    __tablename__ = "study_member"
+    __table_args__ = (sa.UniqueConstraint("study_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(sa.ForeignKey("study.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
+    role: Mapped[StudyRole] = mapped_column(enum_type(StudyRole, 20))
+
+    study: Mapped[Study] = relationship(back_populates="members")
+    user: Mapped[StaffUser] = relationship(back_populates="memberships")

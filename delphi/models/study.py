@@ -1,0 +1,157 @@
+"""A study, its stakeholder groups, and who on the staff may do what in it."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from delphi.models.base import Base, DomainError, utcnow, enum_type
+
+if TYPE_CHECKING:
+    from delphi.models.open_round import OpenQuestion
+    from delphi.models.panellist import Panellist
+    from delphi.models.round import Round
+    from delphi.models.staff import StudyMember
+    from delphi.models.statement import Statement
+
+
+class StudyStatus(enum.Enum):
+    draft = "draft"  # being set up; the protocol can still change
+    running = "running"  # round 1 has opened; the consensus definition is locked
+    closed = "closed"  # the owner has ended the study
+
+
+class ConsensusScope(enum.Enum):
+    overall = "overall"
+    each_group = "each_group"
+    equal_groups = "equal_groups"
+
+
+class StoppingRule(enum.Enum):
+    """When the study has done its work (the study page says so; the owner closes it)."""
+
+    max_rounds = "max_rounds"  # only the maximum number of rounds
+    all_classified = "all_classified"  # every statement in or out, or the maximum
+    stable = "stable"  # every carried-forward statement stable between rounds, or the maximum
+    all_classified_or_stable = "all_classified_or_stable"
+
+
+class WithdrawalPolicy(enum.Enum):
+    keep = "keep"  # ratings stay, anonymous, in the analysis; contact details are erased
+    delete = "delete"  # ratings are deleted too
+
+
+class Study(Base):
+    __tablename__ = "study"
+    __table_args__ = (
+        sa.CheckConstraint("scale_min < scale_max", name="scale_order"),
+        sa.CheckConstraint("max_rounds >= 1", name="max_rounds_positive"),
+        sa.CheckConstraint("min_group_feedback >= 1", name="min_group_feedback_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(300))
+    language: Mapped[str] = mapped_column(sa.String(8), default="en")
+    status: Mapped[StudyStatus] = mapped_column(
+        enum_type(StudyStatus, 20), default=StudyStatus.draft
+    )
+    information_text: Mapped[str] = mapped_column(sa.Text, default="")
+    consent_text: Mapped[str] = mapped_column(sa.Text, default="")
+    consent_version: Mapped[int] = mapped_column(default=1)
+    max_rounds: Mapped[int] = mapped_column(default=3)
+    min_group_feedback: Mapped[int] = mapped_column(default=5)
+    scale_min: Mapped[int] = mapped_column(default=1)
+    scale_max: Mapped[int] = mapped_column(default=9)
+    scale_labels: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    unable_to_rate: Mapped[bool] = mapped_column(default=True)
+    agree_low: Mapped[int] = mapped_column(default=7)
+    agree_high: Mapped[int] = mapped_column(default=9)
+    disagree_low: Mapped[int] = mapped_column(default=1)
+    disagree_high: Mapped[int] = mapped_column(default=3)
+    consensus_scope: Mapped[ConsensusScope] = mapped_column(
+        enum_type(ConsensusScope, 20), default=ConsensusScope.overall
+    )
+    include_rule: Mapped[str] = mapped_column(sa.String(500), default="pct_agree >= 70 and pct_disagree < 15")
+    exclude_rule: Mapped[str] = mapped_column(sa.String(500), default="pct_disagree >= 70 and pct_agree < 15")
+    stable_change: Mapped[float] = mapped_column(default=15.0)
+    quantile_method: Mapped[str] = mapped_column(sa.String(30), default="linear")
+    stopping_rule: Mapped[StoppingRule] = mapped_column(
+        enum_type(StoppingRule, 40), default=StoppingRule.all_classified_or_stable
+    )
+    withdrawal_policy: Mapped[WithdrawalPolicy] = mapped_column(
+        enum_type(WithdrawalPolicy, 20), default=WithdrawalPolicy.keep
+    )
+    allow_group_choice: Mapped[bool] = mapped_column(default=False)
+    allow_suggestions: Mapped[bool] = mapped_column(default=True)
+    starts_with_open_round: Mapped[bool] = mapped_column(default=False)
+    # The protocol as TOML, written when round 1 opens; reports export this, never the live settings.
+    locked_protocol: Mapped[str | None] = mapped_column(sa.Text)
+    locked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+    groups: Mapped[list[StakeholderGroup]] = relationship(
+        back_populates="study", cascade="all, delete-orphan", order_by="StakeholderGroup.position"
+    )
+    statements: Mapped[list[Statement]] = relationship(
+        back_populates="study", cascade="all, delete-orphan", order_by="Statement.position"
+    )
+    rounds: Mapped[list[Round]] = relationship(
+        back_populates="study", cascade="all, delete-orphan", order_by="Round.number"
+    )
+    panellists: Mapped[list[Panellist]] = relationship(back_populates="study", cascade="all, delete-orphan")
+    members: Mapped[list[StudyMember]] = relationship(back_populates="study", cascade="all, delete-orphan")
+    open_questions: Mapped[list[OpenQuestion]] = relationship(
+        back_populates="study", cascade="all, delete-orphan", order_by="OpenQuestion.position"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Study {self.id} {self.title!r}>"
+
+    @property
+    def is_locked(self) -> bool:
+        """Whether the consensus definition and stopping rule are fixed (round 1 has opened)."""
+        return self.locked_at is not None
+
+    def lock(self, protocol_toml: str) -> None:
+        if self.is_locked:
+            return
+        self.locked_protocol = protocol_toml
+        self.locked_at = utcnow()
+        self.status = StudyStatus.running
+
+    def close(self) -> None:
+        if self.status is StudyStatus.closed:
+            raise DomainError("This study is already closed.")
+        if any(r.status.value == "open" for r in self.rounds):
+            raise DomainError("Close the open round before closing the study.")
+        self.status = StudyStatus.closed
+        self.closed_at = utcnow()
+
+    def group_by_key(self, key: str) -> StakeholderGroup | None:
+        return next((g for g in self.groups if g.key == key), None)
+
+    @property
+    def current_round(self) -> Round | None:
+        return self.rounds[-1] if self.rounds else None
+
+
+class StakeholderGroup(Base):
+    __tablename__ = "stakeholder_group"
+    __table_args__ = (sa.UniqueConstraint("study_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(sa.ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    key: Mapped[str] = mapped_column(sa.String(40))
+    name: Mapped[str] = mapped_column(sa.String(200))
+    # How the group is described to a panellist choosing their own group ("I use or have used services").
+    description: Mapped[str] = mapped_column(sa.String(500), default="")
+    position: Mapped[int] = mapped_column(default=0)
+
+    study: Mapped[Study] = relationship(back_populates="groups")
+
+    def __repr__(self) -> str:
+        return f"<StakeholderGroup {self.key}>"

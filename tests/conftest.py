@@ -1,0 +1,197 @@
+"""Fixtures shared by the test suite (STYLE.md): ``app`` with a fresh database per test, ``client``, ``runner``,
+an ``auth`` helper, and factories that return callables.
+
+Tests run on a SQLite file by default and on the database named by ``DELPHI_TEST_DATABASE_URL`` when it is set (CI
+runs the suite a second time against PostgreSQL); each test starts from empty tables there too.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from delphi import create_app
+from delphi.extensions import db
+from delphi.models import Panellist, StaffUser, Study, StudyMember, StudyRole
+from delphi.protocol import load_protocol
+from delphi.services.panel import add_panellist
+from delphi.services.studies import create_study
+
+TEST_DATABASE_URL = os.environ.get("DELPHI_TEST_DATABASE_URL")
+
+MINIMAL_PROTOCOL = """
+title = "Test study"
+min_group_feedback = 3
+
+[scale]
+min = 1
+max = 9
+labels = { "1" = "Not important", "9" = "Very important" }
+
+[consensus]
+scope = "overall"
+
+[[groups]]
+key = "service_user"
+name = "People with lived experience"
+
+[[groups]]
+key = "staff"
+name = "Staff"
+
+[[statements]]
+code = "A-01"
+domain = "Hope"
+text = "Staff believe recovery is possible."
+
+[[statements]]
+code = "A-02"
+domain = "Hope"
+text = "A relapse is not a failure."
+
+[[statements]]
+code = "B-01"
+domain = "Empowerment"
+text = "The person decides what goes into their plan."
+"""
+
+
+def database_url(tmp_path: Path) -> str:
+    return TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+def reset_database(engine: sa.Engine) -> None:
+    """Drop every table (ours and Alembic's), whatever a previous test left behind."""
+    meta = sa.MetaData()
+    meta.reflect(bind=engine)
+    meta.drop_all(bind=engine)
+
+
+@pytest.fixture
+def app_config(tmp_path):
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key-not-for-production",
+        "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
+        "WTF_CSRF_ENABLED": False,
+        "MIN_PASSWORD_LENGTH": 10,
+    }
+
+
+@pytest.fixture
+def app(app_config, tmp_path, monkeypatch):
+    monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    application = create_app(app_config)
+    with application.app_context():
+        reset_database(db.engine)
+        db.create_all()
+    yield application
+    with application.app_context():
+        db.session.remove()
+        reset_database(db.engine)
+        for engine in db.engines.values():
+            engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """Runs the ``delphi`` command against the test database; returns click's Result."""
+    from delphi.cli import main
+
+    class Runner:
+        def invoke(self, *args: str, input: str | None = None):
+            cli_runner = CliRunner()
+            return cli_runner.invoke(
+                main, ["--database", app.config["SQLALCHEMY_DATABASE_URI"], *args], input=input,
+                catch_exceptions=False,
+            )
+
+    return Runner()
+
+
+@pytest.fixture
+def make_user(app):
+    def make(email: str = "facilitator@example.org", password: str = "correct horse battery", **overrides):
+        with app.app_context():
+            user = StaffUser(email=email, password_hash="", **overrides)
+            user.set_password(password)
+            db.session.add(user)
+            db.session.commit()
+            return user.id
+
+    return make
+
+
+@pytest.fixture
+def make_study(app):
+    """Create a study from the minimal protocol (or ``protocol_text``), optionally with members; returns its id."""
+
+    def make(protocol_text: str = MINIMAL_PROTOCOL, members: dict[int, StudyRole] | None = None, **overrides):
+        with app.app_context():
+            study = create_study(load_protocol(protocol_text))
+            for key, value in overrides.items():
+                setattr(study, key, value)
+            for user_id, role in (members or {}).items():
+                db.session.add(StudyMember(study=study, user_id=user_id, role=role))
+            db.session.commit()
+            return study.id
+
+    return make
+
+
+@pytest.fixture
+def make_panellist(app):
+    """Add a panellist to a study in a group (by key); returns (panellist id, personal-link token)."""
+
+    def make(study_id: int, group_key: str | None = "service_user", email: str | None = None):
+        with app.app_context():
+            study = db.session.get(Study, study_id)
+            group = study.group_by_key(group_key) if group_key else None
+            panellist, token = add_panellist(study, group, email=email)
+            db.session.commit()
+            return panellist.id, token
+
+    return make
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, email: str = "facilitator@example.org", password: str = "correct horse battery", **extra):
+        return self._client.post("/staff/login", data={"email": email, "password": password, **extra})
+
+    def logout(self):
+        return self._client.post("/staff/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+@pytest.fixture
+def get(app):
+    """Load a model by primary key in a fresh session (to assert on database state)."""
+
+    def load(model, pk):
+        with app.app_context():
+            db.session.expire_all()
+            obj = db.session.get(model, pk)
+            if obj is not None:
+                db.session.expunge(obj)
+            return obj
+
+    return load
+
+
+__all__ = ["MINIMAL_PROTOCOL", "Panellist"]

@@ -1,0 +1,114 @@
+"""The app factory, configuration, the database set-up and the site-wide pages."""
+import sqlalchemy as sa
+
+from delphi import create_app
+from delphi.config import normalise_database_url
+from delphi.extensions import db
+
+
+def test_testing_config_wins_over_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DELPHI_MIN_PASSWORD_LENGTH", "14")
+    monkeypatch.setenv("DELPHI_MAIL_SERVER", "mail.example.org")
+    app = create_app({"TESTING": True, "MAIL_SERVER": "override.example.org",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert app.config["MIN_PASSWORD_LENGTH"] == 14  # parsed as JSON: an int
+    assert app.config["MAIL_SERVER"] == "override.example.org"
+
+
+def test_database_url_from_environment_uses_psycopg(monkeypatch, tmp_path):
+    monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("DATABASE_URL", "postgres://u:p@db.example.org/delphi")
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u:p@db.example.org/delphi"
+
+
+def test_normalise_database_url_leaves_sqlite_alone():
+    assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+    assert normalise_database_url("postgresql://h/d") == "postgresql+psycopg://h/d"
+
+
+def test_default_database_is_sqlite_file_in_instance_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(tmp_path / "inst"))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path / 'inst' / 'delphi.sqlite3'}"
+
+
+def test_secret_key_is_generated_once_and_kept(monkeypatch, tmp_path):
+    monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(tmp_path / "a"))
+    first = create_app().config["SECRET_KEY"]
+    again = create_app().config["SECRET_KEY"]
+    monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(tmp_path / "b"))
+    other = create_app().config["SECRET_KEY"]
+    assert first == again
+    assert first != other
+    assert len(first) == 64
+    assert (tmp_path / "a" / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(monkeypatch, tmp_path):
+    monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'p.db'}", "SQLITE_BUSY_TIMEOUT_MS": 4321})
+    with app.app_context(), db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 4321
+
+
+def test_landing_page(client):
+    response = client.get("/")
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    assert "personal link" in text
+    assert 'href="/staff/login"' in text
+    assert '<html lang="en">' in text
+
+
+def test_landing_page_in_norwegian_when_browser_asks(client):
+    response = client.get("/", headers={"Accept-Language": "nb-NO,nb;q=0.9"})
+    assert '<html lang="nb">' in response.get_data(as_text=True)
+
+
+def test_healthz_checks_the_database(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok"}
+
+
+def test_healthz_reports_unreachable_database(monkeypatch, tmp_path):
+    monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(tmp_path))
+    # A directory cannot be opened as a SQLite database.
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}"})
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json()["database"] == "unreachable"
+
+
+def test_unknown_page_gets_friendly_404(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_server_error_page_is_calm_and_rolls_back(app_config, monkeypatch, tmp_path):
+    monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(tmp_path))
+    app = create_app({**app_config, "PROPAGATE_EXCEPTIONS": False})
+
+    @app.get("/boom")
+    def boom():
+        db.session.execute(sa.text("SELECT 1"))
+        raise RuntimeError("kaboom")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    text = response.get_data(as_text=True)
+    assert "Something went wrong on our side" in text
+    assert "kaboom" not in text and "Traceback" not in text
+
+
+def test_pages_reference_the_stylesheet_and_skip_link(client):
+    text = client.get("/").get_data(as_text=True)
+    assert "/static/css/site.css" in text
+    assert 'href="#main"' in text
+    assert client.get("/static/css/site.css").status_code == 200
