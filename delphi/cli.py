@@ -213,3 +213,7 @@ def analyse(ratings_file: Path, protocol_file: Path, out_dir: Path) -> None:
         sys.exit(1)
     for path in written:
         click.echo(f"Wrote {path}")
+
+
+# Commands that arrive with later work register themselves on ``main`` from their own modules.
+from delphi import cli_facilitate  # noqa: E402,F401
