@@ -16,7 +16,7 @@ def test_login_page_renders(client):
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     assert 'autocomplete="current-password"' in text
-    assert '<label for="email"' in text
+    assert 'for="email"' in text and 'id="email"' in text
 
 
 def test_login_and_logout(client, auth, owner_and_study):

@@ -111,4 +111,6 @@ def test_pages_reference_the_stylesheet_and_skip_link(client):
     text = client.get("/").get_data(as_text=True)
     assert "/static/css/site.css" in text
     assert 'href="#main"' in text
-    assert client.get("/static/css/site.css").status_code == 200
+    with client.get("/static/css/site.css") as css:
+        assert css.status_code == 200
+        assert b":focus-visible" in css.data

@@ -27,7 +27,8 @@ def study_with_round(app, make_study):
     study_id = make_study()
     with app.app_context():
         study = db.session.get(Study, study_id)
-        round_ = Round(study=study, number=1)
+        round_ = Round(number=1)
+        study.rounds.append(round_)
         round_.statements = [RoundStatement(statement=s, text=s.text, position=i) for i, s in enumerate(study.statements)]
         round_.open()
         panellist, _ = add_panellist(study, study.groups[0], email="someone@example.org")

@@ -11,7 +11,8 @@ def test_link_moves_token_into_session_and_redirects(client, make_study, make_pa
     assert response.status_code == 303
     assert response.headers["Location"] == "/panel/"
     assert token not in response.headers["Location"]
-    page = client.get("/panel/")
+    assert client.get("/panel/").headers["Location"] == "/panel/consent"
+    page = client.get("/panel/consent")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "Test study" in text
@@ -40,6 +41,7 @@ def test_unknown_and_revoked_links_get_the_same_calm_page(app, client, make_stud
     revoked = client.get(f"/p/{token}")
     assert unknown.status_code == revoked.status_code == 404
     assert unknown.get_data() == revoked.get_data()
+    assert token.encode() not in revoked.get_data()
     assert "This link does not work" in unknown.get_data(as_text=True)
 
 
@@ -47,11 +49,11 @@ def test_revoking_the_link_ends_the_session(app, client, make_study, make_panell
     study_id = make_study()
     panellist_id, token = make_panellist(study_id)
     client.get(f"/p/{token}")
-    assert client.get("/panel/").status_code == 200
+    assert client.get("/panel/consent").status_code == 200
     with app.app_context():
         db.session.get(Panellist, panellist_id).token_hash = hash_token("a reissued token")
         db.session.commit()
-    assert client.get("/panel/").status_code == 404
+    assert client.get("/panel/consent").status_code == 404
 
 
 def test_withdrawn_panellist_link_stops_working(app, client, make_study, make_panellist):

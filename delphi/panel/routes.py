@@ -1,15 +1,35 @@
-"""Entry by personal link. The token leaves the URL at once; the session keeps only the panellist and the link's hash,
-so revoking or reissuing the link ends the session too."""
+"""The panellist's journey: personal link, consent, group, rating pages with feedback, review and submit, open
+questions, suggestions and withdrawal.
+
+The token leaves the URL at once; the session keeps only the panellist and the link's hash, so revoking or reissuing
+the link ends the session too.
+"""
 from __future__ import annotations
 
+import functools
 import hmac
 
-from flask import redirect, render_template, session, url_for
+from flask import abort, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
 
-from delphi.extensions import db
-from delphi.models import Panellist
+from delphi.extensions import csrf, db
+from delphi.models import ConsentDecision, ConsentRecord, Panellist, RoundKind, Suggestion
 from delphi.panel import bp
-from delphi.services.panel import find_by_token
+from delphi.panel.forms import (
+    UNABLE,
+    ConfirmPendingForm,
+    ConsentForm,
+    GroupForm,
+    SubmitRoundForm,
+    SuggestionForm,
+    WithdrawForm,
+    open_answers_form,
+    rating_form,
+)
+from delphi.services import answers as answer_service
+from delphi.services.answers import Answer, RoundClosed
+from delphi.services.feedback import feedback_for
+from delphi.services.panel import find_by_token, withdraw_panellist
 
 
 @bp.get("/p/<path:token>")
@@ -18,13 +38,13 @@ def enter(token: str):
     if panellist is None:
         session.pop("panellist", None)
         return render_template("panel/link_invalid.html"), 404
+    pending = session.get("pending")
     session.clear()
+    if pending:
+        session["pending"] = pending
     session["panellist"] = {"id": panellist.id, "link": panellist.token_hash}
     session.permanent = True
-    if panellist.language is None and panellist.study.language:
-        session["lang"] = panellist.study.language
-    elif panellist.language:
-        session["lang"] = panellist.language
+    session["lang"] = panellist.language or panellist.study.language
     return redirect(url_for("panel.home"), code=303)
 
 
@@ -33,7 +53,7 @@ def current_panellist() -> Panellist | None:
     held = session.get("panellist")
     if not isinstance(held, dict):
         return None
-    panellist = db.session.get(Panellist, held.get("id"))
+    panellist = db.session.get(Panellist, held.get("id")) if isinstance(held.get("id"), int) else None
     if panellist is None or panellist.withdrawn or panellist.token_hash is None:
         return None
     if not hmac.compare_digest(panellist.token_hash, str(held.get("link", ""))):
@@ -41,11 +61,381 @@ def current_panellist() -> Panellist | None:
     return panellist
 
 
+def panellist_required(view):
+    """Load the session's panellist into ``g.panellist`` (and the study), or show the calm invalid-link page."""
+
+    @functools.wraps(view)
+    def wrapped(*args, **kwargs):
+        panellist = current_panellist()
+        if panellist is None:
+            return render_template("panel/link_invalid.html"), 404
+        g.panellist, g.study = panellist, panellist.study
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def ready_to_answer(view):
+    """Also require consent and a group; send the panellist to whichever step is missing."""
+
+    @functools.wraps(view)
+    @panellist_required
+    def wrapped(*args, **kwargs):
+        if not g.panellist.has_consented:
+            return redirect(url_for("panel.consent"))
+        if g.panellist.group is None:
+            return redirect(url_for("panel.choose_group"))
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def open_round_or_none():
+    current = g.study.current_round
+    return current if current is not None and current.is_open else None
+
+
 @bp.get("/panel/")
+@panellist_required
 def home():
-    panellist = current_panellist()
-    if panellist is None:
+    if session.get("pending"):
+        return redirect(url_for("panel.pending"))
+    consent = g.panellist.consent
+    if consent is not None and consent.decision is ConsentDecision.refused:
+        return render_template("panel/declined.html")
+    if not g.panellist.has_consented:
+        return redirect(url_for("panel.consent"))
+    if g.panellist.group is None:
+        return redirect(url_for("panel.choose_group"))
+    current = g.study.current_round
+    progress = _progress(current) if current is not None and current.is_open else None
+    return render_template("panel/home.html", current=current, progress=progress)
+
+
+def _progress(round_):
+    if round_.kind is RoundKind.open:
+        saved = answer_service.open_answers_for(g.panellist, round_)
+        answered = sum(1 for a in saved.values() if a.text.strip())
+        total = len([q for q in g.study.open_questions if q.round_id == round_.id])
+        return {"answered": answered, "total": total, "first_page": 1, "pages": 1,
+                "submitted": answer_service.has_submitted(g.panellist, round_)}
+    pages = answer_service.round_pages(round_)
+    saved = answer_service.answers_for(g.panellist, round_)
+    answered = sum(1 for r in saved.values() if r.is_answered)
+    first_open = next((p.number for p in pages if any(
+        not (saved.get(rs.statement_id) and saved[rs.statement_id].is_answered) for rs in p.statements)), 1)
+    return {"answered": answered, "total": len(round_.statements), "first_page": first_open, "pages": len(pages),
+            "submitted": answer_service.has_submitted(g.panellist, round_)}
+
+
+@bp.route("/panel/consent", methods=["GET", "POST"])
+@panellist_required
+def consent():
+    if g.panellist.has_consented:
+        return redirect(url_for("panel.home"))
+    items = [line.strip() for line in g.study.consent_text.splitlines() if line.strip()]
+    form = ConsentForm()
+    form.statements.choices = [(str(i), text) for i, text in enumerate(items)]
+    if form.validate_on_submit():
+        if form.decline.data:
+            g.panellist.consents.append(ConsentRecord(decision=ConsentDecision.refused,
+                                                      consent_version=g.study.consent_version, statements=[]))
+            db.session.commit()
+            return redirect(url_for("panel.home"), code=303)
+        ticked = set(form.statements.data or [])
+        if ticked == {str(i) for i in range(len(items))}:
+            g.panellist.consents.append(ConsentRecord(decision=ConsentDecision.given,
+                                                      consent_version=g.study.consent_version, statements=items))
+            db.session.commit()
+            return redirect(url_for("panel.home"), code=303)
+        form.statements.errors.append(_("To take part, please tick every box. If you do not agree with one of them, "
+                                        "you can choose not to take part."))
+    return render_template("panel/consent.html", form=form, items=items), 422 if form.errors else 200
+
+
+@bp.route("/panel/group", methods=["GET", "POST"])
+@panellist_required
+def choose_group():
+    if g.panellist.group is not None or not g.panellist.has_consented:
+        return redirect(url_for("panel.home"))
+    if not g.study.allow_group_choice:
+        return render_template("panel/no_group.html")
+    form = GroupForm()
+    form.group.choices = [(str(grp.id), grp.description or grp.name) for grp in g.study.groups]
+    if form.validate_on_submit():
+        chosen = next((grp for grp in g.study.groups if str(grp.id) == form.group.data), None)
+        if chosen is not None:
+            g.panellist.group = chosen
+            db.session.commit()
+            return redirect(url_for("panel.home"), code=303)
+        form.group.errors.append(_("Choose the group that describes you best."))
+    return render_template("panel/group.html", form=form), 422 if form.errors else 200
+
+
+def _answers_from_form(form) -> dict[int, Answer]:
+    out = {}
+    for rs, rating_name, comment_name, reason_name in form.statement_fields:
+        choice = form[rating_name].data
+        value = int(choice) if choice not in (None, "", UNABLE) else None
+        out[rs.statement_id] = Answer(value=value, unable=choice == UNABLE, comment=form[comment_name].data or "",
+                                      change_reason=form[reason_name].data if reason_name else "")
+    return out
+
+
+def _saved_data(form_statements, saved) -> dict:
+    data = {}
+    for rs, rating_name, comment_name, reason_name in form_statements:
+        r = saved.get(rs.statement_id)
+        if r is None:
+            continue
+        data[rating_name] = UNABLE if r.unable_to_rate else (str(r.value) if r.value is not None else None)
+        data[comment_name] = r.comment
+        if reason_name:
+            data[reason_name] = r.change_reason
+    return data
+
+
+@csrf.exempt  # the form checks its own CSRF token, so an expired one re-renders the answers instead of a 400
+@bp.route("/panel/rate/<int:page>", methods=["GET", "POST"])
+def rate(page: int):
+    if current_panellist() is None:
+        if request.method == "POST":
+            return _keep_for_later(page)
         return render_template("panel/link_invalid.html"), 404
-    study = panellist.study
-    current = study.current_round
-    return render_template("panel/home.html", panellist=panellist, study=study, current=current)
+    return _rate(page)
+
+
+@ready_to_answer
+def _rate(page: int):
+    round_ = open_round_or_none()
+    if round_ is None or round_.kind is not RoundKind.rating:
+        return render_template("panel/round_closed.html"), 409 if request.method == "POST" else 200
+    pages = answer_service.round_pages(round_)
+    if not 1 <= page <= len(pages):
+        abort(404)
+    current = pages[page - 1]
+    saved = answer_service.answers_for(g.panellist, round_)
+    feedback = feedback_for(g.panellist, round_)
+    reasons = {sid for sid, fb in feedback.items() if fb.own_value is not None or fb.own_unable}
+    form = rating_form(g.study, current.statements, with_reasons=reasons)
+    expired = False
+    if request.method == "POST":
+        if form.validate():
+            try:
+                answer_service.save_answers(g.panellist, round_, _answers_from_form(form))
+            except RoundClosed:
+                db.session.rollback()
+                return render_template("panel/round_closed.html"), 409
+            db.session.commit()
+            return redirect(_after_save(form, page, len(pages)), code=303)
+        expired = bool(form.csrf_token.errors) if hasattr(form, "csrf_token") else False
+    else:
+        form = rating_form(g.study, current.statements, with_reasons=reasons,
+                           data=_saved_data(form.statement_fields, saved))
+    answered = sum(1 for r in saved.values() if r.is_answered)
+    return render_template("panel/rate.html", form=form, round=round_, page=current, pages=pages, feedback=feedback,
+                           answered=answered, total=len(round_.statements), expired=expired), \
+        422 if request.method == "POST" else 200
+
+
+def _after_save(form, page: int, pages: int) -> str:
+    if form.previous.data and page > 1:
+        return url_for("panel.rate", page=page - 1)
+    if form.leave.data:
+        return url_for("panel.saved")
+    if page < pages:
+        return url_for("panel.rate", page=page + 1)
+    return url_for("panel.review")
+
+
+def _keep_for_later(page: int):
+    """The session ended with answers on the page: keep them in this browser until the panellist comes back by
+    their link and confirms."""
+    kept = {key: value[:5000] for key, value in request.form.items()
+            if key[:1] in "scr" and key[1:].isdigit() and len(key) < 12}
+    session["pending"] = {"page": page, "answers": kept}
+    return render_template("panel/session_ended.html"), 401
+
+
+@bp.route("/panel/pending", methods=["GET", "POST"])
+@ready_to_answer
+def pending():
+    held = session.get("pending")
+    round_ = open_round_or_none()
+    if not held or round_ is None:
+        session.pop("pending", None)
+        return redirect(url_for("panel.home"))
+    page = int(held.get("page", 1))
+    pages = answer_service.round_pages(round_)
+    if not 1 <= page <= len(pages):
+        session.pop("pending", None)
+        return redirect(url_for("panel.home"))
+    confirm = ConfirmPendingForm()
+    if confirm.validate_on_submit():
+        session.pop("pending", None)
+        if confirm.save.data:
+            from werkzeug.datastructures import MultiDict
+
+            form = rating_form(g.study, pages[page - 1].statements, formdata=MultiDict(held.get("answers", {})),
+                               meta={"csrf": False})
+            if form.validate():
+                answer_service.save_answers(g.panellist, round_, _answers_from_form(form))
+                db.session.commit()
+            return redirect(url_for("panel.rate", page=page), code=303)
+        return redirect(url_for("panel.home"), code=303)
+    return render_template("panel/pending.html", form=confirm, held=held, page=pages[page - 1])
+
+
+@bp.post("/panel/autosave")
+@ready_to_answer
+def autosave():
+    """One answer saved as it changes (the page's script posts here with the CSRF token in a header)."""
+    round_ = open_round_or_none()
+    if round_ is None:
+        return {"saved": False, "message": _("This round has closed. Your answers can no longer be changed.")}, 409
+    name, value = request.form.get("field", ""), request.form.get("value", "")
+    kind, number = name[:1], name[1:]
+    if kind not in {"s", "c", "r", "q"} or not number.isdigit() or len(value) > 20000:
+        return {"saved": False, "message": _("That answer could not be saved.")}, 400
+    target = int(number)
+    try:
+        if kind == "q":
+            answer_service.save_open_answers(g.panellist, round_, {target: value})
+        else:
+            answer = _single_answer(kind, value, target, round_)
+            if answer is None:
+                return {"saved": False, "message": _("Choose one of the answers shown.")}, 400
+            field = {"s": "value", "c": "comment", "r": "change_reason"}[kind]
+            answer_service.save_answers(g.panellist, round_, {target: answer}, fields=frozenset({field}))
+    except RoundClosed:
+        db.session.rollback()
+        return {"saved": False, "message": _("This round has closed. Your answers can no longer be changed.")}, 409
+    except ValueError:
+        db.session.rollback()
+        return {"saved": False, "message": _("That answer could not be saved.")}, 400
+    db.session.commit()
+    return {"saved": True, "message": _("Saved")}
+
+
+def _single_answer(kind: str, value: str, statement_id: int, round_) -> Answer | None:
+    if kind == "c":
+        return Answer(comment=value)
+    if kind == "r":
+        return Answer(change_reason=value)
+    if value == UNABLE and g.study.unable_to_rate:
+        return Answer(unable=True)
+    if value.isdigit() and g.study.scale_min <= int(value) <= g.study.scale_max:
+        return Answer(value=int(value))
+    return None
+
+
+@bp.route("/panel/review", methods=["GET", "POST"])
+@ready_to_answer
+def review():
+    round_ = open_round_or_none()
+    if round_ is None:
+        return render_template("panel/round_closed.html"), 409 if request.method == "POST" else 200
+    form = SubmitRoundForm()
+    if form.validate_on_submit():
+        try:
+            answer_service.submit_round(g.panellist, round_)
+        except RoundClosed:
+            db.session.rollback()
+            return render_template("panel/round_closed.html"), 409
+        db.session.commit()
+        return redirect(url_for("panel.thanks"), code=303)
+    if round_.kind is RoundKind.open:
+        questions = [q for q in g.study.open_questions if q.round_id == round_.id]
+        saved_open = answer_service.open_answers_for(g.panellist, round_)
+        return render_template("panel/review_open.html", form=form, round=round_, questions=questions,
+                               saved=saved_open, submitted=answer_service.has_submitted(g.panellist, round_))
+    pages = answer_service.round_pages(round_)
+    saved = answer_service.answers_for(g.panellist, round_)
+    missing = sum(1 for rs in round_.statements if not (saved.get(rs.statement_id) and saved[rs.statement_id].is_answered))
+    return render_template("panel/review.html", form=form, round=round_, pages=pages, saved=saved, missing=missing,
+                           submitted=answer_service.has_submitted(g.panellist, round_))
+
+
+@bp.get("/panel/thanks")
+@ready_to_answer
+def thanks():
+    return render_template("panel/thanks.html", current=g.study.current_round)
+
+
+@bp.get("/panel/saved")
+@ready_to_answer
+def saved():
+    return render_template("panel/saved.html")
+
+
+@csrf.exempt  # checked by the form itself, so that typed answers survive an expired token
+@bp.route("/panel/questions", methods=["GET", "POST"])
+def questions():
+    if current_panellist() is None:
+        if request.method == "POST":
+            return render_template("panel/session_ended.html"), 401
+        return render_template("panel/link_invalid.html"), 404
+    return _questions()
+
+
+@ready_to_answer
+def _questions():
+    round_ = open_round_or_none()
+    if round_ is None or round_.kind is not RoundKind.open:
+        return render_template("panel/round_closed.html"), 409 if request.method == "POST" else 200
+    items = [q for q in g.study.open_questions if q.round_id == round_.id]
+    saved_open = answer_service.open_answers_for(g.panellist, round_)
+    form = open_answers_form(items)
+    if request.method == "POST" and form.validate():
+        try:
+            answer_service.save_open_answers(g.panellist, round_, {q.id: form[f"q{q.id}"].data or "" for q in items})
+        except RoundClosed:
+            db.session.rollback()
+            return render_template("panel/round_closed.html"), 409
+        db.session.commit()
+        return redirect(url_for("panel.review" if form.review.data else "panel.questions"), code=303)
+    if request.method == "GET":
+        form = open_answers_form(items, data={f"q{qid}": a.text for qid, a in saved_open.items()})
+    expired = request.method == "POST" and bool(getattr(form, "csrf_token", None) and form.csrf_token.errors)
+    return render_template("panel/questions.html", form=form, questions=items, round=round_, expired=expired), \
+        422 if request.method == "POST" else 200
+
+
+@bp.route("/panel/suggest", methods=["GET", "POST"])
+@ready_to_answer
+def suggest():
+    round_ = open_round_or_none()
+    if round_ is None or not g.study.allow_suggestions:
+        return render_template("panel/round_closed.html"), 409 if request.method == "POST" else 200
+    form = SuggestionForm()
+    if form.validate_on_submit():
+        db.session.add(Suggestion(study_id=g.study.id, round_id=round_.id, panellist_id=g.panellist.id,
+                                  domain=answer_service.clean_text(form.domain.data, 200),
+                                  text=answer_service.clean_text(form.text.data, 1000)))
+        db.session.commit()
+        return redirect(url_for("panel.suggested"), code=303)
+    domains = sorted({s.domain for s in g.study.statements if s.domain})
+    return render_template("panel/suggest.html", form=form, domains=domains), 422 if form.errors else 200
+
+
+@bp.get("/panel/suggested")
+@ready_to_answer
+def suggested():
+    return render_template("panel/suggested.html")
+
+
+@bp.route("/panel/withdraw", methods=["GET", "POST"])
+@panellist_required
+def withdraw():
+    form = WithdrawForm()
+    if form.validate_on_submit():
+        withdraw_panellist(g.panellist)
+        db.session.commit()
+        session.clear()
+        return redirect(url_for("panel.withdrawn"), code=303)
+    return render_template("panel/withdraw.html", form=form), 422 if form.errors else 200
+
+
+@bp.get("/panel/withdrawn")
+def withdrawn():
+    return render_template("panel/withdrawn.html")

@@ -8,7 +8,7 @@ import secrets
 import sqlalchemy as sa
 
 from delphi.extensions import db
-from delphi.models import Contact, Panellist, StakeholderGroup, Study
+from delphi.models import Contact, Panellist, StakeholderGroup, Study, utcnow
 
 # Pseudonyms avoid letters and digits that are easily confused when read aloud or on paper.
 _PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
@@ -38,7 +38,8 @@ def add_panellist(study: Study, group: StakeholderGroup | None, email: str | Non
     if group is not None and group.study_id != study.id:
         raise ValueError("the group belongs to another study")
     token = new_token()
-    panellist = Panellist(study=study, group=group, pseudonym=new_pseudonym(), token_hash=hash_token(token))
+    panellist = Panellist(group=group, pseudonym=new_pseudonym(), token_hash=hash_token(token))
+    study.panellists.append(panellist)
     if email:
         panellist.contact = Contact(email=email.strip())
     db.session.add(panellist)
@@ -68,3 +69,19 @@ def find_by_token(token: str) -> Panellist | None:
     if not hmac.compare_digest(panellist.token_hash, digest) or panellist.withdrawn:
         return None
     return panellist
+
+
+def withdraw_panellist(panellist: Panellist) -> None:
+    """Withdraw a panellist: the link stops working, contact details are erased, and ratings, comments and open
+    answers are deleted or kept (anonymous) as the study's protocol says."""
+    from delphi.models import OpenAnswer, Rating, Submission, Suggestion, WithdrawalPolicy
+
+    panellist.withdrawn = True
+    panellist.withdrawn_at = utcnow()
+    panellist.token_hash = None
+    panellist.contact = None
+    db.session.execute(sa.update(Suggestion).where(Suggestion.panellist_id == panellist.id).values(panellist_id=None))
+    if panellist.study.withdrawal_policy is WithdrawalPolicy.delete:
+        for model in (Rating, Submission, OpenAnswer):
+            db.session.execute(sa.delete(model).where(model.panellist_id == panellist.id))
+    db.session.flush()

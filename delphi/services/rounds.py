@@ -1,31 +1,28 @@
 """Opening and closing rounds: the statements a round shows, and the figures frozen when it closes."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import numpy as np
 import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import (
     DomainError,
-    Panellist,
-    Rating,
+
     RevisionKind,
     Round,
     RoundKind,
     RoundStatement,
     RoundStatus,
     StaffUser,
-    StakeholderGroup,
     Statement,
     StatementRevision,
     StatementStatus,
     Study,
     StudyStatus,
+    utcnow,
 )
 from delphi.protocol import protocol_to_toml
 from delphi.services import audit
+from delphi.services.round_figures import compute_round_figures, load_round_matrix, store_round_figures  # noqa: F401
 from delphi.services.studies import study_protocol
 
 
@@ -48,7 +45,8 @@ def open_next_round(study: Study, actor: StaffUser | None = None) -> Round:
     if previous is not None and previous.kind is RoundKind.rating:
         _apply_carry_forward(previous, number, actor)
 
-    new_round = Round(study=study, number=number, kind=kind)
+    new_round = Round(number=number, kind=kind)
+    study.rounds.append(new_round)
     if kind is RoundKind.rating:
         active = [s for s in study.statements if s.status is StatementStatus.active]
         if not active:
@@ -59,7 +57,6 @@ def open_next_round(study: Study, actor: StaffUser | None = None) -> Round:
     else:
         if not study.open_questions:
             raise DomainError("An open round needs at least one open question.")
-    db.session.add(new_round)
     db.session.flush()
     for question in study.open_questions:
         if kind is RoundKind.open and question.round_id is None:
@@ -107,48 +104,31 @@ def active_statements(study: Study) -> list[Statement]:
     return [s for s in study.statements if s.status is StatementStatus.active]
 
 
-@dataclass(frozen=True)
-class RoundMatrix:
-    """A round's ratings as arrays: rows are panellists (by id), columns the round's statements (in round order)."""
+def close_round(round_: Round, actor: StaffUser | None = None) -> Round:
+    """Close an open round and, in the same transaction, compute and store every figure of it.
 
-    ratings: np.ndarray  # float, NaN where no rating or "unable to rate"
-    unable: np.ndarray  # bool, "unable to rate"
-    groups: np.ndarray  # group key per row
-    panellist_ids: np.ndarray
-    statement_ids: np.ndarray
-
-
-def load_round_matrix(round_: Round, panellist_ids: np.ndarray | None = None) -> RoundMatrix:
-    """Load a round's ratings with one set-based query (no ORM object per rating).
-
-    Rows are the panellists with at least one answer in the round (or ``panellist_ids`` when given, to align two
-    rounds); withdrawn panellists whose ratings the protocol deletes are already gone from the table.
+    The round is claimed with a conditional UPDATE first, so that two closes at once close it once: the second waits
+    for the first (PostgreSQL's row lock, SQLite's write lock) and then finds it closed. If anything fails later the
+    caller's rollback leaves the round open and nothing stored.
     """
-    statement_ids = np.array([rs.statement_id for rs in round_.statements], dtype=np.int64)
-    rows = db.session.execute(
-        sa.select(Rating.panellist_id, Rating.statement_id, Rating.value, Rating.unable_to_rate, StakeholderGroup.key)
-        .join(Panellist, Panellist.id == Rating.panellist_id)
-        .join(StakeholderGroup, StakeholderGroup.id == Panellist.group_id)
-        .where(Rating.round_id == round_.id)
-    ).all()
-    if panellist_ids is None:
-        panellist_ids = np.unique(np.array([r[0] for r in rows], dtype=np.int64))
-    shape = (len(panellist_ids), len(statement_ids))
-    ratings = np.full(shape, np.nan)
-    unable = np.zeros(shape, dtype=bool)
-    groups = np.empty(len(panellist_ids), dtype=object)
-    if rows:
-        pid = np.array([r[0] for r in rows], dtype=np.int64)
-        sid = np.array([r[1] for r in rows], dtype=np.int64)
-        value = np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=float)
-        cant = np.array([bool(r[3]) for r in rows])
-        row = np.searchsorted(panellist_ids, pid)
-        row_ok = (row < len(panellist_ids)) & (panellist_ids[np.minimum(row, len(panellist_ids) - 1)] == pid)
-        col_order = np.argsort(statement_ids)
-        col = col_order[np.searchsorted(statement_ids[col_order], sid)]
-        ratings[row[row_ok], col[row_ok]] = value[row_ok]
-        unable[row[row_ok], col[row_ok]] = cant[row_ok]
-        keys = np.array([r[4] for r in rows], dtype=object)
-        groups[row[row_ok]] = keys[row_ok]
-    return RoundMatrix(ratings=ratings, unable=unable, groups=groups, panellist_ids=panellist_ids,
-                       statement_ids=statement_ids)
+    claimed = db.session.execute(
+        sa.update(Round)
+        .where(Round.id == round_.id, Round.status == RoundStatus.open)
+        .values(status=RoundStatus.closed, closed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        db.session.refresh(round_)
+        raise DomainError(f"Round {round_.number} is already {round_.status.value}; it can only be closed once.")
+    db.session.refresh(round_)
+    if round_.kind is RoundKind.rating:
+        figures = compute_round_figures(round_)
+        store_round_figures(round_, figures)
+    audit.record("round.close", study=round_.study, actor=actor, target=f"round {round_.number}")
+    db.session.flush()
+    return round_
+
+
+def previous_rating_round(round_: Round) -> Round | None:
+    earlier = [r for r in round_.study.rounds if r.kind is RoundKind.rating and r.number < round_.number]
+    return earlier[-1] if earlier else None

@@ -1,0 +1,114 @@
+"""Panellist forms. The rating form is built at run time, one radio field per statement (indico's surveys do the
+same), so a page holds exactly the statements of its domain."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, RadioField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
+
+from delphi.models import RoundStatement, Study
+from delphi.services.answers import MAX_COMMENT
+
+UNABLE = "unable"
+
+
+def _allowed(values: set[str], message):
+    def check(form, field):
+        if field.data not in (None, "") and field.data not in values:
+            raise ValidationError(message)
+
+    return check
+
+
+class RatingPageForm(FlaskForm):
+    """Navigation buttons shared by every rating page; statement fields are added by :func:`rating_form`."""
+
+    previous = SubmitField(_l("Save and go back"))
+    next = SubmitField(_l("Save and continue"))
+    leave = SubmitField(_l("Save and come back later"))
+
+    statement_fields: list[tuple[RoundStatement, str, str, str | None]]
+
+
+def rating_form(study: Study, statements: list[RoundStatement], *, with_reasons: set[int] = frozenset(),
+                formdata=None, data: dict | None = None, meta: dict | None = None) -> RatingPageForm:
+    """A form with, per statement: ``s<id>`` (the rating), ``c<id>`` (an optional comment) and, where the panellist
+    rated it last round, ``r<id>`` (why they changed, optional)."""
+    choices = [(str(v), str(v)) for v in range(study.scale_min, study.scale_max + 1)]
+    if study.unable_to_rate:
+        choices.append((UNABLE, _l("I am unable to rate this")))
+    allowed = {value for value, _ in choices}
+    not_on_scale = _l("Choose one of the answers shown.")
+    too_long = _l("Please keep this to %(max)d characters or fewer.", max=MAX_COMMENT)
+
+    class Form(RatingPageForm):
+        pass
+
+    names = []
+    for rs in statements:
+        sid = rs.statement_id
+        setattr(Form, f"s{sid}", RadioField(rs.text, choices=choices, validate_choice=False,
+                                            validators=[Optional(), _allowed(allowed, not_on_scale)]))
+        setattr(Form, f"c{sid}", TextAreaField(_l("Comment (optional)"),
+                                               validators=[Optional(), Length(max=MAX_COMMENT, message=too_long)]))
+        reason = None
+        if sid in with_reasons:
+            reason = f"r{sid}"
+            setattr(Form, reason, TextAreaField(_l("If your view has changed since last round, would you like to say why? (optional)"),
+                                                validators=[Optional(), Length(max=MAX_COMMENT, message=too_long)]))
+        names.append((rs, f"s{sid}", f"c{sid}", reason))
+    kwargs = {"data": data, "meta": meta or {}}
+    form = Form(formdata=formdata, **kwargs) if formdata is not None else Form(**kwargs)
+    form.statement_fields = names
+    return form
+
+
+class ConsentForm(FlaskForm):
+    statements = SelectMultipleField(_l("Consent"), choices=[], validate_choice=False)
+    agree = SubmitField(_l("I agree to take part"))
+    decline = SubmitField(_l("I do not want to take part"))
+
+
+class GroupForm(FlaskForm):
+    group = RadioField(_l("Which of these describes you best?"), choices=[], validate_choice=False,
+                       validators=[DataRequired(_l("Choose the group that describes you best."))])
+    submit = SubmitField(_l("Continue"))
+
+
+class SubmitRoundForm(FlaskForm):
+    submit = SubmitField(_l("Send my answers"))
+
+
+class SuggestionForm(FlaskForm):
+    domain = StringField(_l("Topic (optional)"), validators=[Optional(), Length(max=200)])
+    text = TextAreaField(_l("Your suggested statement"), validators=[
+        DataRequired(_l("Write the statement you would like the panel to rate.")),
+        Length(min=5, max=1000, message=_l("Please write between 5 and 1,000 characters.")),
+    ])
+    submit = SubmitField(_l("Send suggestion"))
+
+
+class WithdrawForm(FlaskForm):
+    confirm = BooleanField(_l("I understand, and I want to leave the study"),
+                           validators=[DataRequired(_l("Tick the box to confirm that you want to leave the study."))])
+    submit = SubmitField(_l("Leave the study"))
+
+
+class ConfirmPendingForm(FlaskForm):
+    save = SubmitField(_l("Yes, save these answers"))
+    discard = SubmitField(_l("No, throw them away"))
+
+
+class OpenAnswersForm(FlaskForm):
+    save = SubmitField(_l("Save"))
+    review = SubmitField(_l("Save and review"))
+
+
+def open_answers_form(questions, formdata=None, data=None) -> OpenAnswersForm:
+    class Form(OpenAnswersForm):
+        pass
+
+    for q in questions:
+        setattr(Form, f"q{q.id}", TextAreaField(q.text, validators=[Optional(), Length(max=20000)]))
+    return Form(formdata=formdata, data=data) if formdata is not None else Form(data=data)

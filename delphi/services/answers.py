@@ -1,0 +1,170 @@
+"""A panellist's answers: saving drafts (page submits and autosave), submitting a round, and reading them back.
+
+Saves are upserts keyed by (panellist, round, statement), so retries and two tabs never duplicate a rating; the round
+is checked to be open in the same transaction as the write.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from delphi.extensions import db
+from delphi.models import (
+    DomainError,
+    OpenAnswer,
+    OpenQuestion,
+    Panellist,
+    Rating,
+    Round,
+    RoundStatement,
+    RoundStatus,
+    Submission,
+    utcnow,
+)
+
+MAX_COMMENT = 5000
+# C0/C1 controls except tab and newline, and bidirectional overrides that can disguise text shown to others.
+_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+class RoundClosed(DomainError):
+    """The round closed before this save; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    value: int | None = None
+    unable: bool = False
+    comment: str = ""
+    change_reason: str = ""
+
+
+def clean_text(text: str | None, limit: int = MAX_COMMENT) -> str:
+    """Normalise free text: NFC, CRLF to LF, no control or direction-override characters, no lone surrogates."""
+    if not text:
+        return ""
+    text = text.encode("utf-8", "replace").decode("utf-8")
+    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return _UNSAFE.sub("", text).strip()[:limit]
+
+
+@dataclass(frozen=True)
+class Page:
+    number: int
+    domain: str
+    statements: list[RoundStatement]
+
+
+def round_pages(round_: Round) -> list[Page]:
+    """One page per domain, in the order the domains first appear in the round."""
+    by_domain: dict[str, list[RoundStatement]] = {}
+    for rs in round_.statements:
+        by_domain.setdefault(rs.domain, []).append(rs)
+    return [Page(number=i, domain=domain, statements=items) for i, (domain, items) in enumerate(by_domain.items(), 1)]
+
+
+def answers_for(panellist: Panellist, round_: Round) -> dict[int, Rating]:
+    rows = db.session.scalars(
+        sa.select(Rating).where(Rating.panellist_id == panellist.id, Rating.round_id == round_.id)
+    ).all()
+    return {r.statement_id: r for r in rows}
+
+
+def _lock_open_round(round_: Round) -> None:
+    """Refuse unless the round is open, holding a shared lock on PostgreSQL so a close waits for this save."""
+    query = sa.select(Round.status).where(Round.id == round_.id)
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(read=True)
+    status = db.session.scalar(query)
+    if status is not RoundStatus.open:
+        raise RoundClosed(f"Round {round_.number} has closed.")
+
+
+def _insert(table):
+    dialect = db.session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+def save_answers(panellist: Panellist, round_: Round, answers: dict[int, Answer], *, entered_by_id: int | None = None,
+                 fields: frozenset[str] = frozenset({"value", "comment", "change_reason"})) -> int:
+    """Upsert the given answers (statement id -> Answer) for a panellist in an open round; returns how many.
+
+    ``fields`` says which parts the caller sent (autosave of one radio button must not blank the comment).
+    Statements not in this round are refused with ``ValueError`` before anything is written.
+    """
+    if round_.study_id != panellist.study_id:
+        raise ValueError("that round belongs to another study")
+    _lock_open_round(round_)
+    in_round = set(db.session.scalars(sa.select(RoundStatement.statement_id).where(RoundStatement.round_id == round_.id)))
+    unknown = set(answers) - in_round
+    if unknown:
+        raise ValueError("some answers are for statements that are not in this round")
+    now = utcnow()
+    rows = []
+    for statement_id, answer in answers.items():
+        row = {"panellist_id": panellist.id, "round_id": round_.id, "statement_id": statement_id,
+               "value": None if answer.unable else answer.value, "unable_to_rate": answer.unable,
+               "comment": clean_text(answer.comment), "change_reason": clean_text(answer.change_reason),
+               "updated_at": now, "entered_by_id": entered_by_id, "comment_approved": False}
+        rows.append(row)
+    if not rows:
+        return 0
+    statement = _insert(Rating.__table__)
+    update = {"updated_at": statement.excluded.updated_at, "entered_by_id": statement.excluded.entered_by_id}
+    if "value" in fields:
+        update["value"] = statement.excluded.value
+        update["unable_to_rate"] = statement.excluded.unable_to_rate
+    if "comment" in fields:
+        update["comment"] = statement.excluded.comment
+    if "change_reason" in fields:
+        update["change_reason"] = statement.excluded.change_reason
+    statement = statement.on_conflict_do_update(
+        index_elements=["panellist_id", "round_id", "statement_id"], set_=update
+    )
+    db.session.execute(statement, rows)
+    return len(rows)
+
+
+def submit_round(panellist: Panellist, round_: Round, *, entered_by_id: int | None = None) -> bool:
+    """Record the panellist's submission once, whatever the retries; True when this call recorded it."""
+    _lock_open_round(round_)
+    statement = _insert(Submission.__table__).values(
+        panellist_id=panellist.id, round_id=round_.id, submitted_at=utcnow(), entered_by_id=entered_by_id
+    ).on_conflict_do_nothing(index_elements=["panellist_id", "round_id"])
+    return db.session.execute(statement).rowcount == 1
+
+
+def has_submitted(panellist: Panellist, round_: Round) -> bool:
+    return db.session.scalar(
+        sa.select(Submission.id).where(Submission.panellist_id == panellist.id, Submission.round_id == round_.id)
+    ) is not None
+
+
+def open_answers_for(panellist: Panellist, round_: Round) -> dict[int, OpenAnswer]:
+    rows = db.session.scalars(
+        sa.select(OpenAnswer).join(OpenQuestion).where(
+            OpenAnswer.panellist_id == panellist.id, OpenQuestion.round_id == round_.id)
+    ).all()
+    return {a.question_id: a for a in rows}
+
+
+def save_open_answers(panellist: Panellist, round_: Round, texts: dict[int, str]) -> int:
+    _lock_open_round(round_)
+    known = set(db.session.scalars(sa.select(OpenQuestion.id).where(OpenQuestion.round_id == round_.id)))
+    if set(texts) - known:
+        raise ValueError("some answers are for questions that are not in this round")
+    rows = [{"question_id": qid, "panellist_id": panellist.id, "text": clean_text(text, 20000), "updated_at": utcnow()}
+            for qid, text in texts.items()]
+    if not rows:
+        return 0
+    statement = _insert(OpenAnswer.__table__)
+    statement = statement.on_conflict_do_update(
+        index_elements=["question_id", "panellist_id"],
+        set_={"text": statement.excluded.text, "updated_at": statement.excluded.updated_at},
+    )
+    db.session.execute(statement, rows)
+    return len(rows)

@@ -1,0 +1,134 @@
+"""What a panellist sees of the last round: their own rating, the panel's and each group's figures, and approved
+comments. Read from the figures frozen at close (no statistics here), with small groups withheld so that nothing can
+be subtracted back to them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from delphi.extensions import db
+from delphi.models import Panellist, Rating, Round, RoundResult, StakeholderGroup, Study
+
+
+@dataclass(frozen=True)
+class Figures:
+    """Figures for one audience (the panel or one group) of one statement; ``shown`` False when withheld."""
+
+    label: str
+    shown: bool
+    n: int = 0
+    median: float | None = None
+    pct_agree: float | None = None
+    counts: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def max_count(self) -> int:
+        return max((c for _, c in self.counts), default=0) or 1
+
+
+@dataclass
+class StatementFeedback:
+    previous_round: int
+    own_value: int | None = None
+    own_unable: bool = False
+    panel: Figures | None = None
+    groups: list[Figures] = field(default_factory=list)
+    comments: list[tuple[str | None, str]] = field(default_factory=list)  # (group name or None, comment)
+
+
+def previous_rating_round(round_: Round) -> Round | None:
+    earlier = [r for r in round_.study.rounds if r.kind.value == "rating" and r.number < round_.number
+               and r.status.value == "closed"]
+    return earlier[-1] if earlier else None
+
+
+def suppressed_groups(sizes: dict[str, int], minimum: int) -> set[str]:
+    """Groups to withhold for one statement: those under the minimum and, when the withheld total is still under
+    it, the next smallest groups too, so that the panel's figures minus the shown groups never reveal a small group.
+
+    >>> sorted(suppressed_groups({"a": 12, "b": 9, "c": 2}, 5))
+    ['b', 'c']
+    >>> sorted(suppressed_groups({"a": 12, "b": 9, "c": 0}, 5))
+    []
+    >>> sorted(suppressed_groups({"a": 3, "b": 4}, 5))
+    ['a', 'b']
+    """
+    rated = {key: n for key, n in sizes.items() if n > 0}
+    withheld = {key for key, n in rated.items() if n < minimum}
+    if withheld:
+        # Complementary suppression: the withheld groups together must reach the minimum, or all groups are withheld.
+        for key in sorted(set(rated) - withheld, key=lambda k: (rated[k], k)):
+            if sum(rated[k] for k in withheld) >= minimum:
+                break
+            withheld.add(key)
+    return withheld
+
+
+def feedback_for(panellist: Panellist, round_: Round) -> dict[int, StatementFeedback]:
+    """Feedback for every statement of ``round_`` that was also in the previous rating round."""
+    previous = previous_rating_round(round_)
+    if previous is None:
+        return {}
+    study: Study = round_.study
+    statement_ids = [rs.statement_id for rs in round_.statements]
+    results = db.session.scalars(
+        sa.select(RoundResult).where(RoundResult.round_id == previous.id, RoundResult.statement_id.in_(statement_ids))
+    ).all()
+    by_statement: dict[int, dict[str, RoundResult]] = {}
+    for r in results:
+        by_statement.setdefault(r.statement_id, {})[r.scope] = r
+    own = {
+        r.statement_id: r for r in db.session.scalars(
+            sa.select(Rating).where(Rating.panellist_id == panellist.id, Rating.round_id == previous.id))
+    }
+    comments = _approved_comments(previous, statement_ids)
+    groups: list[StakeholderGroup] = list(study.groups)
+    minimum = study.min_group_feedback
+    points = range(study.scale_min, study.scale_max + 1)
+
+    feedback: dict[int, StatementFeedback] = {}
+    for statement_id, scopes in by_statement.items():
+        overall = scopes.get("overall")
+        if overall is None:
+            continue
+        sizes = {g.key: scopes[g.key].n if g.key in scopes else 0 for g in groups}
+        withheld = suppressed_groups(sizes, minimum)
+        item = StatementFeedback(previous_round=previous.number)
+        mine = own.get(statement_id)
+        if mine is not None:
+            item.own_value, item.own_unable = mine.value, mine.unable_to_rate
+        item.panel = _figures("", overall, points, shown=overall.n >= minimum)
+        for g in groups:
+            if sizes[g.key] == 0:
+                continue
+            item.groups.append(_figures(g.name, scopes[g.key], points, shown=g.key not in withheld))
+        item.comments = [
+            (name if name is not None and name not in {g.name for g in groups if g.key in withheld} else None, text)
+            for name, text in comments.get(statement_id, [])
+        ]
+        feedback[statement_id] = item
+    return feedback
+
+
+def _figures(label: str, result: RoundResult, points, *, shown: bool) -> Figures:
+    if not shown:
+        return Figures(label=label, shown=False)
+    counts = tuple((p, int(result.distribution.get(str(p), 0))) for p in points)
+    return Figures(label=label, shown=True, n=result.n, median=result.median, pct_agree=result.pct_agree,
+                   counts=counts)
+
+
+def _approved_comments(previous: Round, statement_ids: list[int]) -> dict[int, list[tuple[str | None, str]]]:
+    rows = db.session.execute(
+        sa.select(Rating.statement_id, StakeholderGroup.name, Rating.comment)
+        .join(Panellist, Panellist.id == Rating.panellist_id)
+        .outerjoin(StakeholderGroup, StakeholderGroup.id == Panellist.group_id)
+        .where(Rating.round_id == previous.id, Rating.comment_approved.is_(True), Rating.comment != "",
+               Rating.statement_id.in_(statement_ids), Panellist.withdrawn.is_(False))
+        .order_by(Rating.statement_id, Rating.comment)
+    ).all()
+    out: dict[int, list[tuple[str | None, str]]] = {}
+    for statement_id, group_name, text in rows:
+        out.setdefault(statement_id, []).append((group_name, text))
+    return out
