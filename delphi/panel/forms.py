@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, RadioField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from delphi.models import RoundStatement, Study
@@ -35,10 +36,10 @@ def rating_form(study: Study, statements: list[RoundStatement], *, with_reasons:
                 formdata=None, data: dict | None = None, meta: dict | None = None) -> RatingPageForm:
     """A form with, per statement: ``s<id>`` (the rating), ``c<id>`` (an optional comment) and, where the panellist
     rated it last round, ``r<id>`` (why they changed, optional)."""
-    choices = [(str(v), str(v)) for v in range(study.scale_min, study.scale_max + 1)]
+    choices = [SelectChoice(str(v), str(v)) for v in range(study.scale_min, study.scale_max + 1)]
     if study.unable_to_rate:
-        choices.append((UNABLE, _l("I am unable to rate this")))
-    allowed = {value for value, _ in choices}
+        choices.append(SelectChoice(UNABLE, _l("I am unable to rate this")))
+    allowed = {choice.value for choice in choices}
     not_on_scale = _l("Choose one of the answers shown.")
     too_long = _l("Please keep this to %(max)d characters or fewer.", max=MAX_COMMENT)
 

@@ -11,6 +11,7 @@ import hmac
 
 from flask import abort, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
+from wtforms.fields.choices import SelectChoice
 
 from delphi.extensions import csrf, db
 from delphi.models import ConsentDecision, ConsentRecord, Panellist, RoundKind, Suggestion
@@ -135,7 +136,7 @@ def consent():
         return redirect(url_for("panel.home"))
     items = [line.strip() for line in g.study.consent_text.splitlines() if line.strip()]
     form = ConsentForm()
-    form.statements.choices = [(str(i), text) for i, text in enumerate(items)]
+    form.statements.choices = [SelectChoice(str(i), text) for i, text in enumerate(items)]
     if form.validate_on_submit():
         if form.decline.data:
             g.panellist.consents.append(ConsentRecord(decision=ConsentDecision.refused,
@@ -143,7 +144,7 @@ def consent():
             db.session.commit()
             return redirect(url_for("panel.home"), code=303)
         ticked = set(form.statements.data or [])
-        if ticked == {str(i) for i in range(len(items))}:
+        if {str(i) for i in range(len(items))} <= ticked:
             g.panellist.consents.append(ConsentRecord(decision=ConsentDecision.given,
                                                       consent_version=g.study.consent_version, statements=items))
             db.session.commit()
@@ -161,7 +162,7 @@ def choose_group():
     if not g.study.allow_group_choice:
         return render_template("panel/no_group.html")
     form = GroupForm()
-    form.group.choices = [(str(grp.id), grp.description or grp.name) for grp in g.study.groups]
+    form.group.choices = [SelectChoice(str(grp.id), grp.description or grp.name) for grp in g.study.groups]
     if form.validate_on_submit():
         chosen = next((grp for grp in g.study.groups if str(grp.id) == form.group.data), None)
         if chosen is not None:
@@ -172,13 +173,16 @@ def choose_group():
     return render_template("panel/group.html", form=form), 422 if form.errors else 200
 
 
-def _answers_from_form(form) -> dict[int, Answer]:
+def _answers_from_form(form, saved: dict) -> dict[int, Answer]:
+    """The page's answers; a statement left blank is skipped unless it had an answer before (to record the change)."""
     out = {}
     for rs, rating_name, comment_name, reason_name in form.statement_fields:
         choice = form[rating_name].data
         value = int(choice) if choice not in (None, "", UNABLE) else None
-        out[rs.statement_id] = Answer(value=value, unable=choice == UNABLE, comment=form[comment_name].data or "",
-                                      change_reason=form[reason_name].data if reason_name else "")
+        answer = Answer(value=value, unable=choice == UNABLE, comment=form[comment_name].data or "",
+                        change_reason=(form[reason_name].data or "") if reason_name else "")
+        if answer != Answer() or rs.statement_id in saved:
+            out[rs.statement_id] = answer
     return out
 
 
@@ -222,7 +226,7 @@ def _rate(page: int):
     if request.method == "POST":
         if form.validate():
             try:
-                answer_service.save_answers(g.panellist, round_, _answers_from_form(form))
+                answer_service.save_answers(g.panellist, round_, _answers_from_form(form, saved))
             except RoundClosed:
                 db.session.rollback()
                 return render_template("panel/round_closed.html"), 409
@@ -279,7 +283,8 @@ def pending():
             form = rating_form(g.study, pages[page - 1].statements, formdata=MultiDict(held.get("answers", {})),
                                meta={"csrf": False})
             if form.validate():
-                answer_service.save_answers(g.panellist, round_, _answers_from_form(form))
+                saved = answer_service.answers_for(g.panellist, round_)
+                answer_service.save_answers(g.panellist, round_, _answers_from_form(form, saved))
                 db.session.commit()
             return redirect(url_for("panel.rate", page=page), code=303)
         return redirect(url_for("panel.home"), code=303)
