@@ -47,6 +47,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     _init_extensions(app)
     _register_blueprints(app)
+    from delphi.security import register_security_headers
+
+    register_security_headers(app)
 
     @app.context_processor
     def _template_helpers():

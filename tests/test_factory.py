@@ -114,3 +114,28 @@ def test_pages_reference_the_stylesheet_and_skip_link(client):
     with client.get("/static/css/site.css") as css:
         assert css.status_code == 200
         assert b":focus-visible" in css.data
+
+
+def test_security_headers_on_every_page(client):
+    response = client.get("/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "Strict-Transport-Security" not in response.headers
+    assert "Strict-Transport-Security" in client.get("/", base_url="https://localhost").headers
+
+
+def test_no_inline_scripts_or_styles_in_templates():
+    """The CSP forbids them; a template that used one would silently break in browsers."""
+    import re
+    from pathlib import Path
+
+    for template in Path(__file__).resolve().parents[1].joinpath("templates").rglob("*.html"):
+        if "email" in template.parts:  # e-mail bodies are not served under the CSP
+            continue
+        source = template.read_text(encoding="utf-8")
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", source), template
+        assert not re.search(r"\sstyle=|<style", source), template
+        assert not re.search(r"\son[a-z]+=", source), template
