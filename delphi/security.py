@@ -2,6 +2,9 @@
 no MIME sniffing, no referrer leaving the site, and HSTS when served over HTTPS."""
 from __future__ import annotations
 
+import logging
+import re
+
 from flask import Flask, Response, request
 
 CSP = "; ".join([
@@ -19,6 +22,8 @@ CSP = "; ".join([
 
 
 def register_security_headers(app: Flask) -> None:
+    redact_tokens_in_logs()
+
     @app.after_request
     def _headers(response: Response) -> Response:
         response.headers.setdefault("Content-Security-Policy", CSP)
@@ -33,3 +38,29 @@ def register_security_headers(app: Flask) -> None:
             # Answers and study data must not linger in shared caches or the back-forward cache of a shared device.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+class RedactLinkTokens(logging.Filter):
+    """Remove personal-link tokens from request log lines (the dev server's and gunicorn's access logs)."""
+
+    pattern = re.compile(r"/p/[^\s?\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.msg, str) and "/p/" in record.msg:
+            record.msg = self.pattern.sub("/p/[redacted]", record.msg)
+        if record.args:
+            if isinstance(record.args, dict):
+                record.args = {k: self._clean(v) for k, v in record.args.items()}
+            else:
+                record.args = tuple(self._clean(a) for a in record.args)
+        return True
+
+    def _clean(self, value):
+        return self.pattern.sub("/p/[redacted]", value) if isinstance(value, str) and "/p/" in value else value
+
+
+def redact_tokens_in_logs() -> None:
+    for name in ("werkzeug", "gunicorn.access", "gunicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactLinkTokens) for f in logger.filters):
+            logger.addFilter(RedactLinkTokens())
