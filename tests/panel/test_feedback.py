@@ -1,0 +1,142 @@
+"""Round-2 feedback: the panellist's own rating, the panel's and each group's figures, small groups withheld so that
+nothing can be subtracted back to them, approved comments, and the optional band-change prompt.
+
+The figures are stored rows (as a round close writes them), so these tests pin down what panellists see from them.
+"""
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from delphi.extensions import db
+from delphi.models import Classification, Panellist, Rating, Round, RoundResult, RoundStatus, Study
+from delphi.services.feedback import suppressed_groups
+from delphi.services.rounds import open_next_round
+from tests.conftest import MINIMAL_PROTOCOL
+
+def three_group_protocol() -> str:
+    # Groups must come before statements in the TOML; insert the third group after "staff".
+    return MINIMAL_PROTOCOL.replace("min_group_feedback = 3", "min_group_feedback = 5").replace(
+        'key = "staff"\nname = "Staff"\n', 'key = "staff"\nname = "Staff"\n\n[[groups]]\nkey = "family"\nname = "Family members"\n')
+
+
+@pytest.mark.parametrize("sizes, minimum, withheld", [
+    ({"a": 12, "b": 9, "c": 2}, 5, {"b", "c"}),  # c alone could be subtracted back: b goes too
+    ({"a": 12, "b": 9, "c": 0}, 5, set()),  # a group that did not rate is not a small cell
+    ({"a": 3, "b": 4}, 5, {"a", "b"}),
+    ({"a": 6, "b": 3, "c": 2}, 5, {"b", "c"}),  # together 5: enough
+    ({"a": 6, "b": 2, "c": 2}, 5, {"a", "b", "c"}),
+    ({"a": 5, "b": 5}, 5, set()),
+])
+def test_small_groups_and_their_complements_are_withheld(sizes, minimum, withheld):
+    assert suppressed_groups(sizes, minimum) == withheld
+
+
+def close_with_figures(app, study_id, per_group: dict[str, list[int]], comments: dict[int, str] | None = None):
+    """Round 1 with ratings for one statement (A-01) per group, closed with stored figures; round 2 opened.
+    Returns ({group: [panellist ids]}, statement id of A-01)."""
+    from delphi.services.panel import add_panellist
+
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        round1 = open_next_round(study)
+        statement = next(s for s in study.statements if s.code == "A-01")
+        members = {}
+        rows = []
+        for key, values in per_group.items():
+            group = study.group_by_key(key)
+            members[key] = []
+            for v in values:
+                panellist, _ = add_panellist(study, group)
+                members[key].append(panellist.id)
+                rows.append(Rating(panellist_id=panellist.id, round_id=round1.id, statement_id=statement.id, value=v,
+                                   comment=(comments or {}).get(v, ""), comment_approved=v in (comments or {})))
+        db.session.add_all(rows)
+        db.session.execute(sa.update(Round).where(Round.id == round1.id).values(status=RoundStatus.closed))
+        everyone = [v for values in per_group.values() for v in values]
+        for scope, values in [("overall", everyone), *per_group.items()]:
+            db.session.add(RoundResult(
+                round_id=round1.id, statement_id=statement.id, scope=scope, n=len(values),
+                median=sorted(values)[len(values) // 2] if values else None,
+                pct_agree=100 * sum(v >= 7 for v in values) / len(values) if values else None,
+                distribution={str(p): values.count(p) for p in range(1, 10)}, verdict=Classification.none))
+        for rs in round1.statements:
+            rs.carry_forward = True
+        db.session.commit()
+        db.session.refresh(round1)
+        open_next_round(db.session.get(Study, study_id))
+        db.session.commit()
+        return members, statement.id
+
+
+def enter(app, client, panellist_id):
+    from delphi.services.panel import reissue_token
+
+    with app.app_context():
+        panellist = db.session.get(Panellist, panellist_id)
+        token = reissue_token(panellist)
+        db.session.commit()
+    client.get(f"/p/{token}")
+    client.post("/panel/consent", data={"agree": "1"})
+
+
+def test_round_two_shows_own_rating_panel_and_each_group(app, client, make_study):
+    study_id = make_study(three_group_protocol())
+    members, sid = close_with_figures(app, study_id, {
+        "service_user": [8, 8, 9, 7, 6, 9],  # 6 people: shown
+        "staff": [5, 6, 7],  # 3 people: withheld
+        "family": [2, 9],  # 2 people: withheld (with staff, 5 together: enough that nothing can be subtracted)
+    }, comments={9: "Hope is where it starts.", 2: "Too vague for me."})
+    enter(app, client, members["service_user"][0])
+    page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
+    assert "Last time (round 1)" in page
+    assert "You answered: 8." in page
+    assert "Whole panel:</strong> 11 people answered." in page
+    assert "People with lived experience:</strong> 6 people answered." in page
+    assert "Staff:</strong> fewer than 5 people, not shown." in page
+    assert "Family members:</strong> fewer than 5 people, not shown." in page
+    # The bar chart has a text equivalent that does not depend on colour.
+    assert "3 people answered 9" in page and "1 person answered 2" in page
+    # Approved comments appear without names; a withheld group's name is not attached to its comment.
+    assert "Hope is where it starts." in page and "Too vague for me." in page
+    assert "– Family members" not in page
+    # The optional prompt asks why a view changed, for statements the panellist rated last time.
+    assert f'name="r{sid}"' in page
+
+
+def test_panel_figures_hidden_when_complementary_suppression_would_leak(app, client, make_study):
+    study_id = make_study(three_group_protocol())
+    members, _ = close_with_figures(app, study_id, {"service_user": [8] * 12, "staff": [6] * 9, "family": [1, 2]})
+    enter(app, client, members["staff"][0])
+    page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
+    assert "People with lived experience:</strong> 12 people answered." in page
+    # Staff are withheld too, or panel minus service users minus staff would reveal the two family members.
+    assert "Staff:</strong> fewer than 5 people, not shown." in page
+    assert "Family members:</strong> fewer than 5 people, not shown." in page
+
+
+def test_band_change_reason_is_stored_as_a_comment(app, client, make_study):
+    study_id = make_study(three_group_protocol())
+    members, sid = close_with_figures(app, study_id, {"service_user": [8] * 6, "staff": [6] * 6})
+    panellist_id = members["service_user"][0]
+    enter(app, client, panellist_id)
+    response = client.post("/panel/rate/1", data={f"s{sid}": "3", f"r{sid}": "The staff comments convinced me.",
+                                                  "next": "1"})
+    assert response.status_code == 303
+    with app.app_context():
+        round2 = db.session.get(Study, study_id).rounds[-1]
+        rating = db.session.scalar(sa.select(Rating).where(Rating.panellist_id == panellist_id,
+                                                           Rating.round_id == round2.id))
+        assert (rating.value, rating.change_reason) == (3, "The staff comments convinced me.")
+
+
+def test_first_round_pages_have_no_feedback_or_prompt(app, client, make_study, make_panellist):
+    study_id = make_study()
+    with app.app_context():
+        open_next_round(db.session.get(Study, study_id))
+        db.session.commit()
+    _, token = make_panellist(study_id)
+    client.get(f"/p/{token}")
+    client.post("/panel/consent", data={"agree": "1"})
+    page = client.get("/panel/rate/1").get_data(as_text=True)
+    assert "Last time (round" not in page and not re.search(r'name="r\d', page)
