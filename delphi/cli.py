@@ -26,6 +26,16 @@ class AppHolder:
             self._app = create_app({"SQLALCHEMY_DATABASE_URI": self.database} if self.database else None)
         return self._app
 
+    def close(self) -> None:
+        """Release the database connections of the app this command built."""
+        if self._app is not None:
+            from delphi.extensions import db
+
+            with self._app.app_context():
+                db.session.remove()
+                for engine in db.engines.values():
+                    engine.dispose()
+
 
 pass_app = click.make_pass_decorator(AppHolder)
 
@@ -42,6 +52,7 @@ def fail(message: str) -> None:
 @click.pass_context
 def main(ctx: click.Context, database: str | None) -> None:
     ctx.obj = AppHolder(database)
+    ctx.call_on_close(ctx.obj.close)
 
 
 def upgrade_database(app) -> None:

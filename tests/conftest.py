@@ -98,14 +98,41 @@ def app(app_config, tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def build_app(monkeypatch, tmp_path):
+    """Build another app (as a restarted process would) and release its connections after the test."""
+    built = []
+    monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(tmp_path / "instance"))
+
+    def build(config):
+        application = create_app(config)
+        built.append(application)
+        return application
+
+    yield build
+    for application in built:
+        with application.app_context():
+            db.session.remove()
+            for engine in db.engines.values():
+                engine.dispose()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 
 
 @pytest.fixture
 def runner(app):
-    """Runs the ``delphi`` command against the test database; returns click's Result."""
-    from delphi.cli import main
+    """Runs the ``delphi`` command against the test database; returns click's Result.
+
+    The test database was made by ``create_all``; it is stamped as migrated so that commands accept it.
+    """
+    from flask_migrate import stamp
+
+    from delphi.cli import MIGRATIONS, main
+
+    with app.app_context():
+        stamp(directory=MIGRATIONS)
 
     class Runner:
         def invoke(self, *args: str, input: str | None = None):

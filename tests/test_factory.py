@@ -91,9 +91,8 @@ def test_unknown_page_gets_friendly_404(client):
     assert "Page not found" in response.get_data(as_text=True)
 
 
-def test_server_error_page_is_calm_and_rolls_back(app_config, monkeypatch, tmp_path):
-    monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(tmp_path))
-    app = create_app({**app_config, "PROPAGATE_EXCEPTIONS": False})
+def test_server_error_page_is_calm_and_rolls_back(app_config, build_app):
+    app = build_app({**app_config, "PROPAGATE_EXCEPTIONS": False})
 
     @app.get("/boom")
     def boom():

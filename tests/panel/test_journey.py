@@ -3,7 +3,6 @@ import re
 
 import sqlalchemy as sa
 
-from delphi import create_app
 from delphi.extensions import db
 from delphi.models import ConsentDecision, ConsentRecord, Panellist, Suggestion
 
@@ -161,7 +160,7 @@ def test_suggestion_is_stored_without_changing_anything_else(app, client, make_s
 
 
 def test_draft_survives_a_restart_of_the_app(app, app_config, client, make_study, consented, open_round, statement_ids,
-                                             tmp_path, monkeypatch):
+                                             build_app):
     study_id = make_study()
     open_round(study_id)
     _, token = consented(study_id)
@@ -172,7 +171,7 @@ def test_draft_survives_a_restart_of_the_app(app, app_config, client, make_study
         for engine in db.engines.values():
             engine.dispose()
 
-    restarted = create_app(app_config)  # a new process would build a new app the same way
+    restarted = build_app(app_config)  # a new process would build a new app the same way
     browser = restarted.test_client()
     browser.get(f"/p/{token}")
     page = browser.get("/panel/rate/1").get_data(as_text=True)
