@@ -70,13 +70,19 @@ def _loads(value: str) -> Any:
 def _init_extensions(app: Flask) -> None:
     from delphi import models  # noqa: F401  (register every table on the metadata)
     from delphi.db import configure_engines
-    from delphi.extensions import babel, csrf, db, login_manager, migrate
+    from delphi.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     with app.app_context():
         configure_engines(app, db)
     migrate.init_app(app, db, directory=str(_HERE / "migrations"), render_as_batch=True, compare_type=True)
     csrf.init_app(app)
+    limiter.init_app(app)
+    if app.config["PROXY_COUNT"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."

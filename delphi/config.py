@@ -31,6 +31,14 @@ DEFAULTS = {
     "MAIL_PASSWORD": None,
     "MAIL_FROM": "delphi@localhost",
     "PUBLIC_URL": None,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
+    "LOGIN_RATE_LIMIT": "10 per minute; 50 per hour",
+    "PASSWORD_RESET_RATE_LIMIT": "5 per minute; 20 per hour",
+    # Generous enough for a ward or a day centre where many panellists share one address.
+    "LINK_RATE_LIMIT": "60 per minute; 600 per hour",
+    # Number of reverse proxies in front of the app whose X-Forwarded-For to trust (0: none).
+    "PROXY_COUNT": 0,
 }
 
 

@@ -1,9 +1,32 @@
 """Database engine set-up that differs between SQLite (the embedded default) and PostgreSQL."""
 from __future__ import annotations
 
-from flask import Flask
+import contextlib
+import contextvars
+
+from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+
+# Set by `writing()` for work outside a request that writes (the CLI's round close, the demo seed).
+_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("delphi_write_intent", default=False)
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@contextlib.contextmanager
+def writing():
+    """Mark the transactions begun inside as writes (SQLite: BEGIN IMMEDIATE)."""
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+def _wants_write() -> bool:
+    if _write_intent.get():
+        return True
+    return has_request_context() and request.method not in _READ_METHODS
 
 
 def configure_engines(app: Flask, db) -> None:
@@ -30,4 +53,6 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN")
+        # A write takes SQLite's write lock when its transaction begins, so concurrent writers wait their turn
+        # (busy timeout) instead of failing half-way when a read snapshot cannot be upgraded; reads stay DEFERRED.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write() else "BEGIN")

@@ -1,5 +1,7 @@
 """Flask extensions, created unbound here and bound to an app in :func:`delphi.create_app`."""
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -12,3 +14,6 @@ migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
 babel = Babel()
+# Limits are set per view from configuration (LOGIN_RATE_LIMIT, LINK_RATE_LIMIT, ...); storage from
+# RATELIMIT_STORAGE_URI: "memory://" for one process, "redis://host:6379" when several processes share the load.
+limiter = Limiter(key_func=get_remote_address)

@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from werkzeug.security import check_password_hash
 
 from delphi.auth import bp
 from delphi.auth.forms import LoginForm, LogoutForm
-from delphi.extensions import db
+from delphi.extensions import db, limiter
 from delphi.main.safety import is_safe_next
 from delphi.models import StaffUser
 
@@ -17,6 +17,7 @@ _DUMMY_HASH = "scrypt:32768:8:1$uHhR4pZkqcmMPLTb$" + "0" * 128
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("facilitate.dashboard"))

@@ -9,11 +9,11 @@ from __future__ import annotations
 import functools
 import hmac
 
-from flask import abort, g, redirect, render_template, request, session, url_for
+from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
-from delphi.extensions import csrf, db
+from delphi.extensions import csrf, db, limiter
 from delphi.models import ConsentDecision, ConsentRecord, Panellist, RoundKind, Suggestion
 from delphi.panel import bp
 from delphi.panel.forms import (
@@ -34,6 +34,7 @@ from delphi.services.panel import find_by_token, withdraw_panellist
 
 
 @bp.get("/p/<path:token>")
+@limiter.limit(lambda: current_app.config["LINK_RATE_LIMIT"])
 def enter(token: str):
     panellist = find_by_token(token)
     if panellist is None:
