@@ -200,6 +200,19 @@ def demo(holder: AppHolder, host: str, port: int, no_serve: bool) -> None:
         app.run(host=host, port=port, debug=False, use_reloader=False)
 
 
+@main.command(help="Make a consistent copy of the live database (SQLite online backup, or pg_dump).")
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@pass_app
+def backup(holder: AppHolder, out: Path) -> None:
+    from delphi.services.backup import BackupError, backup_database
+
+    try:
+        written = backup_database(holder.app.config["SQLALCHEMY_DATABASE_URI"], out)
+    except BackupError as exc:
+        fail(str(exc))
+    click.echo(f"Backed up the database to {written}.")
+
+
 @main.command(help="Compute the statistics of ratings collected elsewhere (long-format CSV) under a protocol.")
 @click.argument("ratings_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--protocol", "protocol_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
