@@ -117,6 +117,18 @@ def build_app(monkeypatch, tmp_path):
 
 
 @pytest.fixture
+def live_server(app, tmp_path):
+    """The app served by gunicorn (2 workers) on 127.0.0.1, on the test database; yields the LiveServer."""
+    from tests.live import LiveServer
+
+    instance = tmp_path / "live-instance"
+    instance.mkdir()
+    server = LiveServer(app.config["SQLALCHEMY_DATABASE_URI"], instance)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

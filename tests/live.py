@@ -1,0 +1,120 @@
+"""A real server process for tests that need one (concurrency, crashes, the browser suite), and a small HTTP client
+with its own cookie jar that does not follow redirects."""
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """gunicorn serving ``wsgi:app`` on 127.0.0.1 against the given database."""
+
+    def __init__(self, database_url: str, instance_path: Path, *, workers: int = 2, threads: int = 8,
+                 extra_env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DELPHI_")}
+        env.update({
+            "DATABASE_URL": database_url,
+            "DELPHI_INSTANCE_PATH": str(instance_path),
+            "DELPHI_SECRET_KEY": "live-test-secret-key",
+            "DELPHI_LINK_RATE_LIMIT": "100000 per minute",
+            "DELPHI_LOGIN_RATE_LIMIT": "100000 per minute",
+            "PYTHONPATH": str(ROOT),
+            **(extra_env or {}),
+        })
+        self.log = open(instance_path / "server.log", "w+b")  # noqa: SIM115 (closed in stop)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
+             "--threads", str(threads), "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
+            cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        self._wait()
+
+    def _wait(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"the server stopped: {self.output()}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(0.1)
+        raise RuntimeError(f"the server did not start: {self.output()}")
+
+    def output(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode("utf-8", "replace")[-4000:]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+@dataclass
+class Reply:
+    status: int
+    headers: dict
+    text: str
+
+    @property
+    def location(self) -> str | None:
+        return self.headers.get("Location")
+
+    def csrf(self) -> str:
+        return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', self.text).group(1)
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Browser:
+    """One visitor: a cookie jar and plain HTTP requests (no JavaScript, no redirects followed)."""
+
+    def __init__(self, base_url: str):
+        self.base_url = base_url
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar), _NoRedirect())
+
+    def request(self, method: str, path: str, data: dict | None = None, headers: dict | None = None) -> Reply:
+        body = urllib.parse.urlencode(data or {}, doseq=True).encode() if data is not None else None
+        req = urllib.request.Request(self.base_url + path, data=body, method=method, headers=headers or {})
+        try:
+            with self.opener.open(req, timeout=60) as response:
+                return Reply(response.status, dict(response.headers), response.read().decode("utf-8", "replace"))
+        except urllib.error.HTTPError as error:
+            with error:
+                return Reply(error.code, dict(error.headers), error.read().decode("utf-8", "replace"))
+
+    def get(self, path: str, **kwargs) -> Reply:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, data: dict, **kwargs) -> Reply:
+        return self.request("POST", path, data=data, **kwargs)
