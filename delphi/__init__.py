@@ -117,6 +117,16 @@ def _select_locale() -> str:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from werkzeug.routing import IntegerConverter
+
+    class DatabaseId(IntegerConverter):
+        """`<int:...>` in URLs stops at PostgreSQL's INTEGER range, so a huge id is a 404, not a database error."""
+
+        def __init__(self, map, *args, **kwargs):
+            kwargs.setdefault("max", 2**31 - 1)
+            super().__init__(map, *args, **kwargs)
+
+    app.url_map.converters["int"] = DatabaseId
     from delphi.auth import bp as auth_bp
     from delphi.facilitate import bp as facilitate_bp
     from delphi.main import bp as main_bp
