@@ -1,0 +1,26 @@
+"""Consensus statistics for Delphi studies: pure functions on numpy arrays (no web framework, no database).
+
+``ratings`` is always a float array of shape (panellists, statements) with NaN for no rating; per-statement results
+are 1-D arrays inside frozen dataclasses. See ``statistics.md`` for the conventions.
+"""
+from .agreement import FleissKappa, KendallW, average_deviation, fleiss_kappa, kendalls_w, rwg, rwg_j
+from .groups import GroupDifference, MannWhitneyRow, holm, kruskal_wallis, pairwise_mann_whitney
+from .intervals import wilson_interval
+from .krippendorff import krippendorff_alpha
+from .rand_ucla import RandUcla, rand_ucla
+from .rules import Rule, check_rule_scope, classify, classify_summaries, parse_rule, verdicts
+from .scale import Scale, check_ratings
+from .stability import Stability, stability
+from .summary import Summary, summarise, summarise_equal_groups
+
+__all__ = [
+    "Scale", "check_ratings",
+    "Summary", "summarise", "summarise_equal_groups",
+    "RandUcla", "rand_ucla",
+    "KendallW", "kendalls_w", "FleissKappa", "fleiss_kappa", "krippendorff_alpha",
+    "rwg", "rwg_j", "average_deviation",
+    "Stability", "stability",
+    "GroupDifference", "MannWhitneyRow", "kruskal_wallis", "pairwise_mann_whitney", "holm",
+    "wilson_interval",
+    "Rule", "parse_rule", "verdicts", "classify", "classify_summaries", "check_rule_scope",
+]
