@@ -131,6 +131,11 @@ class Study(Base):
         self.status = StudyStatus.closed
         self.closed_at = utcnow()
 
+    @property
+    def labelled_points(self) -> list[tuple[int, str]]:
+        """The scale points that have a label, in order."""
+        return sorted((int(point), label) for point, label in (self.scale_labels or {}).items())
+
     def group_by_key(self, key: str) -> StakeholderGroup | None:
         return next((g for g in self.groups if g.key == key), None)
 

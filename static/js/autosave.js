@@ -9,6 +9,11 @@
   var savedText = form.getAttribute("data-saved-text") || "Saved";
   var failedText = form.getAttribute("data-failed-text") || "Not saved";
   var timers = {};
+  // One request at a time per field, always sending the latest value, so that answers cannot land out of order.
+  var inFlight = {};
+  var latest = {};
+  var busy = 0;
+  var idleWaiters = [];
 
   function band(value) {
     var agree = (form.getAttribute("data-agree") || "").split("-").map(Number);
@@ -26,6 +31,21 @@
   }
 
   function save(name, value) {
+    latest[name] = value;
+    if (inFlight[name]) { return; }
+    send(name);
+  }
+
+  function settle() {
+    busy -= 1;
+    if (busy === 0) { idleWaiters.splice(0).forEach(function (resolve) { resolve(); }); }
+  }
+
+  function send(name) {
+    var value = latest[name];
+    delete latest[name];
+    inFlight[name] = true;
+    busy += 1;
     var status = statusFor(name);
     var body = new URLSearchParams();
     body.append("field", name);
@@ -41,8 +61,28 @@
       if (status) { status.textContent = result.ok ? savedText : (result.data.message || failedText); }
     }).catch(function () {
       if (status) { status.textContent = failedText; }
+    }).then(function () {
+      inFlight[name] = false;
+      if (Object.prototype.hasOwnProperty.call(latest, name)) { send(name); }
+      settle();
     });
   }
+
+  function whenIdle() {
+    return busy === 0 ? Promise.resolve() : new Promise(function (resolve) { idleWaiters.push(resolve); });
+  }
+
+  // A page submit saves everything on the page; let background saves finish first so none lands after it.
+  form.addEventListener("submit", function (event) {
+    Object.keys(timers).forEach(function (key) { clearTimeout(timers[key]); delete timers[key]; });
+    if (busy === 0 || form.getAttribute("data-ready") === "1") { return; }
+    event.preventDefault();
+    var submitter = event.submitter;
+    whenIdle().then(function () {
+      form.setAttribute("data-ready", "1");
+      if (form.requestSubmit) { form.requestSubmit(submitter); } else { form.submit(); }
+    });
+  });
 
   function showReason(radio) {
     var fieldset = radio.closest("fieldset");
