@@ -92,8 +92,6 @@ def _tokens(text: str) -> list[_Token]:
             break
         kind = match.lastgroup
         start = match.start(kind)
-        if kind == "bad":
-            raise ValueError(f'rule "{text}": unexpected character {match.group(kind)!r} at position {start + 1}')
         out.append(_Token(kind, match.group(kind), start + 1))
         at = match.end()
     out.append(_Token("end", "", len(text) + 1))
