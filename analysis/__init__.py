@@ -8,6 +8,7 @@ from .groups import GroupDifference, MannWhitneyRow, holm, kruskal_wallis, pairw
 from .intervals import wilson_interval
 from .krippendorff import krippendorff_alpha
 from .rand_ucla import RandUcla, rand_ucla
+from .round import RoundFigures, compute_round
 from .rules import Rule, check_rule_scope, classify, classify_summaries, parse_rule, verdicts
 from .scale import Scale, check_ratings
 from .stability import Stability, stability
@@ -23,4 +24,5 @@ __all__ = [
     "GroupDifference", "MannWhitneyRow", "kruskal_wallis", "pairwise_mann_whitney", "holm",
     "wilson_interval",
     "Rule", "parse_rule", "verdicts", "classify", "classify_summaries", "check_rule_scope",
+    "RoundFigures", "compute_round",
 ]

@@ -6,7 +6,7 @@ import numpy as np
 from ._tally import code_counts
 from .scale import check_ratings
 
-__all__ = ["krippendorff_alpha", "LEVELS"]
+__all__ = ["krippendorff_alpha", "alpha_from_counts", "LEVELS"]
 
 LEVELS = ("nominal", "ordinal", "interval", "ratio")
 _DENSE_RANGE = 10_000  # whole-number data spanning at most this many values is tallied without sorting
@@ -93,11 +93,18 @@ def krippendorff_alpha(ratings, level: str = "ordinal") -> float:
     pairable = valid.sum(axis=0) >= 2
     if not pairable.any():
         return float("nan")
-    x, valid = x[:, pairable], valid[:, pairable]
-    values, counts = _value_tally(x, valid)
+    values, counts = _value_tally(x[:, pairable], valid[:, pairable])
+    return alpha_from_counts(values, counts, level)
+
+
+def alpha_from_counts(values: np.ndarray, counts: np.ndarray, level: str = "ordinal") -> float:
+    """Krippendorff's alpha from ``counts[u, c]``, how often unit ``u`` has ``values[c]`` (increasing values)."""
+    counts = np.asarray(counts, dtype=float)
+    counts = counts[counts.sum(axis=1) >= 2]
+    used = counts.sum(axis=0) > 0
+    values, counts = np.asarray(values, dtype=float)[used], counts[:, used]
     if len(values) < 2:
         return float("nan")
-    counts = counts.astype(float)
     m_u = counts.sum(axis=1)
     n_c = counts.sum(axis=0)
     n = n_c.sum()
