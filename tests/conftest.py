@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from delphi import create_app
-from delphi.extensions import db
+from delphi.extensions import db, limiter
 from delphi.models import Panellist, StaffUser, Study, StudyMember, StudyRole
 from delphi.protocol import load_protocol
 from delphi.services.panel import add_panellist
@@ -89,6 +89,7 @@ def app(app_config, tmp_path, monkeypatch):
     with application.app_context():
         reset_database(db.engine)
         db.create_all()
+        limiter.reset()  # rate-limit counts are per process; each test starts with none
     yield application
     with application.app_context():
         db.session.remove()

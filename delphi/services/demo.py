@@ -9,7 +9,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from delphi.extensions import db
-from delphi.models import Panellist, Rating, Round, StaffUser, Study, StudyMember, StudyRole, Submission
+from delphi.models import ConsentDecision, ConsentRecord, Panellist, Rating, Round, StaffUser, Study, StudyMember, StudyRole, Submission
 from delphi.protocol import STATEMENT_BANK, load_protocol
 from delphi.services.panel import add_panellist, reissue_token
 from delphi.services.rounds import close_round, open_next_round
@@ -68,9 +68,13 @@ def _build_study(owner: StaffUser, rng: np.random.Generator) -> Study:
     db.session.flush()
     study = create_study(load_protocol(STATEMENT_BANK), owner=owner)
     panellists: list[Panellist] = []
+    consent_statements = [line.strip() for line in study.consent_text.splitlines() if line.strip()]
     for group in study.groups:
         for _ in range(PANEL[group.key]):
             panellist, _token = add_panellist(study, group, email=None)
+            panellist.consents.append(ConsentRecord(decision=ConsentDecision.given,
+                                                    consent_version=study.consent_version,
+                                                    statements=consent_statements))
             panellists.append(panellist)
     round1 = open_next_round(study, actor=owner)
     leaning = _leanings(study, rng)
