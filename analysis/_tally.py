@@ -52,6 +52,22 @@ def code_counts(codes: np.ndarray, n_codes: int, groups: np.ndarray | None = Non
     return counts.reshape(n_groups, n_codes + 1, n_cols)[:, :n_codes, :]
 
 
+def value_counts(x: np.ndarray, low: float, n_codes: int, groups: np.ndarray | None = None,
+                 n_groups: int = 1) -> np.ndarray:
+    """``counts[g, u, s]``: how many rows of group ``g`` have the value ``low + u`` in column ``s``, for whole-number
+    data already checked to lie in ``low .. low + n_codes - 1``; NaN is not counted. One ``np.bincount``."""
+    n_rows, n_cols = x.shape
+    index = x - low
+    if groups is not None:
+        index += (groups * n_codes)[:, None]
+    index *= n_cols
+    index += np.arange(n_cols)
+    total = n_groups * n_codes * n_cols
+    np.nan_to_num(index, copy=False, nan=total)  # NaN goes to one extra bin, dropped below
+    counts = np.bincount(index.astype(np.intp).ravel(), minlength=total + 1)
+    return counts[:total].reshape(n_groups, n_codes, n_cols)
+
+
 def scale_codes(x: np.ndarray, vmin: int, n_points: int) -> np.ndarray:
     """Codes ``rating - min`` of ratings already checked to lie on the scale; -1 for NaN."""
     with np.errstate(invalid="ignore"):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._tally import code_counts
+from ._tally import code_counts, value_counts
 from .scale import check_ratings
 
 __all__ = ["krippendorff_alpha", "alpha_from_counts", "LEVELS"]
@@ -12,17 +12,15 @@ LEVELS = ("nominal", "ordinal", "interval", "ratio")
 _DENSE_RANGE = 10_000  # whole-number data spanning at most this many values is tallied without sorting
 
 
-def _value_tally(x: np.ndarray, valid: np.ndarray):
-    """The distinct values present and ``counts[u, c]``: how often unit (column) ``u`` has value ``c``."""
-    present = x[valid]
-    low, high = present.min(), present.max()
-    if (present == np.round(present)).all() and high - low < _DENSE_RANGE:
+def _value_tally(x: np.ndarray):
+    """The candidate values and ``counts[u, c]``: how often unit (column) ``u`` has value ``c``. Whole-number data over
+    a modest range is tallied with one ``np.bincount``; anything else goes through ``np.unique``."""
+    low, high = float(np.nanmin(x)), float(np.nanmax(x))
+    if high - low < _DENSE_RANGE and np.array_equal(x, np.round(x), equal_nan=True):
         span = int(high - low) + 1
-        codes = np.where(valid, x - low, -1).astype(np.intp)
-        counts = code_counts(codes, span)[0].T
-        used = counts.sum(axis=0) > 0
-        return low + np.flatnonzero(used).astype(float), counts[:, used]
-    values, inverse = np.unique(present, return_inverse=True)
+        return low + np.arange(span, dtype=float), value_counts(x, low, span)[0].T
+    valid = ~np.isnan(x)
+    values, inverse = np.unique(x[valid], return_inverse=True)
     codes = np.full(x.shape, -1, dtype=np.intp)
     codes[valid] = inverse
     return values, code_counts(codes, len(values))[0].T
@@ -89,11 +87,9 @@ def krippendorff_alpha(ratings, level: str = "ordinal") -> float:
     if level not in LEVELS:
         raise ValueError(f"level: {level!r} is not one of {', '.join(LEVELS)}")
     x = check_ratings(ratings)
-    valid = ~np.isnan(x)
-    pairable = valid.sum(axis=0) >= 2
-    if not pairable.any():
+    if not ((~np.isnan(x)).sum(axis=0) >= 2).any():
         return float("nan")
-    values, counts = _value_tally(x[:, pairable], valid[:, pairable])
+    values, counts = _value_tally(x)
     return alpha_from_counts(values, counts, level)
 
 

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._tally import check_quantile_method, code_counts, median_from_counts, quantile_from_counts, scale_codes
+from ._tally import check_quantile_method, median_from_counts, quantile_from_counts, value_counts
 from .scale import Scale, check_ratings
 
 __all__ = ["RandUcla", "rand_ucla", "rand_ucla_from_counts", "TOLERANCE"]
@@ -91,5 +91,5 @@ def rand_ucla(ratings, quantile_method: str = "linear") -> RandUcla:
     """
     x = check_ratings(ratings, NINE_POINT)
     check_quantile_method(quantile_method)
-    t = code_counts(scale_codes(x, 1, 9), 9)[0]
+    t = value_counts(x, 1, 9)[0]
     return rand_ucla_from_counts(t, quantile_method)

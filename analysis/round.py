@@ -6,7 +6,7 @@ from types import MappingProxyType
 
 import numpy as np
 
-from ._tally import code_counts, group_index, safe_divide, scale_codes
+from ._tally import group_index, safe_divide, value_counts
 from .agreement import KendallW, kendalls_w
 from .groups import GroupDifference, MannWhitneyRow, kruskal_from_counts, mann_whitney_from_counts
 from .krippendorff import alpha_from_counts
@@ -106,7 +106,7 @@ def compute_round(ratings, groups, group_keys, scale: Scale, include, exclude, s
         if unable.shape != x.shape:
             raise ValueError(f"unable: must have the same shape as ratings {x.shape}, got {unable.shape}")
 
-    counts = code_counts(scale_codes(x, scale.min, scale.n_points), scale.n_points, g, len(keys))
+    counts = value_counts(x, scale.min, scale.n_points, g, len(keys))
     overall = counts.sum(axis=0)
     rows_per_group = np.bincount(g, minlength=len(keys))
     summaries = {"overall": summary_from_counts(overall, x.shape[0], scale, quantile_method)}

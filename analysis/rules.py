@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._tally import code_counts, group_index, scale_codes
+from ._tally import group_index, value_counts
 from .scale import check_ratings
 from .summary import equal_groups_from_counts, summary_from_counts
 
@@ -339,12 +339,11 @@ def classify(ratings, groups, scale, include, exclude, scope: str = "overall",
     check_rule_scope(include, scope)
     check_rule_scope(exclude, scope)
     x = check_ratings(ratings, scale)
-    codes = scale_codes(x, scale.min, scale.n_points)
     if scope == "overall":
-        t = code_counts(codes, scale.n_points)[0]
+        t = value_counts(x, scale.min, scale.n_points)[0]
         return verdicts(include, exclude, summary_from_counts(t, x.shape[0], scale, quantile_method))
     g, keys = group_index(groups, x.shape[0])
-    counts = code_counts(codes, scale.n_points, g, len(keys))
+    counts = value_counts(x, scale.min, scale.n_points, g, len(keys))
     if scope == "equal_groups":
         return verdicts(include, exclude, equal_groups_from_counts(counts, x.shape[0], scale))
     by_group = {key: summary_from_counts(counts[i], int((g == i).sum()), scale, quantile_method)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._exact import normal_p, signrank_exact_p
-from ._tally import code_counts, midranks, safe_divide, scale_codes
+from ._tally import midranks, safe_divide, value_counts
 from .scale import Scale, check_ratings
 
 __all__ = ["Stability", "stability", "TOLERANCE"]
@@ -30,9 +30,9 @@ class Stability:
 def _signed_rank(diff: np.ndarray, pair: np.ndarray, n_points: int):
     """V and R's default two-sided p of the Wilcoxon signed-rank test of each column's differences."""
     nonzero = pair & (diff != 0)
-    magnitude = np.where(nonzero, np.abs(np.where(pair, diff, 0)) - 1, -1).astype(np.intp)
-    all_counts = code_counts(magnitude, n_points - 1)[0]
-    positive = code_counts(np.where(nonzero & (diff > 0), magnitude, -1), n_points - 1)[0]
+    magnitude = np.where(nonzero, np.abs(diff), np.nan)
+    all_counts = value_counts(magnitude, 1, n_points - 1)[0]
+    positive = value_counts(np.where(diff > 0, magnitude, np.nan), 1, n_points - 1)[0]
     ranks, tie_term = midranks(all_counts)
     v = (positive * ranks).sum(axis=0)
     n = nonzero.sum(axis=0).astype(float)
@@ -111,8 +111,8 @@ def stability(before, after, scale: Scale, stable_change: float = 15) -> Stabili
     pair = ~np.isnan(a) & ~np.isnan(b)
     n_pairs = pair.sum(axis=0)
     a_paired, b_paired = np.where(pair, a, np.nan), np.where(pair, b, np.nan)
-    t_after = code_counts(scale_codes(a_paired, scale.min, scale.n_points), scale.n_points)[0]
-    t_before = code_counts(scale_codes(b_paired, scale.min, scale.n_points), scale.n_points)[0]
+    t_after = value_counts(a_paired, scale.min, scale.n_points)[0]
+    t_before = value_counts(b_paired, scale.min, scale.n_points)[0]
     pct_change = 100 * safe_divide(np.abs(t_after - t_before).sum(axis=0) / 2, n_pairs)
     diff = a_paired - b_paired
     agree = slice(scale.agree[0] - scale.min, scale.agree[1] - scale.min + 1)

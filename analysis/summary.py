@@ -7,12 +7,11 @@ import numpy as np
 
 from ._tally import (
     check_quantile_method,
-    code_counts,
     group_index,
     median_from_counts,
     quantile_from_counts,
     safe_divide,
-    scale_codes,
+    value_counts,
 )
 from .intervals import wilson_interval
 from .scale import Scale, check_ratings
@@ -118,7 +117,7 @@ def summarise(ratings, scale: Scale, quantile_method: str = "linear") -> Summary
     """
     x = check_ratings(ratings, scale)
     check_quantile_method(quantile_method)
-    t = code_counts(scale_codes(x, scale.min, scale.n_points), scale.n_points)[0]
+    t = value_counts(x, scale.min, scale.n_points)[0]
     return summary_from_counts(t, x.shape[0], scale, quantile_method)
 
 
@@ -185,5 +184,5 @@ def summarise_equal_groups(ratings, groups, scale: Scale) -> Summary:
     """
     x = check_ratings(ratings, scale)
     g, keys = group_index(groups, x.shape[0])
-    counts = code_counts(scale_codes(x, scale.min, scale.n_points), scale.n_points, g, len(keys))
+    counts = value_counts(x, scale.min, scale.n_points, g, len(keys))
     return equal_groups_from_counts(counts, x.shape[0], scale)
