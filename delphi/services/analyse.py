@@ -1,0 +1,234 @@
+"""``delphi analyse RATINGS.csv --protocol PROTOCOL.toml --out DIR``: the statistics of ratings collected elsewhere.
+
+Reads the long-format ratings file of ``protocol.md`` (refusing a bad file with every problem and its line number),
+builds one ratings matrix per round with numpy (rows: panellists sorted by pseudonym, the same rows in every round;
+columns: the protocol's statements in protocol order), computes each round with :func:`analysis.round.compute_round`
+(round k against the round before it for stability), and writes ``statistics.csv`` and ``consensus.csv``
+(``cli.md``). The protocol is read duck-typed (``scale``, ``consensus``, ``groups``, ``statements``), as
+``delphi.protocol.load_protocol`` returns it.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+import analysis
+from analysis.round import compute_round
+
+REQUIRED_COLUMNS = ("round", "panellist", "group", "statement", "rating")
+STATISTICS_COLUMNS = ("round", "statement", "scope", "n", "n_unable", "median", "q1", "q3", "iqr", "mean", "sd",
+                      "pct_agree", "pct_neutral", "pct_disagree", "verdict")
+CONSENSUS_COLUMNS = ("round", "statement", "classification")
+MAX_MESSAGES = 50
+
+
+class RatingsFileError(ValueError):
+    """A ratings file with problems; ``errors`` lists each one in plain words with its line number."""
+
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("; ".join(errors))
+
+
+@dataclass(frozen=True, eq=False)
+class LongRatings:
+    """A ratings file as arrays. ``ratings[k]`` / ``unable[k]`` are round k's (panellists x statements) matrices:
+    NaN where no rating, True where the panellist answered "unable to rate"."""
+
+    rounds: tuple[int, ...]
+    panellists: tuple[str, ...]
+    groups: np.ndarray  # the group key of each panellist (row)
+    statements: tuple[str, ...]
+    ratings: dict
+    unable: dict
+
+
+def analysis_scale(protocol) -> analysis.Scale:
+    """The :class:`analysis.Scale` of a protocol (its scale and consensus bands)."""
+    return analysis.Scale(min=protocol.scale.min, max=protocol.scale.max, agree=tuple(protocol.consensus.agree),
+                          disagree=tuple(protocol.consensus.disagree))
+
+
+class _Problems:
+    def __init__(self):
+        self.messages: list[str] = []
+        self.more = 0
+
+    def add(self, line: int, message: str) -> None:
+        if len(self.messages) < MAX_MESSAGES:
+            self.messages.append(f"line {line}: {message}")
+        else:
+            self.more += 1
+
+    def raise_if_any(self) -> None:
+        if self.messages:
+            extra = [f"... and {self.more} more problem(s)"] if self.more else []
+            raise RatingsFileError(self.messages + extra)
+
+
+def _whole_number(text: str):
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if math.isfinite(value) and value == int(value) else None
+
+
+def read_ratings_csv(path, group_keys, statement_codes, scale) -> LongRatings:
+    """Read a long-format ratings file (``round,panellist,group,statement,rating`` plus ignored extra columns; UTF-8,
+    optionally with a byte-order mark).
+
+    ``scale`` needs ``min`` and ``max``, and may say ``unable_to_rate`` (default True): whether an empty rating
+    ("unable to rate") is allowed. Raises :class:`RatingsFileError` listing every problem (up to 50) with its line
+    number: missing columns, a round that is not a whole number from 1, an empty pseudonym, an unknown group or
+    statement, a rating off the scale or not a whole number, an empty rating the protocol does not allow, the same
+    panellist rating a statement twice in a round, and a panellist in two groups.
+    """
+    group_keys, statement_codes = list(group_keys), list(statement_codes)
+    known_groups, statement_column = set(group_keys), {code: j for j, code in enumerate(statement_codes)}
+    allow_unable = bool(getattr(scale, "unable_to_rate", True))
+    problems = _Problems()
+    records = []  # (round, panellist, statement column, rating or None)
+    group_of: dict[str, tuple[str, int]] = {}
+    seen: dict[tuple[int, str, str], int] = {}
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, None)
+            if header is None:
+                raise RatingsFileError(["line 1: the file is empty; expected the header " + ",".join(REQUIRED_COLUMNS)])
+            header = [name.strip() for name in header]
+            missing = [name for name in REQUIRED_COLUMNS if name not in header]
+            if missing:
+                raise RatingsFileError([f"line 1: missing column(s) {', '.join(missing)}; the header must start "
+                                        f"with {','.join(REQUIRED_COLUMNS)}"])
+            at = {name: header.index(name) for name in REQUIRED_COLUMNS}
+            for row in reader:
+                line = reader.line_num
+                if not any(cell.strip() for cell in row):
+                    continue  # blank line
+                if len(row) < len(header):
+                    row = row + [""] * (len(header) - len(row))
+                cell = {name: row[i].strip() for name, i in at.items()}
+                round_number = _whole_number(cell["round"])
+                if round_number is None or round_number < 1:
+                    problems.add(line, f"round {cell['round']!r} is not a whole number 1, 2, ...")
+                panellist = cell["panellist"]
+                if not panellist:
+                    problems.add(line, "the panellist pseudonym is empty")
+                group = cell["group"]
+                if group not in known_groups:
+                    problems.add(line, f"unknown group {group!r}; the protocol's groups are {', '.join(group_keys)}")
+                elif panellist:
+                    first = group_of.setdefault(panellist, (group, line))
+                    if first[0] != group:
+                        problems.add(line, f"panellist {panellist!r} is in group {group!r} here but in group "
+                                           f"{first[0]!r} on line {first[1]}")
+                code = cell["statement"]
+                if code not in statement_column:
+                    problems.add(line, f"unknown statement {code!r}")
+                text, rating = cell["rating"], None
+                if text == "":
+                    if not allow_unable:
+                        problems.add(line, "the rating is empty, but this protocol does not allow \"unable to rate\"")
+                else:
+                    rating = _whole_number(text)
+                    if rating is None:
+                        problems.add(line, f"rating {text!r} is not a whole number")
+                    elif not scale.min <= rating <= scale.max:
+                        problems.add(line, f"rating {rating} is off the scale {scale.min}-{scale.max}")
+                if round_number is not None and panellist and code:
+                    first_line = seen.setdefault((round_number, panellist, code), line)
+                    if first_line != line:
+                        problems.add(line, f"panellist {panellist!r} rated statement {code!r} twice in round "
+                                           f"{round_number} (first on line {first_line})")
+                if not problems.messages and code in statement_column:
+                    records.append((round_number, panellist, statement_column[code], rating))
+    except UnicodeDecodeError as exc:
+        raise RatingsFileError([f"the file is not UTF-8 text (byte {exc.start + 1} cannot be read)"]) from None
+    problems.raise_if_any()
+    if not records:
+        raise RatingsFileError(["the file has a header but no ratings"])
+
+    panellists = tuple(sorted(group_of))
+    row_of = {p: i for i, p in enumerate(panellists)}
+    rounds = tuple(sorted({r[0] for r in records}))
+    shape = (len(panellists), len(statement_codes))
+    ratings = {k: np.full(shape, np.nan) for k in rounds}
+    unable = {k: np.zeros(shape, dtype=bool) for k in rounds}
+    for k in rounds:
+        chosen = [r for r in records if r[0] == k]
+        rows = np.fromiter((row_of[r[1]] for r in chosen), dtype=np.intp, count=len(chosen))
+        cols = np.fromiter((r[2] for r in chosen), dtype=np.intp, count=len(chosen))
+        values = np.fromiter((np.nan if r[3] is None else r[3] for r in chosen), dtype=float, count=len(chosen))
+        ratings[k][rows, cols] = values
+        unable[k][rows, cols] = np.isnan(values)
+    groups = np.array([group_of[p][0] for p in panellists], dtype=object)
+    return LongRatings(rounds=rounds, panellists=panellists, groups=groups, statements=tuple(statement_codes),
+                       ratings=ratings, unable=unable)
+
+
+def _cell(value):
+    """Full precision (``repr`` of the float), integers as integers, NaN as empty."""
+    if isinstance(value, (str, np.str_)):
+        return str(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    value = float(value)
+    return "" if math.isnan(value) else repr(value)
+
+
+def analyse(long_ratings: LongRatings, protocol) -> tuple[list[dict], list[dict]]:
+    """Every round's figures: ``statistics`` rows (round x statement x scope, scopes ``overall``, each group key in
+    protocol order, ``equal_groups``) and ``consensus`` rows (round x statement), as dicts of CSV cells."""
+    scale = analysis_scale(protocol)
+    consensus = protocol.consensus
+    keys = [g.key for g in protocol.groups]
+    statistics_rows, consensus_rows = [], []
+    previous = None
+    for k in long_ratings.rounds:
+        figures = compute_round(
+            long_ratings.ratings[k], long_ratings.groups.astype(str), keys, scale, consensus.include,
+            consensus.exclude, consensus.scope, previous=previous, stable_change=consensus.stable_change,
+            quantile_method=consensus.quantile_method, unable=long_ratings.unable[k],
+        )
+        previous = long_ratings.ratings[k]
+        for j, code in enumerate(long_ratings.statements):
+            for scope in figures.scopes:
+                summary = figures.summaries[scope]
+                row = {"round": k, "statement": code, "scope": scope, "n": int(summary.n[j]),
+                       "n_unable": int(figures.n_unable[scope][j])}
+                for name in STATISTICS_COLUMNS[5:-1]:
+                    row[name] = _cell(getattr(summary, name)[j])
+                row["verdict"] = str(figures.verdicts[scope][j])
+                statistics_rows.append(row)
+            consensus_rows.append({"round": k, "statement": code, "classification": str(figures.classification[j])})
+    return statistics_rows, consensus_rows
+
+
+def write_outputs(out_dir, statistics_rows, consensus_rows) -> list[Path]:
+    """Write ``statistics.csv`` and ``consensus.csv`` into ``out_dir`` (created if needed); return their paths."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, columns, rows in (("statistics.csv", STATISTICS_COLUMNS, statistics_rows),
+                                ("consensus.csv", CONSENSUS_COLUMNS, consensus_rows)):
+        path = out / name
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        written.append(path)
+    return written
+
+
+def analyse_file(ratings_path, protocol, out_dir) -> list[Path]:
+    """Read, compute and write: the whole of ``delphi analyse``. Nothing is written when the file has problems."""
+    long_ratings = read_ratings_csv(ratings_path, [g.key for g in protocol.groups],
+                                    [s.code for s in protocol.statements], protocol.scale)
+    statistics_rows, consensus_rows = analyse(long_ratings, protocol)
+    return write_outputs(out_dir, statistics_rows, consensus_rows)

@@ -1,0 +1,172 @@
+"""delphi analyse: the ratings file is read, refused with line numbers when bad, and its figures are those of the
+analysis functions. The protocol is a SimpleNamespace with the fields of delphi.protocol.Protocol."""
+import csv
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+import analysis
+from delphi.services.analyse import (
+    RatingsFileError, analyse, analyse_file, analysis_scale, read_ratings_csv,
+)
+
+DATA = Path(__file__).parent / "data" / "ratings_3rounds.csv"
+GROUPS = ("service_user", "family", "staff", "peer")
+STATEMENTS = ("HOPE-01", "HOPE-02", "CHOICE-01", "CHOICE-02")
+
+
+def make_protocol(scope="each_group", unable_to_rate=True, include="pct_agree >= 70 and pct_disagree < 15"):
+    return SimpleNamespace(
+        title="Recovery", language="en", max_rounds=3, min_group_feedback=5,
+        scale=SimpleNamespace(min=1, max=9, unable_to_rate=unable_to_rate, labels={}),
+        consensus=SimpleNamespace(agree=(7, 9), disagree=(1, 3), scope=scope, include=include,
+                                  exclude="pct_disagree >= 70 and pct_agree < 15", stable_change=15.0,
+                                  quantile_method="linear"),
+        groups=tuple(SimpleNamespace(key=k, name=k.title()) for k in GROUPS),
+        statements=tuple(SimpleNamespace(code=c, domain="", text=c) for c in STATEMENTS),
+    )
+
+
+def plain_rows():
+    """The fixture read with the csv module alone, as an independent check of the matrices."""
+    with open(DATA, encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def independent_matrix(rows, round_number):
+    panellists = sorted({r["panellist"] for r in rows})
+    x = np.full((len(panellists), len(STATEMENTS)), np.nan)
+    groups = {r["panellist"]: r["group"] for r in rows}
+    for r in rows:
+        if int(r["round"]) == round_number and r["rating"]:
+            x[panellists.index(r["panellist"]), STATEMENTS.index(r["statement"])] = int(r["rating"])
+    return x, np.array([groups[p] for p in panellists])
+
+
+@pytest.mark.parametrize("scope", ["overall", "each_group", "equal_groups"])
+def test_outputs_match_the_analysis_functions(tmp_path, scope):
+    protocol = make_protocol(scope)
+    written = analyse_file(DATA, protocol, tmp_path)
+    assert [p.name for p in written] == ["statistics.csv", "consensus.csv"]
+    with open(tmp_path / "statistics.csv", newline="") as handle:
+        stats_rows = list(csv.DictReader(handle))
+    with open(tmp_path / "consensus.csv", newline="") as handle:
+        consensus_rows = list(csv.DictReader(handle))
+    assert len(stats_rows) == 3 * 4 * (len(GROUPS) + 2) and len(consensus_rows) == 3 * 4
+    assert list(stats_rows[0]) == ["round", "statement", "scope", "n", "n_unable", "median", "q1", "q3", "iqr",
+                                   "mean", "sd", "pct_agree", "pct_neutral", "pct_disagree", "verdict"]
+    rows = plain_rows()
+    scale = analysis_scale(protocol)
+    for k in (1, 2, 3):
+        x, groups = independent_matrix(rows, k)
+        expected = {"overall": analysis.summarise(x, scale),
+                    "equal_groups": analysis.summarise_equal_groups(x, groups, scale)}
+        expected.update({g: analysis.summarise(x[groups == g], scale) for g in GROUPS})
+        classification = analysis.classify(x, groups, scale, protocol.consensus.include,
+                                           protocol.consensus.exclude, scope=scope)
+        for j, code in enumerate(STATEMENTS):
+            for name, summary in expected.items():
+                (row,) = [r for r in stats_rows if (r["round"], r["statement"], r["scope"]) == (str(k), code, name)]
+                assert int(row["n"]) == summary.n[j]
+                for field in ("median", "q1", "iqr", "mean", "sd", "pct_agree", "pct_disagree"):
+                    value = getattr(summary, field)[j]
+                    if np.isnan(value):
+                        assert row[field] == ""
+                    else:
+                        assert float(row[field]) == pytest.approx(value, abs=1e-12)
+                unable = sum(1 for r in rows if r["round"] == str(k) and r["statement"] == code and not r["rating"]
+                             and (name in ("overall", "equal_groups") or r["group"] == name))
+                assert int(row["n_unable"]) == unable
+            (row,) = [r for r in consensus_rows if (r["round"], r["statement"]) == (str(k), code)]
+            assert row["classification"] == classification[j]
+
+
+def test_full_precision_and_empty_for_nan(tmp_path):
+    analyse_file(DATA, make_protocol(), tmp_path)
+    text = (tmp_path / "statistics.csv").read_text()
+    rows = list(csv.DictReader(text.splitlines()))
+    assert any(len(r["sd"]) > 10 for r in rows)  # e.g. 1.3416407864998738, not rounded
+    assert all(r["median"] == "" for r in rows if r["scope"] == "equal_groups")
+    assert all(r["n"].isdigit() for r in rows)
+
+
+def test_long_ratings_shape_and_stability_rows():
+    long = read_ratings_csv(DATA, GROUPS, STATEMENTS, make_protocol().scale)
+    assert long.rounds == (1, 2, 3) and len(long.panellists) == 12 and long.ratings[3].shape == (12, 4)
+    assert np.isnan(long.ratings[3][long.panellists.index("P05")]).all()  # absent from round 3
+    assert long.unable[1].sum() + long.unable[2].sum() + long.unable[3].sum() == sum(
+        1 for r in plain_rows() if not r["rating"])
+    statistics, consensus = analyse(long, make_protocol())
+    assert {r["verdict"] for r in statistics} <= {"in", "out", "none"}
+
+
+HEADER = "round,panellist,group,statement,rating\n"
+
+
+@pytest.mark.parametrize("body, message", [
+    ("1,P1,staff,HOPE-01,7\n1,P2,nurses,HOPE-01,7\n", "line 3: unknown group 'nurses'"),
+    ("1,P1,staff,HOPE-01,7\n1,P1,staff,HOPE-99,7\n", "line 3: unknown statement 'HOPE-99'"),
+    ("1,P1,staff,HOPE-01,10\n", "line 2: rating 10 is off the scale 1-9"),
+    ("1,P1,staff,HOPE-01,0\n", "line 2: rating 0 is off the scale 1-9"),
+    ("1,P1,staff,HOPE-01,7.5\n", "line 2: rating '7.5' is not a whole number"),
+    ("1,P1,staff,HOPE-01,seven\n", "line 2: rating 'seven' is not a whole number"),
+    ("1,P1,staff,HOPE-01,7\n1,P2,staff,HOPE-01,7\n1,P1,staff,HOPE-01,8\n",
+     "line 4: panellist 'P1' rated statement 'HOPE-01' twice in round 1 \\(first on line 2\\)"),
+    ("1,P1,staff,HOPE-01,7\n1,P1,peer,HOPE-02,7\n",
+     "line 3: panellist 'P1' is in group 'peer' here but in group 'staff' on line 2"),
+    ("one,P1,staff,HOPE-01,7\n", "line 2: round 'one' is not a whole number"),
+    ("0,P1,staff,HOPE-01,7\n", "line 2: round '0' is not a whole number"),
+    ("1,,staff,HOPE-01,7\n", "line 2: the panellist pseudonym is empty"),
+])
+def test_bad_files_give_the_line_number(tmp_path, body, message):
+    path = tmp_path / "ratings.csv"
+    path.write_text(HEADER + body, encoding="utf-8")
+    with pytest.raises(RatingsFileError) as caught:
+        read_ratings_csv(path, GROUPS, STATEMENTS, make_protocol().scale)
+    assert any(re.search(message, m) for m in caught.value.errors), caught.value.errors
+
+
+def test_unable_to_rate_refused_when_the_protocol_disallows_it(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text(HEADER + "1,P1,staff,HOPE-01,7\n1,P1,staff,HOPE-02,\n", encoding="utf-8")
+    with pytest.raises(RatingsFileError, match="line 3: the rating is empty"):
+        read_ratings_csv(path, GROUPS, STATEMENTS, make_protocol(unable_to_rate=False).scale)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("panellist,group,statement,rating\n1,2,3,4\n", "line 1: missing column\\(s\\) round"),
+    ("", "the file is empty"),
+    (HEADER, "no ratings"),
+])
+def test_unusable_files(tmp_path, content, message):
+    path = tmp_path / "ratings.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(RatingsFileError, match=message):
+        read_ratings_csv(path, GROUPS, STATEMENTS, make_protocol().scale)
+
+
+def test_not_utf8(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_bytes(HEADER.encode() + "1,Pø,staff,HOPE-01,7\n".encode("latin-1"))
+    with pytest.raises(RatingsFileError, match="not UTF-8"):
+        read_ratings_csv(path, GROUPS, STATEMENTS, make_protocol().scale)
+
+
+def test_every_problem_is_listed_and_capped(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text(HEADER + "".join(f"1,P{i},staff,HOPE-01,12\n" for i in range(80)), encoding="utf-8")
+    with pytest.raises(RatingsFileError) as caught:
+        read_ratings_csv(path, GROUPS, STATEMENTS, make_protocol().scale)
+    assert len(caught.value.errors) == 51 and caught.value.errors[-1] == "... and 30 more problem(s)"
+    assert caught.value.errors[0].startswith("line 2:") and caught.value.errors[49].startswith("line 51:")
+
+
+def test_nothing_is_written_for_a_bad_file(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text(HEADER + "1,P1,staff,HOPE-01,12\n", encoding="utf-8")
+    with pytest.raises(RatingsFileError):
+        analyse_file(path, make_protocol(), tmp_path / "out")
+    assert not (tmp_path / "out").exists()
