@@ -72,6 +72,13 @@ class Round(Base):
     def is_open(self) -> bool:
         return self.status is RoundStatus.open
 
+    @property
+    def previous_rating_round(self) -> Round | None:
+        """The last closed rating round before this one (what feedback shows and stability compares with)."""
+        earlier = [r for r in self.study.rounds if r.kind is RoundKind.rating and r.number < self.number
+                   and r.status is RoundStatus.closed]
+        return earlier[-1] if earlier else None
+
 
 class RoundStatement(Base):
     """A statement as shown in one round: its wording then, and what the round decided about it."""

@@ -37,12 +37,6 @@ class StatementFeedback:
     comments: list[tuple[str | None, str]] = field(default_factory=list)  # (group name or None, comment)
 
 
-def previous_rating_round(round_: Round) -> Round | None:
-    earlier = [r for r in round_.study.rounds if r.kind.value == "rating" and r.number < round_.number
-               and r.status.value == "closed"]
-    return earlier[-1] if earlier else None
-
-
 def suppressed_groups(sizes: dict[str, int], minimum: int) -> set[str]:
     """Groups to withhold for one statement: those under the minimum and, when the withheld total is still under
     it, the next smallest groups too, so that the panel's figures minus the shown groups never reveal a small group.
@@ -67,7 +61,7 @@ def suppressed_groups(sizes: dict[str, int], minimum: int) -> set[str]:
 
 def feedback_for(panellist: Panellist, round_: Round) -> dict[int, StatementFeedback]:
     """Feedback for every statement of ``round_`` that was also in the previous rating round."""
-    previous = previous_rating_round(round_)
+    previous = round_.previous_rating_round
     if previous is None:
         return {}
     study: Study = round_.study

@@ -2,6 +2,7 @@
 bulk as ``RoundResult`` rows (per statement x scope), so that feedback pages and reports do no statistics."""
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -13,10 +14,8 @@ from delphi.extensions import db
 from delphi.models import (
     Classification,
     Panellist,
-    Rating,
     Round,
     RoundResult,
-    RoundStatement,
     StakeholderGroup,
     Study,
 )
@@ -36,37 +35,41 @@ class RoundMatrix:
 
 
 def load_round_matrix(round_: Round, panellist_ids: np.ndarray | None = None) -> RoundMatrix:
-    """Load a round's ratings with one set-based query (no ORM object per rating).
+    """Load a round's ratings with one set-based query straight into numpy (no ORM object, no Python object per
+    rating beyond the driver's row).
 
     Rows are the panellists with at least one answer in the round (or ``panellist_ids`` when given, to align two
     rounds); withdrawn panellists whose ratings the protocol deletes are already gone from the table.
     """
     statement_ids = np.array([rs.statement_id for rs in round_.statements], dtype=np.int64)
-    rows = db.session.execute(
-        sa.select(Rating.panellist_id, Rating.statement_id, Rating.value, Rating.unable_to_rate, StakeholderGroup.key)
-        .join(Panellist, Panellist.id == Rating.panellist_id)
-        .join(StakeholderGroup, StakeholderGroup.id == Panellist.group_id)
-        .where(Rating.round_id == round_.id)
-    ).all()
+    connection = db.session.connection()
+    rows = connection.execute(
+        sa.text("SELECT panellist_id, statement_id, COALESCE(value, -1), "
+                "CASE WHEN unable_to_rate THEN 1 ELSE 0 END FROM rating WHERE round_id = :round_id"),
+        {"round_id": round_.id},
+    ).fetchall()
+    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=4 * len(rows)).reshape(-1, 4)
+    del rows
+    pid, sid, value, cant = flat[:, 0], flat[:, 1], flat[:, 2], flat[:, 3].astype(bool)
     if panellist_ids is None:
-        panellist_ids = np.unique(np.array([r[0] for r in rows], dtype=np.int64))
+        panellist_ids = np.unique(pid)
     shape = (len(panellist_ids), len(statement_ids))
     ratings = np.full(shape, np.nan)
     unable = np.zeros(shape, dtype=bool)
-    groups = np.empty(len(panellist_ids), dtype=object)
-    if rows:
-        pid = np.array([r[0] for r in rows], dtype=np.int64)
-        sid = np.array([r[1] for r in rows], dtype=np.int64)
-        value = np.array([np.nan if r[2] is None else r[2] for r in rows], dtype=float)
-        cant = np.array([bool(r[3]) for r in rows])
-        row = np.searchsorted(panellist_ids, pid)
-        row_ok = (row < len(panellist_ids)) & (panellist_ids[np.minimum(row, len(panellist_ids) - 1)] == pid)
+    if len(flat) and len(panellist_ids) and len(statement_ids):
+        row = np.minimum(np.searchsorted(panellist_ids, pid), len(panellist_ids) - 1)
         col_order = np.argsort(statement_ids)
-        col = col_order[np.searchsorted(statement_ids[col_order], sid)]
-        ratings[row[row_ok], col[row_ok]] = value[row_ok]
-        unable[row[row_ok], col[row_ok]] = cant[row_ok]
-        keys = np.array([r[4] for r in rows], dtype=object)
-        groups[row[row_ok]] = keys[row_ok]
+        col_pos = np.minimum(np.searchsorted(statement_ids[col_order], sid), len(statement_ids) - 1)
+        col = col_order[col_pos]
+        ok = (panellist_ids[row] == pid) & (statement_ids[col] == sid)
+        ratings[row[ok], col[ok]] = np.where(value[ok] >= 0, value[ok], np.nan)
+        unable[row[ok], col[ok]] = cant[ok]
+    membership = dict(connection.execute(
+        sa.select(Panellist.id, StakeholderGroup.key)
+        .join(StakeholderGroup, StakeholderGroup.id == Panellist.group_id)
+        .where(Panellist.study_id == round_.study_id)
+    ).all())
+    groups = np.array([membership.get(int(p)) for p in panellist_ids], dtype=object)
     return RoundMatrix(ratings=ratings, unable=unable, groups=groups, panellist_ids=panellist_ids,
                        statement_ids=statement_ids)
 
@@ -85,12 +88,6 @@ class RoundFigures:
     indices: dict = field(default_factory=dict)
 
 
-def _verdicts(include, exclude, summary) -> np.ndarray:
-    held_in = np.asarray(include.evaluate(summary), dtype=bool)
-    held_out = np.asarray(exclude.evaluate(summary), dtype=bool)
-    return np.where(held_in, "in", np.where(held_out, "out", "none"))
-
-
 def _clean(value):
     """A JSON- and SQL-safe scalar: NaN becomes None, numpy types become Python ones."""
     if value is None:
@@ -99,143 +96,97 @@ def _clean(value):
         return bool(value)
     if isinstance(value, (np.integer, int)):
         return int(value)
+    if isinstance(value, str):
+        return value
     value = float(value)
     return None if math.isnan(value) or math.isinf(value) else value
 
 
 def compute_round_figures(round_: Round) -> RoundFigures:
+    """Compute a round's figures with :func:`analysis.compute_round`, the same call ``delphi analyse`` makes, so the
+    app's figures and a re-analysis of the exported ratings agree exactly."""
     study = round_.study
     matrix = load_round_matrix(round_)
+    rated = np.array([g is not None for g in matrix.groups], dtype=bool)
+    ratings, groups, unable = matrix.ratings[rated], matrix.groups[rated].astype(str), matrix.unable[rated]
+    panellist_ids = matrix.panellist_ids[rated]
+    statement_ids = matrix.statement_ids
+    previous_round = round_.previous_rating_round
+    previous = None
+    if previous_round is not None:
+        before = load_round_matrix(previous_round, panellist_ids=panellist_ids)
+        previous = np.full(ratings.shape, np.nan)
+        where = {int(sid): k for k, sid in enumerate(before.statement_ids)}
+        for j, sid in enumerate(statement_ids):  # a loop over columns to align them, not a statistic
+            if int(sid) in where:
+                previous[:, j] = before.ratings[:, where[int(sid)]]
     scale = study_scale(study)
-    method = study.quantile_method
-    include = analysis.parse_rule(study.include_rule)
-    exclude = analysis.parse_rule(study.exclude_rule)
-    ratings, groups = matrix.ratings, matrix.groups
-    group_keys = [g.key for g in study.groups]
-    points = np.arange(study.scale_min, study.scale_max + 1)
+    computed = analysis.compute_round(
+        ratings, groups, [g.key for g in study.groups], scale, study.include_rule, study.exclude_rule,
+        study.consensus_scope.value, previous=previous, stable_change=study.stable_change,
+        quantile_method=study.quantile_method, unable=unable,
+    )
     figures = RoundFigures()
+    for j, statement_id in enumerate(statement_ids):
+        figures.classification[int(statement_id)] = Classification(str(computed.classification[j]))
 
-    scopes: list[tuple[str, np.ndarray, object]] = [("overall", np.ones(len(groups), dtype=bool), None)]
-    for key in group_keys:
-        scopes.append((key, groups == key, None))
-
-    per_scope: dict[str, tuple[object, np.ndarray]] = {}
-    for scope, rows, _ in scopes:
-        summary = analysis.summarise(ratings[rows], scale, quantile_method=method)
-        per_scope[scope] = (summary, rows)
-    present = np.isin(groups, group_keys)
-    equal = analysis.summarise_equal_groups(ratings[present], groups[present].astype(str), scale)
-
-    verdict = {scope: _verdicts(include, exclude, summary) for scope, (summary, _) in per_scope.items()}
-    verdict["equal_groups"] = _verdicts(include, exclude, equal)
-    scope_rule = study.consensus_scope.value
-    if scope_rule == "each_group":
-        classified = _each_group(verdict, per_scope, group_keys)
-    else:
-        classified = verdict[scope_rule]
-    for j, statement_id in enumerate(matrix.statement_ids):
-        figures.classification[int(statement_id)] = Classification(str(classified[j]))
-
-    extra = _extra_figures(round_, matrix, scale, method)
-    for scope, (summary, rows) in per_scope.items():
-        counts = {int(v): (ratings[rows] == v).sum(axis=0) for v in points}
-        n_unable = matrix.unable[rows].sum(axis=0)
-        for j, statement_id in enumerate(matrix.statement_ids):
+    extra = _extra_figures(computed, len(statement_ids), previous_round)
+    points = np.arange(study.scale_min, study.scale_max + 1)
+    for scope in computed.scopes:
+        summary = computed.summaries[scope]
+        rows = None if scope == "equal_groups" else (np.ones(len(groups), bool) if scope == "overall" else groups == scope)
+        counts = {} if rows is None else {int(v): (ratings[rows] == v).sum(axis=0) for v in points}
+        for j, statement_id in enumerate(statement_ids):
             figures.results.append({
                 "round_id": round_.id, "statement_id": int(statement_id), "scope": scope,
-                "n": int(summary.n[j]), "n_unable": int(n_unable[j]),
+                "n": int(summary.n[j]), "n_unable": int(computed.n_unable[scope][j]),
                 **{name: _clean(getattr(summary, name)[j]) for name in SUMMARY_COLUMNS},
-                "verdict": Classification(str(verdict[scope][j])),
+                "verdict": Classification(str(computed.verdicts[scope][j])),
                 "distribution": {str(v): int(c[j]) for v, c in counts.items()},
                 "extra": extra[j] if scope == "overall" else {},
             })
-    n_unable_all = matrix.unable[present].sum(axis=0)
-    for j, statement_id in enumerate(matrix.statement_ids):
-        figures.results.append({
-            "round_id": round_.id, "statement_id": int(statement_id), "scope": "equal_groups",
-            "n": int(equal.n[j]), "n_unable": int(n_unable_all[j]),
-            **{name: _clean(getattr(equal, name)[j]) for name in SUMMARY_COLUMNS},
-            "verdict": Classification(str(verdict["equal_groups"][j])), "distribution": {}, "extra": {},
-        })
-    figures.indices = _round_indices(matrix, scale)
+    w = computed.kendalls_w
+    figures.indices = {
+        "n_panellists": int((~np.isnan(ratings)).any(axis=1).sum()),
+        "n_statements": int(len(statement_ids)),
+        "kendalls_w": {"w": _clean(w.w), "w_uncorrected": _clean(w.w_uncorrected), "chi2": _clean(w.chi2),
+                       "df": _clean(w.df), "pvalue": _clean(w.pvalue), "n_panellists": _clean(w.n_panellists)},
+        "krippendorff_alpha_ordinal": _clean(computed.krippendorff_alpha),
+        "rwg_j": _clean(computed.rwg_j),
+        "quantile_method": study.quantile_method,
+    }
     return figures
 
 
-def _each_group(verdict: dict, per_scope: dict, group_keys: list[str]) -> np.ndarray:
-    """In (out) when the rule holds in every group with at least one rating; none when no group rated."""
-    rated = np.array([per_scope[key][0].n > 0 for key in group_keys])  # (groups, statements)
-    ins = np.array([verdict[key] == "in" for key in group_keys])
-    outs = np.array([verdict[key] == "out" for key in group_keys])
-    any_rated = rated.any(axis=0)
-    all_in = np.where(rated, ins, True).all(axis=0) & any_rated
-    all_out = np.where(rated, outs, True).all(axis=0) & any_rated
-    return np.where(all_in, "in", np.where(all_out, "out", "none"))
-
-
-def _extra_figures(round_: Round, matrix: RoundMatrix, scale, method: str) -> list[dict]:
-    """Per-statement figures beyond the summary: RAND/UCLA, rwg, average deviation, group differences, stability."""
-    ratings = matrix.ratings
-    n_statements = ratings.shape[1]
+def _extra_figures(computed, n_statements: int, previous_round: Round | None) -> list[dict]:
+    """Per-statement figures beyond the summary, for the review screen and reports: RAND/UCLA, rwg, average
+    deviation, Kruskal-Wallis with effect sizes, Holm-adjusted pairwise Mann-Whitney, stability."""
     extra: list[dict] = [{} for _ in range(n_statements)]
-    if scale.min == 1 and scale.max == 9:
-        ru = analysis.rand_ucla(ratings, quantile_method=method)
-        for j in range(n_statements):
-            extra[j]["rand_ucla"] = {
-                "p30": _clean(ru.p30[j]), "p70": _clean(ru.p70[j]), "ipr": _clean(ru.ipr[j]),
-                "ipras": _clean(ru.ipras[j]), "disagreement": bool(ru.disagreement[j]),
-                "appropriateness": str(ru.appropriateness[j]),
-            }
-    rwg = analysis.rwg(ratings, scale)
-    ad = analysis.average_deviation(ratings)
-    rated = np.array([g is not None for g in matrix.groups])
-    kw = analysis.kruskal_wallis(ratings[rated], matrix.groups[rated].astype(str))
+    ru, kw, st = computed.rand_ucla, computed.kruskal_wallis, computed.stability
     for j in range(n_statements):
-        extra[j]["rwg"] = _clean(rwg[j])
-        extra[j]["ad_mean"] = _clean(ad[j])
-        extra[j]["kruskal_wallis"] = {
-            "h": _clean(kw.h[j]), "df": _clean(np.asarray(kw.df)[j] if np.ndim(kw.df) else kw.df),
-            "pvalue": _clean(kw.pvalue[j]), "epsilon_squared": _clean(kw.epsilon_squared[j]),
-        }
-    previous = _previous_round(round_)
-    if previous is not None:
-        before_round, statement_ids = previous
-        before = load_round_matrix(before_round, panellist_ids=matrix.panellist_ids)
-        cols_now = {int(s): j for j, s in enumerate(matrix.statement_ids)}
-        shared = [(cols_now[int(s)], k) for k, s in enumerate(before.statement_ids) if int(s) in cols_now]
-        if shared:
-            now_idx = np.array([a for a, _ in shared])
-            before_idx = np.array([b for _, b in shared])
-            st = analysis.stability(before.ratings[:, before_idx], ratings[:, now_idx], scale,
-                                    stable_change=round_.study.stable_change)
-            for k, j in enumerate(now_idx):
-                extra[j]["stability"] = {
-                    "previous_round": before_round.number, "n_pairs": _clean(st.n_pairs[k]),
-                    "pct_changed": _clean(st.pct_changed[k]), "pct_change": _clean(st.pct_change[k]),
-                    "stable": bool(st.stable[k]), "delta_pct_agree": _clean(st.delta_pct_agree[k]),
-                    "wilcoxon_v": _clean(st.wilcoxon_v[k]), "wilcoxon_p": _clean(st.wilcoxon_p[k]),
-                }
+        item = extra[j]
+        item["rwg"] = _clean(computed.rwg[j])
+        item["average_deviation"] = _clean(computed.average_deviation[j])
+        item["kruskal_wallis"] = {"h": _clean(kw.h[j]), "df": _clean(kw.df[j]), "pvalue": _clean(kw.pvalue[j]),
+                                  "epsilon_squared": _clean(kw.epsilon_squared[j]),
+                                  "eta_squared_h": _clean(kw.eta_squared_h[j])}
+        if ru is not None:
+            item["rand_ucla"] = {"median": _clean(ru.median[j]), "p30": _clean(ru.p30[j]), "p70": _clean(ru.p70[j]),
+                                 "ipr": _clean(ru.ipr[j]), "iprcp": _clean(ru.iprcp[j]),
+                                 "ipras": _clean(ru.ipras[j]), "disagreement": bool(ru.disagreement[j]),
+                                 "appropriateness": str(ru.appropriateness[j])}
+        if st is not None and previous_round is not None and st.n_pairs[j] > 0:
+            item["stability"] = {"previous_round": previous_round.number, "n_pairs": _clean(st.n_pairs[j]),
+                                 "pct_changed": _clean(st.pct_changed[j]), "pct_change": _clean(st.pct_change[j]),
+                                 "stable": bool(st.stable[j]), "delta_pct_agree": _clean(st.delta_pct_agree[j]),
+                                 "wilcoxon_v": _clean(st.wilcoxon_v[j]), "wilcoxon_p": _clean(st.wilcoxon_p[j])}
+        item["mann_whitney"] = []
+    for row in computed.mann_whitney:
+        extra[row.statement]["mann_whitney"].append({
+            "group_a": str(row.group_a), "group_b": str(row.group_b), "u": _clean(row.u),
+            "pvalue": _clean(row.pvalue), "pvalue_holm": _clean(row.pvalue_holm),
+            "rank_biserial": _clean(row.rank_biserial)})
     return extra
-
-
-def _previous_round(round_: Round):
-    earlier = [r for r in round_.study.rounds if r.kind.value == "rating" and r.number < round_.number]
-    if not earlier:
-        return None
-    return earlier[-1], [rs.statement_id for rs in earlier[-1].statements]
-
-
-def _round_indices(matrix: RoundMatrix, scale) -> dict:
-    ratings = matrix.ratings
-    answered = ~np.isnan(ratings).all(axis=1)
-    indices: dict = {"n_panellists": int(answered.sum()), "n_statements": int(ratings.shape[1])}
-    if ratings.shape[1] >= 2 and answered.sum() >= 2:
-        w = analysis.kendalls_w(ratings[answered])
-        indices["kendalls_w"] = {"w": _clean(w.w), "chi2": _clean(w.chi2), "df": _clean(w.df),
-                                 "pvalue": _clean(w.pvalue), "n_panellists": _clean(w.n_panellists)}
-        # Krippendorff's units are the statements and the coders the panellists.
-        indices["krippendorff_alpha_ordinal"] = _clean(analysis.krippendorff_alpha(ratings[answered], level="ordinal"))
-        indices["rwg_j"] = _clean(analysis.rwg_j(ratings[answered], scale))
-    return indices
 
 
 def store_round_figures(round_: Round, figures: RoundFigures) -> None:

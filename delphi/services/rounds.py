@@ -128,7 +128,3 @@ def close_round(round_: Round, actor: StaffUser | None = None) -> Round:
     db.session.flush()
     return round_
 
-
-def previous_rating_round(round_: Round) -> Round | None:
-    earlier = [r for r in round_.study.rounds if r.kind is RoundKind.rating and r.number < round_.number]
-    return earlier[-1] if earlier else None
