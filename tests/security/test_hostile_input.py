@@ -132,6 +132,7 @@ def test_a_thousand_random_tokens_find_nothing_and_hit_the_rate_limit(app, make_
     assert statuses[:200] == [404] * 200  # no hit, and every miss looks the same
     assert len(bodies) == 1
     assert set(statuses[200:]) == {429}
+    assert "Set-Cookie" not in client.get(f"/p/{secrets.token_urlsafe(24)}").headers
     with client.session_transaction() as session:
         assert "panellist" not in session
 
