@@ -266,7 +266,7 @@ def _parse_band(raw: dict, key: str, scale: ScaleSpec, default: tuple[int, int],
 
 
 def _parse_consensus(raw: dict, scale: ScaleSpec, errors: list[str]) -> ConsensusSpec:
-    from analysis import parse_rule
+    from analysis import check_rule_scope, parse_rule
 
     check = _Checker(errors)
     known = {"agree", "disagree", "scope", "include", "exclude", "stable_change", "quantile_method"}
@@ -287,9 +287,15 @@ def _parse_consensus(raw: dict, scale: ScaleSpec, errors: list[str]) -> Consensu
             errors.append(f"consensus.{key}: must not be empty")
             continue
         try:
-            parse_rule(text)
+            rules[key + "_rule"] = parse_rule(text)
         except ValueError as exc:
             errors.append(f"consensus.{key}: {exc}")
+    for key in ("include", "exclude"):
+        if key + "_rule" in rules and scope in SCOPES:
+            try:
+                check_rule_scope(rules[key + "_rule"], scope)
+            except ValueError as exc:
+                errors.append(f"consensus.{key}: {exc}")
     stable_change = check.number(raw, "stable_change", defaults.stable_change, low=0, high=100, prefix="consensus.")
     quantile_method = check.choice(raw, "quantile_method", QUANTILE_METHODS, "linear", prefix="consensus.")
     return ConsensusSpec(

@@ -54,6 +54,7 @@ def with_change(old: str, new: str) -> str:
         (with_change('title = "Test study"', 'title = "Test study"\ncolour = "blue"'), "colour: unknown key"),
         ("title = 'x'", "groups: missing"),
         ("this is = = not toml", "not valid TOML"),
+        (with_change('scope = "overall"', 'scope = "equal_groups"\ninclude = "median >= 7"'), "consensus.include:"),
     ],
 )
 def test_bad_protocols_are_refused_naming_the_key(text, expected):
