@@ -152,3 +152,10 @@ def test_request_logs_never_carry_link_tokens(app):
         f.filter(record)
     assert "SECRETtoken" not in record.getMessage()
     assert "/p/[redacted]" in record.getMessage()
+
+
+def test_livez_answers_without_the_database(monkeypatch, tmp_path):
+    monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(tmp_path))
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}"})  # unusable database
+    response = app.test_client().get("/livez")
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "ok")
