@@ -1,6 +1,9 @@
+from flask import current_app
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import EmailField, HiddenField, PasswordField, ValidationError
+from wtforms.validators import DataRequired, EqualTo, Length, Regexp
+
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
 class LoginForm(FlaskForm):
@@ -13,4 +16,31 @@ class LogoutForm(FlaskForm):
     pass
 
 
-__all__ = ["LoginForm", "LogoutForm", "Email"]
+def _long_enough(form, field):
+    minimum = current_app.config["MIN_PASSWORD_LENGTH"]
+    if field.data and len(field.data) < minimum:
+        raise ValidationError(f"Use at least {minimum} characters. A few unrelated words make a good password.")
+
+
+class NewPasswordMixin:
+    new_password = PasswordField("New password", validators=[
+        DataRequired("Enter a new password."), Length(max=200, message="Use at most 200 characters."), _long_enough])
+    confirm = PasswordField("Type the new password again", validators=[
+        DataRequired("Type the new password again."), EqualTo("new_password", "The two passwords are not the same.")])
+
+
+class ChangePasswordForm(NewPasswordMixin, FlaskForm):
+    current_password = PasswordField("Current password", validators=[
+        DataRequired("Enter your current password."), Length(max=200)])
+
+
+class ResetRequestForm(FlaskForm):
+    email = EmailField("Email address", validators=[
+        DataRequired("Enter your email address."), Length(max=320), Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.org.")])
+
+
+class ResetPasswordForm(NewPasswordMixin, FlaskForm):
+    pass
+
+
+__all__ = ["LoginForm", "LogoutForm", "ChangePasswordForm", "ResetRequestForm", "ResetPasswordForm"]

@@ -1,16 +1,19 @@
-"""Staff sign-in and sign-out."""
+"""Staff sign-in, sign-out, password change and password reset by e-mail."""
 from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
 
 from delphi.auth import bp
-from delphi.auth.forms import LoginForm, LogoutForm
+from delphi.auth.forms import ChangePasswordForm, LoginForm, LogoutForm, ResetPasswordForm, ResetRequestForm
 from delphi.extensions import db, limiter
 from delphi.main.safety import is_safe_next
 from delphi.models import StaffUser
+from delphi.services import audit
+from delphi.services.mail import MailError, send_mail
+from delphi.services.password_reset import RESET_MAX_AGE, make_reset_token, user_for_reset_token
 
 # Checked against when the e-mail is unknown, so that a wrong e-mail takes as long as a wrong password.
 _DUMMY_HASH = "scrypt:32768:8:1$uHhR4pZkqcmMPLTb$" + "0" * 128
@@ -41,3 +44,61 @@ def logout():
         logout_user()
         flash("You have signed out.", "info")
     return redirect(url_for("main.index"), code=303)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current_password.data):
+            form.current_password.errors.append("That is not your current password.")
+        else:
+            current_user.set_password(form.new_password.data)
+            audit.record("staff.password_change", actor=current_user, target=f"staff {current_user.id}")
+            db.session.commit()
+            login_user(current_user)  # this session carries the new session version; every other one has ended
+            flash("Your password has been changed. You have been signed out everywhere else.", "success")
+            return redirect(url_for("facilitate.dashboard"), code=303)
+    return render_template("auth/change_password.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["PASSWORD_RESET_RATE_LIMIT"], methods=["POST"])
+def reset_request():
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        email = form.email.data.strip().lower()
+        user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email, StaffUser.active.is_(True)))
+        if user is not None:
+            link = url_for("auth.reset_password", token=make_reset_token(user), _external=True)
+            body = render_template("email/password_reset.txt", link=link, minutes=RESET_MAX_AGE // 60)
+            try:
+                send_mail(user.email, "Reset your password", body)
+            except MailError:
+                current_app.logger.exception("password reset e-mail not sent")
+        # The same answer whether or not there is an account, so the form does not reveal who has one.
+        return redirect(url_for("auth.reset_sent"), code=303)
+    return render_template("auth/reset_request.html", form=form), 422 if form.errors else 200
+
+
+@bp.get("/reset/sent")
+def reset_sent():
+    return render_template("auth/reset_sent.html")
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["PASSWORD_RESET_RATE_LIMIT"], methods=["POST"])
+def reset_password(token: str):
+    user = user_for_reset_token(token)
+    if user is None:
+        return render_template("auth/reset_invalid.html"), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        user.set_password(form.new_password.data)
+        audit.record("staff.password_reset", actor=user, target=f"staff {user.id}")
+        db.session.commit()
+        logout_user()
+        flash("Your password has been changed. Sign in with the new one.", "success")
+        return redirect(url_for("auth.login"), code=303)
+    return render_template("auth/reset_password.html", form=form), 422 if form.errors else 200
