@@ -2,4 +2,12 @@ from flask import Blueprint
 
 bp = Blueprint("facilitate", __name__, url_prefix="/studies")
 
-from delphi.facilitate import routes  # noqa: E402,F401
+from delphi.facilitate import (  # noqa: E402,F401
+    entry,
+    panellists,
+    review,
+    rounds,
+    routes,
+    setup,
+    statements,
+)

@@ -23,3 +23,13 @@ def get_study_or_404(study_id: int, roles: frozenset[StudyRole] = ALL_ROLES) -> 
     if member.role not in roles:
         abort(403)
     return member.study, member.role
+
+OWNER_ONLY = frozenset({StudyRole.owner})
+
+
+def get_in_study_or_404(model, object_id: int, study: Study):
+    """An object of ``model`` with that id that belongs to the study; 404 for one of another study or none."""
+    obj = db.session.get(model, object_id)
+    if obj is None or obj.study_id != study.id:
+        abort(404)
+    return obj

@@ -1,0 +1,145 @@
+"""The study's statements: list, add, edit, reorder, delete, the built-in bank, CSV import (preview first) and
+export. Before round 1 only; afterwards wording changes go through the review between rounds."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from delphi.extensions import db
+from delphi.facilitate import bp
+from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_study_or_404
+from delphi.facilitate.forms import ActionForm, CsvConfirmForm, CsvUploadForm, StatementForm
+from delphi.facilitate.uploads import download, uploaded_text
+from delphi.models import DomainError, Statement
+from delphi.services import statements as service
+from delphi.services.study_setup import require_unlocked
+
+
+def _editable(study_id: int):
+    study, role = get_study_or_404(study_id, RUNNING_ROLES)
+    return study
+
+
+def _locked_redirect(study, exc: DomainError):
+    flash(f"{exc} Reword, merge or add statements on the review page between rounds.", "error")
+    return redirect(url_for("facilitate.statements", study_id=study.id), code=303)
+
+
+@bp.route("/<int:study_id>/statements", methods=["GET", "POST"])
+@login_required
+def statements(study_id: int):
+    study, role = get_study_or_404(study_id)
+    form = StatementForm()
+    if form.is_submitted():
+        study = _editable(study_id)
+        if form.validate():
+            try:
+                require_unlocked(study, "statements")
+                service.add_statement(study, form.code.data or "", form.domain.data or "", form.text.data, current_user)
+            except DomainError as exc:
+                return _locked_redirect(study, exc)
+            except service.StatementError as exc:
+                form.text.errors.extend(exc.errors)
+            else:
+                db.session.commit()
+                flash("The statement has been added.", "success")
+                return redirect(url_for("facilitate.statements", study_id=study.id) + "#add", code=303)
+    return render_template("facilitate/statements.html", study=study, role=role, form=form, action=ActionForm(),
+                           upload=CsvUploadForm()), 422 if form.errors else 200
+
+
+@bp.route("/<int:study_id>/statements/<int:statement_id>", methods=["GET", "POST"])
+@login_required
+def edit_statement(study_id: int, statement_id: int):
+    study = _editable(study_id)
+    statement = get_in_study_or_404(Statement, statement_id, study)
+    form = StatementForm(obj=statement)
+    if form.validate_on_submit():
+        try:
+            require_unlocked(study, "statements")
+            service.edit_statement(statement, form.code.data or "", form.domain.data or "", form.text.data,
+                                   current_user)
+        except DomainError as exc:
+            return _locked_redirect(study, exc)
+        except service.StatementError as exc:
+            db.session.rollback()
+            form.text.errors.extend(exc.errors)
+        else:
+            db.session.commit()
+            flash(f"Statement {statement.code} has been saved.", "success")
+            return redirect(url_for("facilitate.statements", study_id=study.id), code=303)
+    return render_template("facilitate/statement_edit.html", study=study, statement=statement,
+                           form=form), 422 if form.errors else 200
+
+
+@bp.post("/<int:study_id>/statements/<int:statement_id>/<any(up, down, delete):action>")
+@login_required
+def statement_action(study_id: int, statement_id: int, action: str):
+    study = _editable(study_id)
+    statement = get_in_study_or_404(Statement, statement_id, study)
+    if ActionForm().validate_on_submit():
+        try:
+            require_unlocked(study, "statements")
+        except DomainError as exc:
+            return _locked_redirect(study, exc)
+        if action == "delete":
+            service.delete_statement(statement, current_user)
+            flash(f"Statement {statement.code} has been deleted.", "success")
+        else:
+            service.move_statement(statement, -1 if action == "up" else 1)
+        db.session.commit()
+    return redirect(url_for("facilitate.statements", study_id=study.id) + f"#s{statement.id}", code=303)
+
+
+@bp.post("/<int:study_id>/statements/bank")
+@login_required
+def statements_from_bank(study_id: int):
+    study = _editable(study_id)
+    if ActionForm().validate_on_submit():
+        try:
+            require_unlocked(study, "statements")
+        except DomainError as exc:
+            return _locked_redirect(study, exc)
+        added = service.add_from_bank(study, current_user)
+        db.session.commit()
+        flash(f"{added} statements from the recovery-oriented practice bank have been added.", "success")
+    return redirect(url_for("facilitate.statements", study_id=study.id), code=303)
+
+
+@bp.post("/<int:study_id>/statements/import")
+@login_required
+def import_statements(study_id: int):
+    """Check an uploaded CSV and show a preview (nothing written); the preview's button posts it back to confirm."""
+    study = _editable(study_id)
+    upload, confirm = CsvUploadForm(), CsvConfirmForm()
+    rows, errors = [], []
+    if confirm.validate_on_submit() and confirm.content.data:
+        content = confirm.content.data
+    elif upload.validate_on_submit():
+        content = uploaded_text(upload.file)
+        errors = list(upload.file.errors)
+    else:
+        content = None
+    if content is not None:
+        try:
+            require_unlocked(study, "statements")
+            rows = service.parse_statements_csv(content, study)
+        except DomainError as exc:
+            return _locked_redirect(study, exc)
+        except service.StatementError as exc:
+            errors = exc.errors
+        if rows and confirm.content.data:
+            count = service.import_statements(study, rows, current_user)
+            db.session.commit()
+            flash(f"{count} statements have been imported.", "success")
+            return redirect(url_for("facilitate.statements", study_id=study.id), code=303)
+        confirm.content.data = content
+    return render_template("facilitate/statements_import.html", study=study, rows=rows, errors=errors,
+                           confirm=confirm), 422 if errors or not rows else 200
+
+
+@bp.get("/<int:study_id>/statements.csv")
+@login_required
+def export_statements(study_id: int):
+    study, _ = get_study_or_404(study_id)
+    return download(service.statements_csv(study), f"study-{study.id}-statements.csv")

@@ -1,0 +1,28 @@
+"""Reading an uploaded text file (CSV, TOML) as UTF-8, with a plain-language error for the form."""
+from __future__ import annotations
+
+from flask import Response
+
+MAX_UPLOAD = 1024 * 1024
+
+
+def uploaded_text(field) -> str | None:
+    """The file's text, or None after adding an error to the field."""
+    storage = field.data
+    if storage is None or not getattr(storage, "filename", ""):
+        field.errors.append("Choose a file to upload.")
+        return None
+    raw = storage.read(MAX_UPLOAD + 1)
+    if len(raw) > MAX_UPLOAD:
+        field.errors.append("The file is larger than 1 MB.")
+        return None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        field.errors.append("The file is not UTF-8 text. Save it as “CSV UTF-8” (or UTF-8 text) and try again.")
+        return None
+
+
+def download(content: str, filename: str, mimetype: str = "text/csv") -> Response:
+    return Response(content.encode("utf-8"), mimetype=f"{mimetype}; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

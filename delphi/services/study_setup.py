@@ -1,0 +1,127 @@
+"""Setting a study up in the browser: creating it, and changing its protocol settings until round 1 locks them.
+
+Every change goes through the protocol validator (``delphi.protocol.parse_protocol``), so a setting is refused in the
+browser exactly as it would be in a protocol file, with a message that names the key.
+"""
+from __future__ import annotations
+
+import tomllib
+from typing import Any
+
+import sqlalchemy as sa
+
+from delphi.extensions import db
+from delphi.models import (
+    ConsensusScope,
+    DomainError,
+    Panellist,
+    StaffUser,
+    StakeholderGroup,
+    StoppingRule,
+    Study,
+)
+from delphi.protocol import GroupSpec, Protocol, ProtocolError, load_protocol, parse_protocol, protocol_to_toml
+from delphi.services import audit
+from delphi.services.studies import create_study, study_protocol
+
+# Keys that make up the consensus definition, the scale it is read on, and the stopping rule: fixed at round 1.
+LOCKED_KEYS = frozenset({"scale", "consensus", "stopping", "max_rounds", "groups"})
+
+
+def create_from_protocol_text(text: str, owner: StaffUser) -> Study:
+    """Create a draft study from protocol TOML; raises ProtocolError listing every problem."""
+    return create_study(load_protocol(text), owner=owner)
+
+
+def create_blank(title: str, language: str, groups: list[dict], owner: StaffUser) -> Study:
+    """Create a draft study with default settings, the given groups and no statements."""
+    protocol = parse_protocol({"title": title, "language": language, "groups": groups})
+    return create_study(protocol, owner=owner)
+
+
+def parse_lines(text: str, separator: str, what: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """Split ``left SEP right`` lines (blank lines skipped); returns the pairs and a message per bad line."""
+    pairs, errors = [], []
+    for number, line in enumerate((text or "").splitlines(), start=1):
+        if not line.strip():
+            continue
+        left, sep, right = line.partition(separator)
+        if not sep or not left.strip() or not right.strip():
+            errors.append(f"line {number}: write {what}")
+            continue
+        pairs.append((left.strip(), right.strip()))
+    return pairs, errors
+
+
+def current_settings(study: Study) -> dict[str, Any]:
+    """The study's protocol as the plain dict a TOML file would give (statements left out)."""
+    raw = tomllib.loads(protocol_to_toml(study_protocol(study)))
+    raw.pop("statements", None)
+    return raw
+
+
+def update_settings(study: Study, changes: dict[str, Any], actor: StaffUser | None) -> list[str]:
+    """Apply protocol changes (top-level keys; tables merge key by key); returns the keys that changed.
+
+    Raises DomainError when a change touches the consensus definition, scale, groups or stopping rule of a locked
+    study, and ProtocolError (nothing changed) when the result is not a valid protocol.
+    """
+    raw = current_settings(study)
+    merged = dict(raw)
+    for key, value in changes.items():
+        merged[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) and key != "groups" else value
+    changed = sorted(key for key in merged if merged.get(key) != raw.get(key))
+    if study.is_locked and LOCKED_KEYS.intersection(changed):
+        raise DomainError("Round 1 has opened, so the consensus definition, scale, groups and stopping rule are "
+                          "locked; they are as the study page shows.")
+    protocol = parse_protocol(merged)
+    if changed:
+        _apply(study, protocol)
+        audit.record("study.settings", study=study, actor=actor, target=f"study {study.id}", keys=changed)
+        db.session.flush()
+    return changed
+
+
+def _apply(study: Study, protocol: Protocol) -> None:
+    c = protocol.consensus
+    if protocol.consent != study.consent_text and study.consent_text:
+        study.consent_version += 1  # panellists are asked again when the consent they gave has changed
+    study.title = protocol.title
+    study.language = protocol.language
+    study.information_text = protocol.information
+    study.consent_text = protocol.consent
+    study.max_rounds = protocol.max_rounds
+    study.min_group_feedback = protocol.min_group_feedback
+    study.scale_min, study.scale_max = protocol.scale.min, protocol.scale.max
+    study.scale_labels = {str(k): v for k, v in protocol.scale.labels.items()}
+    study.unable_to_rate = protocol.scale.unable_to_rate
+    study.agree_low, study.agree_high = c.agree
+    study.disagree_low, study.disagree_high = c.disagree
+    study.consensus_scope = ConsensusScope(c.scope)
+    study.include_rule, study.exclude_rule = c.include, c.exclude
+    study.stable_change = c.stable_change
+    study.quantile_method = c.quantile_method
+    study.stopping_rule = StoppingRule(protocol.stopping)
+    study.allow_suggestions = protocol.allow_suggestions
+    study.allow_group_choice = protocol.allow_group_choice
+    _apply_groups(study, protocol.groups)
+
+
+def _apply_groups(study: Study, groups: tuple[GroupSpec, ...]) -> None:
+    wanted = {g.key for g in groups}
+    for group in list(study.groups):
+        if group.key not in wanted:
+            if db.session.scalar(sa.select(Panellist.id).where(Panellist.group_id == group.id).limit(1)) is not None:
+                raise ProtocolError([f"groups: {group.key!r} has panellists, so it cannot be removed"])
+            study.groups.remove(group)
+    for position, spec in enumerate(groups):
+        group = study.group_by_key(spec.key)
+        if group is None:
+            group = StakeholderGroup(key=spec.key)
+            study.groups.append(group)
+        group.name, group.description, group.position = spec.name, spec.description, position
+
+
+def require_unlocked(study: Study, what: str) -> None:
+    if study.is_locked:
+        raise DomainError(f"Round 1 has opened, so {what} can no longer change.")
