@@ -1,0 +1,129 @@
+"""The panel: add panellists (one by one or from a contacts CSV), their links (shown once, or as a CSV), invitations
+and reminders by e-mail, and revoking or reissuing a link. Owners and facilitators only: this is where contact
+details are, and no answer is ever shown here."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from delphi.extensions import db
+from delphi.facilitate import bp
+from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_study_or_404
+from delphi.facilitate.forms import options, ActionForm, ContactsForm, MailForm, PanellistForm
+from delphi.facilitate.uploads import download, uploaded_text
+from delphi.models import Panellist
+from delphi.services import invitations as service
+from delphi.services.mail import MailError
+
+
+def _panel_page(study, form=None, upload=None, status=200):
+    panellists = db.session.scalars(
+        sa.select(Panellist).where(Panellist.study_id == study.id).order_by(Panellist.id)).all()
+    current = study.current_round
+    form = form or PanellistForm()
+    form.group.choices = options((g.key, g.name) for g in study.groups)
+    return render_template("facilitate/panel.html", study=study, panellists=panellists, form=form,
+                           upload=upload or ContactsForm(), action=ActionForm(), current=current), status
+
+
+def _links_response(study, links, output: str):
+    if output == "csv":
+        return download(service.links_csv(links), f"study-{study.id}-links.csv")
+    return render_template("facilitate/links.html", study=study, links=links, link_for=service.link_for)
+
+
+@bp.get("/<int:study_id>/panel")
+@login_required
+def panel(study_id: int):
+    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
+    return _panel_page(study)
+
+
+@bp.post("/<int:study_id>/panel")
+@login_required
+def add_panellist(study_id: int):
+    """Add one panellist; the response shows their link once (not a redirect: the link is never stored)."""
+    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
+    form = PanellistForm()
+    form.group.choices = options((g.key, g.name) for g in study.groups)
+    if form.validate_on_submit():
+        email = service.check_email(form.email.data) if form.email.data else None
+        if form.email.data and email is None:
+            form.email.errors.append("Enter an email address like name@example.org, or leave it empty.")
+        else:
+            links = service.add_panel(study, [service.ContactRow(0, form.group.data, email)], current_user)
+            db.session.commit()
+            return _links_response(study, links, request.form.get("output", "page"))
+    return _panel_page(study, form=form, status=422)
+
+
+@bp.post("/<int:study_id>/panel/import")
+@login_required
+def import_panel(study_id: int):
+    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
+    upload = ContactsForm()
+    if upload.validate_on_submit() and (content := uploaded_text(upload.file)) is not None:
+        try:
+            rows = service.parse_contacts_csv(content, study)
+        except service.ContactsError as exc:
+            upload.file.errors.extend(exc.errors)
+        else:
+            links = service.add_panel(study, rows, current_user)
+            db.session.commit()
+            return _links_response(study, links, request.form.get("output", "page"))
+    return _panel_page(study, upload=upload, status=422)
+
+
+@bp.post("/<int:study_id>/panel/<int:panellist_id>/<any(revoke, reissue):action>")
+@login_required
+def panellist_link(study_id: int, panellist_id: int, action: str):
+    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
+    panellist = get_in_study_or_404(Panellist, panellist_id, study)
+    if not ActionForm().validate_on_submit() or panellist.withdrawn:
+        flash("A withdrawn panellist's link cannot be changed.", "error")
+        return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
+    if action == "revoke":
+        service.revoke_link(panellist, current_user)
+        db.session.commit()
+        flash(f"The link of {panellist.pseudonym} no longer works.", "success")
+        return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
+    token = service.reissue_link(panellist, current_user)
+    db.session.commit()
+    return _links_response(study, [service.NewLink(panellist, token)], "page")
+
+
+@bp.route("/<int:study_id>/panel/<any(invitation, reminder):kind>", methods=["GET", "POST"])
+@login_required
+def mail_panel(study_id: int, kind: str):
+    """Invitations go to panellists with an address who have not been invited; reminders to those who have not
+    submitted the open round. The text is the default template, edited here before sending."""
+    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
+    current = study.current_round
+    if kind == "reminder" and (current is None or not current.is_open):
+        flash("Reminders can be sent while a round is open.", "error")
+        return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
+    recipients = (service.invitation_recipients(study) if kind == "invitation"
+                  else service.reminder_recipients(study, current))
+    subject, body = service.default_template(kind, study.language)
+    form = MailForm(data={"subject": subject, "body": body})
+    if form.validate_on_submit():
+        if "{link}" not in form.body.data and kind == "invitation":
+            form.body.errors.append("Put {link} in the message where each panellist's personal link goes.")
+        elif not recipients:
+            flash("There is nobody to send this to.", "info")
+            return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
+        else:
+            try:
+                sent, refused = service.send_to_panel(study, kind, recipients, form.subject.data, form.body.data,
+                                                      current_user)
+            except MailError as exc:
+                db.session.rollback()
+                form.body.errors.append(f"Nothing was sent: {exc}")
+            else:
+                db.session.commit()
+                flash(f"{sent} {kind}s sent." + (f" Refused by the mail server: {', '.join(refused)}." if refused
+                                                  else ""), "success" if not refused else "error")
+                return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
+    return render_template("facilitate/mail.html", study=study, form=form, kind=kind,
+                           recipients=len(recipients)), 422 if form.errors else 200

@@ -1,0 +1,208 @@
+"""Building the panel: panellists from a contacts CSV or one by one, their personal links, and invitations and
+reminders by e-mail. Tokens are never stored: a link is shown, downloaded or mailed when it is made, and a fresh one
+replaces it when it must be sent again."""
+from __future__ import annotations
+
+import csv
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, url_for
+
+from delphi.extensions import db
+from delphi.models import Contact, Panellist, Round, StaffUser, Study, Submission, utcnow
+from delphi.services import audit
+from delphi.services.mail import Mail, send_mails
+from delphi.services.panel import add_panellist, hash_token, reissue_token, revoke_token
+from delphi.services.statements import write_csv
+
+EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
+MAX_CONTACT_ROWS = 5000
+KINDS = ("invitation", "reminder")
+
+
+class ContactsError(ValueError):
+    def __init__(self, errors: list[str]):
+        self.errors = errors
+        super().__init__("; ".join(errors))
+
+
+@dataclass(frozen=True)
+class ContactRow:
+    line: int
+    group_key: str
+    email: str | None
+
+
+@dataclass(frozen=True)
+class NewLink:
+    panellist: Panellist
+    token: str
+
+
+def link_for(token: str) -> str:
+    """The panellist's personal link: on PUBLIC_URL when set, else on the host of this request."""
+    base = current_app.config.get("PUBLIC_URL")
+    if base:
+        return f"{base.rstrip('/')}/p/{token}"
+    if has_request_context():
+        return url_for("panel.enter", token=token, _external=True)
+    return f"http://localhost:5000/p/{token}"
+
+
+def check_email(email: str) -> str | None:
+    """The address trimmed, or None when it is not one."""
+    email = (email or "").strip()
+    return email if EMAIL.match(email) and len(email) <= 320 else None
+
+
+def parse_contacts_csv(content: str, study: Study) -> list[ContactRow]:
+    """Read ``group[,email]`` rows (a header row is optional); raises ContactsError naming every bad line."""
+    rows = list(csv.reader(io.StringIO(content.lstrip("\ufeff"), newline="")))
+    start = 1
+    if rows and rows[0] and rows[0][0].strip().lower() == "group":
+        rows, start = rows[1:], 2
+    if len(rows) > MAX_CONTACT_ROWS:
+        raise ContactsError([f"the file has {len(rows)} rows; add at most {MAX_CONTACT_ROWS} at a time"])
+    keys = {g.key for g in study.groups}
+    errors, parsed, seen = [], [], set()
+    for line, cells in enumerate(rows, start=start):
+        if not any(c.strip() for c in cells):
+            continue
+        if len(cells) > 2:
+            errors.append(f"line {line}: expected 1 or 2 columns (group, email), found {len(cells)}")
+            continue
+        key = cells[0].strip()
+        raw_email = cells[1].strip() if len(cells) == 2 else ""
+        if key not in keys:
+            errors.append(f"line {line}: {key!r} is not a group of this study (groups: {', '.join(sorted(keys))})")
+        email = check_email(raw_email) if raw_email else None
+        if raw_email and email is None:
+            errors.append(f"line {line}: {raw_email!r} is not an email address")
+        elif email and email.lower() in seen:
+            errors.append(f"line {line}: {email} is listed twice")
+        if email:
+            seen.add(email.lower())
+        parsed.append(ContactRow(line, key, email))
+    if not parsed and not errors:
+        errors.append("the file lists nobody")
+    if errors:
+        raise ContactsError(errors)
+    return parsed
+
+
+def add_panel(study: Study, rows: list[ContactRow], actor: StaffUser | None) -> list[NewLink]:
+    links = []
+    for row in rows:
+        panellist, token = add_panellist(study, study.group_by_key(row.group_key), email=row.email)
+        links.append(NewLink(panellist, token))
+    audit.record("panel.add", study=study, actor=actor, target=f"study {study.id}", count=len(links))
+    return links
+
+
+def links_csv(links: list[NewLink], with_contacts: bool = True) -> str:
+    if not with_contacts:
+        return write_csv(["group", "link"], [[_group_key(n.panellist), link_for(n.token)] for n in links])
+    return write_csv(
+        ["pseudonym", "group", "email", "link"],
+        [[n.panellist.pseudonym, _group_key(n.panellist), _email(n.panellist) or "", link_for(n.token)]
+         for n in links],
+    )
+
+
+def _group_key(panellist: Panellist) -> str:
+    return panellist.group.key if panellist.group else ""
+
+
+def _email(panellist: Panellist) -> str | None:
+    return panellist.contact.email if panellist.contact and panellist.contact.email else None
+
+
+def default_template(kind: str, language: str) -> tuple[str, str]:
+    """The default subject and body of an invitation or reminder, in the study's language (English otherwise)."""
+    if kind not in KINDS:
+        raise ValueError(kind)
+    folder = Path(current_app.template_folder) / "email"
+    path = folder / f"{kind}.{language}.txt"
+    if not path.is_file():
+        path = folder / f"{kind}.en.txt"
+    subject, _, body = path.read_text(encoding="utf-8").partition("\n\n")
+    return subject.removeprefix("Subject:").strip(), body.strip() + "\n"
+
+
+def render(text: str, study: Study, link: str | None) -> str:
+    """Fill {study} and {link}; plain replacement, so braces elsewhere in the text are left alone."""
+    return text.replace("{study}", study.title).replace("{link}", link or "")
+
+
+def reminder_recipients(study: Study, round_: Round) -> list[Panellist]:
+    """Panellists with an e-mail address who have not submitted the round."""
+    submitted = sa.select(Submission.panellist_id).where(Submission.round_id == round_.id)
+    return list(db.session.scalars(
+        sa.select(Panellist).join(Contact).where(
+            Panellist.study_id == study.id, Panellist.withdrawn.is_(False), Contact.email.is_not(None),
+            Contact.email != "", Panellist.id.not_in(submitted))
+        .order_by(Panellist.id)
+    ))
+
+
+def invitation_recipients(study: Study, only_new: bool = True) -> list[Panellist]:
+    query = sa.select(Panellist).join(Contact).where(
+        Panellist.study_id == study.id, Panellist.withdrawn.is_(False), Contact.email.is_not(None), Contact.email != "")
+    if only_new:
+        query = query.where(Contact.invited_at.is_(None))
+    return list(db.session.scalars(query.order_by(Panellist.id)))
+
+
+def send_to_panel(study: Study, kind: str, recipients: list[Panellist], subject: str, body: str,
+                  actor: StaffUser | None, tokens: dict[int, str] | None = None) -> tuple[int, list[str]]:
+    """Mail each recipient; returns (sent, refused addresses). Raises MailError when no mail could be sent.
+
+    When the body has ``{link}``, each recipient gets a fresh link (``tokens`` gives ones just made) and the previous
+    link stops working; a refused address keeps its previous link.
+    """
+    tokens = dict(tokens or {})
+    previous = {}
+    if "{link}" in body:
+        for p in recipients:
+            if p.id not in tokens:
+                previous[p.id] = p.token_hash
+                tokens[p.id] = reissue_token(p)
+    mails = [Mail(_email(p), render(subject, study, None), render(body, study, link_for(tokens[p.id])
+                                                                  if p.id in tokens else None))
+             for p in recipients]
+    refused = set(send_mails(mails))
+    now = utcnow()
+    for p in recipients:
+        if _email(p) in refused:
+            if p.id in previous:
+                p.token_hash = previous[p.id]
+            continue
+        if kind == "invitation":
+            p.contact.invited_at = now
+        else:
+            p.contact.last_reminded_at = now
+    sent = len(recipients) - len([p for p in recipients if _email(p) in refused])
+    audit.record(f"panel.{kind}", study=study, actor=actor, target=f"study {study.id}", sent=sent,
+                 refused=len(refused))
+    db.session.flush()
+    return sent, sorted(refused)
+
+
+def revoke_link(panellist: Panellist, actor: StaffUser | None) -> None:
+    revoke_token(panellist)
+    audit.record("panel.revoke_link", study=panellist.study, actor=actor, target=f"panellist {panellist.pseudonym}")
+    db.session.flush()
+
+
+def reissue_link(panellist: Panellist, actor: StaffUser | None) -> str:
+    token = reissue_token(panellist)
+    audit.record("panel.reissue_link", study=panellist.study, actor=actor, target=f"panellist {panellist.pseudonym}")
+    db.session.flush()
+    return token
+
+
+__all__ = ["hash_token"]
