@@ -8,7 +8,7 @@ from delphi.models import Panellist, Rating, Round, Study, Submission
 from delphi.protocol import STATEMENT_BANK
 from delphi.services.panel import add_panellist
 from delphi.services.rounds import open_next_round
-from tests.browser.conftest import axe_violations, screenshot, scrolls_sideways
+from tests.browser.conftest import axe_violations, screenshot, scrolls_sideways, wait_until
 
 PAGES_EN = {"consent": "About the study", "home": "Round 1 is open.", "rate": "Page 1 of", "review": "Check your answers"}
 
@@ -112,8 +112,7 @@ def test_leaving_halfway_and_coming_back_finds_every_answer(app, live_server, ch
     statements.nth(2).get_by_text("Add a comment (optional)").click()
     statements.nth(2).locator("textarea").fill("Depends on the person.")
     statements.nth(2).locator("label", has_text="4").first.click()
-    page.wait_for_function("document.querySelectorAll('.save-status').length && "
-                           "[...document.querySelectorAll('.save-status')].filter(e => e.textContent === 'Saved').length >= 3")
+    wait_until(page, "[...document.querySelectorAll('.save-status')].filter(e => e.textContent === 'Saved').length >= 3")
     context.close()  # the panellist closes the page without pressing anything
 
     later = chromium.new_context(viewport={"width": 390, "height": 844})
@@ -139,7 +138,7 @@ def test_panellist_pages_have_no_accessibility_violations(app, live_server, new_
     checked["consent"] = axe_violations(page)
     # A failed form: focus moves to the error summary.
     page.locator("[name=agree]").click()
-    page.wait_for_function("document.activeElement && document.activeElement.id === 'error-summary'", timeout=5000)
+    wait_until(page, "document.activeElement && document.activeElement.id === 'error-summary'")
     checked["consent-error"] = axe_violations(page)
     consent_with_mouse_any_language(page)
     checked["home"] = axe_violations(page)
