@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from delphi.cli import AppHolder, fail, main, pass_app, require_schema
+from delphi.db import writing
 
 
 def _study(study_id: int):
@@ -42,7 +43,7 @@ def panel_invite(holder: AppHolder, study_id: int, contacts: Path, links_file: P
         content = contacts.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError:
         fail(f"{contacts} is not UTF-8 text.")
-    with app.app_context():
+    with app.app_context(), writing():
         study = _study(study_id)
         try:
             rows = invitations.parse_contacts_csv(content, study)
@@ -88,7 +89,7 @@ def round_open(holder: AppHolder, study_id: int) -> None:
 
     app = holder.app
     require_schema(app)
-    with app.app_context():
+    with app.app_context(), writing():
         study = _study(study_id)
         try:
             opened = open_next_round(study)
@@ -109,7 +110,7 @@ def round_close(holder: AppHolder, study_id: int) -> None:
 
     app = holder.app
     require_schema(app)
-    with app.app_context():
+    with app.app_context(), writing():
         study = _study(study_id)
         current = study.current_round
         if current is None or not current.is_open:

@@ -71,7 +71,10 @@ def reset_request():
         email = form.email.data.strip().lower()
         user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email, StaffUser.active.is_(True)))
         if user is not None:
-            link = url_for("auth.reset_password", token=make_reset_token(user), _external=True)
+            path = url_for("auth.reset_password", token=make_reset_token(user))
+            base = current_app.config.get("PUBLIC_URL")
+            link = base.rstrip("/") + path if base else url_for("auth.reset_password", token=make_reset_token(user),
+                                                                _external=True)
             body = render_template("email/password_reset.txt", link=link, minutes=RESET_MAX_AGE // 60)
             try:
                 send_mail(user.email, "Reset your password", body)

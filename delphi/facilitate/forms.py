@@ -42,6 +42,22 @@ STOPPING_CHOICES = [
 GROUPS_HINT = "One group per line, as key: name. Keys use small letters, digits and _, e.g. staff: Staff."
 
 
+class WholeNumberField(IntegerField):
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(f"Enter “{self.label.text}” as a whole number, such as 5.") from None
+
+
+class NumberField(FloatField):
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(f"Enter “{self.label.text}” as a number, such as 15.") from None
+
+
 def _whole(label: str, low: int, high: int) -> list:
     return [InputRequired(f"Enter {label} as a whole number."),
             NumberRange(low, high, f"{label[0].upper()}{label[1:]} must be between {low} and {high}.")]
@@ -64,31 +80,31 @@ class TextsForm(FlaskForm):
     language = SelectField("Panel pages' language", choices=options(LANGUAGE_CHOICES))
     information = TextAreaField("Information for panellists", validators=[Length(max=20000)])
     consent = TextAreaField("Consent statements (one per line)", validators=[Length(max=20000)])
-    min_group_feedback = IntegerField("Smallest group whose figures panellists see",
+    min_group_feedback = WholeNumberField("Smallest group whose figures panellists see",
                                       validators=_whole("the smallest group size", 1, 1000))
     allow_suggestions = BooleanField("Panellists may suggest new statements")
 
 
 class ProtocolForm(FlaskForm):
-    scale_min = IntegerField("Lowest point", validators=_whole("the lowest point", 0, 100))
-    scale_max = IntegerField("Highest point", validators=_whole("the highest point", 1, 101))
+    scale_min = WholeNumberField("Lowest point", validators=_whole("the lowest point", 0, 100))
+    scale_max = WholeNumberField("Highest point", validators=_whole("the highest point", 1, 101))
     labels = TextAreaField("Labels", validators=[Length(max=5000)])
     unable_to_rate = BooleanField("Panellists may answer “unable to rate”")
-    agree_low = IntegerField("Agreement band from", validators=_whole("the start of the agreement band", 0, 101))
-    agree_high = IntegerField("Agreement band to", validators=_whole("the end of the agreement band", 0, 101))
-    disagree_low = IntegerField("Disagreement band from",
+    agree_low = WholeNumberField("Agreement band from", validators=_whole("the start of the agreement band", 0, 101))
+    agree_high = WholeNumberField("Agreement band to", validators=_whole("the end of the agreement band", 0, 101))
+    disagree_low = WholeNumberField("Disagreement band from",
                                 validators=_whole("the start of the disagreement band", 0, 101))
-    disagree_high = IntegerField("Disagreement band to", validators=_whole("the end of the disagreement band", 0, 101))
+    disagree_high = WholeNumberField("Disagreement band to", validators=_whole("the end of the disagreement band", 0, 101))
     include = StringField("Consensus in when", validators=[DataRequired("Write the rule for consensus in."),
                                                            Length(max=500)])
     exclude = StringField("Consensus out when", validators=[DataRequired("Write the rule for consensus out."),
                                                             Length(max=500)])
     scope = RadioField("Scope", choices=options(SCOPE_CHOICES), validators=[InputRequired("Choose a scope.")])
-    stable_change = FloatField("Stable when fewer than this many percentage points change", validators=[
+    stable_change = NumberField("Stable when fewer than this many percentage points change", validators=[
         InputRequired("Enter the stability threshold as a number."),
         NumberRange(0, 100, "The stability threshold must be between 0 and 100.")])
     stopping = RadioField("Stopping rule", choices=options(STOPPING_CHOICES), validators=[InputRequired("Choose a rule.")])
-    max_rounds = IntegerField("Maximum number of rating rounds", validators=_whole("the maximum number of rounds", 1, 10))
+    max_rounds = WholeNumberField("Maximum number of rating rounds", validators=_whole("the maximum number of rounds", 1, 10))
     check = SubmitField("Check the rules")
     save = SubmitField("Save")
 

@@ -122,8 +122,9 @@ def close_study(study_id: int):
 def members(study_id: int):
     study, role = get_study_or_404(study_id)
     form = MemberForm()
-    if form.validate_on_submit():
+    if form.is_submitted():
         get_study_or_404(study_id, OWNER_ONLY)
+    if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email, StaffUser.active.is_(True)))
         if user is None:

@@ -1,0 +1,134 @@
+"""The panel: panellists one by one or from CSV (errors add nobody), links shown once or as CSV, invitations through
+a real SMTP server, revoke and reissue; the CLI's panel invite; paper and telephone entry."""
+import csv
+import io
+
+import sqlalchemy as sa
+
+from delphi.extensions import db
+from delphi.models import AuditEvent, Contact, Panellist, Rating, Study, Submission
+
+
+def _count(app, study_id):
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count(Panellist.id)).where(Panellist.study_id == study_id))
+
+
+def test_add_one_panellist_shows_the_link_once(app, client, owner):
+    _, study_id = owner
+    response = client.post(f"/studies/{study_id}/panel", data={"group": "staff", "email": "a@example.org"})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "Shown once" in page and "a@example.org" in page
+    link = page.split('<code class="link">', 1)[1].split("<", 1)[0]
+    assert app.test_client().get(link.replace("http://localhost", "")).status_code == 303  # the link works
+    response = client.post(f"/studies/{study_id}/panel", data={"group": "staff", "email": "not-an-address"})
+    assert response.status_code == 422 and "Enter an email address" in response.get_data(as_text=True)
+    assert _count(app, study_id) == 1
+
+
+def test_contacts_csv_errors_add_nobody(app, client, owner):
+    _, study_id = owner
+    content = "group,email\nstaff,a@example.org\nnurses,b@example.org\nstaff,bad address\nstaff,a@example.org\n"
+    response = client.post(f"/studies/{study_id}/panel/import", data={"file": (io.BytesIO(content.encode()), "c.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "line 3: &#39;nurses&#39; is not a group" in text
+    assert "line 4: &#39;bad address&#39; is not an email address" in text
+    assert "line 5: a@example.org is listed twice" in text
+    assert _count(app, study_id) == 0
+
+
+def test_contacts_csv_links_download(app, client, owner):
+    _, study_id = owner
+    content = "staff,=cmd@example.org\nservice_user\nstaff,b@example.org\n"
+    response = client.post(f"/studies/{study_id}/panel/import", content_type="multipart/form-data",
+                           data={"file": (io.BytesIO(content.encode()), "c.csv"), "output": "csv"})
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0] == ["pseudonym", "group", "email", "link"]
+    assert [r[1] for r in rows[1:]] == ["staff", "service_user", "staff"]
+    assert rows[1][2] == "'=cmd@example.org" and all("/p/" in r[3] for r in rows[1:])
+
+
+def test_invitations_by_email_and_links_that_work(app, client, owner, make_panellist, smtp):
+    _, study_id = owner
+    make_panellist(study_id, "staff", email="one@example.org")
+    make_panellist(study_id, "staff", email="two@example.org")
+    make_panellist(study_id, "staff")
+    response = client.post(f"/studies/{study_id}/panel/invitation", data={"subject": "Join {study}", "body": "No link"})
+    assert response.status_code == 422 and "Put {link} in the message" in response.get_data(as_text=True)
+    response = client.post(f"/studies/{study_id}/panel/invitation",
+                           data={"subject": "Join {study}", "body": "Hello, your link: {link}"})
+    assert response.status_code == 303
+    assert sorted(m["To"] for m in smtp.messages) == ["one@example.org", "two@example.org"]
+    assert smtp.messages[0]["Subject"] == "Join Test study"
+    panellist_client = app.test_client()
+    response = panellist_client.get(smtp.link(smtp.messages[0]).removeprefix("http://delphi.test"))
+    assert response.status_code == 303 and response.headers["Location"] == "/panel/"
+    # Invited once: a second round of invitations has nobody to send to.
+    client.post(f"/studies/{study_id}/panel/invitation", data={"subject": "s", "body": "{link}"})
+    assert len(smtp.messages) == 2
+
+
+def test_unreachable_mail_server_sends_nothing_and_changes_nothing(app, client, owner, make_panellist):
+    _, study_id = owner
+    make_panellist(study_id, "staff", email="one@example.org")
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=1)
+    response = client.post(f"/studies/{study_id}/panel/invitation", data={"subject": "s", "body": "{link}"})
+    assert response.status_code == 422 and "Nothing was sent" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(Contact.invited_at)) is None
+
+
+def test_revoke_and_reissue_a_link(app, client, owner, make_panellist):
+    _, study_id = owner
+    pid, token = make_panellist(study_id, "staff")
+    assert client.post(f"/studies/{study_id}/panel/{pid}/revoke").status_code == 303
+    assert app.test_client().get(f"/p/{token}").status_code == 404
+    response = client.post(f"/studies/{study_id}/panel/{pid}/reissue")
+    link = response.get_data(as_text=True).split('<code class="link">', 1)[1].split("<", 1)[0]
+    assert app.test_client().get(link.replace("http://localhost", "")).status_code == 303
+    with app.app_context():
+        actions = list(db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)))
+    assert actions[-2:] == ["panel.revoke_link", "panel.reissue_link"]
+
+
+def test_cli_panel_invite_errors(app, runner, make_study, tmp_path):
+    study_id = make_study()
+    contacts = tmp_path / "c.csv"
+    contacts.write_text("group,email\nstaff,a@example.org\nnope\n", encoding="utf-8")
+    result = runner.invoke("panel", "invite", str(study_id), str(contacts), "--links", str(tmp_path / "l.csv"))
+    assert result.exit_code == 1 and "line 3" in result.output and "nobody was added" in result.output
+    result = runner.invoke("panel", "invite", "999", str(contacts), "--links", str(tmp_path / "l.csv"))
+    assert result.exit_code == 1 and "no study 999" in result.output
+    assert _count(app, study_id) == 0
+
+
+def test_paper_entry_marks_answers_as_entered_by_staff(app, client, owner, make_panellist):
+    user_id, study_id = owner
+    pid, _ = make_panellist(study_id, "staff")
+    client.post(f"/studies/{study_id}/rounds/open")
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        pseudonym = db.session.get(Panellist, pid).pseudonym
+        ids = [rs.statement_id for rs in study.current_round.statements]
+    response = client.post(f"/studies/{study_id}/entry", data={"pseudonym": "P-NOBODY"})
+    assert response.status_code == 422 and "No active panellist" in response.get_data(as_text=True)
+    response = client.post(f"/studies/{study_id}/entry", data={"pseudonym": pseudonym.lower()})
+    assert response.headers["Location"].endswith(f"/entry/{pid}")
+    response = client.post(f"/studies/{study_id}/entry/{pid}", data={f"value-{ids[0]}": "12", f"value-{ids[1]}": "3"})
+    assert response.status_code == 422 and "Choose a point from 1 to 9" in response.get_data(as_text=True)
+    response = client.post(f"/studies/{study_id}/entry/{pid}", data={
+        f"value-{ids[0]}": "8", f"value-{ids[1]}": "unable", f"comment-{ids[2]}": "Said on the phone",
+        "submit_round": "yes"})
+    assert response.status_code == 303
+    with app.app_context():
+        ratings = db.session.scalars(sa.select(Rating).where(Rating.panellist_id == pid)).all()
+        assert {r.statement_id: (r.value, r.unable_to_rate) for r in ratings} == {
+            ids[0]: (8, False), ids[1]: (None, True), ids[2]: (None, False)}
+        assert all(r.entered_by_id == user_id for r in ratings)
+        assert db.session.scalar(sa.select(Submission.entered_by_id)) == user_id
+        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "ratings.entered_for_panellist"))
+        assert event.actor_id == user_id and "Said on the phone" not in str(event.details)

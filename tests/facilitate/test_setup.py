@@ -1,0 +1,192 @@
+"""Study setup in the browser: create, edit texts and the consensus definition (with the rule check), groups, lock,
+export; statements: add, edit, reorder, bank, CSV import errors, export without formula injection."""
+import io
+
+import pytest
+
+from delphi.extensions import db
+from delphi.models import Statement, Study
+from delphi.protocol import load_protocol
+from tests.facilitate.test_full_study import _protocol_form
+
+
+def test_create_a_blank_study(app, client, auth, make_user):
+    make_user("owner@example.org")
+    auth.login(email="owner@example.org")
+    response = client.post("/studies/new", data={"blank-title": "Hope", "blank-language": "nb",
+                                                  "blank-groups": "users: Service users\nstaff: Staff"})
+    assert response.status_code == 303
+    study_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        assert [g.key for g in study.groups] == ["users", "staff"] and study.language == "nb"
+        assert study.members[0].role.value == "owner"
+
+
+@pytest.mark.parametrize("groups, message", [
+    ("no separator here", "line 1: write key: name"),
+    ("Bad Key: Name", "must start with a small letter"),
+    ("a: One\na: Two", "is used by an earlier group"),
+])
+def test_blank_study_errors_rerender(client, auth, make_user, groups, message):
+    make_user("owner@example.org")
+    auth.login(email="owner@example.org")
+    response = client.post("/studies/new", data={"blank-title": "Kept title", "blank-language": "en",
+                                                  "blank-groups": groups})
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert message in text and 'value="Kept title"' in text
+
+
+def test_bad_protocol_upload_lists_every_problem(client, owner):
+    bad = b'title = ""\nmax_rounds = 0\n[consensus]\ninclude = "pct_agree >="\n'
+    response = client.post("/studies/new/upload", data={"upload-protocol": (io.BytesIO(bad), "p.toml")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "title: must not be empty" in text and "max_rounds: must be between 1 and 10" in text
+    assert "position 13" in text and "groups: missing" in text
+
+
+def test_texts_are_saved_and_consent_change_bumps_version(app, client, owner):
+    _, study_id = owner
+    data = {"title": "New title", "language": "en", "information": "About", "consent": "I agree",
+            "min_group_feedback": "4", "allow_suggestions": "y"}
+    assert client.post(f"/studies/{study_id}/settings", data=data).status_code == 303
+    data["consent"] = "I agree, again"
+    assert client.post(f"/studies/{study_id}/settings", data=data).status_code == 303
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        assert (study.title, study.min_group_feedback, study.consent_version) == ("New title", 4, 2)
+    data["min_group_feedback"] = "zero"
+    response = client.post(f"/studies/{study_id}/settings", data=data)
+    assert response.status_code == 422 and "whole number" in response.get_data(as_text=True)
+
+
+def test_check_rule_button_explains_the_error_with_its_position(client, owner):
+    _, study_id = owner
+    form = _protocol_form(include="pct_agree >= 70 and", check="Check the rules")
+    del form["save"]
+    response = client.post(f"/studies/{study_id}/protocol", data=form)
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "position" in text and 'value="pct_agree &gt;= 70 and"' in text
+    form["include"] = "pct_agree >= 70"
+    response = client.post(f"/studies/{study_id}/protocol", data=form)
+    assert response.status_code == 200 and "The rule for consensus in is valid" in response.get_data(as_text=True)
+
+
+def test_live_rule_check_endpoint(client, owner):
+    _, study_id = owner
+    assert client.post(f"/studies/{study_id}/protocol/check-rule", data={"rule": "median >= 7"}).json["ok"] is True
+    answer = client.post(f"/studies/{study_id}/protocol/check-rule", data={"rule": "median >="}).json
+    assert answer["ok"] is False and "position" in answer["message"]
+
+
+def test_protocol_saved_and_validated_like_a_file(app, client, owner):
+    _, study_id = owner
+    response = client.post(f"/studies/{study_id}/protocol", data=_protocol_form(agree_low=2))
+    assert response.status_code == 422 and "overlap" in response.get_data(as_text=True)
+    response = client.post(f"/studies/{study_id}/protocol", data=_protocol_form(scope="each_group", max_rounds=4))
+    assert response.status_code == 303
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        assert study.consensus_scope.value == "each_group" and study.max_rounds == 4
+        assert study.scale_labels == {"1": "Not important", "9": "Critically important"}
+
+
+def test_settings_lock_when_round_one_opens(app, client, owner):
+    _, study_id = owner
+    assert client.post(f"/studies/{study_id}/rounds/open").status_code == 303
+    response = client.post(f"/studies/{study_id}/protocol", data=_protocol_form(stopping="stable"))
+    assert response.status_code == 422 and "locked" in response.get_data(as_text=True)
+    response = client.post(f"/studies/{study_id}/groups", data={"groups": "service_user: Users\nstaff: Staff\nx: X"})
+    assert response.status_code == 422
+    response = client.post(f"/studies/{study_id}/statements", data={"text": "Too late"})
+    assert response.status_code == 303
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        assert study.stopping_rule.value == "all_classified_or_stable" and len(study.groups) == 2
+        assert len(study.statements) == 3
+    exported = client.get(f"/studies/{study_id}/protocol.toml")
+    assert exported.headers["Content-Disposition"].startswith("attachment")
+    assert load_protocol(exported.get_data(as_text=True)).title == "Test study"
+
+
+def test_groups_edit_refuses_removing_a_group_with_panellists(app, client, owner, make_panellist):
+    _, study_id = owner
+    make_panellist(study_id, "staff")
+    response = client.post(f"/studies/{study_id}/groups", data={"groups": "service_user: Users"})
+    assert response.status_code == 422 and "has panellists" in response.get_data(as_text=True)
+    response = client.post(f"/studies/{study_id}/groups", data={"groups": "service_user: Users\nstaff: Staff\nfam: Family"})
+    assert response.status_code == 303
+    with app.app_context():
+        assert [g.name for g in db.session.get(Study, study_id).groups] == ["Users", "Staff", "Family"]
+
+
+def test_statements_add_edit_move_delete(app, client, owner):
+    _, study_id = owner
+    response = client.post(f"/studies/{study_id}/statements", data={"code": "A-01", "text": "Dup"})
+    assert response.status_code == 422 and "already used" in response.get_data(as_text=True)
+    assert client.post(f"/studies/{study_id}/statements", data={"domain": "Meaning", "text": "New"}).status_code == 303
+    with app.app_context():
+        new = db.session.get(Study, study_id).statements[-1]
+        assert (new.code, new.position) == ("S04", 3)
+        new_id, first_id = new.id, db.session.get(Study, study_id).statements[0].id
+    assert client.post(f"/studies/{study_id}/statements/{new_id}/up").status_code == 303
+    assert client.post(f"/studies/{study_id}/statements/{new_id}",
+                       data={"code": "M-01", "domain": "Meaning", "text": "Edited"}).status_code == 303
+    assert client.post(f"/studies/{study_id}/statements/{first_id}/delete").status_code == 303
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        assert [s.code for s in study.statements] == ["A-02", "M-01", "B-01"]
+        assert study.statements[1].revisions[0].text == "Edited"
+
+
+def test_statement_bank(app, client, owner):
+    _, study_id = owner
+    assert client.post(f"/studies/{study_id}/statements/bank").status_code == 303
+    with app.app_context():
+        count = len(db.session.get(Study, study_id).statements)
+    assert count >= 25
+    client.post(f"/studies/{study_id}/statements/bank")
+    with app.app_context():
+        assert len(db.session.get(Study, study_id).statements) == count  # nothing added twice
+
+
+@pytest.mark.parametrize("content, message", [
+    ("code,domain,text\nA,B\n", "line 2: expected 3 columns"),
+    ("bad code!,D,Text\n", "line 1: the code"),
+    (",D," + "x" * 2001 + "\n", "the limit is 2000"),
+    ("", "the file has no statements"),
+])
+def test_statement_import_errors_write_nothing(app, client, owner, content, message):
+    _, study_id = owner
+    response = client.post(f"/studies/{study_id}/statements/import",
+                           data={"file": (io.BytesIO(content.encode()), "s.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 422 and message in response.get_data(as_text=True)
+    with app.app_context():
+        assert len(db.session.get(Study, study_id).statements) == 3
+
+
+def test_statement_import_rejects_non_utf8(client, owner):
+    _, study_id = owner
+    response = client.post(f"/studies/{study_id}/statements/import",
+                           data={"file": (io.BytesIO("a,b,æ".encode("latin-1")), "s.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 422 and "not UTF-8" in response.get_data(as_text=True)
+
+
+def test_statement_export_neutralises_formulas(app, client, owner):
+    _, study_id = owner
+    with app.app_context():
+        statement = db.session.get(Study, study_id).statements[0]
+        statement.text = "=HYPERLINK(\"http://evil\")"
+        statement.domain = "+1"
+        db.session.commit()
+    csv_text = client.get(f"/studies/{study_id}/statements.csv").get_data(as_text=True)
+    assert csv_text.splitlines()[0] == "code,domain,text"
+    assert "'+1,\"'=HYPERLINK(\"\"http://evil\"\")\"" in csv_text
+
+
+__all__ = ["Statement"]
