@@ -14,7 +14,10 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from delphi.extensions import csrf, db, limiter
-from delphi.models import ConsentDecision, ConsentRecord, Panellist, RoundKind, Suggestion
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from delphi.models import ConsentDecision, ConsentRecord, Panellist, RoundKind, Study, Suggestion
 from delphi.panel import bp
 from delphi.panel.forms import (
     UNABLE,
@@ -55,7 +58,15 @@ def current_panellist() -> Panellist | None:
     held = session.get("panellist")
     if not isinstance(held, dict):
         return None
-    panellist = db.session.get(Panellist, held.get("id")) if isinstance(held.get("id"), int) else None
+    if not isinstance(held.get("id"), int):
+        return None
+    # One query for everything every panellist page needs: the panellist, their study and its rounds, their group
+    # and consent records (collections are small: a few rounds, usually one consent record).
+    panellist = db.session.scalars(
+        sa.select(Panellist).where(Panellist.id == held["id"]).options(
+            joinedload(Panellist.study).joinedload(Study.rounds), joinedload(Panellist.group),
+            joinedload(Panellist.consents))
+    ).unique().one_or_none()
     if panellist is None or panellist.withdrawn or panellist.token_hash is None:
         return None
     if not hmac.compare_digest(panellist.token_hash, str(held.get("link", ""))):

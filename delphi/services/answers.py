@@ -89,6 +89,28 @@ def _insert(table):
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
+_UPSERTS: dict[tuple[str, frozenset[str]], sa.Insert] = {}
+
+
+def _rating_upsert(fields: frozenset[str]) -> sa.Insert:
+    """The upsert for ratings, built once per database dialect and set of updated fields (building the ``excluded``
+    proxies costs more than the statement itself)."""
+    key = (db.session.get_bind().dialect.name, fields)
+    if key not in _UPSERTS:
+        statement = _insert(Rating.__table__)
+        update = {"updated_at": statement.excluded.updated_at, "entered_by_id": statement.excluded.entered_by_id}
+        if "value" in fields:
+            update["value"] = statement.excluded.value
+            update["unable_to_rate"] = statement.excluded.unable_to_rate
+        if "comment" in fields:
+            update["comment"] = statement.excluded.comment
+        if "change_reason" in fields:
+            update["change_reason"] = statement.excluded.change_reason
+        _UPSERTS[key] = statement.on_conflict_do_update(
+            index_elements=["panellist_id", "round_id", "statement_id"], set_=update)
+    return _UPSERTS[key]
+
+
 def save_answers(panellist: Panellist, round_: Round, answers: dict[int, Answer], *, entered_by_id: int | None = None,
                  fields: frozenset[str] = frozenset({"value", "comment", "change_reason"})) -> int:
     """Upsert the given answers (statement id -> Answer) for a panellist in an open round; returns how many.
@@ -98,11 +120,7 @@ def save_answers(panellist: Panellist, round_: Round, answers: dict[int, Answer]
     """
     if round_.study_id != panellist.study_id:
         raise ValueError("that round belongs to another study")
-    _lock_open_round(round_)
-    in_round = set(db.session.scalars(sa.select(RoundStatement.statement_id).where(RoundStatement.round_id == round_.id)))
-    unknown = set(answers) - in_round
-    if unknown:
-        raise ValueError("some answers are for statements that are not in this round")
+    _check_open_and_in_round(round_, set(answers))
     now = utcnow()
     rows = []
     for statement_id, answer in answers.items():
@@ -113,20 +131,25 @@ def save_answers(panellist: Panellist, round_: Round, answers: dict[int, Answer]
         rows.append(row)
     if not rows:
         return 0
-    statement = _insert(Rating.__table__)
-    update = {"updated_at": statement.excluded.updated_at, "entered_by_id": statement.excluded.entered_by_id}
-    if "value" in fields:
-        update["value"] = statement.excluded.value
-        update["unable_to_rate"] = statement.excluded.unable_to_rate
-    if "comment" in fields:
-        update["comment"] = statement.excluded.comment
-    if "change_reason" in fields:
-        update["change_reason"] = statement.excluded.change_reason
-    statement = statement.on_conflict_do_update(
-        index_elements=["panellist_id", "round_id", "statement_id"], set_=update
-    )
-    db.session.execute(statement, rows)
+    db.session.execute(_rating_upsert(frozenset(fields)), rows)
     return len(rows)
+
+
+def _check_open_and_in_round(round_: Round, statement_ids: set[int]) -> None:
+    """Refuse unless the round is open and every statement is in it: one query (plus PostgreSQL's shared lock on the
+    round row, so that a close waits for this save)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        _lock_open_round(round_)
+    found = db.session.execute(
+        sa.select(Round.status, sa.func.count(RoundStatement.id))
+        .outerjoin(RoundStatement, sa.and_(RoundStatement.round_id == Round.id,
+                                           RoundStatement.statement_id.in_(statement_ids or {-1})))
+        .where(Round.id == round_.id).group_by(Round.status)
+    ).one()
+    if found[0] is not RoundStatus.open:
+        raise RoundClosed(f"Round {round_.number} has closed.")
+    if found[1] != len(statement_ids):
+        raise ValueError("some answers are for statements that are not in this round")
 
 
 def submit_round(panellist: Panellist, round_: Round, *, entered_by_id: int | None = None) -> bool:
