@@ -16,7 +16,7 @@ from delphi.extensions import db
 from delphi.models import Contact, Panellist, Round, StaffUser, Study, Submission, utcnow
 from delphi.services import audit
 from delphi.services.mail import Mail, send_mails
-from delphi.services.panel import add_panellist, hash_token, reissue_token, revoke_token
+from delphi.services.panel import add_panellist, reissue_token, revoke_token
 from delphi.services.statements import write_csv
 
 EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
@@ -204,5 +204,3 @@ def reissue_link(panellist: Panellist, actor: StaffUser | None) -> str:
     db.session.flush()
     return token
 
-
-__all__ = ["hash_token"]

@@ -10,10 +10,8 @@ from delphi.extensions import db
 from delphi.models import (
     AuditEvent,
     Classification,
-    Panellist,
     RevisionKind,
     RoundResult,
-    Statement,
     StatementStatus,
     Study,
     StudyStatus,
@@ -267,5 +265,3 @@ def _protocol_form(**changes) -> dict:
     data.update(changes)
     return data
 
-
-__all__ = ["Panellist", "Statement"]

@@ -5,7 +5,7 @@ import io
 import pytest
 
 from delphi.extensions import db
-from delphi.models import Statement, Study
+from delphi.models import Study
 from delphi.protocol import load_protocol
 from tests.facilitate.test_full_study import _protocol_form
 
@@ -188,5 +188,3 @@ def test_statement_export_neutralises_formulas(app, client, owner):
     assert csv_text.splitlines()[0] == "code,domain,text"
     assert "'+1,\"'=HYPERLINK(\"\"http://evil\"\")\"" in csv_text
 
-
-__all__ = ["Statement"]
