@@ -136,15 +136,15 @@ def save_answers(panellist: Panellist, round_: Round, answers: dict[int, Answer]
 
 
 def _check_open_and_in_round(round_: Round, statement_ids: set[int]) -> None:
-    """Refuse unless the round is open and every statement is in it: one query (plus PostgreSQL's shared lock on the
-    round row, so that a close waits for this save)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        _lock_open_round(round_)
+    """Refuse unless the round is open and every statement is in it, in one query that also takes a shared lock on
+    the round row on PostgreSQL (so that a close waits for this save; SQLite's write lock does that already)."""
+    in_round = (
+        sa.select(sa.func.count(RoundStatement.id))
+        .where(RoundStatement.round_id == Round.id, RoundStatement.statement_id.in_(statement_ids or {-1}))
+        .scalar_subquery()
+    )
     found = db.session.execute(
-        sa.select(Round.status, sa.func.count(RoundStatement.id))
-        .outerjoin(RoundStatement, sa.and_(RoundStatement.round_id == Round.id,
-                                           RoundStatement.statement_id.in_(statement_ids or {-1})))
-        .where(Round.id == round_.id).group_by(Round.status)
+        sa.select(Round.status, in_round).where(Round.id == round_.id).with_for_update(read=True, of=Round)
     ).one()
     if found[0] is not RoundStatus.open:
         raise RoundClosed(f"Round {round_.number} has closed.")
