@@ -10,6 +10,7 @@ columns: the protocol's statements in protocol order), computes each round with 
 from __future__ import annotations
 
 import csv
+import io
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,6 +89,19 @@ def read_ratings_csv(path, group_keys, statement_codes, scale) -> LongRatings:
     statement, a rating off the scale or not a whole number, an empty rating the protocol does not allow, the same
     panellist rating a statement twice in a round, and a panellist in two groups.
     """
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return _read_ratings(handle, group_keys, statement_codes, scale)
+    except UnicodeDecodeError as exc:
+        raise RatingsFileError([f"the file is not UTF-8 text (byte {exc.start + 1} cannot be read)"]) from None
+
+
+def read_ratings_text(text: str, group_keys, statement_codes, scale) -> LongRatings:
+    """:func:`read_ratings_csv` for ratings already in memory (the app's own export, read back as a file would be)."""
+    return _read_ratings(io.StringIO(text.removeprefix("\ufeff"), newline=""), group_keys, statement_codes, scale)
+
+
+def _read_ratings(handle, group_keys, statement_codes, scale) -> LongRatings:
     group_keys, statement_codes = list(group_keys), list(statement_codes)
     known_groups, statement_column = set(group_keys), {code: j for j, code in enumerate(statement_codes)}
     allow_unable = bool(getattr(scale, "unable_to_rate", True))
@@ -95,61 +109,57 @@ def read_ratings_csv(path, group_keys, statement_codes, scale) -> LongRatings:
     records = []  # (round, panellist, statement column, rating or None)
     group_of: dict[str, tuple[str, int]] = {}
     seen: dict[tuple[int, str, str], int] = {}
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            reader = csv.reader(handle)
-            header = next(reader, None)
-            if header is None:
-                raise RatingsFileError(["line 1: the file is empty; expected the header " + ",".join(REQUIRED_COLUMNS)])
-            header = [name.strip() for name in header]
-            missing = [name for name in REQUIRED_COLUMNS if name not in header]
-            if missing:
-                raise RatingsFileError([f"line 1: missing column(s) {', '.join(missing)}; the header must start "
-                                        f"with {','.join(REQUIRED_COLUMNS)}"])
-            at = {name: header.index(name) for name in REQUIRED_COLUMNS}
-            for row in reader:
-                line = reader.line_num
-                if not any(cell.strip() for cell in row):
-                    continue  # blank line
-                if len(row) < len(header):
-                    row = row + [""] * (len(header) - len(row))
-                cell = {name: row[i].strip() for name, i in at.items()}
-                round_number = _whole_number(cell["round"])
-                if round_number is None or round_number < 1:
-                    problems.add(line, f"round {cell['round']!r} is not a whole number 1, 2, ...")
-                panellist = cell["panellist"]
-                if not panellist:
-                    problems.add(line, "the panellist pseudonym is empty")
-                group = cell["group"]
-                if group not in known_groups:
-                    problems.add(line, f"unknown group {group!r}; the protocol's groups are {', '.join(group_keys)}")
-                elif panellist:
-                    first = group_of.setdefault(panellist, (group, line))
-                    if first[0] != group:
-                        problems.add(line, f"panellist {panellist!r} is in group {group!r} here but in group "
-                                           f"{first[0]!r} on line {first[1]}")
-                code = cell["statement"]
-                if code not in statement_column:
-                    problems.add(line, f"unknown statement {code!r}")
-                text, rating = cell["rating"], None
-                if text == "":
-                    if not allow_unable:
-                        problems.add(line, "the rating is empty, but this protocol does not allow \"unable to rate\"")
-                else:
-                    rating = _whole_number(text)
-                    if rating is None:
-                        problems.add(line, f"rating {text!r} is not a whole number")
-                    elif not scale.min <= rating <= scale.max:
-                        problems.add(line, f"rating {rating} is off the scale {scale.min}-{scale.max}")
-                if round_number is not None and panellist and code:
-                    first_line = seen.setdefault((round_number, panellist, code), line)
-                    if first_line != line:
-                        problems.add(line, f"panellist {panellist!r} rated statement {code!r} twice in round "
-                                           f"{round_number} (first on line {first_line})")
-                if not problems.messages and code in statement_column:
-                    records.append((round_number, panellist, statement_column[code], rating))
-    except UnicodeDecodeError as exc:
-        raise RatingsFileError([f"the file is not UTF-8 text (byte {exc.start + 1} cannot be read)"]) from None
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if header is None:
+        raise RatingsFileError(["line 1: the file is empty; expected the header " + ",".join(REQUIRED_COLUMNS)])
+    header = [name.strip() for name in header]
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        raise RatingsFileError([f"line 1: missing column(s) {', '.join(missing)}; the header must start "
+                                f"with {','.join(REQUIRED_COLUMNS)}"])
+    at = {name: header.index(name) for name in REQUIRED_COLUMNS}
+    for row in reader:
+        line = reader.line_num
+        if not any(cell.strip() for cell in row):
+            continue  # blank line
+        if len(row) < len(header):
+            row = row + [""] * (len(header) - len(row))
+        cell = {name: row[i].strip() for name, i in at.items()}
+        round_number = _whole_number(cell["round"])
+        if round_number is None or round_number < 1:
+            problems.add(line, f"round {cell['round']!r} is not a whole number 1, 2, ...")
+        panellist = cell["panellist"]
+        if not panellist:
+            problems.add(line, "the panellist pseudonym is empty")
+        group = cell["group"]
+        if group not in known_groups:
+            problems.add(line, f"unknown group {group!r}; the protocol's groups are {', '.join(group_keys)}")
+        elif panellist:
+            first = group_of.setdefault(panellist, (group, line))
+            if first[0] != group:
+                problems.add(line, f"panellist {panellist!r} is in group {group!r} here but in group "
+                                   f"{first[0]!r} on line {first[1]}")
+        code = cell["statement"]
+        if code not in statement_column:
+            problems.add(line, f"unknown statement {code!r}")
+        text, rating = cell["rating"], None
+        if text == "":
+            if not allow_unable:
+                problems.add(line, "the rating is empty, but this protocol does not allow \"unable to rate\"")
+        else:
+            rating = _whole_number(text)
+            if rating is None:
+                problems.add(line, f"rating {text!r} is not a whole number")
+            elif not scale.min <= rating <= scale.max:
+                problems.add(line, f"rating {rating} is off the scale {scale.min}-{scale.max}")
+        if round_number is not None and panellist and code:
+            first_line = seen.setdefault((round_number, panellist, code), line)
+            if first_line != line:
+                problems.add(line, f"panellist {panellist!r} rated statement {code!r} twice in round "
+                                   f"{round_number} (first on line {first_line})")
+        if not problems.messages and code in statement_column:
+            records.append((round_number, panellist, statement_column[code], rating))
     problems.raise_if_any()
     if not records:
         raise RatingsFileError(["the file has a header but no ratings"])
@@ -182,9 +192,18 @@ def _cell(value):
     return "" if math.isnan(value) else repr(value)
 
 
+def asked_statements(long_ratings: LongRatings, round_number: int) -> np.ndarray:
+    """Which statements round ``round_number`` asked: those with at least one answer (a rating or "unable to rate")
+    in it. A ratings file cannot say more, so this is the definition wherever rounds are rebuilt from one."""
+    answered = ~np.isnan(long_ratings.ratings[round_number]) | long_ratings.unable[round_number]
+    return answered.any(axis=0)
+
+
 def analyse(long_ratings: LongRatings, protocol) -> tuple[list[dict], list[dict]]:
     """Every round's figures: ``statistics`` rows (round x statement x scope, scopes ``overall``, each group key in
-    protocol order, ``equal_groups``) and ``consensus`` rows (round x statement), as dicts of CSV cells."""
+    protocol order, ``equal_groups``) and ``consensus`` rows (round x statement), as dicts of CSV cells.
+
+    A statement without any answer in a round (not asked then: retired, or added later) has no rows for that round."""
     scale = analysis_scale(protocol)
     consensus = protocol.consensus
     keys = [g.key for g in protocol.groups]
@@ -197,7 +216,10 @@ def analyse(long_ratings: LongRatings, protocol) -> tuple[list[dict], list[dict]
             quantile_method=consensus.quantile_method, unable=long_ratings.unable[k],
         )
         previous = long_ratings.ratings[k]
+        asked = asked_statements(long_ratings, k)
         for j, code in enumerate(long_ratings.statements):
+            if not asked[j]:
+                continue
             for scope in figures.scopes:
                 summary = figures.summaries[scope]
                 row = {"round": k, "statement": code, "scope": scope, "n": int(summary.n[j]),
@@ -210,25 +232,45 @@ def analyse(long_ratings: LongRatings, protocol) -> tuple[list[dict], list[dict]
     return statistics_rows, consensus_rows
 
 
+def outputs_text(statistics_rows, consensus_rows) -> dict[str, str]:
+    """``statistics.csv`` and ``consensus.csv`` as text, exactly as :func:`write_outputs` writes them."""
+    texts = {}
+    for name, columns, rows in (("statistics.csv", STATISTICS_COLUMNS, statistics_rows),
+                                ("consensus.csv", CONSENSUS_COLUMNS, consensus_rows)):
+        handle = io.StringIO(newline="")
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        texts[name] = handle.getvalue()
+    return texts
+
+
 def write_outputs(out_dir, statistics_rows, consensus_rows) -> list[Path]:
     """Write ``statistics.csv`` and ``consensus.csv`` into ``out_dir`` (created if needed); return their paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, columns, rows in (("statistics.csv", STATISTICS_COLUMNS, statistics_rows),
-                                ("consensus.csv", CONSENSUS_COLUMNS, consensus_rows)):
+    for name, text in outputs_text(statistics_rows, consensus_rows).items():
         path = out / name
         with open(path, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
-            writer.writeheader()
-            writer.writerows(rows)
+            handle.write(text)
         written.append(path)
     return written
 
 
-def analyse_file(ratings_path, protocol, out_dir) -> list[Path]:
-    """Read, compute and write: the whole of ``delphi analyse``. Nothing is written when the file has problems."""
+def analyse_file(ratings_path, protocol, out_dir, report: bool = True) -> list[Path]:
+    """Read, compute and write: the whole of ``delphi analyse``. Nothing is written when the file has problems.
+
+    With ``report`` (the default) ``report.html`` is written too: the report of ``delphi report``, from what a
+    ratings file and a protocol can tell (see :func:`delphi.services.reports.report_from_ratings_file`)."""
     long_ratings = read_ratings_csv(ratings_path, [g.key for g in protocol.groups],
                                     [s.code for s in protocol.statements], protocol.scale)
     statistics_rows, consensus_rows = analyse(long_ratings, protocol)
-    return write_outputs(out_dir, statistics_rows, consensus_rows)
+    written = write_outputs(out_dir, statistics_rows, consensus_rows)
+    if report:
+        from delphi.services.reports import report_from_ratings  # the reports build on this module
+
+        path = Path(out_dir) / "report.html"
+        path.write_text(report_from_ratings(long_ratings, protocol), encoding="utf-8")
+        written.append(path)
+    return written

@@ -50,7 +50,7 @@ def independent_matrix(rows, round_number):
 def test_outputs_match_the_analysis_functions(tmp_path, scope):
     protocol = make_protocol(scope)
     written = analyse_file(DATA, protocol, tmp_path)
-    assert [p.name for p in written] == ["statistics.csv", "consensus.csv"]
+    assert [p.name for p in written] == ["statistics.csv", "consensus.csv", "report.html"]
     with open(tmp_path / "statistics.csv", newline="") as handle:
         stats_rows = list(csv.DictReader(handle))
     with open(tmp_path / "consensus.csv", newline="") as handle:

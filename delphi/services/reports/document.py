@@ -1,0 +1,143 @@
+"""``report.html``: a self-contained, printable consensus report (its own stylesheet, charts as inline SVG images),
+written from the protocol and the figures, with an ACCORD / CREDES checklist pointing to its sections."""
+from __future__ import annotations
+
+import base64
+import hashlib
+import math
+import re
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from delphi import __version__
+from delphi.services.reports import charts, findings
+from delphi.services.reports.source import ReportSource
+
+TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "reports"
+SCOPE_WORDS = {
+    "overall": "applied to all panellists' ratings pooled",
+    "each_group": "required to hold in every stakeholder group that rated the statement (multi-stakeholder "
+                  "consensus)",
+    "equal_groups": "applied to figures in which each stakeholder group weighs the same, whatever its size",
+}
+STOPPING_WORDS = {
+    "max_rounds": "the study runs its maximum number of rounds",
+    "all_classified": "the study stops when every statement is classified in or out, or at the maximum number of "
+                      "rounds",
+    "stable": "the study stops when every carried-forward statement is stable between rounds, or at the maximum",
+    "all_classified_or_stable": "the study stops when every statement is classified or stable between rounds, or at "
+                                "the maximum number of rounds",
+}
+QUANTILE_WORDS = {"linear": "linear interpolation (Hyndman-Fan type 7, as R, numpy and Excel PERCENTILE.INC)",
+                  "weibull": "the Weibull method (Hyndman-Fan type 6, as SPSS)"}
+# (guideline, item, section id): the items this report can support from the data; the rest are the authors'.
+CHECKLIST = [
+    ("ACCORD", "Define consensus in advance (threshold, scope)", "methods"),
+    ("ACCORD", "Describe the rating scale and response options", "methods"),
+    ("ACCORD", "Number of rounds and the rule for stopping", "methods"),
+    ("ACCORD", "Feedback given to panellists between rounds", "methods"),
+    ("ACCORD", "Anonymity of panellists", "methods"),
+    ("ACCORD", "Participants: number invited, responding and retained in each round", "flow"),
+    ("ACCORD", "Statistical methods, software and version", "methods"),
+    ("ACCORD", "Results for every statement, with the round consensus was reached", "consensus"),
+    ("ACCORD", "Changes to statements between rounds (added, reworded, merged, dropped)", "history"),
+    ("ACCORD", "Attrition and its possible effect on the results", "attrition"),
+    ("CREDES", "Definition of consensus and its rationale, set before the study", "methods"),
+    ("CREDES", "Informational input and feedback given to the panel", "methods"),
+    ("CREDES", "Response rates per round", "flow"),
+    ("CREDES", "Results presented clearly, with the agreement reached (figures and charts)", "figures"),
+    ("CREDES", "Stability of responses between rounds", "agreement"),
+    ("CREDES", "Sensitivity of the results to the consensus definition", "sensitivity"),
+    ("CREDES", "Differences between stakeholder groups", "divergence"),
+]
+
+
+def number(value, digits: int = 1) -> str:
+    """A figure for a table: rounded for reading (the CSV files hold full precision), a dash when undefined."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def pvalue(value) -> str:
+    if value is None or math.isnan(value):
+        return "–"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def methods(source: ReportSource) -> list[tuple[str, str]]:
+    """The methods as (topic, sentence) pairs written from the protocol; also the "Methods" sheet of results.xlsx."""
+    p = source.protocol
+    s, c = p.scale, p.consensus
+    labels = "; ".join(f"{point} = {label}" for point, label in sorted(s.labels.items())) or "no labels"
+    unable = ("Panellists could answer \"unable to rate\"; such answers count in no statistic and are reported "
+              "separately (n_unable)." if s.unable_to_rate else "There was no \"unable to rate\" option.")
+    return [
+        ("Rating scale", f"Statements were rated on a {s.min}-{s.max} scale ({labels}). {unable}"),
+        ("Consensus definition", f"Defined before round 1 and locked when it opened. Agreement is a rating of "
+         f"{c.agree[0]}-{c.agree[1]}, disagreement {c.disagree[0]}-{c.disagree[1]}. A statement reached consensus "
+         f"in when \"{c.include}\", consensus out when \"{c.exclude}\" (otherwise no consensus), "
+         f"{SCOPE_WORDS.get(c.scope, c.scope)}."),
+        ("Stopping rule", f"At most {p.max_rounds} rating rounds; "
+         f"{STOPPING_WORDS.get(getattr(p, 'stopping', None), 'the stopping rule is not stated in the protocol')}. "
+         f"A statement counts as stable when fewer than {c.stable_change:g}% of panellists' ratings changed, net, "
+         "between rounds."),
+        ("Quartiles", f"Medians and quartiles by {QUANTILE_WORDS.get(c.quantile_method, c.quantile_method)}."),
+        ("Feedback to panellists", "From round 2, each panellist saw their own previous rating, the panel's median, "
+         "agreement and distribution of ratings, each stakeholder group's figures where at least "
+         f"{p.min_group_feedback} of its members rated (smaller groups withheld, with complementary suppression), "
+         "and comments approved by the facilitator, without names."),
+        ("Anonymity", "Panellists were anonymous to each other; the study team's exports carry pseudonyms only. "
+         "Contact details are kept apart from answers and are not exported."),
+        ("Statistics", "Per statement: n, median, quartiles, mean, SD, percentage agreement, RAND/UCLA, rwg; "
+         "between groups Kruskal-Wallis with epsilon squared and pairwise Mann-Whitney tests with Holm's adjustment; "
+         "per round Kendall's W (tie-corrected, listwise), Krippendorff's alpha (ordinal) and rwg(J); stability as "
+         "net change and the Wilcoxon signed-rank test."),
+        ("Software", f"Delphi consensus platform version {__version__}; statistics by its analysis package "
+         "(numpy, scipy), the same code for the live study and for re-analysis with `delphi analyse`."),
+    ]
+
+
+def _image(svg: str) -> str:
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode()
+
+
+def _environment() -> Environment:
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
+                              trim_blocks=True, lstrip_blocks=True)
+    environment.filters["number"] = number
+    environment.filters["pvalue"] = pvalue
+    return environment
+
+
+def report_html(source: ReportSource) -> str:
+    """The whole report as one HTML document (no external resources)."""
+    p = source.protocol
+    views = findings.compute_rounds(source)
+    results = findings.statement_results(source, views)
+    names = {g.key: g.name for g in p.groups}
+    rounds = [v.number for v in views]
+    bars = []
+    for r in results:
+        bars.append((r.code, "All panellists", r.overall))
+        bars.extend((r.code, names[c.scope], c) for c in r.groups)
+    charts_ = {}
+    if results:
+        charts_["bars"] = _image(charts.diverging_bars(bars))
+        charts_["rounds"] = _image(charts.across_rounds([(r.code, r.history) for r in results], rounds,
+                                                        p.scale.min, p.scale.max))
+    return _environment().get_template("report_document.html").render(
+        p=p, source=source, version=__version__, methods=methods(source), views=views, rounds=rounds,
+        results=results, names=names, divergence=findings.divergence(source, views),
+        sensitivity=findings.sensitivity(source, views), attrition=findings.attrition(source),
+        charts=charts_, bars=bars, checklist=CHECKLIST, flow=source.flow,
+    )
+
+
+def style_hashes(html: str) -> list[str]:
+    """CSP hashes of the report's own <style> blocks, so the app can show it without allowing any other style."""
+    return ["'sha256-" + base64.b64encode(hashlib.sha256(block.encode()).digest()).decode() + "'"
+            for block in re.findall(r"<style>(.*?)</style>", html, flags=re.S)]

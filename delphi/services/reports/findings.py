@@ -1,0 +1,231 @@
+"""The report's figures, computed with ``analysis`` from the ratings (the same call as the round close and
+``delphi analyse``), with the study's minimum group size applied to everything that shows a group."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import analysis
+from delphi.services.analyse import analysis_scale, asked_statements
+from delphi.services.feedback import suppressed_groups
+from delphi.services.reports.source import ReportSource
+
+
+@dataclass(frozen=True)
+class RoundView:
+    """One rating round computed on the statements it asked (``columns`` index the protocol's statements)."""
+
+    number: int
+    columns: np.ndarray
+    figures: analysis.RoundFigures
+
+    def at(self, column: int) -> int | None:
+        """The position of protocol statement ``column`` in this round, or None when the round did not ask it."""
+        where = np.flatnonzero(self.columns == column)
+        return int(where[0]) if where.size else None
+
+
+@dataclass(frozen=True)
+class Cell:
+    """A scope's figures for one statement in one round; ``shown`` False when withheld for a small group."""
+
+    scope: str
+    shown: bool
+    n: int = 0
+    median: float = math.nan
+    q1: float = math.nan
+    q3: float = math.nan
+    iqr: float = math.nan
+    mean: float = math.nan
+    pct_agree: float = math.nan
+    pct_neutral: float = math.nan
+    pct_disagree: float = math.nan
+
+
+@dataclass
+class StatementResult:
+    code: str
+    domain: str
+    text: str
+    rounds: list[int]  # the rounds that asked it
+    classification: str  # in the last round that asked it
+    reached_in: int | None  # the first round with consensus in or out
+    overall: Cell
+    groups: list[Cell]
+    history: list = field(default_factory=list)  # (round, Cell overall) across rounds
+
+
+def compute_rounds(source: ReportSource) -> list[RoundView]:
+    protocol, long = source.protocol, source.long
+    c = protocol.consensus
+    keys = [g.key for g in protocol.groups]
+    views, previous = [], None
+    for k in long.rounds:
+        columns = np.flatnonzero(asked_statements(long, k))
+        ratings = long.ratings[k][:, columns]
+        figures = analysis.compute_round(
+            ratings, long.groups.astype(str), keys, analysis_scale(protocol), c.include, c.exclude, c.scope,
+            previous=None if previous is None else previous[:, columns], stable_change=c.stable_change,
+            quantile_method=c.quantile_method, unable=long.unable[k][:, columns])
+        views.append(RoundView(number=k, columns=columns, figures=figures))
+        previous = long.ratings[k]
+    return views
+
+
+def cells(view: RoundView, j: int, keys: list[str], minimum: int) -> tuple[Cell, list[Cell]]:
+    """The overall cell and each group's for statement ``j`` of a round, small groups withheld (complementary)."""
+    def cell(scope: str, shown: bool = True) -> Cell:
+        s = view.figures.summaries[scope]
+        if not shown:
+            return Cell(scope=scope, shown=False)
+        return Cell(scope=scope, shown=True, n=int(s.n[j]), median=float(s.median[j]), q1=float(s.q1[j]),
+                    q3=float(s.q3[j]), iqr=float(s.iqr[j]), mean=float(s.mean[j]), pct_agree=float(s.pct_agree[j]),
+                    pct_neutral=float(s.pct_neutral[j]), pct_disagree=float(s.pct_disagree[j]))
+
+    withheld = suppressed_groups({key: int(view.figures.summaries[key].n[j]) for key in keys}, minimum)
+    return cell("overall"), [cell(key, key not in withheld) for key in keys]
+
+
+def statement_results(source: ReportSource, views: list[RoundView]) -> list[StatementResult]:
+    protocol = source.protocol
+    keys = [g.key for g in protocol.groups]
+    results = []
+    for column, spec in enumerate(protocol.statements):
+        asked = [(v, v.at(column)) for v in views if v.at(column) is not None]
+        if not asked:
+            continue
+        last, j = asked[-1]
+        overall, groups = cells(last, j, keys, protocol.min_group_feedback)
+        verdicts = [(v.number, str(v.figures.classification[i])) for v, i in asked]
+        reached = next((k for k, verdict in verdicts if verdict in ("in", "out")), None)
+        results.append(StatementResult(
+            code=spec.code, domain=spec.domain, text=spec.text, rounds=[v.number for v, _ in asked],
+            classification=verdicts[-1][1], reached_in=reached, overall=overall, groups=groups,
+            history=[(v.number, cells(v, i, keys, protocol.min_group_feedback)[0]) for v, i in asked]))
+    return results
+
+
+@dataclass(frozen=True)
+class Divergence:
+    code: str
+    round: int
+    h: float
+    df: float
+    pvalue: float
+    epsilon_squared: float
+    pairs: list  # (group a name, group b name, U, p, Holm p, rank-biserial) for shown groups only
+    groups: list[Cell]
+
+
+def divergence(source: ReportSource, views: list[RoundView]) -> list[Divergence]:
+    """Kruskal-Wallis and Holm-adjusted pairwise Mann-Whitney per statement in the last round that asked it,
+    largest effect first; pairs with a withheld group are left out."""
+    protocol = source.protocol
+    keys = [g.key for g in protocol.groups]
+    names = {g.key: g.name for g in protocol.groups}
+    rows = []
+    for column, spec in enumerate(protocol.statements):
+        asked = [(v, v.at(column)) for v in views if v.at(column) is not None]
+        if not asked:
+            continue
+        view, j = asked[-1]
+        kw = view.figures.kruskal_wallis
+        _, groups = cells(view, j, keys, protocol.min_group_feedback)
+        shown = {c.scope for c in groups if c.shown}
+        pairs = [(names[m.group_a], names[m.group_b], m.u, m.pvalue, m.pvalue_holm, m.rank_biserial)
+                 for m in view.figures.mann_whitney
+                 if m.statement == j and m.group_a in shown and m.group_b in shown]
+        rows.append(Divergence(spec.code, view.number, float(kw.h[j]), float(kw.df[j]), float(kw.pvalue[j]),
+                               float(kw.epsilon_squared[j]), pairs, groups))
+    return sorted(rows, key=lambda d: (math.isnan(d.epsilon_squared), -np.nan_to_num(d.epsilon_squared)))
+
+
+def sensitivity_definitions(protocol) -> list[tuple[str, str, str]]:
+    """(label, include rule, scope): the protocol's definition and common alternatives."""
+    c, scale = protocol.consensus, protocol.scale
+    iqr_limit = (scale.max - scale.min) / 4
+    iqr_text = f"{iqr_limit:g}"
+    definitions = [("The protocol's definition", c.include, c.scope)]
+    for scope in ("overall", "each_group", "equal_groups"):
+        for pct in (70, 75, 80):
+            definitions.append((f"{pct}% agreement", f"pct_agree >= {pct}", scope))
+        if scope != "equal_groups":
+            definitions.append((f"Median {c.agree[0]} or more and IQR {iqr_text} or less",
+                                f"median >= {c.agree[0]} and iqr <= {iqr_text}", scope))
+    return definitions
+
+
+def sensitivity(source: ReportSource, views: list[RoundView]) -> list[tuple[str, str, str, list[int], int]]:
+    """For each definition: (label, rule, scope, statements in per round, statements in at any round)."""
+    protocol = source.protocol
+    keys = [g.key for g in protocol.groups]
+    never = analysis.parse_rule("n < 0")
+    rows = []
+    for label, rule, scope in sensitivity_definitions(protocol):
+        include = analysis.parse_rule(rule)
+        ever: set[int] = set()
+        per_round = []
+        for view in views:
+            s = view.figures.summaries
+            verdict = analysis.classify_summaries(include, never, scope, overall=s["overall"],
+                                                  by_group={k: s[k] for k in keys}, equal_groups=s["equal_groups"])
+            hits = np.flatnonzero(verdict == "in")
+            per_round.append(int(hits.size))
+            ever.update(int(view.columns[h]) for h in hits)
+        rows.append((label, rule, scope, per_round, len(ever)))
+    return rows
+
+
+@dataclass(frozen=True)
+class AttritionRow:
+    group: str
+    shown: bool
+    stayed: int = 0
+    left: int = 0
+    mean_stayed: float = math.nan
+    mean_left: float = math.nan
+    agree_stayed: float = math.nan
+    agree_left: float = math.nan
+    pvalue: float = math.nan
+
+
+def attrition(source: ReportSource) -> list[AttritionRow]:
+    """Round-1 ratings of panellists who answered the last round ("stayed") against those who did not ("left"),
+    per group and overall. Each panellist's mean round-1 rating is compared with a Mann-Whitney test."""
+    long, protocol = source.long, source.protocol
+    if len(long.rounds) < 2:
+        return []
+    first, last = long.rounds[0], long.rounds[-1]
+    x = long.ratings[first]
+    answered = lambda k: (~np.isnan(long.ratings[k]) | long.unable[k]).any(axis=1)  # noqa: E731
+    began, stayed = answered(first), answered(first) & answered(last)
+    left = began & ~stayed
+    low, high = protocol.consensus.agree
+    valid = ~np.isnan(x)
+    counts = valid.sum(axis=1)
+    person_mean = np.where(counts > 0, np.where(valid, x, 0).sum(axis=1) / np.maximum(counts, 1), np.nan)
+    sizes = {g.key: int(min((stayed & (long.groups == g.key)).sum(), (left & (long.groups == g.key)).sum()))
+             for g in protocol.groups}
+    withheld = suppressed_groups(sizes, protocol.min_group_feedback)
+    rows = []
+    for key, name in [(g.key, g.name) for g in protocol.groups] + [(None, "All groups")]:
+        member = np.ones(len(long.groups), bool) if key is None else long.groups == key
+        a, b = stayed & member & ~np.isnan(person_mean), left & member & ~np.isnan(person_mean)
+        if key in withheld:
+            rows.append(AttritionRow(name, False))
+            continue
+        pooled = lambda rows_: x[rows_][~np.isnan(x[rows_])]  # noqa: E731
+        agree = lambda v: 100 * float(((v >= low) & (v <= high)).mean()) if v.size else math.nan  # noqa: E731
+        p = math.nan
+        if a.sum() and b.sum():
+            test = analysis.pairwise_mann_whitney(
+                np.concatenate([person_mean[a], person_mean[b]])[:, None],
+                np.array(["stayed"] * int(a.sum()) + ["left"] * int(b.sum())), ["stayed", "left"])
+            p = float(test[0].pvalue) if test else math.nan
+        rows.append(AttritionRow(name, True, int((stayed & member).sum()), int((left & member).sum()),
+                                 float(person_mean[a].mean()) if a.any() else math.nan,
+                                 float(person_mean[b].mean()) if b.any() else math.nan,
+                                 agree(pooled(stayed & member)), agree(pooled(left & member)), p))
+    return rows

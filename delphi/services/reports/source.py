@@ -1,0 +1,207 @@
+"""What a report is made from: a study in the database, or a ratings file with its protocol.
+
+Both end as a :class:`ReportSource`: the protocol (with every statement ever rated), the ratings as
+:class:`~delphi.services.analyse.LongRatings` read back from the exported ``ratings.csv`` text, exactly as
+``delphi analyse`` reads that file (so the app's export and a re-analysis agree byte for byte), and what only the
+database knows (participant flow, item history, the locked protocol), left empty for a ratings file.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+import sqlalchemy as sa
+
+from delphi.extensions import db
+from delphi.models import (
+    Panellist,
+    Rating,
+    RevisionKind,
+    Round,
+    RoundKind,
+    RoundStatement,
+    RoundStatus,
+    StakeholderGroup,
+    Statement,
+    Study,
+    Submission,
+)
+from delphi.protocol import Protocol, StatementSpec
+from delphi.services.analyse import LongRatings, read_ratings_text
+from delphi.services.reports.formulas import csv_text
+from delphi.services.studies import study_protocol
+
+RATINGS_COLUMNS = ("round", "panellist", "group", "statement", "rating", "comment")
+
+
+@dataclass(frozen=True)
+class FlowRow:
+    """One round x group of the participant flow (``group`` None: the whole panel)."""
+
+    round: int
+    group: str | None
+    invited: int | None  # None: not known (ratings collected elsewhere)
+    consented: int | None  # None when the study asks for no consent, or not known
+    responded: int  # answered at least one statement
+    submitted: int | None
+    retained: int  # responded in this round and in the first rating round
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    round: int | None  # None: before round 1
+    event: str  # added, reworded, merged, carried forward, retired, dropped, ...
+    text: str
+    reason: str = ""
+
+
+@dataclass
+class ReportSource:
+    protocol: Protocol  # the locked settings, with every statement ever rated
+    ratings_csv: str
+    long: LongRatings
+    from_study: bool
+    locked_protocol: str | None = None
+    flow: list[FlowRow] | None = None
+    history: dict[str, list[HistoryEvent]] = field(default_factory=dict)
+    statement_status: dict[str, str] = field(default_factory=dict)
+
+
+def _rating_rows(study: Study) -> list[tuple]:
+    """Every answered rating of the study's closed rating rounds: (round, pseudonym, group, code, value, comment).
+
+    Comment-only drafts (no value, not "unable to rate") are not ratings and are left out, as the round close leaves
+    them out; open rounds are left out until they close."""
+    query = (
+        sa.select(Round.number, Panellist.pseudonym, StakeholderGroup.key, Statement.code, Rating.value,
+                  Rating.comment)
+        .join(Round, Round.id == Rating.round_id)
+        .join(Panellist, Panellist.id == Rating.panellist_id)
+        .join(StakeholderGroup, StakeholderGroup.id == Panellist.group_id)
+        .join(Statement, Statement.id == Rating.statement_id)
+        .join(RoundStatement, sa.and_(RoundStatement.round_id == Rating.round_id,
+                                      RoundStatement.statement_id == Rating.statement_id))
+        .where(Round.study_id == study.id, Round.status == RoundStatus.closed, Round.kind == RoundKind.rating,
+               sa.or_(Rating.value.is_not(None), Rating.unable_to_rate))
+        .order_by(Round.number, Panellist.pseudonym, RoundStatement.position)
+    )
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def ratings_csv_text(rows) -> str:
+    """The long-format ratings file of ``protocol.md`` with a ``comment`` column."""
+    return csv_text(RATINGS_COLUMNS, rows)
+
+
+def analysis_protocol(study: Study) -> Protocol:
+    """The study's settings (locked at round 1, so unchanged since) with every statement that was ever in a round,
+    in study order: what ``delphi analyse`` needs to read the exported ratings back."""
+    protocol = study_protocol(study)
+    rated = {rs.statement_id for r in study.rounds for rs in r.statements}
+    statements = tuple(StatementSpec(s.code, s.domain, s.text) for s in study.statements
+                       if s.id in rated or s.status.value == "active")
+    return replace(protocol, statements=statements)
+
+
+def source_from_study(study: Study) -> ReportSource:
+    protocol = analysis_protocol(study)
+    text = ratings_csv_text(_rating_rows(study))
+    long = read_ratings_text(text, [g.key for g in protocol.groups], [s.code for s in protocol.statements],
+                             protocol.scale) if text.count("\n") > 1 else empty_ratings(protocol)
+    return ReportSource(protocol=protocol, ratings_csv=text, long=long, from_study=True,
+                        locked_protocol=study.locked_protocol, flow=participant_flow(study, long),
+                        history=item_history(study),
+                        statement_status={s.code: s.status.value for s in study.statements})
+
+
+def source_from_ratings(long: LongRatings, protocol: Protocol, ratings_csv: str = "") -> ReportSource:
+    return ReportSource(protocol=protocol, ratings_csv=ratings_csv, long=long, from_study=False,
+                        flow=responders_flow(long, protocol))
+
+
+def _responders(long: LongRatings) -> dict[int, set[str]]:
+    return {k: {long.panellists[i] for i in np.flatnonzero((~np.isnan(long.ratings[k]) | long.unable[k]).any(axis=1))}
+            for k in long.rounds}
+
+
+def responders_flow(long: LongRatings, protocol: Protocol) -> list[FlowRow]:
+    """The flow a ratings file can tell: who responded in each round, and who of them had responded in the first."""
+    responders = _responders(long)
+    first = responders[long.rounds[0]] if long.rounds else set()
+    group_of = dict(zip(long.panellists, long.groups))
+    rows = []
+    for k in long.rounds:
+        for key in [g.key for g in protocol.groups] + [None]:
+            answered = {p for p in responders[k] if key is None or group_of[p] == key}
+            rows.append(FlowRow(k, key, None, None, len(answered), None, len(answered & first)))
+    return rows
+
+
+def empty_ratings(protocol: Protocol) -> LongRatings:
+    return LongRatings(rounds=(), panellists=(), groups=np.array([], dtype=object),
+                       statements=tuple(s.code for s in protocol.statements), ratings={}, unable={})
+
+
+def participant_flow(study: Study, long: LongRatings) -> list[FlowRow]:
+    """Invited, consented, responded, submitted and retained per closed rating round, per group and overall."""
+    panellists = db.session.scalars(sa.select(Panellist).where(Panellist.study_id == study.id)).all()
+    group_of = {p.pseudonym: (p.group.key if p.group else None) for p in panellists}
+    submitted = db.session.execute(
+        sa.select(Round.number, Panellist.pseudonym).select_from(Submission).join(Round, Round.id == Submission.round_id)
+        .join(Panellist, Panellist.id == Submission.panellist_id).where(Round.study_id == study.id)
+    ).all()
+    asks_consent = bool(study.consent_text.strip())
+    responders = _responders(long)
+    first = responders[long.rounds[0]] if long.rounds else set()
+    rows = []
+    for round_ in study.rounds:
+        if round_.kind is not RoundKind.rating or round_.status is not RoundStatus.closed:
+            continue
+        k = round_.number
+        invited = [p for p in panellists if round_.closed_at is None or p.created_at <= round_.closed_at]
+        for key in [g.key for g in study.groups] + [None]:
+            members = [p for p in invited if key is None or group_of[p.pseudonym] == key]
+            names = {p.pseudonym for p in members}
+            answered = responders.get(k, set()) & names
+            rows.append(FlowRow(
+                round=k, group=key, invited=len(members),
+                consented=sum(p.has_consented for p in members) if asks_consent else None,
+                responded=len(answered),
+                submitted=sum(1 for number, name in submitted if number == k and name in names),
+                retained=len(answered & first)))
+    return rows
+
+
+EVENT_NAMES = {
+    RevisionKind.created: "added by the study team", RevisionKind.from_open_answers: "written from open answers",
+    RevisionKind.from_suggestion: "added from a panellist's suggestion", RevisionKind.reworded: "reworded",
+    RevisionKind.merged: "merged with another statement", RevisionKind.merged_into: "merged into another statement",
+    RevisionKind.carried_forward: "carried forward", RevisionKind.retired: "retired",
+    RevisionKind.dropped: "dropped", RevisionKind.reinstated: "reinstated",
+}
+
+
+def item_history(study: Study) -> dict[str, list[HistoryEvent]]:
+    """Each statement's history by code: its revisions (with the other statement of a merge) and, per round, what
+    the round decided."""
+    history: dict[str, list[HistoryEvent]] = {}
+    decided = {}
+    for round_ in study.rounds:
+        for rs in round_.statements:
+            if rs.classification is not None:
+                decided.setdefault(rs.statement_id, []).append((round_.number, rs))
+    for statement in study.statements:
+        events = []
+        for revision in statement.revisions:
+            name = EVENT_NAMES.get(revision.kind, revision.kind.value)
+            if revision.source_statement is not None:
+                name += f" ({revision.source_statement.code})"
+            events.append(HistoryEvent(revision.round_number, name, revision.text, revision.reason))
+        for number, rs in decided.get(statement.id, []):
+            verdict = {"in": "consensus in", "out": "consensus out"}.get(rs.classification.value, "no consensus")
+            events.append(HistoryEvent(number, f"rated: {verdict}", rs.text, rs.decision_reason))
+        events.sort(key=lambda e: (e.round or 0, not e.event.startswith(("added", "written", "reworded", "merged",
+                                                                           "carried", "reinstated"))))
+        history[statement.code] = events
+    return history

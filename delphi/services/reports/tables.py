@@ -1,0 +1,112 @@
+"""The plain-text downloads: ``ratings.csv``, ``codebook.csv``, ``statements.csv``, ``statistics.csv``,
+``consensus.csv`` and ``protocol.toml``."""
+from __future__ import annotations
+
+import tomllib
+
+from delphi.protocol import protocol_to_toml
+from delphi.services.analyse import analyse, outputs_text
+from delphi.services.reports.formulas import csv_text
+from delphi.services.reports.source import ReportSource
+
+CODEBOOK_COLUMNS = ("file", "column", "meaning", "code", "code_meaning")
+
+
+def unable_code(scale_max: int) -> int:
+    """The numeric code of "unable to rate" in ``.sav`` files: the smallest 9, 99, 999, ... above the scale."""
+    code = 9
+    while code <= scale_max:
+        code = code * 10 + 9
+    return code
+
+
+def results_tables(source: ReportSource) -> dict[str, str]:
+    """``statistics.csv`` and ``consensus.csv``: :func:`delphi.services.analyse.analyse` on the ratings as read back
+    from ``ratings.csv``, written by the same function as ``delphi analyse``."""
+    if not source.long.rounds:
+        return outputs_text([], [])
+    return outputs_text(*analyse(source.long, source.protocol))
+
+
+def statements_csv(source: ReportSource) -> str:
+    rows = []
+    for s in source.protocol.statements:
+        events = source.history.get(s.code, [])
+        history = "; ".join(
+            f"{'before round 1' if e.round is None else f'round {e.round}'}: {e.event}"
+            + (f" - \"{e.text}\"" if e.event in ("reworded", "added by the study team") or e.event.startswith(
+                ("added", "written", "merged")) else "") + (f" ({e.reason})" if e.reason else "")
+            for e in events)
+        rows.append([s.code, s.domain, s.text, source.statement_status.get(s.code, ""), history])
+    return csv_text(["code", "domain", "text", "status", "history"], rows)
+
+
+def codebook_csv(source: ReportSource) -> str:
+    p = source.protocol
+    code = unable_code(p.scale.max)
+    labels = dict(p.scale.labels)
+    rows = [
+        ["ratings.csv", "round", "Round number (1, 2, ...). Only closed rating rounds are included.", "", ""],
+        ["ratings.csv", "panellist", "Pseudonym of the panellist, stable across rounds of this study and never used "
+         "in another study. No names, e-mail addresses, link tokens, IP addresses or times are exported.", "", ""],
+        ["ratings.csv", "group", "Stakeholder group key.", "", ""],
+        *[["ratings.csv", "group", "", g.key, g.name] for g in p.groups],
+        ["ratings.csv", "statement", "Statement code; the wording is in statements.csv.", "", ""],
+        ["ratings.csv", "rating", f"Rating on the {p.scale.min}-{p.scale.max} scale. Empty: the panellist answered "
+         "\"unable to rate\" (counted in no statistic).", "", ""],
+        *[["ratings.csv", "rating", "", point, labels.get(point, "")] for point in range(p.scale.min, p.scale.max + 1)],
+        ["ratings.csv", "rating", "", "", "Unable to rate"],
+        ["ratings.csv", "comment", "The panellist's comment on the statement in that round (may be empty). Cells "
+         "that a spreadsheet would read as a formula start with an apostrophe.", "", ""],
+        ["ratings.sav", "rating", f"As in ratings.csv; \"unable to rate\" is the user-missing value {code}, labelled "
+         "\"Unable to rate\", so SPSS leaves it out of statistics.", code, "Unable to rate"],
+        ["ratings.sav", "group", "Numeric code with value labels (group names); group_key keeps the key.", "", ""],
+        ["ratings.dta", "rating", "As in ratings.csv; \"unable to rate\" is Stata's extended missing value .a, "
+         "labelled \"Unable to rate\". Comments longer than 2,000 bytes (UTF-8) are cut to 2,000 bytes: Stata's text limit.", ".a",
+         "Unable to rate"],
+        ["ratings.dta", "group", "Numeric code with value labels (group names); group_key keeps the key.", "", ""],
+        *[[name, "group", "", i + 1, g.name] for name in ("ratings.sav", "ratings.dta") for i, g in enumerate(p.groups)],
+        ["statistics.csv", "round, statement, scope", "One row per round x statement x scope: scope is overall, "
+         "equal_groups (each group weighs the same) or a group key. A statement not asked in a round has no rows "
+         "for it.", "", ""],
+        ["statistics.csv", "n, n_unable", "Number of ratings, and of \"unable to rate\" answers.", "", ""],
+        ["statistics.csv", "median, q1, q3, iqr", f"Quartiles by the {p.consensus.quantile_method} method "
+         "(numpy; linear = Hyndman-Fan type 7, as R and Excel PERCENTILE.INC). Empty for equal_groups and when there "
+         "are no ratings.", "", ""],
+        ["statistics.csv", "mean, sd", "Mean and standard deviation (n-1).", "", ""],
+        ["statistics.csv", "pct_agree, pct_neutral, pct_disagree",
+         f"Percentage (0-100) of ratings in the agree band {p.consensus.agree[0]}-{p.consensus.agree[1]}, "
+         f"between the bands, and in the disagree band {p.consensus.disagree[0]}-{p.consensus.disagree[1]}.", "", ""],
+        ["statistics.csv", "verdict", f"The protocol's rules applied to this row's figures alone: include "
+         f"\"{p.consensus.include}\", exclude \"{p.consensus.exclude}\".", "in", "consensus in"],
+        ["statistics.csv", "verdict", "", "out", "consensus out"],
+        ["statistics.csv", "verdict", "", "none", "no consensus"],
+        ["consensus.csv", "classification", f"The study's verdict for the statement in that round under the "
+         f"protocol's scope ({p.consensus.scope}).", "in / out / none", "consensus in / out / no consensus"],
+        ["statements.csv", "code, domain, text", "Each statement rated in the study, with its wording at the end "
+         "(earlier wordings are in the history).", "", ""],
+        ["statements.csv", "status", "active, retired, merged or dropped at the time of export.", "", ""],
+        ["statements.csv", "history", "Each event in the statement's history, with its round and reason.", "", ""],
+        ["all files", "", "Numbers are written in full precision; an empty cell is a figure that cannot be computed. "
+         "These raw files are not suppressed for small groups: they are for the study team. Tables in report.html "
+         f"withhold groups with fewer than {p.min_group_feedback} ratings.", "", ""],
+    ]
+    return csv_text(CODEBOOK_COLUMNS, rows)
+
+
+def protocol_toml(source: ReportSource, live_settings_toml: str | None = None) -> str:
+    """The protocol as locked at round 1, byte for byte, with any statement added since appended (so that
+    ``delphi analyse ratings.csv --protocol protocol.toml`` reads the exported ratings); before round 1, the current
+    settings with a note saying so."""
+    if source.locked_protocol is None:
+        return ("# This study has not started: these are its current settings, not yet locked.\n"
+                + (live_settings_toml or protocol_to_toml(source.protocol)))
+    text = source.locked_protocol
+    locked_codes = {s.get("code") for s in tomllib.loads(text).get("statements", [])}
+    added = [s for s in source.protocol.statements if s.code not in locked_codes]
+    if not added:
+        return text
+    extra = protocol_to_toml(type(source.protocol)(title="x", statements=tuple(added)))
+    tables = extra[extra.index("[[statements]]"):]
+    return (text.rstrip("\n") + "\n\n# Statements added after the protocol was locked (see statements.csv for when "
+            "and why). The consensus definition above is unchanged.\n" + tables)

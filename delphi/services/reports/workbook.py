@@ -1,0 +1,82 @@
+"""``results.xlsx`` (one sheet per table and a "Methods" sheet) and ``results.json``: the same tables as the CSV
+files, with numbers as numbers."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from openpyxl import Workbook
+
+from delphi import __version__
+from delphi.services.reports.formulas import neutralise
+
+NUMERIC = {"round", "n", "n_unable", "median", "q1", "q3", "iqr", "mean", "sd", "pct_agree", "pct_neutral",
+           "pct_disagree", "rating"}
+
+
+def _rows(text: str) -> tuple[list[str], list[dict]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    return list(reader.fieldnames or []), list(reader)
+
+
+def _typed(column: str, cell: str):
+    """A CSV cell as the value it stands for: numbers in numeric columns (None when empty), text otherwise (the CSV
+    writer's apostrophe kept, since the spreadsheet needs it too)."""
+    if column in NUMERIC:
+        if cell == "":
+            return None
+        number = float(cell)
+        return int(number) if number.is_integer() and "." not in cell else number
+    return cell
+
+
+def tables(texts: dict[str, str]) -> dict[str, tuple[list[str], list[list]]]:
+    """The CSV downloads as typed tables, keyed by sheet name."""
+    out = {}
+    for name in ("statistics.csv", "consensus.csv", "statements.csv", "codebook.csv"):
+        header, rows = _rows(texts[name])
+        out[name.removesuffix(".csv")] = (header, [[_typed(c, r[c]) for c in header] for r in rows])
+    return out
+
+
+def methods_lines(methods: list[tuple[str, str]]) -> list[list[str]]:
+    return [["topic", "method"], *[[topic, text] for topic, text in methods],
+            ["software", f"Delphi consensus platform {__version__} (analysis package: numpy, scipy)"]]
+
+
+def results_xlsx(texts: dict[str, str], methods: list[tuple[str, str]]) -> bytes:
+    """A workbook with a "Methods" sheet first, then statistics, consensus, statements and codebook. Every text cell,
+    headers included, is neutralised against formulas; numbers are stored as numbers."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Methods"
+    for line in methods_lines(methods):
+        sheet.append([neutralise(v) for v in line])
+    for name, (header, rows) in tables(texts).items():
+        sheet = book.create_sheet(name)
+        sheet.append([neutralise(h) for h in header])
+        for row in rows:
+            # Text cells arrive already neutralised by the CSV writer; neutralise() leaves "'=..." alone.
+            sheet.append([neutralise(v) for v in row])
+        sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def results_json(texts: dict[str, str], methods: list[tuple[str, str]], protocol) -> str:
+    """The tables as JSON (records with numbers as numbers, null where a figure cannot be computed); text is kept as
+    written, without the apostrophe a spreadsheet needs."""
+    document = {"software": {"name": "Delphi consensus platform", "version": __version__},
+                "title": protocol.title, "methods": dict(methods)}
+    for name, (header, rows) in tables(texts).items():
+        document[name] = [{c: _plain(v) for c, v in zip(header, row)} for row in rows]
+    return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+
+
+def _plain(value):
+    if isinstance(value, str) and value.startswith("'") and value[1:].startswith(
+            ("=", "+", "-", "@", "\t", "\r")):
+        return value[1:]
+    return value
