@@ -4,6 +4,7 @@ bp = Blueprint("facilitate", __name__, url_prefix="/studies")
 
 from delphi.facilitate import (  # noqa: E402,F401
     entry,
+    open_answers,
     panellists,
     review,
     rounds,
