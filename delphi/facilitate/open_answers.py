@@ -116,7 +116,7 @@ def open_question_action(study_id: int, question_id: int, action: str):
             if action == "delete":
                 service.remove_question(question, current_user)
             else:
-                service.move_question(question, -1 if action == "up" else 1)
+                service.move_question(question, -1 if action == "up" else 1, current_user)
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc), "error")

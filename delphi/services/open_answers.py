@@ -94,7 +94,8 @@ def remove_question(question: OpenQuestion, actor: StaffUser | None) -> None:
     db.session.flush()
 
 
-def move_question(question: OpenQuestion, offset: int) -> None:
+def move_question(question: OpenQuestion, offset: int, actor: StaffUser | None) -> None:
+    """Move a question up (-1) or down (+1) in the order panellists see them."""
     study = question.study
     require_unlocked(study, "the open questions")
     ordered = list(study.open_questions)
@@ -102,6 +103,8 @@ def move_question(question: OpenQuestion, offset: int) -> None:
     ordered.insert(min(max(i + offset, 0), len(ordered) - 1), ordered.pop(i))
     for position, item in enumerate(ordered):
         item.position = position
+    audit.record("open_question.move", study=study, actor=actor, target=f"open question {question.id}",
+                 position=question.position + 1)
     db.session.flush()
 
 

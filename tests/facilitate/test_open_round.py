@@ -209,11 +209,18 @@ def test_open_round_to_first_rating_round(app, client, auth, make_user, make_stu
 def test_removing_every_question_begins_with_a_rating_round(app, client, owner):
     _, study_id = owner
     base = f"/studies/{study_id}"
-    client.post(f"{base}/questions", data={"text": "What matters to you?"})
+    for text in ("What matters to you?", "What helps?"):
+        client.post(f"{base}/questions", data={"text": text})
     with app.app_context():
-        question = db.session.get(Study, study_id).open_questions[0]
-        assert question.study.starts_with_open_round
-    assert client.post(f"{base}/questions/{question.id}/delete").status_code == 303
+        study = db.session.get(Study, study_id)
+        assert study.starts_with_open_round
+        first, second = (q.id for q in study.open_questions)
+    assert client.post(f"{base}/questions/{second}/up").status_code == 303
+    with app.app_context():
+        order = [q.text for q in db.session.get(Study, study_id).open_questions]
+        assert order == ["What helps?", "What matters to you?"]
+    for question in (first, second):
+        assert client.post(f"{base}/questions/{question}/delete").status_code == 303
     with app.app_context():
         assert not db.session.get(Study, study_id).starts_with_open_round
     empty = client.post(f"{base}/questions", data={"text": "   "})
