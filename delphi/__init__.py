@@ -137,4 +137,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(auth_bp)
     app.register_blueprint(panel_bp)
     app.register_blueprint(facilitate_bp)
+    app.register_blueprint(__import__("delphi.reports", fromlist=["bp"]).bp)
     register_error_handlers(app)

@@ -241,3 +241,4 @@ def analyse(ratings_file: Path, protocol_file: Path, out_dir: Path) -> None:
 
 # Commands that arrive with later work register themselves on ``main`` from their own modules.
 from delphi import cli_facilitate  # noqa: E402,F401
+from delphi import cli_reports  # noqa: E402,F401

@@ -67,14 +67,17 @@ def across_rounds(rows, rounds: list[int], scale_min: int, scale_max: int) -> st
     with plt.rc_context(STYLE):
         height = 1.0 + 0.22 * max(len(rows), 1)
         figure, (left, right) = plt.subplots(1, 2, figsize=(8, height), sharey=True)
-        for y, (_, history) in enumerate(rows):
-            for axes, attribute in ((left, "median"), (right, "pct_agree")):
-                xs = [getattr(cell, attribute) for _, cell in history]
-                axes.plot(xs, [y] * len(xs), color="#999999", linewidth=0.8, zorder=1)
-                for number, cell in history:
-                    marker = ROUND_MARKERS[(rounds.index(number)) % len(ROUND_MARKERS)]
-                    axes.scatter(getattr(cell, attribute), y, marker=marker, s=18, edgecolors="#000000", zorder=2,
-                                 facecolors="none" if rounds.index(number) % 2 else "#000000")
+        for axes, attribute in ((left, "median"), (right, "pct_agree")):
+            for y, (_, history) in enumerate(rows):
+                axes.plot([getattr(cell, attribute) for _, cell in history], [y] * len(history), color="#999999",
+                          linewidth=0.8, zorder=1)
+            for i, number in enumerate(rounds):  # one scatter per round: a marker shape each
+                points = [(getattr(cell, attribute), y) for y, (_, history) in enumerate(rows)
+                          for k, cell in history if k == number]
+                if points:
+                    xs, ys = zip(*points)
+                    axes.scatter(xs, ys, marker=ROUND_MARKERS[i % len(ROUND_MARKERS)], s=18, edgecolors="#000000",
+                                 facecolors="none" if i % 2 else "#000000", zorder=2)
         left.set_yticks(range(len(rows)), [code for code, _ in rows], fontsize=7)
         left.invert_yaxis()
         left.set_xlim(scale_min - 0.5, scale_max + 0.5)

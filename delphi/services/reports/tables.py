@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tomllib
 
+import tomli_w
+
 from delphi.protocol import protocol_to_toml
 from delphi.services.analyse import analyse, outputs_text
 from delphi.services.reports.formulas import csv_text
@@ -106,7 +108,7 @@ def protocol_toml(source: ReportSource, live_settings_toml: str | None = None) -
     added = [s for s in source.protocol.statements if s.code not in locked_codes]
     if not added:
         return text
-    extra = protocol_to_toml(type(source.protocol)(title="x", statements=tuple(added)))
-    tables = extra[extra.index("[[statements]]"):]
+    tables = "\n".join("[[statements]]\n" + tomli_w.dumps(
+        {"code": s.code, **({"domain": s.domain} if s.domain else {}), "text": s.text}) for s in added)
     return (text.rstrip("\n") + "\n\n# Statements added after the protocol was locked (see statements.csv for when "
             "and why). The consensus definition above is unchanged.\n" + tables)
