@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Flask, Response, request
+from flask import Flask, Response, abort, request
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -23,6 +23,14 @@ CSP = "; ".join([
 
 def register_security_headers(app: Flask) -> None:
     redact_tokens_in_logs()
+
+    @app.before_request
+    def _limit_form_fields():
+        # Werkzeug caps the parts of multipart bodies (MAX_FORM_PARTS) but not the fields of urlencoded ones; no
+        # page of ours has more than a few hundred, so thousands are an attack or a fault: refuse them plainly.
+        if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+            if sum(1 for _ in request.form.items(multi=True)) > app.config["MAX_FORM_PARTS"]:
+                abort(413)
 
     @app.after_request
     def _headers(response: Response) -> Response:
