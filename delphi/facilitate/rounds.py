@@ -10,7 +10,7 @@ from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_study_or_404
 from delphi.facilitate.forms import ActionForm
 from delphi.facilitate.routes import response_progress
-from delphi.models import DomainError, Panellist, Rating, Round
+from delphi.models import DomainError, Panellist, Rating, Round, RoundKind
 from delphi.services.rounds import close_round, open_next_round
 
 
@@ -62,6 +62,10 @@ def close(study_id: int, number: int):
             flash(str(exc), "error")
             return redirect(url_for("facilitate.study", study_id=study.id), code=303)
         db.session.commit()
+        if round_.kind is RoundKind.open:
+            flash(f"Round {number} is closed. Turn the panel's answers into statements for the first rating round.",
+                  "success")
+            return redirect(url_for("facilitate.open_answers", study_id=study.id), code=303)
         flash(f"Round {number} is closed and its figures are computed. Review the statements before the next "
               "round.", "success")
         return redirect(url_for("facilitate.review", study_id=study.id), code=303)
