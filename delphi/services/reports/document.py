@@ -9,12 +9,14 @@ import re
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 from delphi import __version__
 from delphi.services.reports import charts, findings
 from delphi.services.reports.source import ReportSource
 
 TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "reports"
+STYLESHEET = Path(__file__).resolve().parents[3] / "static" / "css" / "report.css"
 SCOPE_WORDS = {
     "overall": "applied to all panellists' ratings pooled",
     "each_group": "required to hold in every stakeholder group that rated the statement (multi-stakeholder "
@@ -133,8 +135,15 @@ def report_html(source: ReportSource) -> str:
         p=p, source=source, version=__version__, methods=methods(source), views=views, rounds=rounds,
         results=results, names=names, divergence=findings.divergence(source, views),
         sensitivity=findings.sensitivity(source, views), attrition=findings.attrition(source),
-        charts=charts_, bars=bars, checklist=CHECKLIST, flow=source.flow,
+        charts=charts_, bars=bars, checklist=CHECKLIST, flow=source.flow, embedded_stylesheet=_stylesheet(),
     )
+
+
+def _stylesheet() -> Markup:
+    """The report's stylesheet inside the file, so that a downloaded report stands alone. Templates never hold a
+    <style> (the app's CSP forbids inline styles); the app serves this document with a CSP that allows exactly this
+    block by its hash (:func:`style_hashes`)."""
+    return Markup("<style>\n" + STYLESHEET.read_text(encoding="utf-8") + "</style>")
 
 
 def style_hashes(html: str) -> list[str]:
