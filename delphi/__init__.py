@@ -132,10 +132,11 @@ def _register_blueprints(app: Flask) -> None:
     from delphi.main import bp as main_bp
     from delphi.main.errors import register_error_handlers
     from delphi.panel import bp as panel_bp
+    from delphi.reports import bp as reports_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(panel_bp)
     app.register_blueprint(facilitate_bp)
-    app.register_blueprint(__import__("delphi.reports", fromlist=["bp"]).bp)
+    app.register_blueprint(reports_bp)
     register_error_handlers(app)

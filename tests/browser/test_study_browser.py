@@ -3,6 +3,7 @@ panellists in different groups answer on phones; the facilitator closes the roun
 round 2; a panellist sees their own rating, the panel's and each group's answers (a small group withheld) and
 changes a rating. axe-core checks every staff page on the way; screenshots at 390 and 1280 px."""
 import re
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -50,6 +51,7 @@ def synthetic_answers(app, study_id: int, round_number: int, skip_pseudonyms: se
 
 def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new_page):
     make_user("lead@example.org", "a long enough password")
+    make_user("researcher@example.org", "another long password")
     base = live_server.url
     violations: dict = {}
     context, page = staff_page(chromium)
@@ -228,7 +230,38 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
         page.goto(base + path)
         checked(page, violations, name)
     phone_context.close()
+
+    # The lead adds a researcher, who reads the report and downloads the data.
+    page.goto(f"{base}/studies/{study_id}/members")
+    page.get_by_label("Email address of their staff account").fill("researcher@example.org")
+    page.get_by_label("Researcher").check()
+    page.get_by_role("button", name="Add to the study").click()
     context.close()
+    researcher_context, researcher = staff_page(chromium)
+    researcher.goto(base + "/staff/login")
+    researcher.get_by_label("Email address").fill("researcher@example.org")
+    researcher.get_by_label("Password").fill("another long password")
+    researcher.get_by_role("button", name="Sign in").click()
+    researcher.goto(f"{base}/studies/{study_id}")
+    researcher.get_by_role("link", name="Reports and data").click()
+    checked(researcher, violations, "reports")
+    screenshot(researcher, "researcher-reports-1280")
+    with researcher.expect_download() as download_info:
+        researcher.get_by_role("link", name=re.compile("Download everything")).click()
+    archive = download_info.value.path()
+    import zipfile
+
+    with zipfile.ZipFile(archive) as bundle:
+        names = {Path(n).name for n in bundle.namelist()}
+        assert {"ratings.csv", "statistics.csv", "consensus.csv", "report.html", "ratings.sav", "ratings.dta",
+                "results.xlsx"} <= names
+        ratings_csv = next(bundle.read(n) for n in bundle.namelist() if n.endswith("ratings.csv")).decode()
+    assert "@example.org" not in ratings_csv and "/p/" not in ratings_csv
+    researcher.get_by_role("link", name="Read the report in your browser").click()
+    checked(researcher, violations, "report.html")
+    assert researcher.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
+    screenshot(researcher, "researcher-report-1280")
+    researcher_context.close()
     assert violations == {}
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Statement.id)).where(Statement.study_id == study_id)) == 6
