@@ -74,12 +74,23 @@ def answers_for(panellist: Panellist, round_: Round) -> dict[int, Rating]:
     return {r.statement_id: r for r in rows}
 
 
-def _lock_open_round(round_: Round) -> None:
-    """Refuse unless the round is open, holding a shared lock on PostgreSQL so a close waits for this save."""
-    query = sa.select(Round.status).where(Round.id == round_.id)
+ROUND_LOCK_NAMESPACE = 4211  # first key of the PostgreSQL advisory locks that order saves and a round's close
+
+
+def hold_round_for_save(round_: Round) -> None:
+    """On PostgreSQL, a shared advisory lock on the round for this transaction: a close (which takes it exclusively,
+    see ``rounds.close_round``) waits for saves in flight, and saves that start during a close wait for it and then
+    see the round closed. Advisory locks live in the lock manager, so hundreds of concurrent saves do not contend on
+    the round's row the way FOR SHARE row locks would. SQLite needs none: its writers are serialised already."""
     if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(read=True)
-    status = db.session.scalar(query)
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock_shared(:namespace, :round_id)"),
+                           {"namespace": ROUND_LOCK_NAMESPACE, "round_id": round_.id})
+
+
+def _lock_open_round(round_: Round) -> None:
+    """Refuse unless the round is open (holding the round for this save)."""
+    hold_round_for_save(round_)
+    status = db.session.scalar(sa.select(Round.status).where(Round.id == round_.id))
     if status is not RoundStatus.open:
         raise RoundClosed(f"Round {round_.number} has closed.")
 
@@ -136,15 +147,15 @@ def save_answers(panellist: Panellist, round_: Round, answers: dict[int, Answer]
 
 
 def _check_open_and_in_round(round_: Round, statement_ids: set[int]) -> None:
-    """Refuse unless the round is open and every statement is in it, in one query that also takes a shared lock on
-    the round row on PostgreSQL (so that a close waits for this save; SQLite's write lock does that already)."""
+    """Refuse unless the round is open and every statement is in it (one query, after holding the round)."""
+    hold_round_for_save(round_)
     in_round = (
         sa.select(sa.func.count(RoundStatement.id))
         .where(RoundStatement.round_id == Round.id, RoundStatement.statement_id.in_(statement_ids or {-1}))
         .scalar_subquery()
     )
     found = db.session.execute(
-        sa.select(Round.status, in_round).where(Round.id == round_.id).with_for_update(read=True, of=Round)
+        sa.select(Round.status, in_round).where(Round.id == round_.id)
     ).one()
     if found[0] is not RoundStatus.open:
         raise RoundClosed(f"Round {round_.number} has closed.")

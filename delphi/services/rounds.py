@@ -22,6 +22,7 @@ from delphi.models import (
 )
 from delphi.protocol import protocol_to_toml
 from delphi.services import audit
+from delphi.services.answers import ROUND_LOCK_NAMESPACE
 from delphi.services.round_figures import compute_round_figures, load_round_matrix, store_round_figures  # noqa: F401
 from delphi.services.studies import study_protocol
 
@@ -93,12 +94,6 @@ def _default_reason(rs: RoundStatement) -> str:
     return {"in": "consensus in", "out": "consensus out"}.get(rs.classification.value, "")
 
 
-def lock_round_for_close(round_: Round) -> Round:
-    """Re-read the round with a row lock (PostgreSQL) so that two closes at once close it once."""
-    return db.session.scalars(
-        sa.select(Round).where(Round.id == round_.id).with_for_update().execution_options(populate_existing=True)
-    ).one()
-
 
 def active_statements(study: Study) -> list[Statement]:
     return [s for s in study.statements if s.status is StatementStatus.active]
@@ -111,6 +106,10 @@ def close_round(round_: Round, actor: StaffUser | None = None) -> Round:
     for the first (PostgreSQL's row lock, SQLite's write lock) and then finds it closed. If anything fails later the
     caller's rollback leaves the round open and nothing stored.
     """
+    if db.session.get_bind().dialect.name == "postgresql":
+        # Wait for saves in flight (they hold this lock shared) and make new ones wait until the close commits.
+        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:namespace, :round_id)"),
+                           {"namespace": ROUND_LOCK_NAMESPACE, "round_id": round_.id})
     claimed = db.session.execute(
         sa.update(Round)
         .where(Round.id == round_.id, Round.status == RoundStatus.open)
