@@ -19,6 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from delphi.models import ConsentDecision, ConsentRecord, Panellist, RoundKind, Study, Suggestion
 from delphi.panel import bp
+from delphi.panel.phrases import feedback_phrases
 from delphi.panel.forms import (
     UNABLE,
     ConfirmPendingForm,
@@ -250,6 +251,7 @@ def _rate(page: int):
                            data=_saved_data(form.statement_fields, saved))
     answered = sum(1 for r in saved.values() if r.is_answered)
     return render_template("panel/rate.html", form=form, round=round_, page=current, pages=pages, feedback=feedback,
+                           phrases=feedback_phrases() if feedback else {},
                            answered=answered, total=len(round_.statements), expired=expired), \
         422 if request.method == "POST" else 200
 

@@ -26,6 +26,16 @@ class Figures:
     def max_count(self) -> int:
         return max((c for _, c in self.counts), default=0) or 1
 
+    @property
+    def bars(self) -> list[tuple[int, int, int, float, float]]:
+        """(index, point, count, y, height) of each bar in a 24-px-per-point, 60-px-high chart (44 px for the bars)."""
+        top = self.max_count
+        out = []
+        for i, (point, count) in enumerate(self.counts):
+            height = round(44 * count / top, 1)
+            out.append((i, point, count, round(46 - height, 1), max(height, 1.0)))
+        return out
+
 
 @dataclass
 class StatementFeedback:
@@ -118,7 +128,7 @@ def _approved_comments(previous: Round, statement_ids: list[int]) -> dict[int, l
         sa.select(Rating.statement_id, StakeholderGroup.name, Rating.comment)
         .join(Panellist, Panellist.id == Rating.panellist_id)
         .outerjoin(StakeholderGroup, StakeholderGroup.id == Panellist.group_id)
-        .where(Rating.round_id == previous.id, Rating.comment_approved.is_(True), Rating.comment != "",
+        .where(Rating.round_id == previous.id, Rating.comment_approved == sa.true(), Rating.comment != "",
                Rating.statement_id.in_(statement_ids), Panellist.withdrawn.is_(False))
         .order_by(Rating.statement_id, Rating.comment)
     ).all()

@@ -96,7 +96,8 @@ def test_round_two_shows_own_rating_panel_and_each_group(app, client, make_study
     assert "Staff:</strong> fewer than 5 people, not shown." in page
     assert "Family members:</strong> fewer than 5 people, not shown." in page
     # The bar chart has a text equivalent that does not depend on colour.
-    assert "3 people answered 9" in page and "1 person answered 2" in page
+    assert "Number of people for each answer" in page
+    assert "<tr><td>9</td><td>3</td></tr>" in page and "<tr><td>2</td><td>1</td></tr>" in page
     # Approved comments appear without names; a withheld group's name is not attached to its comment.
     assert "Hope is where it starts." in page and "Too vague for me." in page
     assert "– Family members" not in page
