@@ -86,13 +86,38 @@ def test_injected_text_is_escaped_on_panellist_pages(app, client, make_study, ma
         assert_escaped(response.get_data(as_text=True))
 
 
-def test_injected_text_is_escaped_on_staff_pages(app, client, auth, make_study, make_user):
+STAFF_PAGES = ["/studies/", "/studies/{id}", "/studies/{id}/statements", "/studies/{id}/review",
+               "/studies/{id}/rounds/current", "/studies/{id}/panel", "/studies/{id}/settings", "/studies/{id}/groups",
+               "/studies/{id}/protocol", "/studies/{id}/reports", "/studies/{id}/reports/report"]
+
+
+def test_injected_text_is_escaped_on_staff_pages_and_in_the_report(app, client, auth, make_study, make_user):
     study_id, _ = hostile_study(app, make_study, make_user)
     auth.login(email="owner@example.org")
-    for path in ["/studies/", f"/studies/{study_id}"]:
-        response = client.get(path)
+    for path in STAFF_PAGES:
+        response = client.get(path.format(id=study_id))
         assert response.status_code == 200, path
         assert_escaped(response.get_data(as_text=True))
+
+
+def test_injected_text_cannot_become_a_formula_in_any_export(app, client, auth, make_study, make_user):
+    import csv
+    import io
+
+    study_id, _ = hostile_study(app, make_study, make_user)
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        study.statements[0].text = '=HYPERLINK("http://evil.example","click")'
+        db.session.commit()
+    auth.login(email="owner@example.org")
+    exports = [f"/studies/{study_id}/statements.csv", f"/studies/{study_id}/reports/files/statements.csv",
+               f"/studies/{study_id}/reports/files/ratings.csv", f"/studies/{study_id}/reports/files/codebook.csv"]
+    for path in exports:
+        response = client.get(path)
+        assert response.status_code == 200, path
+        for row in csv.reader(io.StringIO(response.get_data(as_text=True))):
+            for cell in row:
+                assert not cell.startswith(("=", "+", "@", "\t", "\r")), (path, cell)
 
 
 @pytest.mark.parametrize("path", [
