@@ -15,7 +15,7 @@ __version__ = "0.1.0"
 _HERE = Path(__file__).resolve().parent
 
 
-def _asset_folder(name: str) -> str:
+def asset_folder(name: str) -> str:
     """templates/ and static/ live at the repository root, and inside the package once installed from a wheel."""
     inside = _HERE / name
     return str(inside if inside.is_dir() else _HERE.parent / name)
@@ -27,8 +27,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         __name__,
         instance_path=os.environ.get("DELPHI_INSTANCE_PATH") or None,
         instance_relative_config=True,
-        template_folder=_asset_folder("templates"),
-        static_folder=_asset_folder("static"),
+        template_folder=asset_folder("templates"),
+        static_folder=asset_folder("static"),
     )
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("DELPHI", loads=_loads)

@@ -11,12 +11,13 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
-from delphi import __version__
+from delphi import __version__, asset_folder
 from delphi.services.reports import charts, findings
 from delphi.services.reports.source import ReportSource
 
-TEMPLATES = Path(__file__).resolve().parents[3] / "templates" / "reports"
-STYLESHEET = Path(__file__).resolve().parents[3] / "static" / "css" / "report.css"
+# templates/ and static/ sit at the repository root, or inside the package once installed from a wheel.
+TEMPLATES = Path(asset_folder("templates")) / "reports"
+STYLESHEET = Path(asset_folder("static")) / "css" / "report.css"
 SCOPE_WORDS = {
     "overall": "applied to all panellists' ratings pooled",
     "each_group": "required to hold in every stakeholder group that rated the statement (multi-stakeholder "
