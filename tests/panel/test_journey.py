@@ -26,7 +26,9 @@ def checked_value(html: str, name: str) -> str | None:
 def study_text():
     from tests.conftest import MINIMAL_PROTOCOL
 
-    return MINIMAL_PROTOCOL.replace('min_group_feedback = 3', 'min_group_feedback = 3' + CONSENT_PROTOCOL_EXTRA)
+    # A third domain, so that the journey crosses three pages.
+    third_page = '\n[[statements]]\ncode = "C-01"\ndomain = "Connectedness"\ntext = "Families are invited when the person agrees."\n'
+    return MINIMAL_PROTOCOL.replace('min_group_feedback = 3', 'min_group_feedback = 3' + CONSENT_PROTOCOL_EXTRA) + third_page
 
 
 def test_whole_round_one_journey(app, client, make_study, make_panellist, open_round, ratings_of, submissions,
@@ -54,12 +56,12 @@ def test_whole_round_one_journey(app, client, make_study, make_panellist, open_r
         assert record.statements[1] == "My answers are anonymous."
 
     home = client.get("/panel/").get_data(as_text=True)
-    assert "Round 1 is open." in home and "You have answered 0 of 3." in home
+    assert "Round 1 is open." in home and "You have answered 0 of 4." in home
     assert 'href="/panel/rate/1"' in home
 
     # Page 1 (Hope): two statements in a fieldset each, with the scale and "unable to rate".
     page1 = client.get("/panel/rate/1").get_data(as_text=True)
-    assert "Page 1 of 2" in page1
+    assert "Page 1 of 3" in page1
     assert page1.count("<fieldset") == 2 and page1.count("<legend") == 2
     assert 'value="unable"' in page1
     response = client.post("/panel/rate/1", data={f"s{ids['A-01']}": "8", f"c{ids['A-01']}": "Hope matters.",
@@ -72,7 +74,7 @@ def test_whole_round_one_journey(app, client, make_study, make_panellist, open_r
     other_device = app.test_client()
     other_device.get(f"/p/{token}")
     home = other_device.get("/panel/").get_data(as_text=True)
-    assert "You have answered 1 of 3." in home and 'href="/panel/rate/1"' in home
+    assert "You have answered 1 of 4." in home and 'href="/panel/rate/1"' in home
     page1 = other_device.get("/panel/rate/1").get_data(as_text=True)
     assert checked_value(page1, f"s{ids['A-01']}") == "8"
     assert "Hope matters." in page1
@@ -81,10 +83,17 @@ def test_whole_round_one_journey(app, client, make_study, make_panellist, open_r
                                                  f"s{ids['A-02']}": "unable", "next": "1"})
     assert r.headers["Location"] == "/panel/rate/2"
     r = other_device.post("/panel/rate/2", data={f"s{ids['B-01']}": "9", "next": "1"})
+    assert r.headers["Location"] == "/panel/rate/3"
+    # Going back a page keeps what was saved, then on to the last page.
+    r = other_device.post("/panel/rate/3", data={f"s{ids['C-01']}": "7", "previous": "1"})
+    assert r.headers["Location"] == "/panel/rate/2"
+    assert checked_value(other_device.get("/panel/rate/2").get_data(as_text=True), f"s{ids['B-01']}") == "9"
+    r = other_device.post("/panel/rate/3", data={f"s{ids['C-01']}": "7", "next": "1"})
     assert r.headers["Location"] == "/panel/review"
 
     review = other_device.get("/panel/review").get_data(as_text=True)
     assert "Your answer: 8" in review and "Unable to rate" in review and "Your answer: 9" in review
+    assert "Your answer: 7" in review and "Not answered" not in review
     assert "Hope matters." in review
 
     # Submitting twice (double click, retry) records one submission.
