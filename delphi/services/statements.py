@@ -17,9 +17,9 @@ from delphi.models import (
 from delphi.protocol import MAX_TEXT, STATEMENT_BANK, STATEMENT_CODE, load_protocol
 from delphi.services import audit
 from delphi.services.answers import clean_text
+from delphi.services.formulas import neutralise
 
 MAX_IMPORT_ROWS = 1000
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -163,11 +163,6 @@ def import_statements(study: Study, rows: list[StatementRow], actor: StaffUser |
         add_statement(study, row.code, row.domain, row.text, actor)
     audit.record("statement.import", study=study, actor=actor, target=f"study {study.id}", count=len(rows))
     return len(rows)
-
-
-def neutralise(cell: str) -> str:
-    """Keep a spreadsheet from reading a cell as a formula (CSV injection)."""
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
 def write_csv(header: list[str], rows: list[list[str]]) -> str:

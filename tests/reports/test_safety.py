@@ -9,7 +9,7 @@ import pytest
 
 from delphi.extensions import db
 from delphi.models import StudyRole
-from delphi.services.reports.formulas import csv_text, neutralise
+from delphi.services.formulas import csv_text, neutralise
 from tests.reports.conftest import build_three_round_study
 
 

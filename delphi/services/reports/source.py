@@ -29,7 +29,7 @@ from delphi.models import (
 )
 from delphi.protocol import Protocol, StatementSpec
 from delphi.services.analyse import LongRatings, read_ratings_text
-from delphi.services.reports.formulas import csv_text
+from delphi.services.formulas import csv_text
 from delphi.services.studies import study_protocol
 
 RATINGS_COLUMNS = ("round", "panellist", "group", "statement", "rating", "comment")

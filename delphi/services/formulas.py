@@ -1,4 +1,4 @@
-"""Cells that a spreadsheet cannot take for a formula (CSV and formula injection, OWASP).
+"""Cells that a spreadsheet cannot take for a formula (CSV and formula injection, OWASP), for every export.
 
 A text cell starting with ``=``, ``+``, ``-``, ``@``, tab or carriage return gets a leading apostrophe, which Excel,
 LibreOffice and Google Sheets show as text. Numbers are left as numbers: the caller passes them as ``int``/``float``,
