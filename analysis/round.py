@@ -8,13 +8,13 @@ import numpy as np
 
 from ._tally import group_index, safe_divide, value_counts
 from .agreement import KendallW, kendalls_w
-from .groups import GroupDifference, MannWhitneyRow, kruskal_from_counts, mann_whitney_from_counts
+from .groups import GroupDifference, kruskal_from_counts, mann_whitney_from_counts
 from .krippendorff import alpha_from_counts
 from .rand_ucla import RandUcla, rand_ucla_from_counts
 from .rules import check_rule_scope, classify_summaries, parse_rule, verdicts
 from .scale import Scale, check_ratings
 from .stability import Stability, stability
-from .summary import Summary, equal_groups_from_counts, summary_from_counts
+from .summary import equal_groups_from_counts, summary_from_counts
 
 __all__ = ["RoundFigures", "compute_round"]
 

@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from delphi import create_app  # noqa: E402
 from delphi.extensions import db  # noqa: E402
-from delphi.models import Panellist, Rating, Round, RoundResult, Study  # noqa: E402
+from delphi.models import Panellist, Rating, Round, RoundResult  # noqa: E402
 from delphi.protocol import load_protocol  # noqa: E402
 from delphi.services.rounds import close_round, open_next_round  # noqa: E402
 from delphi.services.studies import create_study  # noqa: E402

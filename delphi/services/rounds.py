@@ -13,7 +13,6 @@ from delphi.models import (
     RoundStatement,
     RoundStatus,
     StaffUser,
-    Statement,
     StatementRevision,
     StatementStatus,
     Study,
@@ -94,9 +93,6 @@ def _default_reason(rs: RoundStatement) -> str:
     return {"in": "consensus in", "out": "consensus out"}.get(rs.classification.value, "")
 
 
-
-def active_statements(study: Study) -> list[Statement]:
-    return [s for s in study.statements if s.status is StatementStatus.active]
 
 
 def close_round(round_: Round, actor: StaffUser | None = None) -> Round:

@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from delphi.extensions import db
-from delphi.models import Panellist, Rating, Round, Study, Submission
+from delphi.models import Panellist, Rating, Study, Submission
 from delphi.protocol import STATEMENT_BANK
 from delphi.services.panel import add_panellist
 from delphi.services.rounds import open_next_round

@@ -1,5 +1,4 @@
 """Every panellist-facing string is translatable, and the English and Norwegian (bokmål) catalogues are complete."""
-import io
 import re
 from pathlib import Path
 

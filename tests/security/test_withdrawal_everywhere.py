@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from delphi.extensions import db
-from delphi.models import Contact, Panellist, Rating, Round, RoundResult, Study, StudyRole, WithdrawalPolicy
+from delphi.models import Contact, Panellist, Rating, RoundResult, Study, StudyRole, WithdrawalPolicy
 from delphi.services.answers import Answer, save_answers, submit_round
 from delphi.services.panel import add_panellist, withdraw_panellist
 from delphi.services.rounds import close_round, open_next_round

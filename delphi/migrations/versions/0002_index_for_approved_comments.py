@@ -8,7 +8,6 @@ Create Date: 2026-11-23 10:04:15.833131
 from alembic import op
 import sqlalchemy as sa
 
-import delphi.models.base
 
 
 # revision identifiers, used by Alembic.
