@@ -1,13 +1,18 @@
 """Panellist load: the real journey under gunicorn, against the ceiling of the same server on a trivial endpoint.
 
 Seeds a study of 200 statements (10 pages of 20) and 5,000 panellists with round 1 open, starts gunicorn (2 workers,
---threads T) on 127.0.0.1, then runs, in one process and one run:
+--threads T) on 127.0.0.1, then runs, in one process and one run, at 50 and at 200 concurrent clients:
 
-1. the ceiling: C concurrent clients calling GET /livez (no database) for a few seconds;
-2. the journey at 50 and at 200 concurrent panellists: open the personal link, load the start page and a rating
-   page, autosave answers one by one, save the page, load the review page and submit.
+1. the ceiling: C clients calling GET /livez (no database) back to back for a few seconds;
+2. autosave capacity: C panellists, each with their own session, saving answers back to back for as long (the
+   throughput an invitation-day crowd clicking through their pages can get, compared with the ceiling);
+3. the journey: C concurrent panellists each opening their personal link, loading the start page and a rating page,
+   autosaving answers one by one, saving the page, loading the review page and submitting, with a think time between
+   steps (exponential, mean --think seconds; 1 s is far quicker than anyone reads a statement).
 
-It prints throughput, p50/p95/p99 latency per endpoint, errors, and autosave throughput as a share of the ceiling.
+Phases 1 and 2 are closed loops (no pause between requests): they measure capacity, and their latency is just the
+queue (Little's law: C / throughput). Phase 3 is the load of real people, and its latencies are what they feel.
+It prints throughput, p50/p95/p99 latency per endpoint, errors, and autosave capacity as a share of the ceiling.
 
     DELPHI_BENCH_POSTGRES_URL=postgresql://user@127.0.0.1:5432/bench python benchmarks/bench_panel_load.py
     python benchmarks/bench_panel_load.py --database sqlite     # the embedded default, for comparison
@@ -20,6 +25,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -76,9 +82,15 @@ def seed(url: str, panellists: int, statements: int) -> list[str]:
 
 
 class Client:
-    """One keep-alive connection with a cookie, timing each request by endpoint name."""
+    """One keep-alive connection with a cookie, timing each request by endpoint name.
+
+    Like a browser, it reconnects once when the server has closed an idle keep-alive connection (counted apart from
+    errors, in ``reconnects``)."""
+
+    reconnects = 0
 
     def __init__(self, port: int, timings: dict, errors: list):
+        self.port = port
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         self.cookie = ""
         self.timings, self.errors = timings, errors
@@ -90,14 +102,23 @@ class Client:
         if body is not None:
             sent["Content-Type"] = "application/x-www-form-urlencoded"
         start = time.perf_counter()
-        try:
-            self.conn.request(method, path, body=body, headers=sent)
-            response = self.conn.getresponse()
-            text = response.read().decode("utf-8", "replace")
-        except (OSError, http.client.HTTPException) as exc:
-            self.errors.append(f"{name}: {exc!r}")
-            self.conn.close()
-            return ""
+        for attempt in (1, 2):
+            try:
+                self.conn.request(method, path, body=body, headers=sent)
+                response = self.conn.getresponse()
+                text = response.read().decode("utf-8", "replace")
+                break
+            except (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected) as exc:
+                self.conn.close()
+                if attempt == 2:
+                    self.errors.append(f"{name}: {exc!r}")
+                    return ""
+                Client.reconnects += 1
+                start = time.perf_counter()
+            except (OSError, http.client.HTTPException) as exc:
+                self.errors.append(f"{name}: {exc!r}")
+                self.conn.close()
+                return ""
         self.timings[name].append(time.perf_counter() - start)
         cookie = response.getheader("Set-Cookie")
         if cookie:
@@ -107,10 +128,52 @@ class Client:
         return text
 
 
-def journey(port: int, token: str, timings: dict, errors: list, autosaves: int) -> None:
+def cpu_seconds(server_pid: int) -> dict[str, float]:
+    """CPU time used so far by the server (gunicorn and its workers), PostgreSQL's processes (with the backends that
+    have exited, which the postmaster has reaped) and this process."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {"gunicorn": 0.0, "postgres": 0.0}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{entry}/comm") as handle:
+                comm = handle.read().strip()
+        except OSError:
+            continue
+        own, parent = int(fields[11]) + int(fields[12]), int(fields[1])
+        if int(entry) == server_pid or parent == server_pid:
+            used["gunicorn"] += own / tick
+        elif comm == "postgres":
+            with open(f"/proc/{parent}/comm") as handle:
+                is_postmaster = handle.read().strip() != "postgres"
+            reaped = int(fields[13]) + int(fields[14]) if is_postmaster else 0
+            used["postgres"] += (own + reaped) / tick
+    times = os.times()
+    used["load generator"] = times.user + times.system
+    return used
+
+
+def cpu_report(before: dict[str, float], after: dict[str, float], elapsed: float) -> str:
+    return "  CPU (cores busy): " + ", ".join(
+        f"{name} {(after[name] - before[name]) / elapsed:.2f}" for name in before)
+
+
+def pause(think: float, rng: random.Random) -> None:
+    if think > 0:
+        time.sleep(rng.expovariate(1 / think))
+
+
+def journey(port: int, token: str, timings: dict, errors: list, autosaves: int, think: float = 0.0,
+            delay: float = 0.0) -> None:
+    rng = random.Random(token)
+    time.sleep(delay)
     client = Client(port, timings, errors)
     client.call("open link", "GET", f"/p/{token}", expect=(303,))
     client.call("start page", "GET", "/panel/")
+    pause(think, rng)
     page = client.call("rating page", "GET", "/panel/rate/1")
     token_match, fields = CSRF.search(page), list(dict.fromkeys(FIELD.findall(page)))
     if not token_match or not fields:
@@ -118,15 +181,55 @@ def journey(port: int, token: str, timings: dict, errors: list, autosaves: int) 
         return
     csrf = token_match.group(1)
     for i in range(autosaves):
+        pause(think, rng)
         client.call("autosave", "POST", "/panel/autosave", {"field": fields[i % len(fields)], "value": str(1 + i % 9)},
                     headers={"X-CSRFToken": csrf})
+    pause(think, rng)
     client.call("save page", "POST", "/panel/rate/1",
                 {"csrf_token": csrf, "next": "1", **{f: "7" for f in fields}}, expect=(303,))
     review = client.call("review page", "GET", "/panel/review")
     match = CSRF.search(review)
+    pause(think, rng)
     client.call("submit", "POST", "/panel/review", {"csrf_token": match.group(1) if match else "", "submit": "1"},
                 expect=(303,))
     client.conn.close()
+
+
+def autosave_capacity(port: int, tokens: list[str], seconds: float, server_pid: int) -> tuple[dict, list, float, str]:
+    """Each token's panellist enters and loads a rating page (untimed), then all save answers back to back."""
+    timings, errors = defaultdict(list), []
+    ready = threading.Barrier(len(tokens) + 1)
+    window = {}
+
+    def panellist(token: str) -> None:
+        client = Client(port, defaultdict(list), errors)
+        client.call("open link", "GET", f"/p/{token}", expect=(303,))
+        page = client.call("rating page", "GET", "/panel/rate/1")
+        token_match, fields = CSRF.search(page), list(dict.fromkeys(FIELD.findall(page)))
+        ready.wait()
+        if not token_match or not fields:
+            errors.append("rating page: no form")
+            return
+        client.timings = timings
+        headers = {"X-CSRFToken": token_match.group(1)}
+        i = 0
+        while time.perf_counter() < window["stop"]:
+            client.call("autosave", "POST", "/panel/autosave",
+                        {"field": fields[i % len(fields)], "value": str(1 + i % 9)}, headers=headers)
+            i += 1
+        client.conn.close()
+
+    threads = [threading.Thread(target=panellist, args=(t,)) for t in tokens]
+    for thread in threads:
+        thread.start()
+    window["stop"] = time.perf_counter() + 3600
+    ready.wait()
+    cpu, start = cpu_seconds(server_pid), time.perf_counter()
+    window["stop"] = start + seconds
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    return timings, errors, elapsed, cpu_report(cpu, cpu_seconds(server_pid), elapsed)
 
 
 def ceiling(port: int, concurrency: int, seconds: float) -> float:
@@ -145,11 +248,16 @@ def ceiling(port: int, concurrency: int, seconds: float) -> float:
     return len(timings["livez"]) / (time.perf_counter() - start)
 
 
-def run_load(port: int, tokens: list[str], concurrency: int, panellists: int, autosaves: int) -> tuple[dict, list, float]:
+def run_load(port: int, tokens: list[str], concurrency: int, autosaves: int, think: float,
+             ramp: float) -> tuple[dict, list, float]:
+    """Journeys on ``concurrency`` threads; the first ``concurrency`` panellists arrive evenly over ``ramp`` seconds
+    (as locust's spawn rate does), and each later one starts when a panellist before them has finished."""
     timings, errors = defaultdict(list), []
     start = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(lambda t: journey(port, t, timings, errors, autosaves), tokens[:panellists]))
+        list(pool.map(lambda it: journey(port, it[1], timings, errors, autosaves, think,
+                                         ramp * it[0] / concurrency if it[0] < concurrency else 0.0),
+                      enumerate(tokens)))
     return timings, errors, time.perf_counter() - start
 
 
@@ -158,7 +266,7 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
-def report(title: str, timings: dict, errors: list, elapsed: float, ceiling_rps: float) -> None:
+def report(title: str, timings: dict, errors: list, elapsed: float) -> None:
     total = sum(len(v) for v in timings.values())
     print(f"\n{title}: {total} requests in {elapsed:.1f} s = {total / elapsed:.0f} req/s, errors: {len(errors)}")
     if errors:
@@ -167,9 +275,6 @@ def report(title: str, timings: dict, errors: list, elapsed: float, ceiling_rps:
     for name, values in timings.items():
         print(f"  {name:<14}{len(values):>7}{len(values) / elapsed:>8.0f}{statistics.median(values) * 1000:>9.1f}"
               f"{percentile(values, 95) * 1000:>9.1f}{percentile(values, 99) * 1000:>9.1f}")
-    autosave_rps = len(timings.get("autosave", [])) / elapsed
-    print(f"  autosave throughput {autosave_rps:.0f} req/s = {100 * autosave_rps / ceiling_rps:.0f}% of the ceiling; "
-          f"all requests {100 * total / elapsed / ceiling_rps:.0f}% of the ceiling")
 
 
 def wait_until_ready(port: int) -> None:
@@ -195,8 +300,15 @@ def main() -> None:
     parser.add_argument("--panellists", type=int, default=5000, help="panellists seeded")
     parser.add_argument("--statements", type=int, default=200)
     parser.add_argument("--journeys", type=int, default=400, help="journeys run at each concurrency")
-    parser.add_argument("--autosaves", type=int, default=10)
+    parser.add_argument("--autosaves", type=int, default=10, help="autosaves in each journey")
+    parser.add_argument("--think", type=float, default=1.0, help="mean think time between journey steps, seconds")
+    parser.add_argument("--arrivals", type=float, default=20.0,
+                        help="panellists arriving a second at the start of the journey phase (locust's spawn rate)")
+    parser.add_argument("--seconds", type=float, default=4.0, help="length of each ceiling and capacity slice")
+    parser.add_argument("--slices", type=int, default=3, help="alternating ceiling and capacity slices")
     parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (gthread keeps connections "
+                        "alive; sync closes each after one request)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[50, 200])
     args = parser.parse_args()
 
@@ -215,20 +327,55 @@ def main() -> None:
         port = 18000 + os.getpid() % 1000
         env = {**os.environ, "DATABASE_URL": url, "DELPHI_SECRET_KEY": "bench", "DELPHI_INSTANCE_PATH": folder,
                "DELPHI_LINK_RATE_LIMIT": "1000000 per minute", "PYTHONPATH": str(ROOT)}
-        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--threads", str(args.threads),
-                                   "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "wsgi:app"],
+        server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", args.worker_class,
+                                   "--threads", str(args.threads),
+                                   "--bind", f"127.0.0.1:{port}", "--backlog", "2048", "--keep-alive", "30", "wsgi:app"],
                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             wait_until_ready(port)
-            print(f"gunicorn: 2 workers x {args.threads} threads")
-            used = 0
+            print(f"gunicorn: 2 {args.worker_class} workers x {args.threads} threads")
+            used, summary = 0, []
             for concurrency in args.concurrency:
-                roof = ceiling(port, concurrency, 5)
-                print(f"\nCeiling at {concurrency} clients: GET /livez {roof:.0f} req/s")
-                batch = tokens[used:used + args.journeys]
-                used += args.journeys
-                timings, errors, elapsed = run_load(port, batch, concurrency, len(batch), args.autosaves)
-                report(f"Journey at {concurrency} concurrent panellists", timings, errors, elapsed, roof)
+                print(f"\n=== {concurrency} concurrent clients ===")
+                # The ceiling and autosave capacity are measured in alternating slices, so that a neighbour's burst
+                # on this shared machine does not fall on one of them only; each figure is the median slice.
+                roofs, capacities, saves, save_errors, cpus = [], [], defaultdict(list), [], []
+                batch, used = tokens[used:used + concurrency], used + concurrency
+                for _ in range(args.slices):
+                    cpu, start = cpu_seconds(server.pid), time.perf_counter()
+                    roofs.append(ceiling(port, concurrency, args.seconds))
+                    cpus.append(("ceiling", cpu_report(cpu, cpu_seconds(server.pid), time.perf_counter() - start)))
+                    timings, errors, elapsed, cpu = autosave_capacity(port, batch, args.seconds, server.pid)
+                    capacities.append(len(timings["autosave"]) / elapsed)
+                    saves["autosave"] += timings["autosave"]
+                    save_errors += errors
+                    cpus.append(("autosave", cpu))
+                roof, capacity = statistics.median(roofs), statistics.median(capacities)
+                print(f"Ceiling, {concurrency} clients calling GET /livez back to back: "
+                      + ", ".join(f"{r:.0f}" for r in roofs) + f" req/s, median {roof:.0f}")
+                print(f"Autosave capacity, {concurrency} panellists saving back to back: "
+                      + ", ".join(f"{c:.0f}" for c in capacities) + f" req/s, median {capacity:.0f} = "
+                      f"{100 * capacity / roof:.0f}% of the ceiling")
+                report("  all autosave slices", saves, save_errors, args.seconds * args.slices)
+                for name, line in cpus[-2:]:
+                    print(f"  last {name} slice:" + line[1:])
+                if not args.journeys:
+                    summary.append((concurrency, roof, capacity, float("nan"), len(save_errors)))
+                    continue
+                batch, used = tokens[used:used + args.journeys], used + args.journeys
+                ramp = concurrency / args.arrivals
+                timings, errors, elapsed = run_load(port, batch, concurrency, args.autosaves, args.think, ramp)
+                report(f"Journey, {concurrency} concurrent panellists (think time {args.think:g} s, "
+                       f"{args.arrivals:g} arriving a second until all {concurrency} are in)", timings, errors, elapsed)
+                print(f"  reconnects after the server closed an idle connection: {Client.reconnects}")
+                Client.reconnects = 0
+                worst = max(percentile(v, 95) for v in timings.values()) * 1000
+                summary.append((concurrency, roof, capacity, worst, len(errors) + len(save_errors)))
+            print(f"\n{'clients':>7}{'ceiling':>10}{'autosave':>10}{'share':>7}{'worst p95 ms':>14}{'errors':>8}")
+            for concurrency, roof, capacity, worst, errors in summary:
+                print(f"{concurrency:>7}{roof:>10.0f}{capacity:>10.0f}{100 * capacity / roof:>6.0f}%{worst:>14.1f}"
+                      f"{errors:>8}")
+            print("targets at 200 clients: share >= 40%, worst p95 < 150 ms, errors 0")
         finally:
             server.terminate()
             server.wait(timeout=10)

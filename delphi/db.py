@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import time
 
 from flask import Flask, has_request_context, request
-from sqlalchemy import event
+from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
 
 # Set by `writing()` for work outside a request that writes (the CLI's round close, the demo seed).
@@ -30,10 +31,38 @@ def _wants_write() -> bool:
 
 
 def configure_engines(app: Flask, db) -> None:
-    """Turn on WAL, foreign keys and a busy timeout for SQLite, and let SQLAlchemy own its transactions."""
+    """Turn on WAL, foreign keys and a busy timeout for SQLite, and let SQLAlchemy own its transactions; check idle
+    PostgreSQL connections before use."""
     for engine in db.engines.values():
         if engine.dialect.name == "sqlite":
             _configure_sqlite(engine, app.config["SQLITE_BUSY_TIMEOUT_MS"])
+        else:
+            _ping_when_idle(engine, float(app.config["POOL_PING_AFTER_IDLE_SECONDS"]))
+
+
+def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
+    """Like ``pool_pre_ping``, but only for a connection that has been idle in the pool for ``idle_seconds``.
+
+    A restarted or failed-over server, or a firewall that drops idle connections, leaves dead connections in the
+    pool; they are the idle ones, and this finds and replaces them (the pool retries with a new connection when a
+    checkout raises ``DisconnectionError``). Connections in steady use skip the round trip that ``pool_pre_ping``
+    spends on every request."""
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection, record):
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection, record, _proxy):
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_seconds:
+            return
+        try:
+            alive = engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError("idle connection no longer answers") from error
+        if not alive:
+            raise exc.DisconnectionError("idle connection no longer answers")
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:

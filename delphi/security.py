@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import re
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, abort, g, request
+from flask.sessions import SecureCookieSessionInterface
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -21,7 +22,24 @@ CSP = "; ".join([
 ])
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, except that a response marked by ``keep_session_cookie`` does not re-send an
+    unchanged cookie (a permanent session is otherwise re-signed on every response to push its expiry on)."""
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        if g.get("keep_session_cookie") and not session.modified:
+            return False
+        return super().should_set_cookie(app, session)
+
+
+def keep_session_cookie() -> None:
+    """Do not refresh the session cookie on this response (for the many small background saves: the pages around
+    them refresh it)."""
+    g.keep_session_cookie = True
+
+
 def register_security_headers(app: Flask) -> None:
+    app.session_interface = SessionInterface()
     redact_tokens_in_logs()
 
     @app.before_request

@@ -9,9 +9,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from delphi.models import RoundStatement, Study
-from delphi.services.answers import MAX_COMMENT
-
-UNABLE = "unable"
+from delphi.services.answers import MAX_COMMENT, UNABLE
 
 
 def _allowed(values: set[str], message):

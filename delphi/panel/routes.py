@@ -20,6 +20,7 @@ from sqlalchemy.orm import joinedload
 from delphi.models import ConsentDecision, ConsentRecord, Panellist, RoundKind, Study, Suggestion
 from delphi.panel import bp
 from delphi.panel.phrases import feedback_phrases
+from delphi.security import keep_session_cookie
 from delphi.panel.forms import (
     UNABLE,
     ConfirmPendingForm,
@@ -55,7 +56,13 @@ def enter(token: str):
 
 
 def current_panellist() -> Panellist | None:
-    """The panellist of this session, if their link is still the one they came in with."""
+    """The panellist of this session, if their link is still the one they came in with (looked up once a request)."""
+    if "session_panellist" not in g:
+        g.session_panellist = _session_panellist()
+    return g.session_panellist
+
+
+def _session_panellist() -> Panellist | None:
     held = session.get("panellist")
     if not isinstance(held, dict):
         return None
@@ -306,9 +313,25 @@ def pending():
 
 
 @bp.post("/panel/autosave")
-@ready_to_answer
 def autosave():
-    """One answer saved as it changes (the page's script posts here with the CSRF token in a header)."""
+    """One answer saved as it changes (the page's script posts here with the CSRF token in a header).
+
+    The common case (a rating, comment or reason in an open round, by a panellist who may answer) is saved by
+    ``answers.quick_autosave`` in two statements; anything else goes through the full path below, which refuses
+    with the right status and message."""
+    held = session.get("panellist")
+    name, value = request.form.get("field", ""), request.form.get("value", "")
+    if (isinstance(held, dict) and isinstance(held.get("id"), int) and name[1:].isdigit() and len(value) <= 20000
+            and answer_service.quick_autosave(held["id"], str(held.get("link", "")), name[:1], int(name[1:]), value)):
+        db.session.commit()
+        keep_session_cookie()
+        return {"saved": True, "message": _("Saved")}
+    db.session.rollback()
+    return _autosave_checked()
+
+
+@ready_to_answer
+def _autosave_checked():
     round_ = open_round_or_none()
     if round_ is None:
         return {"saved": False, "message": _("This round has closed. Your answers can no longer be changed.")}, 409

@@ -5,6 +5,7 @@ is checked to be open in the same transaction as the write.
 """
 from __future__ import annotations
 
+import hmac
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from delphi.extensions import db
 from delphi.models import (
+    ConsentDecision,
+    ConsentRecord,
     DomainError,
     OpenAnswer,
     OpenQuestion,
@@ -22,6 +25,7 @@ from delphi.models import (
     Round,
     RoundStatement,
     RoundStatus,
+    Study,
     Submission,
     utcnow,
 )
@@ -144,6 +148,97 @@ def save_answers(panellist: Panellist, round_: Round, answers: dict[int, Answer]
         return 0
     db.session.execute(_rating_upsert(frozenset(fields)), rows)
     return len(rows)
+
+
+UNABLE = "unable"  # the value an "unable to rate" answer is sent with
+_AUTOSAVE_FIELDS = {"s": "value", "c": "comment", "r": "change_reason"}
+_QUICK: dict[tuple[str, str], sa.Executable] = {}
+
+
+def quick_autosave(panellist_id: int, link_hash: str, kind: str, statement_id: int, raw: str) -> bool:
+    """Autosave one part of one rating in two statements with no ORM objects, or return False having written nothing.
+
+    This is the common case of the busiest request (a panellist clicking through a page), kept lean for the load of an
+    invitation day. It saves only when everything the full path checks holds: the session's panellist exists, is not
+    withdrawn, still has the link they came in with (compared in constant time), has consented (latest decision) and
+    has a group; the study's current round is open (re-read after the round is held, as in ``save_answers``); the
+    statement is in that round; a value is on the study's scale or "unable to rate" where allowed. Anything else
+    returns False, and the caller runs the full path, which gives the panellist the right page or message.
+    """
+    field = _AUTOSAVE_FIELDS.get(kind)
+    if field is None:
+        return False
+    dialect = db.session.get_bind().dialect.name
+    connection = db.session.connection()
+    found = connection.execute(_quick_statement(dialect, "context"), {"panellist_id": panellist_id}).one_or_none()
+    if found is None or not hmac.compare_digest(found.token_hash or "", link_hash):
+        return False
+    row = {"panellist_id": panellist_id, "round_id": found.round_id, "statement_id": statement_id,
+           "value": None, "unable_to_rate": False, "comment": "", "change_reason": "", "updated_at": utcnow()}
+    if field == "value":
+        if raw == UNABLE and found.unable_to_rate:
+            row["unable_to_rate"] = True
+        elif raw.isdigit() and found.scale_min <= int(raw) <= found.scale_max:
+            row["value"] = int(raw)
+        else:
+            return False
+    else:
+        row[field] = clean_text(raw)
+    return connection.execute(_quick_statement(dialect, field), row).rowcount == 1
+
+
+def _quick_statement(dialect: str, name: str) -> sa.Executable:
+    """The two statements of ``quick_autosave``, built once per dialect (their SQL is then cached by SQLAlchemy)."""
+    key = (dialect, name)
+    if key not in _QUICK:
+        _QUICK[key] = _build_quick_context(dialect) if name == "context" else _build_quick_upsert(dialect, name)
+    return _QUICK[key]
+
+
+def _build_quick_context(dialect: str) -> sa.Select:
+    # Plain Core on the tables (no ORM entities to compile). On PostgreSQL the same statement holds the round for this
+    # save (see ``hold_round_for_save``); the upsert reads the round's status again, in a later snapshot, after the
+    # lock is held.
+    panellist, study, round_ = Panellist.__table__, Study.__table__, Round.__table__
+    consent, later = ConsentRecord.__table__.alias("consent"), Round.__table__.alias("later")
+    latest_consent = (sa.select(consent.c.decision).where(consent.c.panellist_id == panellist.c.id)
+                      .order_by(consent.c.id.desc()).limit(1).correlate(panellist).scalar_subquery())
+    current_number = (sa.select(sa.func.max(later.c.number)).where(later.c.study_id == panellist.c.study_id)
+                      .correlate(panellist).scalar_subquery())
+    columns = [round_.c.id.label("round_id"), panellist.c.token_hash, study.c.scale_min, study.c.scale_max,
+               study.c.unable_to_rate]
+    if dialect == "postgresql":
+        columns.append(sa.func.pg_advisory_xact_lock_shared(ROUND_LOCK_NAMESPACE, round_.c.id).label("held"))
+    return (
+        sa.select(*columns)
+        .select_from(panellist.join(study, study.c.id == panellist.c.study_id).join(
+            round_, sa.and_(round_.c.study_id == panellist.c.study_id, round_.c.number == current_number)))
+        .where(panellist.c.id == sa.bindparam("panellist_id"), panellist.c.withdrawn.is_(False),
+               panellist.c.token_hash.is_not(None), panellist.c.group_id.is_not(None),
+               latest_consent == ConsentDecision.given, round_.c.status == RoundStatus.open)
+    )
+
+
+def _build_quick_upsert(dialect: str, field: str) -> sa.Insert:
+    names = ["panellist_id", "round_id", "statement_id", "value", "unable_to_rate", "comment", "change_reason",
+             "updated_at"]
+    table, round_, in_round = Rating.__table__, Round.__table__, RoundStatement.__table__
+    values = sa.select(*(sa.bindparam(name, type_=table.c[name].type) for name in names)).where(
+        sa.select(round_.c.id).where(round_.c.id == sa.bindparam("round_id"), round_.c.status == RoundStatus.open)
+        .correlate(None).exists(),
+        sa.select(in_round.c.id).where(in_round.c.round_id == sa.bindparam("round_id"),
+                                       in_round.c.statement_id == sa.bindparam("statement_id"))
+        .correlate(None).exists(),
+    )
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+    statement = insert.from_select(names, values)
+    update = {"updated_at": statement.excluded.updated_at, "entered_by_id": None, field: statement.excluded[field]}
+    if field == "value":
+        update["unable_to_rate"] = statement.excluded.unable_to_rate
+    # An INSERT's row count is read only when asked for (it tells whether the checks let the row in).
+    return statement.on_conflict_do_update(
+        index_elements=["panellist_id", "round_id", "statement_id"], set_=update
+    ).execution_options(preserve_rowcount=True)
 
 
 def _check_open_and_in_round(round_: Round, statement_ids: set[int]) -> None:

@@ -3,27 +3,31 @@ figures were computed, and never half-written (PostgreSQL: advisory locks; SQLit
 import threading
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from delphi.db import writing
 from delphi.extensions import db
-from delphi.models import Panellist, Rating, Round, RoundResult, Study
+from delphi.models import ConsentDecision, ConsentRecord, Panellist, Rating, Round, RoundResult, Study
 from delphi.services import rounds
-from delphi.services.answers import Answer, RoundClosed, save_answers
+from delphi.services.answers import Answer, RoundClosed, quick_autosave, save_answers
 from delphi.services.panel import add_panellist
 from delphi.services.rounds import open_next_round
 
 
-def test_a_save_during_a_close_waits_and_is_refused(app, make_study, monkeypatch):
+@pytest.mark.parametrize("how", ["page save", "autosave"])
+def test_a_save_during_a_close_waits_and_is_refused(app, make_study, monkeypatch, how):
     study_id = make_study()
     with app.app_context():
         study = db.session.get(Study, study_id)
         round_ = open_next_round(study)
         early, _ = add_panellist(study, study.groups[0])
         late, _ = add_panellist(study, study.groups[1])
+        db.session.add(ConsentRecord(panellist=late, decision=ConsentDecision.given, consent_version=1, statements=[]))
         save_answers(early, round_, {round_.statements[0].statement_id: Answer(value=8)})
         db.session.commit()
-        ids = {"round": round_.id, "late": late.id, "statement": round_.statements[1].statement_id}
+        ids = {"round": round_.id, "late": late.id, "link": late.token_hash,
+               "statement": round_.statements[1].statement_id}
 
     original = rounds.compute_round_figures
     closing = threading.Event()
@@ -45,6 +49,11 @@ def test_a_save_during_a_close_waits_and_is_refused(app, make_study, monkeypatch
     def save():
         closing.wait(10)
         with app.app_context(), writing():
+            if how == "autosave":  # the lean path of /panel/autosave
+                saved = quick_autosave(ids["late"], ids["link"], "s", ids["statement"], "2")
+                db.session.commit() if saved else db.session.rollback()
+                outcome["save"], outcome["save_at"] = ("saved" if saved else "refused"), time.monotonic()
+                return
             try:
                 save_answers(db.session.get(Panellist, ids["late"]), db.session.get(Round, ids["round"]),
                              {ids["statement"]: Answer(value=2)})
