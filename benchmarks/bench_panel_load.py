@@ -1,18 +1,27 @@
 """Panellist load: the real journey under gunicorn, against the ceiling of the same server on a trivial endpoint.
 
-Seeds a study of 200 statements (10 pages of 20) and 5,000 panellists with round 1 open, starts gunicorn (2 workers,
---threads T) on 127.0.0.1, then runs, in one process and one run, at 50 and at 200 concurrent clients:
+Seeds a study of 200 statements (10 pages of 20) and 5,000 panellists with round 1 open, starts gunicorn (2 workers;
+sync workers by default, see below) on 127.0.0.1, then runs, in one process and one run, at 50 and at 200 concurrent
+clients:
 
-1. the ceiling: C clients calling GET /livez (no database) back to back for a few seconds;
-2. autosave capacity: C panellists, each with their own session, saving answers back to back for as long (the
-   throughput an invitation-day crowd clicking through their pages can get, compared with the ceiling);
+1. the ceiling: C clients calling GET /livez (no database) back to back;
+2. autosave capacity: C panellists, each with their own session, saving answers back to back (what an
+   invitation-day crowd clicking through their pages can get). Phases 1 and 2 alternate in slices (--slices of
+   --seconds each) so that a neighbour's burst on a shared machine does not fall on one of them only; each figure is
+   the median slice;
 3. the journey: C concurrent panellists each opening their personal link, loading the start page and a rating page,
    autosaving answers one by one, saving the page, loading the review page and submitting, with a think time between
-   steps (exponential, mean --think seconds; 1 s is far quicker than anyone reads a statement).
+   steps (exponential, mean --think seconds; 1 s is far quicker than anyone reads a statement). The first C arrive at
+   --arrivals a second (locust's spawn rate); each later one starts when an earlier one has finished.
 
-Phases 1 and 2 are closed loops (no pause between requests): they measure capacity, and their latency is just the
-queue (Little's law: C / throughput). Phase 3 is the load of real people, and its latencies are what they feel.
-It prints throughput, p50/p95/p99 latency per endpoint, errors, and autosave capacity as a share of the ceiling.
+Phases 1 and 2 are closed loops (no pause between requests): they measure capacity, and their latency is only the
+queue (Little's law: C / throughput). Phase 3 is the load of people, and its latencies are what they feel. It prints
+throughput, p50/p95/p99 latency per endpoint, errors, the CPU used by gunicorn, PostgreSQL and the load generator,
+and autosave capacity as a share of the ceiling.
+
+Workers: sync workers (one request at a time each, a new connection per request, as behind nginx, which does not keep
+upstream connections alive by default) give the most autosave throughput here; --worker-class gthread --threads N
+measures the threaded worker (see docs/performance.md for both).
 
     DELPHI_BENCH_POSTGRES_URL=postgresql://user@127.0.0.1:5432/bench python benchmarks/bench_panel_load.py
     python benchmarks/bench_panel_load.py --database sqlite     # the embedded default, for comparison
@@ -24,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import multiprocessing
 import os
 import random
 import re
@@ -248,17 +258,34 @@ def ceiling(port: int, concurrency: int, seconds: float) -> float:
     return len(timings["livez"]) / (time.perf_counter() - start)
 
 
-def run_load(port: int, tokens: list[str], concurrency: int, autosaves: int, think: float,
-             ramp: float) -> tuple[dict, list, float]:
-    """Journeys on ``concurrency`` threads; the first ``concurrency`` panellists arrive evenly over ``ramp`` seconds
-    (as locust's spawn rate does), and each later one starts when a panellist before them has finished."""
-    timings, errors = defaultdict(list), []
+def run_load(port: int, tokens: list[str], concurrency: int, autosaves: int, think: float, ramp: float,
+             processes: int = 1) -> tuple[dict, list, float, float]:
+    """Journeys on ``concurrency`` threads, spread over ``processes`` load-generator processes (so that one Python
+    process's lock between threads does not add to the latencies measured); the first ``concurrency`` panellists
+    arrive evenly over ``ramp`` seconds (as locust's spawn rate does), and each later one starts when one before them
+    has finished. Returns the timings, the errors, the elapsed time and the generator processes' CPU seconds."""
     start = time.perf_counter()
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(lambda it: journey(port, it[1], timings, errors, autosaves, think,
-                                         ramp * it[0] / concurrency if it[0] < concurrency else 0.0),
-                      enumerate(tokens)))
-    return timings, errors, time.perf_counter() - start
+    shares = [list(range(i, len(tokens), processes)) for i in range(processes)]
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        results = pool.starmap(_run_share, [
+            (port, [tokens[k] for k in share], [ramp * k / concurrency if k < concurrency else 0.0 for k in share],
+             max(1, concurrency // processes), autosaves, think) for share in shares])
+    timings, errors = defaultdict(list), []
+    for share_timings, share_errors, _ in results:
+        for name, values in share_timings.items():
+            timings[name] += values
+        errors += share_errors
+    return timings, errors, time.perf_counter() - start, sum(r[2] for r in results)
+
+
+def _run_share(port: int, tokens: list[str], delays: list[float], threads: int, autosaves: int,
+               think: float) -> tuple[dict, list, float]:
+    timings, errors = defaultdict(list), []
+    with ThreadPoolExecutor(threads) as pool:
+        list(pool.map(lambda pair: journey(port, pair[0], timings, errors, autosaves, think, pair[1]),
+                      zip(tokens, delays)))
+    used = os.times()
+    return dict(timings), errors, used.user + used.system
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -305,10 +332,11 @@ def main() -> None:
     parser.add_argument("--arrivals", type=float, default=20.0,
                         help="panellists arriving a second at the start of the journey phase (locust's spawn rate)")
     parser.add_argument("--seconds", type=float, default=4.0, help="length of each ceiling and capacity slice")
-    parser.add_argument("--slices", type=int, default=3, help="alternating ceiling and capacity slices")
-    parser.add_argument("--threads", type=int, default=8, help="gunicorn threads per worker")
-    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (gthread keeps connections "
-                        "alive; sync closes each after one request)")
+    parser.add_argument("--slices", type=int, default=5, help="alternating ceiling and capacity slices")
+    parser.add_argument("--processes", type=int, default=4, help="load-generator processes for the journey")
+    parser.add_argument("--worker-class", default="sync", help="gunicorn worker class: sync (a new connection per "
+                        "request) or gthread (keeps connections alive, with --threads)")
+    parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[50, 200])
     args = parser.parse_args()
 
@@ -350,23 +378,32 @@ def main() -> None:
                     saves["autosave"] += timings["autosave"]
                     save_errors += errors
                     cpus.append(("autosave", cpu))
+                if not args.slices:  # journey only
+                    roofs, capacities = [float("nan")], [float("nan")]
                 roof, capacity = statistics.median(roofs), statistics.median(capacities)
-                print(f"Ceiling, {concurrency} clients calling GET /livez back to back: "
-                      + ", ".join(f"{r:.0f}" for r in roofs) + f" req/s, median {roof:.0f}")
-                print(f"Autosave capacity, {concurrency} panellists saving back to back: "
-                      + ", ".join(f"{c:.0f}" for c in capacities) + f" req/s, median {capacity:.0f} = "
-                      f"{100 * capacity / roof:.0f}% of the ceiling")
-                report("  all autosave slices", saves, save_errors, args.seconds * args.slices)
-                for name, line in cpus[-2:]:
-                    print(f"  last {name} slice:" + line[1:])
+                if args.slices:
+                    print(f"Ceiling, {concurrency} clients calling GET /livez back to back: "
+                          + ", ".join(f"{r:.0f}" for r in roofs) + f" req/s, median {roof:.0f}")
+                    print(f"Autosave capacity, {concurrency} panellists saving back to back: "
+                          + ", ".join(f"{c:.0f}" for c in capacities) + f" req/s, median {capacity:.0f} = "
+                          f"{100 * capacity / roof:.0f}% of the ceiling")
+                    report("  all autosave slices", saves, save_errors, args.seconds * args.slices)
+                    for name, line in cpus[-2:]:
+                        print(f"  last {name} slice:" + line[1:])
                 if not args.journeys:
                     summary.append((concurrency, roof, capacity, float("nan"), len(save_errors)))
                     continue
                 batch, used = tokens[used:used + args.journeys], used + args.journeys
                 ramp = concurrency / args.arrivals
-                timings, errors, elapsed = run_load(port, batch, concurrency, args.autosaves, args.think, ramp)
+                cpu = cpu_seconds(server.pid)
+                timings, errors, elapsed, generator_cpu = run_load(port, batch, concurrency, args.autosaves,
+                                                                   args.think, ramp, args.processes)
+                after = cpu_seconds(server.pid)
+                after["load generator"] = cpu["load generator"] + generator_cpu
+                journey_cpu = cpu_report(cpu, after, elapsed)
                 report(f"Journey, {concurrency} concurrent panellists (think time {args.think:g} s, "
                        f"{args.arrivals:g} arriving a second until all {concurrency} are in)", timings, errors, elapsed)
+                print(journey_cpu)
                 print(f"  reconnects after the server closed an idle connection: {Client.reconnects}")
                 Client.reconnects = 0
                 worst = max(percentile(v, 95) for v in timings.values()) * 1000

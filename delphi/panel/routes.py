@@ -206,16 +206,18 @@ def _answers_from_form(form, saved: dict) -> dict[int, Answer]:
     return out
 
 
-def _saved_data(form_statements, saved) -> dict:
+def _saved_data(statements, reasons: set[int], saved) -> dict:
+    """The saved answers of a page's statements as the rating form's data (field names as ``rating_form`` makes)."""
     data = {}
-    for rs, rating_name, comment_name, reason_name in form_statements:
-        r = saved.get(rs.statement_id)
+    for rs in statements:
+        sid = rs.statement_id
+        r = saved.get(sid)
         if r is None:
             continue
-        data[rating_name] = UNABLE if r.unable_to_rate else (str(r.value) if r.value is not None else None)
-        data[comment_name] = r.comment
-        if reason_name:
-            data[reason_name] = r.change_reason
+        data[f"s{sid}"] = UNABLE if r.unable_to_rate else (str(r.value) if r.value is not None else None)
+        data[f"c{sid}"] = r.comment
+        if sid in reasons:
+            data[f"r{sid}"] = r.change_reason
     return data
 
 
@@ -241,7 +243,11 @@ def _rate(page: int):
     saved = answer_service.answers_for(g.panellist, round_)
     feedback = feedback_for(g.panellist, round_)
     reasons = {sid for sid, fb in feedback.items() if fb.own_value is not None or fb.own_unable}
-    form = rating_form(g.study, current.statements, with_reasons=reasons)
+    if request.method == "POST":
+        form = rating_form(g.study, current.statements, with_reasons=reasons)
+    else:
+        form = rating_form(g.study, current.statements, with_reasons=reasons,
+                           data=_saved_data(current.statements, reasons, saved))
     expired = False
     if request.method == "POST":
         if form.validate():
@@ -253,9 +259,6 @@ def _rate(page: int):
             db.session.commit()
             return redirect(_after_save(form, page, len(pages)), code=303)
         expired = bool(form.csrf_token.errors) if hasattr(form, "csrf_token") else False
-    else:
-        form = rating_form(g.study, current.statements, with_reasons=reasons,
-                           data=_saved_data(form.statement_fields, saved))
     answered = sum(1 for r in saved.values() if r.is_answered)
     return render_template("panel/rate.html", form=form, round=round_, page=current, pages=pages, feedback=feedback,
                            phrases=feedback_phrases() if feedback else {},

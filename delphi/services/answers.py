@@ -71,11 +71,28 @@ def round_pages(round_: Round) -> list[Page]:
     return [Page(number=i, domain=domain, statements=items) for i, (domain, items) in enumerate(by_domain.items(), 1)]
 
 
-def answers_for(panellist: Panellist, round_: Round) -> dict[int, Rating]:
-    rows = db.session.scalars(
-        sa.select(Rating).where(Rating.panellist_id == panellist.id, Rating.round_id == round_.id)
+@dataclass(frozen=True, slots=True)
+class SavedAnswer:
+    """A panellist's saved answer to one statement, as pages show it (read as plain rows: a page reads up to a few
+    hundred of these on every load, and ORM objects cost several times more)."""
+
+    statement_id: int
+    value: int | None
+    unable_to_rate: bool
+    comment: str
+    change_reason: str
+
+    @property
+    def is_answered(self) -> bool:
+        return self.value is not None or self.unable_to_rate
+
+
+def answers_for(panellist: Panellist, round_: Round) -> dict[int, SavedAnswer]:
+    rows = db.session.execute(
+        sa.select(Rating.statement_id, Rating.value, Rating.unable_to_rate, Rating.comment, Rating.change_reason)
+        .where(Rating.panellist_id == panellist.id, Rating.round_id == round_.id)
     ).all()
-    return {r.statement_id: r for r in rows}
+    return {row.statement_id: SavedAnswer(*row) for row in rows}
 
 
 ROUND_LOCK_NAMESPACE = 4211  # first key of the PostgreSQL advisory locks that order saves and a round's close
