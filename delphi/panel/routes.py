@@ -397,7 +397,9 @@ def review():
     pages = answer_service.round_pages(round_)
     saved = answer_service.answers_for(g.panellist, round_)
     missing = sum(1 for rs in round_.statements if not (saved.get(rs.statement_id) and saved[rs.statement_id].is_answered))
+    your_answer = {v: _("Your answer: %(value)s", value=v) for v in range(g.study.scale_min, g.study.scale_max + 1)}
     return render_template("panel/review.html", form=form, round=round_, pages=pages, saved=saved, missing=missing,
+                           your_answer=your_answer,
                            submitted=answer_service.has_submitted(g.panellist, round_))
 
 
