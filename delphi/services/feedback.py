@@ -123,15 +123,34 @@ def _figures(label: str, result: RoundResult, points, *, shown: bool) -> Figures
                    counts=counts)
 
 
+# SQLite (without statistics) sees the partial index of approved comments and ix_rating_round_statement as equally
+# good for this query and takes whichever its schema lists first, which varies between databases; through the other
+# one it reads every rating of the page's statements (a feedback page for 5,000 panellists took 400 ms instead of 60).
+# SQLAlchemy cannot give SQLite an index hint, so on SQLite the same query is written out with INDEXED BY.
+_APPROVED_COMMENTS_SQLITE = sa.text(
+    "SELECT rating.statement_id, stakeholder_group.name, rating.comment "
+    "FROM rating INDEXED BY ix_rating_approved_comment "
+    "JOIN panellist ON panellist.id = rating.panellist_id "
+    "LEFT OUTER JOIN stakeholder_group ON stakeholder_group.id = panellist.group_id "
+    "WHERE rating.round_id = :round_id AND rating.comment_approved = 1 AND rating.comment != '' "
+    "AND rating.statement_id IN :statement_ids AND panellist.withdrawn = 0 "
+    "ORDER BY rating.statement_id, rating.comment"
+).bindparams(sa.bindparam("statement_ids", expanding=True))
+
+
 def _approved_comments(previous: Round, statement_ids: list[int]) -> dict[int, list[tuple[str | None, str]]]:
-    rows = db.session.execute(
-        sa.select(Rating.statement_id, StakeholderGroup.name, Rating.comment)
-        .join(Panellist, Panellist.id == Rating.panellist_id)
-        .outerjoin(StakeholderGroup, StakeholderGroup.id == Panellist.group_id)
-        .where(Rating.round_id == previous.id, Rating.comment_approved == sa.true(), Rating.comment != "",
-               Rating.statement_id.in_(statement_ids), Panellist.withdrawn.is_(False))
-        .order_by(Rating.statement_id, Rating.comment)
-    ).all()
+    if db.session.get_bind().dialect.name == "sqlite":
+        rows = db.session.execute(_APPROVED_COMMENTS_SQLITE,
+                                  {"round_id": previous.id, "statement_ids": list(statement_ids) or [-1]}).all()
+    else:
+        rows = db.session.execute(
+            sa.select(Rating.statement_id, StakeholderGroup.name, Rating.comment)
+            .join(Panellist, Panellist.id == Rating.panellist_id)
+            .outerjoin(StakeholderGroup, StakeholderGroup.id == Panellist.group_id)
+            .where(Rating.round_id == previous.id, Rating.comment_approved == sa.true(), Rating.comment != "",
+                   Rating.statement_id.in_(statement_ids), Panellist.withdrawn.is_(False))
+            .order_by(Rating.statement_id, Rating.comment)
+        ).all()
     out: dict[int, list[tuple[str | None, str]]] = {}
     for statement_id, group_name, text in rows:
         out.setdefault(statement_id, []).append((group_name, text))
