@@ -102,7 +102,7 @@ def main() -> None:
                   f"(one closed round of {args.panellists * args.statements} ratings) in {time.perf_counter() - t0:.1f} s")
             db.session.remove()
         # The pages are timed in the process that seeded 300,000 ratings; a server process would not hold what the
-        # seeding left behind, so keep it out of the garbage collector's work (it made page times vary fivefold).
+        # seeding left behind, so keep it out of the garbage collector's work.
         gc.collect()
         gc.freeze()
         results = {}
