@@ -243,11 +243,8 @@ def _rate(page: int):
     saved = answer_service.answers_for(g.panellist, round_)
     feedback = feedback_for(g.panellist, round_)
     reasons = {sid for sid, fb in feedback.items() if fb.own_value is not None or fb.own_unable}
-    if request.method == "POST":
-        form = rating_form(g.study, current.statements, with_reasons=reasons)
-    else:
-        form = rating_form(g.study, current.statements, with_reasons=reasons,
-                           data=_saved_data(current.statements, reasons, saved))
+    form = rating_form(g.study, current.statements, with_reasons=reasons,
+                       data=None if request.method == "POST" else _saved_data(current.statements, reasons, saved))
     expired = False
     if request.method == "POST":
         if form.validate():
@@ -350,7 +347,7 @@ def _autosave_checked():
             answer = _single_answer(kind, value, target, round_)
             if answer is None:
                 return {"saved": False, "message": _("Choose one of the answers shown.")}, 400
-            field = {"s": "value", "c": "comment", "r": "change_reason"}[kind]
+            field = answer_service.AUTOSAVE_FIELDS[kind]
             answer_service.save_answers(g.panellist, round_, {target: answer}, fields=frozenset({field}))
     except RoundClosed:
         db.session.rollback()
@@ -367,11 +364,7 @@ def _single_answer(kind: str, value: str, statement_id: int, round_) -> Answer |
         return Answer(comment=value)
     if kind == "r":
         return Answer(change_reason=value)
-    if value == UNABLE and g.study.unable_to_rate:
-        return Answer(unable=True)
-    if value.isdigit() and g.study.scale_min <= int(value) <= g.study.scale_max:
-        return Answer(value=int(value))
-    return None
+    return answer_service.rating_answer(value, g.study.scale_min, g.study.scale_max, g.study.unable_to_rate)
 
 
 @bp.route("/panel/review", methods=["GET", "POST"])

@@ -130,17 +130,23 @@ def _rating_upsert(fields: frozenset[str]) -> sa.Insert:
     key = (db.session.get_bind().dialect.name, fields)
     if key not in _UPSERTS:
         statement = _insert(Rating.__table__)
-        update = {"updated_at": statement.excluded.updated_at, "entered_by_id": statement.excluded.entered_by_id}
-        if "value" in fields:
-            update["value"] = statement.excluded.value
-            update["unable_to_rate"] = statement.excluded.unable_to_rate
-        if "comment" in fields:
-            update["comment"] = statement.excluded.comment
-        if "change_reason" in fields:
-            update["change_reason"] = statement.excluded.change_reason
         _UPSERTS[key] = statement.on_conflict_do_update(
-            index_elements=["panellist_id", "round_id", "statement_id"], set_=update)
+            index_elements=["panellist_id", "round_id", "statement_id"], set_=_rating_update(statement, fields))
     return _UPSERTS[key]
+
+
+def _rating_update(statement, fields: frozenset[str]) -> dict:
+    """What a rating upsert overwrites when the rating exists: the parts sent (a value with its "unable to rate"
+    flag, a comment, a reason) and who entered it when; never the other parts."""
+    update = {"updated_at": statement.excluded.updated_at, "entered_by_id": statement.excluded.entered_by_id}
+    if "value" in fields:
+        update["value"] = statement.excluded.value
+        update["unable_to_rate"] = statement.excluded.unable_to_rate
+    if "comment" in fields:
+        update["comment"] = statement.excluded.comment
+    if "change_reason" in fields:
+        update["change_reason"] = statement.excluded.change_reason
+    return update
 
 
 def save_answers(panellist: Panellist, round_: Round, answers: dict[int, Answer], *, entered_by_id: int | None = None,
@@ -168,7 +174,18 @@ def save_answers(panellist: Panellist, round_: Round, answers: dict[int, Answer]
 
 
 UNABLE = "unable"  # the value an "unable to rate" answer is sent with
-_AUTOSAVE_FIELDS = {"s": "value", "c": "comment", "r": "change_reason"}
+# The parts of a rating a single autosave can carry, by the first letter of the field's name (s12, c12, r12).
+AUTOSAVE_FIELDS = {"s": "value", "c": "comment", "r": "change_reason"}
+
+
+def rating_answer(raw: str, scale_min: int, scale_max: int, unable_allowed: bool) -> Answer | None:
+    """A rating as sent by a page (a number on the scale, or "unable to rate" where allowed); None if it is not one."""
+    if raw == UNABLE and unable_allowed:
+        return Answer(unable=True)
+    if raw.isdigit() and scale_min <= int(raw) <= scale_max:
+        return Answer(value=int(raw))
+    return None
+
 _QUICK: dict[tuple[str, str], sa.Executable] = {}
 
 
@@ -182,7 +199,7 @@ def quick_autosave(panellist_id: int, link_hash: str, kind: str, statement_id: i
     statement is in that round; a value is on the study's scale or "unable to rate" where allowed. Anything else
     returns False, and the caller runs the full path, which gives the panellist the right page or message.
     """
-    field = _AUTOSAVE_FIELDS.get(kind)
+    field = AUTOSAVE_FIELDS.get(kind)
     if field is None:
         return False
     dialect = db.session.get_bind().dialect.name
@@ -193,12 +210,10 @@ def quick_autosave(panellist_id: int, link_hash: str, kind: str, statement_id: i
     row = {"panellist_id": panellist_id, "round_id": found.round_id, "statement_id": statement_id,
            "value": None, "unable_to_rate": False, "comment": "", "change_reason": "", "updated_at": utcnow()}
     if field == "value":
-        if raw == UNABLE and found.unable_to_rate:
-            row["unable_to_rate"] = True
-        elif raw.isdigit() and found.scale_min <= int(raw) <= found.scale_max:
-            row["value"] = int(raw)
-        else:
+        answer = rating_answer(raw, found.scale_min, found.scale_max, found.unable_to_rate)
+        if answer is None:
             return False
+        row["value"], row["unable_to_rate"] = answer.value, answer.unable
     else:
         row[field] = clean_text(raw)
     return connection.execute(_quick_statement(dialect, field), row).rowcount == 1
@@ -247,14 +262,10 @@ def _build_quick_upsert(dialect: str, field: str) -> sa.Insert:
                                        in_round.c.statement_id == sa.bindparam("statement_id"))
         .correlate(None).exists(),
     )
-    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-    statement = insert.from_select(names, values)
-    update = {"updated_at": statement.excluded.updated_at, "entered_by_id": None, field: statement.excluded[field]}
-    if field == "value":
-        update["unable_to_rate"] = statement.excluded.unable_to_rate
+    statement = _insert(table).from_select(names, values)
     # An INSERT's row count is read only when asked for (it tells whether the checks let the row in).
     return statement.on_conflict_do_update(
-        index_elements=["panellist_id", "round_id", "statement_id"], set_=update
+        index_elements=["panellist_id", "round_id", "statement_id"], set_=_rating_update(statement, frozenset({field}))
     ).execution_options(preserve_rowcount=True)
 
 
