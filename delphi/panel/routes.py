@@ -145,7 +145,8 @@ def _progress(round_):
     answered = sum(1 for r in saved.values() if r.is_answered)
     first_open = next((p.number for p in pages if any(
         not (saved.get(rs.statement_id) and saved[rs.statement_id].is_answered) for rs in p.statements)), 1)
-    return {"answered": answered, "total": len(round_.statements), "first_page": first_open, "pages": len(pages),
+    return {"answered": answered, "total": answer_service.statement_count(pages), "first_page": first_open,
+            "pages": len(pages),
             "submitted": answer_service.has_submitted(g.panellist, round_)}
 
 
@@ -241,8 +242,8 @@ def _rate(page: int):
         abort(404)
     current = pages[page - 1]
     saved = answer_service.answers_for(g.panellist, round_)
-    feedback = feedback_for(g.panellist, round_)
-    reasons = {sid for sid, fb in feedback.items() if fb.own_value is not None or fb.own_unable}
+    feedback = feedback_for(g.panellist, round_, [s.statement_id for s in current.statements])
+    reasons = _reasons_asked(round_, current.statements, feedback)
     form = rating_form(g.study, current.statements, with_reasons=reasons,
                        data=None if request.method == "POST" else _saved_data(current.statements, reasons, saved))
     expired = False
@@ -259,8 +260,15 @@ def _rate(page: int):
     answered = sum(1 for r in saved.values() if r.is_answered)
     return render_template("panel/rate.html", form=form, round=round_, page=current, pages=pages, feedback=feedback,
                            phrases=feedback_phrases() if feedback else {},
-                           answered=answered, total=len(round_.statements), expired=expired), \
+                           answered=answered, total=answer_service.statement_count(pages), expired=expired), \
         422 if request.method == "POST" else 200
+
+
+def _reasons_asked(round_, statements, feedback=None) -> set[int]:
+    """The statements whose page asks why the answer changed: those the panellist answered last round."""
+    if feedback is None:
+        feedback = feedback_for(g.panellist, round_, [s.statement_id for s in statements])
+    return {sid for sid, fb in feedback.items() if fb.own_value is not None or fb.own_unable}
 
 
 def _after_save(form, page: int, pages: int) -> str:
@@ -301,8 +309,9 @@ def pending():
         if confirm.save.data:
             from werkzeug.datastructures import MultiDict
 
-            form = rating_form(g.study, pages[page - 1].statements, formdata=MultiDict(held.get("answers", {})),
-                               meta={"csrf": False})
+            statements = pages[page - 1].statements
+            form = rating_form(g.study, statements, formdata=MultiDict(held.get("answers", {})), meta={"csrf": False},
+                               with_reasons=_reasons_asked(round_, statements))
             if form.validate():
                 saved = answer_service.answers_for(g.panellist, round_)
                 answer_service.save_answers(g.panellist, round_, _answers_from_form(form, saved))
@@ -389,7 +398,8 @@ def review():
                                saved=saved_open, submitted=answer_service.has_submitted(g.panellist, round_))
     pages = answer_service.round_pages(round_)
     saved = answer_service.answers_for(g.panellist, round_)
-    missing = sum(1 for rs in round_.statements if not (saved.get(rs.statement_id) and saved[rs.statement_id].is_answered))
+    missing = sum(1 for p in pages for s in p.statements
+                  if not (saved.get(s.statement_id) and saved[s.statement_id].is_answered))
     your_answer = {v: _("Your answer: %(value)s", value=v) for v in range(g.study.scale_min, g.study.scale_max + 1)}
     return render_template("panel/review.html", form=form, round=round_, pages=pages, saved=saved, missing=missing,
                            your_answer=your_answer,

@@ -11,6 +11,7 @@ import unicodedata
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from delphi.extensions import db
@@ -56,19 +57,57 @@ def clean_text(text: str | None, limit: int = MAX_COMMENT) -> str:
     return _UNSAFE.sub("", text).strip()[:limit]
 
 
+@dataclass(frozen=True, slots=True)
+class PageStatement:
+    """A statement as a round's pages show it: its wording in that round."""
+
+    statement_id: int
+    text: str
+
+
 @dataclass(frozen=True)
 class Page:
     number: int
     domain: str
-    statements: list[RoundStatement]
+    statements: tuple[PageStatement, ...]
 
 
-def round_pages(round_: Round) -> list[Page]:
+# Pages of open rounds, per process: (round id, opened at) -> pages. A round's statements are fixed when it opens
+# (``rounds.open_next_round`` creates them and opens the round in one transaction, and nothing changes a round's
+# wording, domains or order afterwards), and every panellist page needs them: reading 200 of them as ORM objects cost
+# a query and more CPU than the rest of a rating page's data. The opening time is part of the key so that a round id
+# that SQLite hands out again after a study is deleted cannot find the old round's pages.
+_PAGES_KEPT = 64
+
+
+def round_pages(round_: Round) -> tuple[Page, ...]:
     """One page per domain, in the order the domains first appear in the round."""
-    by_domain: dict[str, list[RoundStatement]] = {}
-    for rs in round_.statements:
-        by_domain.setdefault(rs.domain, []).append(rs)
-    return [Page(number=i, domain=domain, statements=items) for i, (domain, items) in enumerate(by_domain.items(), 1)]
+    cache = current_app.extensions.setdefault("delphi.round_pages", {})
+    key = (round_.id, round_.opened_at)
+    pages = cache.get(key) if round_.status is RoundStatus.open else None
+    if pages is None:
+        pages = _read_pages(round_)
+        if round_.status is RoundStatus.open and round_.opened_at is not None:
+            if len(cache) >= _PAGES_KEPT:
+                cache.clear()
+            cache[key] = pages
+    return pages
+
+
+def _read_pages(round_: Round) -> tuple[Page, ...]:
+    rows = db.session.execute(
+        sa.select(RoundStatement.statement_id, RoundStatement.domain, RoundStatement.text)
+        .where(RoundStatement.round_id == round_.id).order_by(RoundStatement.position, RoundStatement.id)
+    ).all()
+    by_domain: dict[str, list[PageStatement]] = {}
+    for statement_id, domain, text in rows:
+        by_domain.setdefault(domain, []).append(PageStatement(statement_id, text))
+    return tuple(Page(number=i, domain=domain, statements=tuple(items))
+                 for i, (domain, items) in enumerate(by_domain.items(), 1))
+
+
+def statement_count(pages: tuple[Page, ...]) -> int:
+    return sum(len(page.statements) for page in pages)
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@ comments. Read from the figures frozen at close (no statistics here), with small
 be subtracted back to them."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -69,22 +70,30 @@ def suppressed_groups(sizes: dict[str, int], minimum: int) -> set[str]:
     return withheld
 
 
-def feedback_for(panellist: Panellist, round_: Round) -> dict[int, StatementFeedback]:
-    """Feedback for every statement of ``round_`` that was also in the previous rating round."""
+def feedback_for(panellist: Panellist, round_: Round, statement_ids: Iterable[int] | None = None
+                 ) -> dict[int, StatementFeedback]:
+    """Feedback for the statements of ``round_`` (those in ``statement_ids``: a page's, or by default all) that were
+    also in the previous rating round. Figures and the panellist's own answers are read as plain rows."""
     previous = round_.previous_rating_round
     if previous is None:
         return {}
     study: Study = round_.study
-    statement_ids = [rs.statement_id for rs in round_.statements]
-    results = db.session.scalars(
-        sa.select(RoundResult).where(RoundResult.round_id == previous.id, RoundResult.statement_id.in_(statement_ids))
+    if statement_ids is None:
+        statement_ids = [rs.statement_id for rs in round_.statements]
+    statement_ids = list(statement_ids)
+    results = db.session.execute(
+        sa.select(RoundResult.statement_id, RoundResult.scope, RoundResult.n, RoundResult.median,
+                  RoundResult.pct_agree, RoundResult.distribution)
+        .where(RoundResult.round_id == previous.id, RoundResult.statement_id.in_(statement_ids))
     ).all()
-    by_statement: dict[int, dict[str, RoundResult]] = {}
+    by_statement: dict[int, dict[str, sa.Row]] = {}
     for r in results:
         by_statement.setdefault(r.statement_id, {})[r.scope] = r
     own = {
-        r.statement_id: r for r in db.session.scalars(
-            sa.select(Rating).where(Rating.panellist_id == panellist.id, Rating.round_id == previous.id))
+        r.statement_id: r for r in db.session.execute(
+            sa.select(Rating.statement_id, Rating.value, Rating.unable_to_rate)
+            .where(Rating.panellist_id == panellist.id, Rating.round_id == previous.id,
+                   Rating.statement_id.in_(statement_ids)))
     }
     comments = _approved_comments(previous, statement_ids)
     groups: list[StakeholderGroup] = list(study.groups)
@@ -115,7 +124,7 @@ def feedback_for(panellist: Panellist, round_: Round) -> dict[int, StatementFeed
     return feedback
 
 
-def _figures(label: str, result: RoundResult, points, *, shown: bool) -> Figures:
+def _figures(label: str, result: sa.Row, points, *, shown: bool) -> Figures:
     if not shown:
         return Figures(label=label, shown=False)
     counts = tuple((p, int(result.distribution.get(str(p), 0))) for p in points)

@@ -141,3 +141,38 @@ def test_first_round_pages_have_no_feedback_or_prompt(app, client, make_study, m
     client.post("/panel/consent", data={"agree": "1"})
     page = client.get("/panel/rate/1").get_data(as_text=True)
     assert "Last time (round" not in page and not re.search(r'name="r\d', page)
+
+
+def test_reason_typed_after_the_session_ended_is_kept_with_the_answer(app, client, make_study):
+    study_id = make_study(three_group_protocol())
+    members, sid = close_with_figures(app, study_id, {"service_user": [8] * 6, "staff": [6] * 6})
+    panellist_id = members["service_user"][0]
+    enter(app, client, panellist_id)
+    with client.session_transaction() as session:
+        session.pop("panellist")  # the session ended while the panellist was typing
+    response = client.post("/panel/rate/1", data={f"s{sid}": "3", f"r{sid}": "Hearing from staff changed my mind.",
+                                                  "next": "1"})
+    assert response.status_code == 401
+    enter(app, client, panellist_id)
+    assert client.get("/panel/").headers["Location"] == "/panel/pending"
+    assert client.post("/panel/pending", data={"save": "1"}).status_code == 303
+    with app.app_context():
+        round2 = db.session.get(Study, study_id).rounds[-1]
+        rating = db.session.scalar(sa.select(Rating).where(Rating.panellist_id == panellist_id,
+                                                           Rating.round_id == round2.id))
+        assert (rating.value, rating.change_reason) == (3, "Hearing from staff changed my mind.")
+
+
+def test_feedback_is_read_for_the_statements_asked_for(app, make_study):
+    from delphi.services.feedback import feedback_for
+
+    study_id = make_study(three_group_protocol())
+    members, sid = close_with_figures(app, study_id, {"service_user": [8] * 6, "staff": [6] * 6})
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        panellist = db.session.get(Panellist, members["staff"][0])
+        round2 = study.rounds[-1]
+        assert set(feedback_for(panellist, round2)) == {sid}
+        assert feedback_for(panellist, round2, [sid])[sid].own_value == 6
+        other = next(s.id for s in study.statements if s.id != sid)
+        assert feedback_for(panellist, round2, [other]) == {}
