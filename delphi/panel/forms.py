@@ -2,14 +2,23 @@
 same), so a page holds exactly the statements of its domain."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, RadioField, SelectMultipleField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    RadioField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from delphi.models import RoundStatement, Study
-from delphi.services.answers import MAX_COMMENT, UNABLE
+from delphi.models import Study
+from delphi.services.answers import MAX_COMMENT, UNABLE, PageStatement
 
 
 def _allowed(values: set[str], message):
@@ -27,10 +36,14 @@ class RatingPageForm(FlaskForm):
     next = SubmitField(_l("Save and continue"))
     leave = SubmitField(_l("Save and come back later"))
 
-    statement_fields: list[tuple[RoundStatement, str, str, str | None]]
+    statement_fields: list[tuple[PageStatement, str, str, str | None]]
+    # What the page writes out for every statement, made once: (value, anchor label or None) per scale point, and the
+    # "unable to rate" choice's label (None when the study has no such choice).
+    scale_points: tuple[tuple[str, str | None], ...]
+    unable_label: str | None
 
 
-def rating_form(study: Study, statements: list[RoundStatement], *, with_reasons: set[int] = frozenset(),
+def rating_form(study: Study, statements: Sequence[PageStatement], *, with_reasons: set[int] = frozenset(),
                 formdata=None, data: dict | None = None, meta: dict | None = None) -> RatingPageForm:
     """A form with, per statement: ``s<id>`` (the rating), ``c<id>`` (an optional comment) and, where the panellist
     rated it last round, ``r<id>`` (why they changed, optional)."""
@@ -60,6 +73,9 @@ def rating_form(study: Study, statements: list[RoundStatement], *, with_reasons:
     kwargs = {"data": data, "meta": meta or {}}
     form = Form(formdata=formdata, **kwargs) if formdata is not None else Form(**kwargs)
     form.statement_fields = names
+    labels = study.scale_labels or {}
+    form.scale_points = tuple((choice.value, labels.get(choice.value)) for choice in choices if choice.value != UNABLE)
+    form.unable_label = str(choices[-1].label) if study.unable_to_rate else None
     return form
 
 
