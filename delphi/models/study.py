@@ -87,8 +87,10 @@ class Study(Base):
     allow_group_choice: Mapped[bool] = mapped_column(default=False)
     allow_suggestions: Mapped[bool] = mapped_column(default=True)
     starts_with_open_round: Mapped[bool] = mapped_column(default=False)
-    # The protocol as TOML, written when round 1 opens; reports export this, never the live settings.
-    locked_protocol: Mapped[str | None] = mapped_column(sa.Text)
+    # The protocol as TOML, written when round 1 opens; reports export this, never the live settings. Tens of
+    # kilobytes for a large study and read only by reports, so not loaded with the study (every panellist request
+    # reads the study).
+    locked_protocol: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
     locked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
