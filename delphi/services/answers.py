@@ -76,7 +76,8 @@ class Page:
 # (``rounds.open_next_round`` creates them and opens the round in one transaction, and nothing changes a round's
 # wording, domains or order afterwards), and every panellist page needs them: reading 200 of them as ORM objects cost
 # a query and more CPU than the rest of a rating page's data. The opening time is part of the key so that a round id
-# that SQLite hands out again after a study is deleted cannot find the old round's pages.
+# that SQLite hands out again (after the row was deleted, or the transaction that made it rolled back) cannot find the
+# old round's pages.
 _PAGES_KEPT = 64
 
 
