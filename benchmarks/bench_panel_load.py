@@ -48,6 +48,7 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import numpy as np
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,17 +56,20 @@ sys.path.insert(0, str(ROOT))
 
 from delphi import create_app  # noqa: E402
 from delphi.extensions import db  # noqa: E402
-from delphi.models import ConsentRecord, Panellist  # noqa: E402
+from delphi.models import ConsentRecord, Panellist, Rating  # noqa: E402
 from delphi.protocol import load_protocol  # noqa: E402
 from delphi.services.panel import hash_token, new_token  # noqa: E402
-from delphi.services.rounds import open_next_round  # noqa: E402
+from delphi.services.rounds import close_round, open_next_round  # noqa: E402
 from delphi.services.studies import create_study  # noqa: E402
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 FIELD = re.compile(r'name="(s\d+)" type="radio"')
 
 
-def seed(url: str, panellists: int, statements: int) -> list[str]:
+def seed(url: str, panellists: int, statements: int, round_number: int = 1) -> list[str]:
+    """A fresh database with one study whose round ``round_number`` is open. For round 2, every panellist has rated
+    every statement of round 1 (one comment in 500 approved), and round 1 is closed the way the app closes it, so
+    that the rating pages show feedback."""
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     groups = "".join(f'\n[[groups]]\nkey = "g{i}"\nname = "Group {i}"\n' for i in range(4))
     items = "".join(f'\n[[statements]]\ncode = "S{i:03d}"\ndomain = "Domain {i // 20:02d}"\n'
@@ -76,15 +80,31 @@ def seed(url: str, panellists: int, statements: int) -> list[str]:
         meta.reflect(bind=db.engine)
         meta.drop_all(bind=db.engine)
         db.create_all()
-        study = create_study(load_protocol(f'title = "Load"\n{groups}{items}'))
+        study = create_study(load_protocol(f'title = "Load"\nmin_group_feedback = 5\n{groups}{items}'))
         tokens = [new_token() for _ in range(panellists)]
         db.session.execute(sa.insert(Panellist), [
             {"study_id": study.id, "group_id": study.groups[i % 4].id, "pseudonym": f"L-{i:06d}",
              "token_hash": hash_token(t), "withdrawn": False} for i, t in enumerate(tokens)])
-        ids = db.session.scalars(sa.select(Panellist.id).where(Panellist.study_id == study.id)).all()
+        ids = db.session.scalars(sa.select(Panellist.id).where(Panellist.study_id == study.id)
+                                 .order_by(Panellist.id)).all()
         db.session.execute(sa.insert(ConsentRecord), [
             {"panellist_id": pid, "decision": "given", "consent_version": 1, "statements": []} for pid in ids])
-        open_next_round(study)
+        first = open_next_round(study)
+        if round_number == 2:
+            rng = np.random.default_rng(9)
+            sids = [rs.statement_id for rs in first.statements]
+            for start in range(0, len(ids), 250):  # 50,000 ratings at a time
+                block = ids[start:start + 250]
+                values = rng.integers(1, 10, size=(len(block), len(sids)))
+                db.session.execute(sa.insert(Rating), [
+                    {"panellist_id": pid, "round_id": first.id, "statement_id": sid, "value": int(values[p, s]),
+                     "unable_to_rate": False, "comment": "A comment." if (start + p + s) % 500 == 0 else "",
+                     "comment_approved": (start + p + s) % 500 == 0}
+                    for p, pid in enumerate(block) for s, sid in enumerate(sids)])
+            close_round(first)
+            for rs in first.statements:
+                rs.carry_forward = True
+            open_next_round(study)
         db.session.commit()
         db.session.remove()
         db.engine.dispose()
@@ -338,6 +358,8 @@ def main() -> None:
                         "request) or gthread (keeps connections alive, with --threads)")
     parser.add_argument("--threads", type=int, default=1, help="gunicorn threads per worker (gthread)")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[50, 200])
+    parser.add_argument("--round", type=int, choices=[1, 2], default=1, dest="round_number",
+                        help="the open round: 1, or 2 (round 1 rated by everyone and closed: pages show feedback)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
@@ -349,9 +371,9 @@ def main() -> None:
             url = f"sqlite:///{folder}/load.sqlite3"
         os.environ["DELPHI_INSTANCE_PATH"] = folder
         t0 = time.perf_counter()
-        tokens = seed(url, args.panellists, args.statements)
-        print(f"Seeded {args.panellists} panellists x {args.statements} statements on {args.database} "
-              f"in {time.perf_counter() - t0:.1f} s")
+        tokens = seed(url, args.panellists, args.statements, args.round_number)
+        print(f"Seeded {args.panellists} panellists x {args.statements} statements on {args.database}, round "
+              f"{args.round_number} open, in {time.perf_counter() - t0:.1f} s")
         port = 18000 + os.getpid() % 1000
         env = {**os.environ, "DATABASE_URL": url, "DELPHI_SECRET_KEY": "bench", "DELPHI_INSTANCE_PATH": folder,
                "DELPHI_LINK_RATE_LIMIT": "1000000 per minute", "PYTHONPATH": str(ROOT)}

@@ -176,3 +176,26 @@ def test_feedback_is_read_for_the_statements_asked_for(app, make_study):
         assert feedback_for(panellist, round2, [sid])[sid].own_value == 6
         other = next(s.id for s in study.statements if s.id != sid)
         assert feedback_for(panellist, round2, [other]) == {}
+
+
+def test_figures_are_written_for_each_language_and_agreement_band(app, client, make_study):
+    """A figure's markup is kept per process (phrases.shown_figure): the same figures must still be written in the
+    panellist's language and with their own study's agreement band."""
+    narrow = make_study(three_group_protocol())
+    wide = make_study(three_group_protocol().replace('scope = "overall"', 'scope = "overall"\nagree = [6, 9]'))
+    first, _ = close_with_figures(app, narrow, {"service_user": [8] * 6, "staff": [6] * 6})
+    second, _ = close_with_figures(app, wide, {"service_user": [8] * 6, "staff": [6] * 6})
+
+    enter(app, client, first["staff"][0])
+    page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
+    assert "Whole panel:</strong> 12 people answered." in page and "50% answered 7 to 9." in page
+    client.post("/language", data={"lang": "nb", "next": "/panel/rate/1"})
+    page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
+    assert "Hele panelet:</strong>" in page and "svarte 7 til 9." in page
+    assert "Whole panel:" not in page and "people answered" not in page and "answered 7 to 9" not in page
+
+    enter(app, client, second["staff"][0])
+    client.post("/language", data={"lang": "en", "next": "/panel/rate/1"})
+    page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
+    assert "Whole panel:</strong> 12 people answered." in page
+    assert "50% answered 6 to 9." in page and "7 to 9" not in page
