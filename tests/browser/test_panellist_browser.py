@@ -86,12 +86,14 @@ def test_panellist_with_javascript_off_completes_the_round(app, live_server, new
     page = new_page(width=390, height=844, javascript=False)
     page.goto(f"{live_server.url}/p/{study['tokens']['family']}")
     consent_with_mouse(page)
-    page.get_by_role("link", name="Start", exact=True).click()
+    with page.expect_navigation():  # the fieldsets are listed once the page has loaded, not while it is parsed
+        page.get_by_role("link", name="Start", exact=True).click()
     pages = int(page.locator("#progress").inner_text().split(" of ")[1].split(" ")[0])
     for number in range(1, pages + 1):
         for fieldset in page.locator("fieldset.statement").all():
             fieldset.locator("label", has_text="7").first.click()
-        page.get_by_role("button", name="Save and continue").click()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save and continue").click()
     assert page.url.endswith("/panel/review")
     assert "Not answered" not in page.content()
     page.get_by_role("button", name="Send my answers").click()

@@ -136,11 +136,15 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
     for box in no_js.get_by_role("checkbox").all():
         box.check()
     no_js.locator("[name=agree]").click()
-    no_js.get_by_role("link", name="Start", exact=True).click()
+    # Each click waits for the next page to load: listing the fieldsets of a page still being parsed could miss some
+    # (a CI run once saved this panellist's first page empty that way).
+    with no_js.expect_navigation():
+        no_js.get_by_role("link", name="Start", exact=True).click()
     while "/panel/rate/" in no_js.url:
         for fieldset in no_js.locator("fieldset.statement").all():
             fieldset.locator("label", has_text="3").first.click()
-        no_js.get_by_role("button", name="Save and continue").click()
+        with no_js.expect_navigation():
+            no_js.get_by_role("button", name="Save and continue").click()
     no_js.get_by_role("button", name="Send my answers").click()
     assert no_js.url.endswith("/panel/thanks")
 
