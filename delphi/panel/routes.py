@@ -34,7 +34,7 @@ from delphi.panel.forms import (
 )
 from delphi.services import answers as answer_service
 from delphi.services.answers import Answer, RoundClosed
-from delphi.services.feedback import feedback_for
+from delphi.services.feedback import answered_before, feedback_for
 from delphi.services.panel import find_by_token, withdraw_panellist
 
 
@@ -242,7 +242,10 @@ def _rate(page: int):
         abort(404)
     current = pages[page - 1]
     saved = answer_service.answers_for(g.panellist, round_)
-    feedback = feedback_for(g.panellist, round_, [s.statement_id for s in current.statements])
+    # A page that is saved needs only which statements ask why an answer changed; the feedback itself (figures and
+    # comments) is read when the page is shown.
+    feedback = None if request.method == "POST" else feedback_for(
+        g.panellist, round_, [s.statement_id for s in current.statements])
     reasons = _reasons_asked(round_, current.statements, feedback)
     form = rating_form(g.study, current.statements, with_reasons=reasons,
                        data=None if request.method == "POST" else _saved_data(current.statements, reasons, saved))
@@ -257,6 +260,7 @@ def _rate(page: int):
             db.session.commit()
             return redirect(_after_save(form, page, len(pages)), code=303)
         expired = bool(form.csrf_token.errors) if hasattr(form, "csrf_token") else False
+        feedback = feedback_for(g.panellist, round_, [s.statement_id for s in current.statements])
     answered = sum(1 for r in saved.values() if r.is_answered)
     return render_template("panel/rate.html", form=form, round=round_, page=current, pages=pages, feedback=feedback,
                            phrases=feedback_phrases() if feedback else {},
@@ -265,9 +269,10 @@ def _rate(page: int):
 
 
 def _reasons_asked(round_, statements, feedback=None) -> set[int]:
-    """The statements whose page asks why the answer changed: those the panellist answered last round."""
+    """The statements whose page asks why the answer changed: those the panellist answered last round (from the
+    page's feedback when it has been read)."""
     if feedback is None:
-        feedback = feedback_for(g.panellist, round_, [s.statement_id for s in statements])
+        return answered_before(g.panellist, round_, [s.statement_id for s in statements])
     return {sid for sid, fb in feedback.items() if fb.own_value is not None or fb.own_unable}
 
 

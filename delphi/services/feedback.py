@@ -124,6 +124,23 @@ def feedback_for(panellist: Panellist, round_: Round, statement_ids: Iterable[in
     return feedback
 
 
+def answered_before(panellist: Panellist, round_: Round, statement_ids: Iterable[int]) -> set[int]:
+    """The statements (of ``statement_ids``) whose feedback shows the panellist's own answer from the previous rating
+    round: those they rated or marked unable to rate there, and that have the panel's figures. The same set as
+    ``feedback_for`` gives (``own_value`` or ``own_unable``), in one query and without reading the figures: a page
+    that is saved asks why an answer changed for these, and shows no feedback unless it has errors."""
+    previous = round_.previous_rating_round
+    if previous is None:
+        return set()
+    return set(db.session.scalars(
+        sa.select(Rating.statement_id)
+        .join(RoundResult, sa.and_(RoundResult.round_id == Rating.round_id,
+                                   RoundResult.statement_id == Rating.statement_id, RoundResult.scope == "overall"))
+        .where(Rating.panellist_id == panellist.id, Rating.round_id == previous.id,
+               Rating.statement_id.in_(list(statement_ids)),
+               sa.or_(Rating.value.is_not(None), Rating.unable_to_rate.is_(True)))))
+
+
 def _figures(label: str, result: sa.Row, points, *, shown: bool) -> Figures:
     if not shown:
         return Figures(label=label, shown=False)

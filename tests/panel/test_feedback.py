@@ -199,3 +199,45 @@ def test_figures_are_written_for_each_language_and_agreement_band(app, client, m
     page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
     assert "Whole panel:</strong> 12 people answered." in page
     assert "50% answered 6 to 9." in page and "7 to 9" not in page
+
+
+def test_a_saved_page_asks_for_reasons_where_its_feedback_shows_an_own_answer(app, make_study):
+    """A page that is saved reads only which statements ask why an answer changed (``answered_before``); a page that
+    is shown reads them from its feedback. Both must name the same statements, or a reason typed on the page would be
+    dropped on saving (or asked for where the page showed no earlier answer)."""
+    from delphi.services.feedback import answered_before, feedback_for
+
+    study_id = make_study(three_group_protocol())
+    members, sid = close_with_figures(app, study_id, {"service_user": [8] * 6, "staff": [6] * 6})
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        round1, round2 = study.rounds[0], study.rounds[-1]
+        other = next(s.id for s in study.statements if s.id != sid)  # in round 1, but closed without figures here
+        unable, comment_only, unrated, also_other = (members["staff"][0], members["staff"][1], members["staff"][2],
+                                                     members["service_user"][0])
+        db.session.execute(sa.update(Rating).where(Rating.panellist_id == unable, Rating.round_id == round1.id)
+                           .values(value=None, unable_to_rate=True))
+        db.session.execute(sa.update(Rating).where(Rating.panellist_id == comment_only, Rating.round_id == round1.id)
+                           .values(value=None, comment="Not sure yet."))
+        db.session.execute(sa.delete(Rating).where(Rating.panellist_id == unrated, Rating.round_id == round1.id))
+        db.session.add(Rating(panellist_id=also_other, round_id=round1.id, statement_id=other, value=5))
+        db.session.commit()
+        ids = [rs.statement_id for rs in round2.statements]
+        expected = {unable: {sid}, comment_only: set(), unrated: set(), also_other: {sid}, members["staff"][3]: {sid}}
+        for panellist_id, asked in expected.items():
+            panellist = db.session.get(Panellist, panellist_id)
+            shown = {s for s, fb in feedback_for(panellist, round2, ids).items() if fb.own_value is not None
+                     or fb.own_unable}
+            assert answered_before(panellist, round2, ids) == shown == asked, panellist_id
+
+
+def test_a_page_saved_with_errors_shows_its_feedback_and_keeps_the_reason(app, client, make_study):
+    study_id = make_study(three_group_protocol())
+    members, sid = close_with_figures(app, study_id, {"service_user": [8] * 6, "staff": [6] * 6})
+    enter(app, client, members["service_user"][0])
+    response = client.post("/panel/rate/1", data={f"s{sid}": "12", f"r{sid}": "I read the comments.", "next": "1"})
+    assert response.status_code == 422
+    page = " ".join(response.get_data(as_text=True).split())
+    assert "Last time (round 1)" in page and "You answered: 8." in page
+    assert "Whole panel:</strong> 12 people answered." in page
+    assert "I read the comments.</textarea>" in page
