@@ -146,8 +146,7 @@ def _progress(round_):
     first_open = next((p.number for p in pages if any(
         not (saved.get(rs.statement_id) and saved[rs.statement_id].is_answered) for rs in p.statements)), 1)
     return {"answered": answered, "total": answer_service.statement_count(pages), "first_page": first_open,
-            "pages": len(pages),
-            "submitted": answer_service.has_submitted(g.panellist, round_)}
+            "pages": len(pages), "submitted": answer_service.has_submitted(g.panellist, round_)}
 
 
 @bp.route("/panel/consent", methods=["GET", "POST"])
@@ -241,12 +240,12 @@ def _rate(page: int):
     if not 1 <= page <= len(pages):
         abort(404)
     current = pages[page - 1]
+    statement_ids = [s.statement_id for s in current.statements]
     saved = answer_service.answers_for(g.panellist, round_)
     # A page that is saved needs only which statements ask why an answer changed; the feedback itself (figures and
     # comments) is read when the page is shown.
-    feedback = None if request.method == "POST" else feedback_for(
-        g.panellist, round_, [s.statement_id for s in current.statements])
-    reasons = _reasons_asked(round_, current.statements, feedback)
+    feedback = None if request.method == "POST" else feedback_for(g.panellist, round_, statement_ids)
+    reasons = _reasons_asked(round_, statement_ids, feedback)
     form = rating_form(g.study, current.statements, with_reasons=reasons,
                        data=None if request.method == "POST" else _saved_data(current.statements, reasons, saved))
     expired = False
@@ -260,7 +259,7 @@ def _rate(page: int):
             db.session.commit()
             return redirect(_after_save(form, page, len(pages)), code=303)
         expired = bool(form.csrf_token.errors) if hasattr(form, "csrf_token") else False
-        feedback = feedback_for(g.panellist, round_, [s.statement_id for s in current.statements])
+        feedback = feedback_for(g.panellist, round_, statement_ids)
     answered = sum(1 for r in saved.values() if r.is_answered)
     return render_template("panel/rate.html", form=form, round=round_, page=current, pages=pages, feedback=feedback,
                            phrases=feedback_phrases() if feedback else {},
@@ -268,11 +267,11 @@ def _rate(page: int):
         422 if request.method == "POST" else 200
 
 
-def _reasons_asked(round_, statements, feedback=None) -> set[int]:
-    """The statements whose page asks why the answer changed: those the panellist answered last round (from the
-    page's feedback when it has been read)."""
+def _reasons_asked(round_, statement_ids: list[int], feedback=None) -> set[int]:
+    """The statements (of a page's) whose page asks why the answer changed: those the panellist answered last round
+    (from the page's feedback when it has been read)."""
     if feedback is None:
-        return answered_before(g.panellist, round_, [s.statement_id for s in statements])
+        return answered_before(g.panellist, round_, statement_ids)
     return {sid for sid, fb in feedback.items() if fb.own_value is not None or fb.own_unable}
 
 
@@ -316,7 +315,7 @@ def pending():
 
             statements = pages[page - 1].statements
             form = rating_form(g.study, statements, formdata=MultiDict(held.get("answers", {})), meta={"csrf": False},
-                               with_reasons=_reasons_asked(round_, statements))
+                               with_reasons=_reasons_asked(round_, [s.statement_id for s in statements]))
             if form.validate():
                 saved = answer_service.answers_for(g.panellist, round_)
                 answer_service.save_answers(g.panellist, round_, _answers_from_form(form, saved))
