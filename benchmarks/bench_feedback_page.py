@@ -23,12 +23,13 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.seeding import empty_database, rate_close_and_open_next  # noqa: E402
 from delphi import create_app  # noqa: E402
 from delphi.extensions import db  # noqa: E402
-from delphi.models import ConsentRecord, Panellist, Rating  # noqa: E402
+from delphi.models import ConsentRecord, Panellist  # noqa: E402
 from delphi.protocol import load_protocol  # noqa: E402
 from delphi.services.panel import hash_token, new_token  # noqa: E402
-from delphi.services.rounds import close_round, open_next_round  # noqa: E402
+from delphi.services.rounds import open_next_round  # noqa: E402
 from delphi.services.studies import create_study  # noqa: E402
 
 
@@ -52,18 +53,7 @@ def seed(panellists: int, statements: int) -> tuple[str, str]:
             {"panellist_id": pid, "decision": "given", "consent_version": 1, "statements": []} for pid in ids])
         round1 = open_next_round(study)
         if label == "round2":
-            sids = [rs.statement_id for rs in round1.statements]
-            values = rng.integers(1, 10, size=(len(ids), len(sids)))
-            rows = [{"panellist_id": ids[p], "round_id": round1.id, "statement_id": sids[s], "value": int(values[p, s]),
-                     "unable_to_rate": False, "comment": "A comment." if (p + s) % 500 == 0 else "",
-                     "comment_approved": (p + s) % 500 == 0}
-                    for p in range(len(ids)) for s in range(len(sids))]
-            for start in range(0, len(rows), 50_000):
-                db.session.execute(sa.insert(Rating), rows[start:start + 50_000])
-            close_round(round1)
-            for rs in round1.statements:
-                rs.carry_forward = True
-            open_next_round(study)
+            rate_close_and_open_next(study, round1, ids, rng)
         db.session.commit()
         tokens[label] = token_list[0]
     return tokens["round1"], tokens["round2"]
@@ -92,10 +82,7 @@ def main() -> None:
         url = os.environ["DELPHI_BENCH_POSTGRES_URL"] if args.database == "postgres" else f"sqlite:///{folder}/f.db"
         app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
         with app.app_context():
-            meta = sa.MetaData()
-            meta.reflect(bind=db.engine)
-            meta.drop_all(bind=db.engine)
-            db.create_all()
+            empty_database()
             t0 = time.perf_counter()
             plain, with_feedback = seed(args.panellists, args.statements)
             print(f"Seeded 2 studies of {args.panellists} panellists x {args.statements} statements "

@@ -54,12 +54,13 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.seeding import empty_database, rate_close_and_open_next  # noqa: E402
 from delphi import create_app  # noqa: E402
 from delphi.extensions import db  # noqa: E402
-from delphi.models import ConsentRecord, Panellist, Rating  # noqa: E402
+from delphi.models import ConsentRecord, Panellist  # noqa: E402
 from delphi.protocol import load_protocol  # noqa: E402
 from delphi.services.panel import hash_token, new_token  # noqa: E402
-from delphi.services.rounds import close_round, open_next_round  # noqa: E402
+from delphi.services.rounds import open_next_round  # noqa: E402
 from delphi.services.studies import create_study  # noqa: E402
 
 CSRF = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
@@ -76,10 +77,7 @@ def seed(url: str, panellists: int, statements: int, round_number: int = 1) -> l
                     f'text = "Statement number {i}, about recovery-oriented practice in everyday work."\n'
                     for i in range(statements))
     with app.app_context():
-        meta = sa.MetaData()
-        meta.reflect(bind=db.engine)
-        meta.drop_all(bind=db.engine)
-        db.create_all()
+        empty_database()
         study = create_study(load_protocol(f'title = "Load"\nmin_group_feedback = 5\n{groups}{items}'))
         tokens = [new_token() for _ in range(panellists)]
         db.session.execute(sa.insert(Panellist), [
@@ -91,20 +89,7 @@ def seed(url: str, panellists: int, statements: int, round_number: int = 1) -> l
             {"panellist_id": pid, "decision": "given", "consent_version": 1, "statements": []} for pid in ids])
         first = open_next_round(study)
         if round_number == 2:
-            rng = np.random.default_rng(9)
-            sids = [rs.statement_id for rs in first.statements]
-            for start in range(0, len(ids), 250):  # 50,000 ratings at a time
-                block = ids[start:start + 250]
-                values = rng.integers(1, 10, size=(len(block), len(sids)))
-                db.session.execute(sa.insert(Rating), [
-                    {"panellist_id": pid, "round_id": first.id, "statement_id": sid, "value": int(values[p, s]),
-                     "unable_to_rate": False, "comment": "A comment." if (start + p + s) % 500 == 0 else "",
-                     "comment_approved": (start + p + s) % 500 == 0}
-                    for p, pid in enumerate(block) for s, sid in enumerate(sids)])
-            close_round(first)
-            for rs in first.statements:
-                rs.carry_forward = True
-            open_next_round(study)
+            rate_close_and_open_next(study, first, ids, np.random.default_rng(9))
         db.session.commit()
         db.session.remove()
         db.engine.dispose()

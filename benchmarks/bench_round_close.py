@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.seeding import empty_database  # noqa: E402
 from delphi import create_app  # noqa: E402
 from delphi.extensions import db  # noqa: E402
 from delphi.models import Panellist, Rating, Round, RoundResult  # noqa: E402
@@ -75,10 +76,7 @@ def seed(panellists: int, statements: int, rng: np.random.Generator) -> tuple[in
 def run(url: str, panellists: int, statements: int) -> dict:
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
     with app.app_context():
-        meta = sa.MetaData()
-        meta.reflect(bind=db.engine)
-        meta.drop_all(bind=db.engine)
-        db.create_all()
+        empty_database()
         t0 = time.perf_counter()
         _, round_id = seed(panellists, statements, np.random.default_rng(7))
         seeded = time.perf_counter() - t0
