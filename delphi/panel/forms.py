@@ -2,6 +2,7 @@
 same), so a page holds exactly the statements of its domain."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from flask_babel import lazy_gettext as _l
@@ -36,7 +37,7 @@ class RatingPageForm(FlaskForm):
     next = SubmitField(_l("Save and continue"))
     leave = SubmitField(_l("Save and come back later"))
 
-    statement_fields: list[tuple[PageStatement, str, str, str | None]]
+    statement_fields: tuple[tuple[PageStatement, str, str, str | None], ...]
     # What the page writes out for every statement, made once: (value, anchor label or None) per scale point, and the
     # "unable to rate" choice's label (None when the study has no such choice).
     scale_points: tuple[tuple[str, str | None], ...]
@@ -47,8 +48,27 @@ def rating_form(study: Study, statements: Sequence[PageStatement], *, with_reaso
                 formdata=None, data: dict | None = None, meta: dict | None = None) -> RatingPageForm:
     """A form with, per statement: ``s<id>`` (the rating), ``c<id>`` (an optional comment) and, where the panellist
     rated it last round, ``r<id>`` (why they changed, optional)."""
-    choices = [SelectChoice(str(v), str(v)) for v in range(study.scale_min, study.scale_max + 1)]
-    if study.unable_to_rate:
+    statements = tuple(statements)
+    reasons = frozenset(rs.statement_id for rs in statements if rs.statement_id in with_reasons)
+    cls, names, choices = _rating_form_class(statements, reasons, study.scale_min, study.scale_max,
+                                             study.unable_to_rate)
+    kwargs = {"data": data, "meta": meta or {}}
+    form = cls(formdata=formdata, **kwargs) if formdata is not None else cls(**kwargs)
+    form.statement_fields = names
+    labels = study.scale_labels or {}
+    form.scale_points = tuple((choice.value, labels.get(choice.value)) for choice in choices if choice.value != UNABLE)
+    form.unable_label = str(choices[-1].label) if study.unable_to_rate else None
+    return form
+
+
+@functools.lru_cache(maxsize=256)
+def _rating_form_class(statements: tuple[PageStatement, ...], reasons: frozenset[int], scale_min: int, scale_max: int,
+                       unable_to_rate: bool):
+    """The form class of a page (its statements, which of them ask for a reason, the scale), made once per process:
+    building 40 to 60 fields' classes cost as much as binding them. Labels and messages are lazy, so one class serves
+    every language. Returns (class, statement_fields, choices)."""
+    choices = [SelectChoice(str(v), str(v)) for v in range(scale_min, scale_max + 1)]
+    if unable_to_rate:
         choices.append(SelectChoice(UNABLE, _l("I am unable to rate this")))
     allowed = {choice.value for choice in choices}
     not_on_scale = _l("Choose one of the answers shown.")
@@ -65,18 +85,12 @@ def rating_form(study: Study, statements: Sequence[PageStatement], *, with_reaso
         setattr(Form, f"c{sid}", TextAreaField(_l("Comment (optional)"),
                                                validators=[Optional(), Length(max=MAX_COMMENT, message=too_long)]))
         reason = None
-        if sid in with_reasons:
+        if sid in reasons:
             reason = f"r{sid}"
             setattr(Form, reason, TextAreaField(_l("If your view has changed since last round, would you like to say why? (optional)"),
                                                 validators=[Optional(), Length(max=MAX_COMMENT, message=too_long)]))
         names.append((rs, f"s{sid}", f"c{sid}", reason))
-    kwargs = {"data": data, "meta": meta or {}}
-    form = Form(formdata=formdata, **kwargs) if formdata is not None else Form(**kwargs)
-    form.statement_fields = names
-    labels = study.scale_labels or {}
-    form.scale_points = tuple((choice.value, labels.get(choice.value)) for choice in choices if choice.value != UNABLE)
-    form.unable_label = str(choices[-1].label) if study.unable_to_rate else None
-    return form
+    return Form, tuple(names), tuple(choices)
 
 
 class ConsentForm(FlaskForm):

@@ -1,4 +1,5 @@
-"""Feedback phrases, translated once per page rather than once per figure, and figures' markup, made once per process.
+"""Feedback phrases, translated once per page rather than once per figure, and the markup of figures and of rating
+scales, made once per process.
 
 A round-2 page shows five sets of figures for each of up to 60 statements; looking every phrase up again for each
 figure cost more than the rest of the page. These are Babel's raw translations with their placeholders, formatted in
@@ -15,7 +16,7 @@ from typing import NamedTuple
 
 from flask import current_app, get_template_attribute
 from flask_babel import get_translations
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from delphi.panel import bp
 from delphi.services.feedback import Figures
@@ -80,3 +81,31 @@ def shown_figure(fig: Figures, heading: str, study, t: FeedbackPhrases) -> Marku
             cache.clear()
         cache[key] = html
     return html
+
+
+_NAME = "\x00"  # stands for the field's name in a scale's markup; never in a value or a label
+
+
+@bp.app_template_global()
+def scale_inputs(name: str, chosen, scale: tuple[tuple[str, str | None], ...]) -> Markup:
+    """One statement's radio buttons and labels, one per scale point (``chosen``'s checked), ids "<name>-<index>" as
+    WTForms gives them. Written from the scale's markup, made once per process: a page has 200 inputs, and writing
+    each through the template took a fifth of the page's template time (5.8 of 16.7 ms for a round-2 page, 4.5 this
+    way)."""
+    cache = current_app.extensions.setdefault("delphi.scale_markup", {})
+    points = cache.get(scale)
+    if points is None:
+        points = cache[scale] = tuple(
+            (value,
+             f'<div class="scale-point">\n<input class="scale-input" id="{_NAME}-{i}" name="{_NAME}" type="radio" '
+             f'value="{escape(value)}"',
+             f'>\n<label for="{_NAME}-{i}"><span class="scale-number">{escape(value)}</span>'
+             + (f'<span class="scale-anchor">{escape(anchor)}</span>' if anchor else "") + "</label>\n</div>\n")
+            for i, (value, anchor) in enumerate(scale))
+    out = []
+    for value, head, tail in points:
+        out.append(head)
+        if value == chosen:
+            out.append(" checked")
+        out.append(tail)
+    return Markup("".join(out).replace(_NAME, str(escape(name))))

@@ -7,9 +7,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from flask import current_app
 
 from delphi.extensions import db
-from delphi.models import Panellist, Rating, Round, RoundResult, StakeholderGroup, Study
+from delphi.models import Panellist, Rating, Round, RoundResult, RoundStatus, StakeholderGroup, Study
 
 
 @dataclass(frozen=True)
@@ -81,14 +82,7 @@ def feedback_for(panellist: Panellist, round_: Round, statement_ids: Iterable[in
     if statement_ids is None:
         statement_ids = [rs.statement_id for rs in round_.statements]
     statement_ids = list(statement_ids)
-    results = db.session.execute(
-        sa.select(RoundResult.statement_id, RoundResult.scope, RoundResult.n, RoundResult.median,
-                  RoundResult.pct_agree, RoundResult.distribution)
-        .where(RoundResult.round_id == previous.id, RoundResult.statement_id.in_(statement_ids))
-    ).all()
-    by_statement: dict[int, dict[str, sa.Row]] = {}
-    for r in results:
-        by_statement.setdefault(r.statement_id, {})[r.scope] = r
+    figures = _closed_figures(previous, study, statement_ids)
     own = {
         r.statement_id: r for r in db.session.execute(
             sa.select(Rating.statement_id, Rating.value, Rating.unable_to_rate)
@@ -96,32 +90,78 @@ def feedback_for(panellist: Panellist, round_: Round, statement_ids: Iterable[in
                    Rating.statement_id.in_(statement_ids)))
     }
     comments = _approved_comments(previous, statement_ids)
-    groups: list[StakeholderGroup] = list(study.groups)
-    minimum = study.min_group_feedback
-    points = range(study.scale_min, study.scale_max + 1)
 
     feedback: dict[int, StatementFeedback] = {}
-    for statement_id, scopes in by_statement.items():
-        overall = scopes.get("overall")
-        if overall is None:
+    for statement_id in statement_ids:
+        shared = figures.get(statement_id)
+        if shared is None:
             continue
-        sizes = {g.key: scopes[g.key].n if g.key in scopes else 0 for g in groups}
-        withheld = suppressed_groups(sizes, minimum)
-        item = StatementFeedback(previous_round=previous.number)
+        item = StatementFeedback(previous_round=previous.number, panel=shared.panel, groups=list(shared.groups))
         mine = own.get(statement_id)
         if mine is not None:
             item.own_value, item.own_unable = mine.value, mine.unable_to_rate
-        item.panel = _figures("", overall, points, shown=overall.n >= minimum)
-        for g in groups:
-            if sizes[g.key] == 0:
-                continue
-            item.groups.append(_figures(g.name, scopes[g.key], points, shown=g.key not in withheld))
-        item.comments = [
-            (name if name is not None and name not in {g.name for g in groups if g.key in withheld} else None, text)
-            for name, text in comments.get(statement_id, [])
-        ]
+        item.comments = [(name if name is not None and name not in shared.withheld else None, text)
+                         for name, text in comments.get(statement_id, [])]
         feedback[statement_id] = item
     return feedback
+
+
+@dataclass(frozen=True, slots=True)
+class _StatementFigures:
+    """What every panellist sees of one statement's figures: the panel's, each group's (in the study's order) and the
+    names of the groups withheld (whose comments then show no group)."""
+
+    panel: Figures
+    groups: tuple[Figures, ...]
+    withheld: frozenset[str]
+
+
+# A closed round's figures are written once, when it closes (a round is closed only once, and nothing updates its
+# results), so each process keeps what it has read and built of them: on a round-2 page, reading and building 20
+# statements' five figures cost more than the rest of the feedback. The key holds the round's id and when it closed
+# (a reused id is a different close), and whatever the figures shown depend on besides the results: the groups
+# (keys, names, order), the minimum group size and the scale. Own answers, comments and withdrawals are read each time.
+_CLOSED_ROUNDS_KEPT = 32
+
+
+def _closed_figures(previous: Round, study: Study, statement_ids: list[int]) -> dict[int, _StatementFigures | None]:
+    """Each statement's shown figures from ``previous`` (None for a statement without the panel's figures)."""
+    groups = tuple((g.key, g.name) for g in study.groups)
+    minimum, points = study.min_group_feedback, range(study.scale_min, study.scale_max + 1)
+    cache = current_app.extensions.setdefault("delphi.closed_round_figures", {})
+    key = (previous.id, previous.closed_at, groups, minimum, study.scale_min, study.scale_max)
+    kept = cache.get(key) if previous.status is RoundStatus.closed and previous.closed_at is not None else None
+    if kept is None:
+        kept = {}
+        if previous.status is RoundStatus.closed and previous.closed_at is not None:
+            if len(cache) >= _CLOSED_ROUNDS_KEPT:
+                cache.clear()
+            cache[key] = kept
+    missing = [sid for sid in statement_ids if sid not in kept]
+    if missing:
+        by_statement: dict[int, dict[str, sa.Row]] = {sid: {} for sid in missing}
+        for r in db.session.execute(
+                sa.select(RoundResult.statement_id, RoundResult.scope, RoundResult.n, RoundResult.median,
+                          RoundResult.pct_agree, RoundResult.distribution)
+                .where(RoundResult.round_id == previous.id, RoundResult.statement_id.in_(missing))):
+            by_statement[r.statement_id][r.scope] = r
+        for statement_id, scopes in by_statement.items():
+            kept[statement_id] = _statement_figures(scopes, groups, minimum, points)
+    return {sid: kept[sid] for sid in statement_ids}
+
+
+def _statement_figures(scopes: dict[str, sa.Row], groups: tuple[tuple[str, str], ...], minimum: int,
+                       points: range) -> _StatementFigures | None:
+    overall = scopes.get("overall")
+    if overall is None:
+        return None
+    sizes = {key: scopes[key].n if key in scopes else 0 for key, _ in groups}
+    withheld = suppressed_groups(sizes, minimum)
+    return _StatementFigures(
+        panel=_figures("", overall, points, shown=overall.n >= minimum),
+        groups=tuple(_figures(name, scopes[key], points, shown=key not in withheld)
+                     for key, name in groups if sizes[key] > 0),
+        withheld=frozenset(name for key, name in groups if key in withheld))
 
 
 def answered_before(panellist: Panellist, round_: Round, statement_ids: Iterable[int]) -> set[int]:

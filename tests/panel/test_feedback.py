@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import Classification, Panellist, Rating, Round, RoundResult, RoundStatus, Study
+from delphi.models.base import utcnow
 from delphi.services.feedback import suppressed_groups
 from delphi.services.rounds import open_next_round
 from tests.conftest import MINIMAL_PROTOCOL
@@ -52,7 +53,8 @@ def close_with_figures(app, study_id, per_group: dict[str, list[int]], comments:
                 rows.append(Rating(panellist_id=panellist.id, round_id=round1.id, statement_id=statement.id, value=v,
                                    comment=(comments or {}).get(v, ""), comment_approved=v in (comments or {})))
         db.session.add_all(rows)
-        db.session.execute(sa.update(Round).where(Round.id == round1.id).values(status=RoundStatus.closed))
+        db.session.execute(sa.update(Round).where(Round.id == round1.id)
+                           .values(status=RoundStatus.closed, closed_at=utcnow()))
         everyone = [v for values in per_group.values() for v in values]
         for scope, values in [("overall", everyone), *per_group.items()]:
             db.session.add(RoundResult(
@@ -241,3 +243,42 @@ def test_a_page_saved_with_errors_shows_its_feedback_and_keeps_the_reason(app, c
     assert "Last time (round 1)" in page and "You answered: 8." in page
     assert "Whole panel:</strong> 12 people answered." in page
     assert "I read the comments.</textarea>" in page
+
+
+def test_figures_kept_per_process_still_show_what_changed_after_the_close(app, client, make_study):
+    """Each process keeps a closed round's figures once read (feedback._closed_figures). What can change after the
+    close must still show on the next page load: the minimum group size, the groups' names, comments approved later
+    and panellists who withdrew (whose comments go)."""
+    from delphi.services.panel import withdraw_panellist
+
+    study_id = make_study(three_group_protocol())
+    members, sid = close_with_figures(app, study_id, {
+        "service_user": [8, 8, 9, 7, 6, 9], "staff": [5, 6, 7], "family": [2, 9]}, comments={9: "Hope is where it starts."})
+    enter(app, client, members["service_user"][0])
+    page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
+    assert "Staff:</strong> fewer than 5 people, not shown." in page
+    assert page.count("Hope is where it starts.") == 3  # two service users and one family member wrote it
+
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        study.group_by_key("staff").name = "Practitioners"
+        round1 = study.rounds[0]
+        db.session.execute(sa.update(Rating).where(Rating.panellist_id == members["staff"][0],
+                                                   Rating.round_id == round1.id)
+                           .values(comment="Approved after the close.", comment_approved=True))
+        for panellist_id in members["family"]:
+            withdraw_panellist(db.session.get(Panellist, panellist_id))
+        db.session.commit()
+    page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
+    assert "Practitioners:</strong> fewer than 5 people, not shown." in page and "Staff:" not in page
+    assert "Approved after the close.</blockquote>" in page
+    assert "– Practitioners" not in page  # a withheld group's name is not attached to its comment
+    assert page.count("Hope is where it starts.") == 2
+
+    with app.app_context():
+        db.session.get(Study, study_id).min_group_feedback = 2
+        db.session.commit()
+    page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
+    assert "Practitioners:</strong> 3 people answered." in page
+    assert "Approved after the close.</blockquote><p class=\"hint\">– Practitioners</p>" in page
+    assert "Family members:</strong> 2 people answered." in page  # figures are frozen at close; the minimum is not

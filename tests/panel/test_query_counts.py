@@ -77,3 +77,26 @@ def test_autosave_queries_are_few_and_constant(app, client):
     with app.app_context():
         statement_id = db.session.scalars(sa.select(Study)).all()[-1].rounds[-1].statements[0].statement_id
     assert queries_of(app, client, "/panel/autosave", "POST", {"field": f"s{statement_id}", "value": "5"}) <= 5
+
+
+def test_a_closed_rounds_figures_are_read_once_per_process(app, client):
+    """Figures frozen at a round's close are kept per process: the first rating page that shows them reads them, and
+    later pages, of any panellist, read only their own answers and the comments."""
+    panellist_in_round_two(app, client, STATEMENT_BANK.read_text(encoding="utf-8"))
+    read = []
+
+    def record(_conn, _cursor, statement, *_args):
+        read.append("round_result" in statement)
+
+    with app.app_context():
+        engine = db.engine
+    sa.event.listen(engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/panel/rate/1").status_code == 200
+        first, read[:] = sum(read), []
+        assert client.get("/panel/rate/1").status_code == 200
+        assert "Last time (round 1)" in client.get("/panel/rate/2").get_data(as_text=True)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", record)
+    assert first == 1
+    assert read and sum(read) == 1  # page 2's statements, not read before
