@@ -282,3 +282,21 @@ def test_figures_kept_per_process_still_show_what_changed_after_the_close(app, c
     assert "Practitioners:</strong> 3 people answered." in page
     assert "Approved after the close.</blockquote><p class=\"hint\">– Practitioners</p>" in page
     assert "Family members:</strong> 2 people answered." in page  # figures are frozen at close; the minimum is not
+
+
+def test_the_same_page_asks_for_reasons_only_from_those_who_answered_last_time(app, make_study):
+    """Rating forms' classes are made once per process (forms._rating_form_class): one panellist's page must not
+    carry another's reason fields."""
+    study_id = make_study(three_group_protocol())
+    members, sid = close_with_figures(app, study_id, {"service_user": [8] * 6, "staff": [6] * 6})
+    rated, unrated = members["staff"][0], members["staff"][1]
+    with app.app_context():
+        db.session.execute(sa.delete(Rating).where(Rating.panellist_id == unrated))
+        db.session.commit()
+    pages = []
+    for panellist_id in (rated, unrated, rated):
+        client = app.test_client()
+        enter(app, client, panellist_id)
+        pages.append(client.get("/panel/rate/1").get_data(as_text=True))
+    assert f'name="r{sid}"' in pages[0] and f'name="r{sid}"' in pages[2]
+    assert f'name="r{sid}"' not in pages[1] and "You did not answer this statement last time." in pages[1]
