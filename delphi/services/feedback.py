@@ -130,10 +130,11 @@ def _closed_figures(previous: Round, study: Study, statement_ids: list[int]) -> 
     minimum, points = study.min_group_feedback, range(study.scale_min, study.scale_max + 1)
     cache = current_app.extensions.setdefault("delphi.closed_round_figures", {})
     key = (previous.id, previous.closed_at, groups, minimum, study.scale_min, study.scale_max)
-    kept = cache.get(key) if previous.status is RoundStatus.closed and previous.closed_at is not None else None
+    closed = previous.status is RoundStatus.closed and previous.closed_at is not None
+    kept = cache.get(key) if closed else None
     if kept is None:
         kept = {}
-        if previous.status is RoundStatus.closed and previous.closed_at is not None:
+        if closed:
             if len(cache) >= _CLOSED_ROUNDS_KEPT:
                 cache.clear()
             cache[key] = kept
