@@ -176,6 +176,11 @@ def cpu_report(before: dict[str, float], after: dict[str, float], elapsed: float
         f"{name} {(after[name] - before[name]) / elapsed:.2f}" for name in before)
 
 
+def cpu_per_request(spent: dict[str, float], requests: int) -> str:
+    """CPU used per request, in ms, by each process group (``spent``: CPU seconds over all slices of a phase)."""
+    return ", ".join(f"{name} {1000 * seconds / requests:.2f}" for name, seconds in spent.items()) + " ms"
+
+
 def pause(think: float, rng: random.Random) -> None:
     if think > 0:
         time.sleep(rng.expovariate(1 / think))
@@ -210,8 +215,12 @@ def journey(port: int, token: str, timings: dict, errors: list, autosaves: int, 
     client.conn.close()
 
 
-def autosave_capacity(port: int, tokens: list[str], seconds: float, server_pid: int) -> tuple[dict, list, float, str]:
-    """Each token's panellist enters and loads a rating page (untimed), then all save answers back to back."""
+def autosave_capacity(port: int, tokens: list[str], seconds: float,
+                      server_pid: int) -> tuple[dict, list, float, dict, dict]:
+    """Each token's panellist enters and loads a rating page (untimed), then all save answers back to back.
+
+    Returns the timings, the errors, the length of the timed window and the CPU used (``cpu_seconds``) at its start
+    and at its end."""
     timings, errors = defaultdict(list), []
     ready = threading.Barrier(len(tokens) + 1)
     window = {}
@@ -244,7 +253,7 @@ def autosave_capacity(port: int, tokens: list[str], seconds: float, server_pid: 
     for thread in threads:
         thread.join()
     elapsed = time.perf_counter() - start
-    return timings, errors, elapsed, cpu_report(cpu, cpu_seconds(server_pid), elapsed)
+    return timings, errors, elapsed, cpu, cpu_seconds(server_pid)
 
 
 def ceiling(port: int, concurrency: int, seconds: float) -> float:
@@ -375,16 +384,26 @@ def main() -> None:
                 # The ceiling and autosave capacity are measured in alternating slices, so that a neighbour's burst
                 # on this shared machine does not fall on one of them only; each figure is the median slice.
                 roofs, capacities, saves, save_errors, cpus = [], [], defaultdict(list), [], []
+                # CPU seconds and requests over all slices of each phase, for the CPU each request costs.
+                spent = {phase: defaultdict(float) for phase in ("ceiling", "autosave")}
+                served = {"ceiling": 0.0, "autosave": 0}
                 batch, used = tokens[used:used + concurrency], used + concurrency
                 for _ in range(args.slices):
                     cpu, start = cpu_seconds(server.pid), time.perf_counter()
                     roofs.append(ceiling(port, concurrency, args.seconds))
-                    cpus.append(("ceiling", cpu_report(cpu, cpu_seconds(server.pid), time.perf_counter() - start)))
-                    timings, errors, elapsed, cpu = autosave_capacity(port, batch, args.seconds, server.pid)
+                    after, elapsed = cpu_seconds(server.pid), time.perf_counter() - start
+                    cpus.append(("ceiling", cpu_report(cpu, after, elapsed)))
+                    served["ceiling"] += roofs[-1] * elapsed
+                    for name in cpu:
+                        spent["ceiling"][name] += after[name] - cpu[name]
+                    timings, errors, elapsed, cpu, after = autosave_capacity(port, batch, args.seconds, server.pid)
                     capacities.append(len(timings["autosave"]) / elapsed)
                     saves["autosave"] += timings["autosave"]
                     save_errors += errors
-                    cpus.append(("autosave", cpu))
+                    cpus.append(("autosave", cpu_report(cpu, after, elapsed)))
+                    served["autosave"] += len(timings["autosave"])
+                    for name in cpu:
+                        spent["autosave"][name] += after[name] - cpu[name]
                 if not args.slices:  # journey only
                     roofs, capacities = [float("nan")], [float("nan")]
                 roof, capacity = statistics.median(roofs), statistics.median(capacities)
@@ -397,6 +416,15 @@ def main() -> None:
                     report("  all autosave slices", saves, save_errors, args.seconds * args.slices)
                     for name, line in cpus[-2:]:
                         print(f"  last {name} slice:" + line[1:])
+                    # What each request costs is steadier than the rates when the host is busy: autosave needs both
+                    # cores and slows with them, while /livez is held back by the sync workers' accept loop.
+                    server_ms = {phase: 1000 * (spent[phase]["gunicorn"] + spent[phase]["postgres"])
+                                 / max(served[phase], 1) for phase in spent}
+                    print("  CPU per request, all slices: /livez " + cpu_per_request(spent["ceiling"], max(
+                        served["ceiling"], 1)) + "; autosave " + cpu_per_request(spent["autosave"], max(
+                        served["autosave"], 1)) + f"; server (gunicorn and postgres) {server_ms['autosave']:.2f} "
+                        f"against {server_ms['ceiling']:.2f} ms = {server_ms['autosave'] / server_ms['ceiling']:.1f} "
+                        "times a /livez")
                 if not args.journeys:
                     summary.append((concurrency, roof, capacity, float("nan"), len(save_errors)))
                     continue
