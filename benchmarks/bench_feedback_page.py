@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.seeding import empty_database, rate_close_and_open_next  # noqa: E402
+from benchmarks.seeding import vacuum_like_autovacuum, empty_database, rate_close_and_open_next  # noqa: E402
 from delphi import create_app  # noqa: E402
 from delphi.extensions import db  # noqa: E402
 from delphi.models import ConsentRecord, Panellist  # noqa: E402
@@ -57,6 +57,7 @@ def seed(panellists: int, statements: int) -> tuple[str, str]:
             rate_close_and_open_next(study, round1, ids, rng)
         db.session.commit()
         tokens[label] = token_list[0]
+    vacuum_like_autovacuum()
     return tokens["round1"], tokens["round2"]
 
 

@@ -54,7 +54,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.seeding import empty_database, rate_close_and_open_next  # noqa: E402
+from benchmarks.seeding import vacuum_like_autovacuum, empty_database, rate_close_and_open_next  # noqa: E402
 from delphi import create_app  # noqa: E402
 from delphi.extensions import db  # noqa: E402
 from delphi.models import ConsentRecord, Panellist  # noqa: E402
@@ -91,6 +91,8 @@ def seed(url: str, panellists: int, statements: int, round_number: int = 1) -> l
         if round_number == 2:
             rate_close_and_open_next(study, first, ids, np.random.default_rng(9))
         db.session.commit()
+        if round_number == 2:
+            vacuum_like_autovacuum()
         db.session.remove()
         db.engine.dispose()
     return tokens
