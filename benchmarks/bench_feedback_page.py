@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.seeding import vacuum_like_autovacuum, empty_database, rate_close_and_open_next  # noqa: E402
+from benchmarks.seeding import empty_database, rate_close_and_open_next, vacuum_like_autovacuum  # noqa: E402
 from delphi import create_app  # noqa: E402
 from delphi.extensions import db  # noqa: E402
 from delphi.models import ConsentRecord, Panellist  # noqa: E402

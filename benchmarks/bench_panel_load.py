@@ -54,7 +54,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.seeding import vacuum_like_autovacuum, empty_database, rate_close_and_open_next  # noqa: E402
+from benchmarks.seeding import empty_database, rate_close_and_open_next, vacuum_like_autovacuum  # noqa: E402
 from delphi import create_app  # noqa: E402
 from delphi.extensions import db  # noqa: E402
 from delphi.models import ConsentRecord, Panellist  # noqa: E402
@@ -178,9 +178,14 @@ def cpu_report(before: dict[str, float], after: dict[str, float], elapsed: float
         f"{name} {(after[name] - before[name]) / elapsed:.2f}" for name in before)
 
 
-def cpu_per_request(spent: dict[str, float], requests: int) -> str:
-    """CPU used per request, in ms, by each process group (``spent``: CPU seconds over all slices of a phase)."""
-    return ", ".join(f"{name} {1000 * seconds / requests:.2f}" for name, seconds in spent.items()) + " ms"
+def add_cpu(total: dict[str, float], before: dict[str, float], after: dict[str, float]) -> None:
+    """Add the CPU seconds each process group used between two ``cpu_seconds`` readings to ``total``."""
+    for name in before:
+        total[name] += after[name] - before[name]
+
+
+def ms_each(per_request: dict[str, float]) -> str:
+    return ", ".join(f"{name} {ms:.2f}" for name, ms in per_request.items()) + " ms"
 
 
 def pause(think: float, rng: random.Random) -> None:
@@ -396,16 +401,14 @@ def main() -> None:
                     after, elapsed = cpu_seconds(server.pid), time.perf_counter() - start
                     cpus.append(("ceiling", cpu_report(cpu, after, elapsed)))
                     served["ceiling"] += roofs[-1] * elapsed
-                    for name in cpu:
-                        spent["ceiling"][name] += after[name] - cpu[name]
+                    add_cpu(spent["ceiling"], cpu, after)
                     timings, errors, elapsed, cpu, after = autosave_capacity(port, batch, args.seconds, server.pid)
                     capacities.append(len(timings["autosave"]) / elapsed)
                     saves["autosave"] += timings["autosave"]
                     save_errors += errors
                     cpus.append(("autosave", cpu_report(cpu, after, elapsed)))
                     served["autosave"] += len(timings["autosave"])
-                    for name in cpu:
-                        spent["autosave"][name] += after[name] - cpu[name]
+                    add_cpu(spent["autosave"], cpu, after)
                 if not args.slices:  # journey only
                     roofs, capacities = [float("nan")], [float("nan")]
                 roof, capacity = statistics.median(roofs), statistics.median(capacities)
@@ -420,13 +423,13 @@ def main() -> None:
                         print(f"  last {name} slice:" + line[1:])
                     # What each request costs is steadier than the rates when the host is busy: autosave needs both
                     # cores and slows with them, while /livez is held back by the sync workers' accept loop.
-                    server_ms = {phase: 1000 * (spent[phase]["gunicorn"] + spent[phase]["postgres"])
-                                 / max(served[phase], 1) for phase in spent}
-                    print("  CPU per request, all slices: /livez " + cpu_per_request(spent["ceiling"], max(
-                        served["ceiling"], 1)) + "; autosave " + cpu_per_request(spent["autosave"], max(
-                        served["autosave"], 1)) + f"; server (gunicorn and postgres) {server_ms['autosave']:.2f} "
-                        f"against {server_ms['ceiling']:.2f} ms = {server_ms['autosave'] / server_ms['ceiling']:.1f} "
-                        "times a /livez")
+                    each = {phase: {name: 1000 * seconds / max(served[phase], 1) for name, seconds in used.items()}
+                            for phase, used in spent.items()}
+                    server_ms = {phase: ms["gunicorn"] + ms["postgres"] for phase, ms in each.items()}
+                    ratio = server_ms["autosave"] / server_ms["ceiling"]
+                    print(f"  CPU per request, all slices: /livez {ms_each(each['ceiling'])}; autosave "
+                          f"{ms_each(each['autosave'])}; server (gunicorn and postgres) {server_ms['autosave']:.2f} "
+                          f"against {server_ms['ceiling']:.2f} ms = {ratio:.1f} times a /livez")
                 if not args.journeys:
                     summary.append((concurrency, roof, capacity, float("nan"), len(save_errors)))
                     continue
