@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from delphi.models import Study
@@ -46,18 +47,43 @@ DOWNLOADS = (
 DOWNLOAD_NAMES = {d.name: d for d in DOWNLOADS}
 
 
+class _Files:
+    """The files of one source, each built when first asked for: one download needs only its own inputs (the
+    ratings file needs no statistics, a CSV table no report), while the whole set shares them."""
+
+    def __init__(self, source: ReportSource, live_settings_toml: str | None = None):
+        self.source, self.live_settings_toml = source, live_settings_toml
+
+    @cached_property
+    def texts(self) -> dict[str, str]:
+        """The CSV tables that the workbook and the JSON repeat."""
+        return {"codebook.csv": tables.codebook_csv(self.source), "statements.csv": tables.statements_csv(self.source),
+                **tables.results_tables(self.source)}
+
+    @cached_property
+    def methods(self) -> list[tuple[str, str]]:
+        return document.methods(self.source)
+
+    def build(self, name: str) -> bytes:
+        source = self.source
+        if name == "ratings.csv":
+            return source.ratings_csv.encode("utf-8")
+        if name.endswith(".csv"):
+            return self.texts[name].encode("utf-8")
+        builders = {
+            "report.html": lambda: document.report_html(source).encode("utf-8"),
+            "results.xlsx": lambda: workbook.results_xlsx(self.texts, self.methods),
+            "results.json": lambda: workbook.results_json(self.texts, self.methods, source.protocol).encode("utf-8"),
+            "ratings.sav": lambda: stat_files.ratings_sav(source.ratings_csv, source.protocol),
+            "ratings.dta": lambda: stat_files.ratings_dta(source.ratings_csv, source.protocol),
+            "protocol.toml": lambda: tables.protocol_toml(source, self.live_settings_toml).encode("utf-8"),
+        }
+        return builders[name]()
+
+
 def downloads_from_source(source: ReportSource, live_settings_toml: str | None = None) -> dict[str, bytes]:
-    texts = {"ratings.csv": source.ratings_csv, "codebook.csv": tables.codebook_csv(source),
-             "statements.csv": tables.statements_csv(source), **tables.results_tables(source)}
-    methods = document.methods(source)
-    files = {name: text.encode("utf-8") for name, text in texts.items()}
-    files["report.html"] = document.report_html(source).encode("utf-8")
-    files["results.xlsx"] = workbook.results_xlsx(texts, methods)
-    files["results.json"] = workbook.results_json(texts, methods, source.protocol).encode("utf-8")
-    files["ratings.sav"] = stat_files.ratings_sav(source.ratings_csv, source.protocol)
-    files["ratings.dta"] = stat_files.ratings_dta(source.ratings_csv, source.protocol)
-    files["protocol.toml"] = tables.protocol_toml(source, live_settings_toml).encode("utf-8")
-    return {d.name: files[d.name] for d in DOWNLOADS}
+    files = _Files(source, live_settings_toml)
+    return {d.name: files.build(d.name) for d in DOWNLOADS}
 
 
 def build_downloads(study: Study) -> dict[str, bytes]:
@@ -66,11 +92,8 @@ def build_downloads(study: Study) -> dict[str, bytes]:
 
 
 def build_one(study: Study, name: str) -> bytes:
-    """One file of the set (the report alone avoids building the data files)."""
-    source = source_from_study(study)
-    if name == "report.html":
-        return document.report_html(source).encode("utf-8")
-    return downloads_from_source(source)[name]
+    """One file of the set, built alone (the ratings file without the statistics, a table without the report)."""
+    return _Files(source_from_study(study)).build(name)
 
 
 def write_downloads(files: dict[str, bytes], out_dir) -> list[Path]:

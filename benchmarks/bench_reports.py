@@ -1,0 +1,153 @@
+"""Staff pages and reports at the size of a national panel: 5,000 panellists x 200 statements x 4 groups, two rating
+rounds closed (2,000,000 ratings), a third round open.
+
+Times, in-process with Flask's test client and signed in as the study's owner, the report in the browser, each
+download a researcher takes (the long ratings file, the statistics, the workbook, the SPSS and Stata files) and the
+zip of all files, and the facilitator's console pages (the study, the panel, the statements, the open round and the
+review), with the peak memory of the process. The yardstick of the same run is closing round 2 (`close_round`: every rating of the round read into
+numpy, every figure computed and stored), timed during the seeding: the reports read every round's ratings, so
+each is printed as a multiple of it.
+
+    python benchmarks/bench_reports.py                       # SQLite in a temporary folder
+    DELPHI_BENCH_POSTGRES_URL=postgresql://... python benchmarks/bench_reports.py --database postgres
+
+The budget is gunicorn's default worker timeout (30 s), which the README's command keeps: a page that takes longer
+is cut off. Target: every page and download well inside it (under 10 s) at this size.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.seeding import empty_database, vacuum_like_autovacuum  # noqa: E402
+from delphi import create_app  # noqa: E402
+from delphi.extensions import db  # noqa: E402
+from delphi.models import Panellist, Rating  # noqa: E402
+from delphi.models.staff import StudyMember, StudyRole  # noqa: E402
+from delphi.protocol import load_protocol  # noqa: E402
+from delphi.services.rounds import close_round, open_next_round  # noqa: E402
+from delphi.services.staff import create_staff_user  # noqa: E402
+from delphi.services.studies import create_study  # noqa: E402
+
+EMAIL, PASSWORD = "owner@example.org", "a-long-benchmark-password"
+BUDGET_S = 10.0
+
+
+def seed(panellists: int, statements: int, closed_rounds: int) -> tuple[int, float]:
+    """A study whose first ``closed_rounds`` rating rounds were answered by everyone (5% "unable to rate", one
+    rating in 500 with an approved comment, 70% of answers kept from the round before) and closed the way the app
+    closes them, and the next round open. Returns the study's id and the last close's seconds."""
+    groups = "".join(f'\n[[groups]]\nkey = "g{i}"\nname = "Group {i}"\n' for i in range(4))
+    items = "".join(f'\n[[statements]]\ncode = "S{i:03d}"\ndomain = "Domain {i // 20:02d}"\n'
+                    f'text = "Statement number {i}, about recovery-oriented practice in everyday work."\n'
+                    for i in range(statements))
+    study = create_study(load_protocol(f'title = "National panel"\nmax_rounds = {closed_rounds + 1}\n'
+                                       f'min_group_feedback = 5\n{groups}{items}'))
+    owner = create_staff_user(EMAIL, PASSWORD)
+    db.session.add(StudyMember(study_id=study.id, user_id=owner.id, role=StudyRole.owner))
+    db.session.execute(sa.insert(Panellist), [
+        {"study_id": study.id, "group_id": study.groups[i % 4].id, "pseudonym": f"N-{i:06d}", "token_hash": None,
+         "withdrawn": False} for i in range(panellists)])
+    ids = db.session.scalars(sa.select(Panellist.id).where(Panellist.study_id == study.id)
+                             .order_by(Panellist.id)).all()
+    rng = np.random.default_rng(11)
+    leaning = rng.uniform(3, 8.5, size=(4, statements))
+    previous, close_s = None, 0.0
+    for _ in range(closed_rounds):
+        round_ = open_next_round(study)
+        sids = [rs.statement_id for rs in round_.statements]
+        values = np.clip(np.rint(rng.normal(leaning[np.arange(panellists) % 4][:, :len(sids)], 1.5)), 1, 9)
+        if previous is not None:
+            values = np.where(rng.random(values.shape) < 0.7, previous, values)
+        unable = rng.random(values.shape) < 0.05
+        per_insert = max(1, 50_000 // len(sids))
+        for start in range(0, panellists, per_insert):
+            db.session.execute(sa.insert(Rating), [
+                {"panellist_id": ids[p], "round_id": round_.id, "statement_id": sid,
+                 "value": None if unable[p, s] else int(values[p, s]), "unable_to_rate": bool(unable[p, s]),
+                 "comment": "A comment, with a comma." if (p + s) % 500 == 0 else "",
+                 "comment_approved": (p + s) % 500 == 0}
+                for p in range(start, min(start + per_insert, panellists)) for s, sid in enumerate(sids)])
+        db.session.commit()
+        started = time.perf_counter()
+        close_round(round_)
+        db.session.commit()
+        close_s = time.perf_counter() - started
+        for rs in round_.statements:
+            rs.carry_forward = True
+        previous = values
+    open_next_round(study)
+    db.session.commit()
+    return study.id, close_s
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--panellists", type=int, default=5000)
+    parser.add_argument("--statements", type=int, default=200)
+    parser.add_argument("--closed-rounds", type=int, default=2)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as folder:
+        os.environ["DELPHI_INSTANCE_PATH"] = folder
+        if args.database == "postgres":
+            url = os.environ["DELPHI_BENCH_POSTGRES_URL"]
+        else:
+            url = f"sqlite:///{folder}/bench.sqlite3"
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "WTF_CSRF_ENABLED": False,
+                          "LOGIN_RATE_LIMIT": "1000 per minute"})
+        with app.app_context():
+            empty_database()
+            started = time.perf_counter()
+            study_id, close_s = seed(args.panellists, args.statements, args.closed_rounds)
+            vacuum_like_autovacuum()
+            seeded = time.perf_counter() - started
+            db.session.remove()
+        ratings = args.panellists * args.statements * args.closed_rounds
+        print(f"Seeded {args.panellists} panellists x {args.statements} statements x 4 groups on {args.database}, "
+              f"{args.closed_rounds} rounds closed ({ratings:,} ratings), round {args.closed_rounds + 1} open, "
+              f"in {seeded:.1f} s")
+        print(f"Yardstick: closing round {args.closed_rounds} took {close_s:.2f} s")
+        client = app.test_client()
+        signed_in = client.post("/staff/login", data={"email": EMAIL, "password": PASSWORD})
+        assert signed_in.status_code == 303, signed_in.status_code
+        base = f"/studies/{study_id}"
+        pages = [("study page", base), ("panel page", f"{base}/panel"), ("statements page", f"{base}/statements"),
+                 ("open round's page", f"{base}/rounds/current"), ("review page", f"{base}/review"),
+                 ("reports page", f"{base}/reports"), ("report in the browser", f"{base}/reports/report"),
+                 *[(name, f"{base}/reports/files/{name}")
+                   for name in ("ratings.csv", "statistics.csv", "results.xlsx", "ratings.sav", "ratings.dta")],
+                 ("zip of all files", f"{base}/reports/all.zip")]
+        print(f"{'page':<24} {'seconds':>8} {'x close':>8} {'size':>10} {'peak RSS MiB':>13}")
+        worst = 0.0
+        for label, path in pages:
+            gc.collect()
+            started = time.perf_counter()
+            response = client.get(path)
+            elapsed = time.perf_counter() - started
+            assert response.status_code == 200, (path, response.status_code)
+            worst = max(worst, elapsed)
+            print(f"{label:<24} {elapsed:8.2f} {elapsed / close_s:8.1f} {len(response.data) / 1e6:8.1f} MB "
+                  f"{peak_mib():13.0f}", flush=True)
+        print(f"Slowest: {worst:.2f} s (target: under {BUDGET_S:.0f} s; gunicorn's default timeout is 30 s)")
+        with app.app_context():
+            db.engine.dispose()
+
+
+if __name__ == "__main__":
+    main()
