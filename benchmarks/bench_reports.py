@@ -4,9 +4,9 @@ rounds closed (2,000,000 ratings), a third round open.
 Times, in-process with Flask's test client and signed in as the study's owner, the report in the browser, each
 download a researcher takes (the long ratings file, the statistics, the workbook, the SPSS and Stata files) and the
 zip of all files, and the facilitator's console pages (the study, the panel, the statements, the open round and the
-review), with the peak memory of the process. The yardstick of the same run is closing round 2 (`close_round`: every rating of the round read into
-numpy, every figure computed and stored), timed during the seeding: the reports read every round's ratings, so
-each is printed as a multiple of it.
+review), with the peak memory of the process. The yardstick of the same run is closing round 2 (`close_round`:
+every rating of the round read into numpy, every figure computed and stored), timed during the seeding: the reports
+read every round's ratings, so each is printed as a multiple of it.
 
     python benchmarks/bench_reports.py                       # SQLite in a temporary folder
     DELPHI_BENCH_POSTGRES_URL=postgresql://... python benchmarks/bench_reports.py --database postgres
