@@ -61,6 +61,11 @@ class _Files:
                 **tables.results_tables(self.source)}
 
     @cached_property
+    def ratings_frame(self):
+        """The ratings as the SPSS and Stata files hold them, parsed from ``ratings.csv`` once for both."""
+        return stat_files.ratings_frame(self.source.ratings_csv, self.source.protocol)
+
+    @cached_property
     def methods(self) -> list[tuple[str, str]]:
         return document.methods(self.source)
 
@@ -74,8 +79,8 @@ class _Files:
             "report.html": lambda: document.report_html(source).encode("utf-8"),
             "results.xlsx": lambda: workbook.results_xlsx(self.texts, self.methods),
             "results.json": lambda: workbook.results_json(self.texts, self.methods, source.protocol).encode("utf-8"),
-            "ratings.sav": lambda: stat_files.ratings_sav(source.ratings_csv, source.protocol),
-            "ratings.dta": lambda: stat_files.ratings_dta(source.ratings_csv, source.protocol),
+            "ratings.sav": lambda: stat_files.ratings_sav(source.ratings_csv, source.protocol, self.ratings_frame),
+            "ratings.dta": lambda: stat_files.ratings_dta(source.ratings_csv, source.protocol, self.ratings_frame),
             "protocol.toml": lambda: tables.protocol_toml(source, self.live_settings_toml).encode("utf-8"),
         }
         return builders[name]()

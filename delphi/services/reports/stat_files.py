@@ -8,6 +8,7 @@ import io
 import os
 import tempfile
 
+import numpy as np
 import pandas as pd
 import pyreadstat
 
@@ -22,19 +23,38 @@ VARIABLE_LABELS = {
 DTA_COMMENT_LIMIT = 2000
 
 
-def _frame(ratings_csv: str, protocol) -> pd.DataFrame:
-    rows = list(csv.DictReader(io.StringIO(ratings_csv, newline="")))
-    number = {g.key: i + 1 for i, g in enumerate(protocol.groups)}
+def ratings_frame(ratings_csv: str, protocol) -> pd.DataFrame:
+    """``ratings.csv`` as the columns both files hold (one parse serves the two).
+
+    Parsed by pandas' C reader, which reads the app's own file (written by :func:`csv.writer`) cell for cell as
+    :mod:`csv` does and ten times faster (2,000,000 ratings in about half a second), unless the text holds a carriage
+    return, which the two read differently outside quotes. Text columns are plain object
+    arrays: pyreadstat reads a frame cell by cell, and pandas' string arrays are twice as slow to read that way."""
+    if "\r" in ratings_csv:  # the csv module and pandas part ways on a carriage return outside quotes
+        reader = csv.reader(io.StringIO(ratings_csv, newline=""))
+        header = next(reader)
+        table = pd.DataFrame(dict(zip(header, zip(*reader))) or {name: () for name in header}, dtype=object)
+    else:
+        table = pd.read_csv(io.StringIO(ratings_csv), dtype=object, keep_default_na=False, na_filter=False,
+                            engine="c")
+    number = {g.key: float(i + 1) for i, g in enumerate(protocol.groups)}
+    ratings = table["rating"].to_numpy(dtype=object)
+    rating = {text: None if text == "" else int(text) for text in set(ratings)}
+    comments = table["comment"].to_numpy(dtype=object)
     return pd.DataFrame({
-        "round": pd.array([int(r["round"]) for r in rows], dtype="float64"),
-        "panellist": [r["panellist"] for r in rows],
-        "group": pd.array([number[r["group"]] for r in rows], dtype="float64"),
-        "group_key": [r["group"] for r in rows],
-        "statement": [r["statement"] for r in rows],
-        "rating": pd.Series([None if r["rating"] == "" else int(r["rating"]) for r in rows], dtype="object"),
+        "round": table["round"].to_numpy(dtype=object).astype(float),
+        "panellist": _text(table["panellist"]),
+        "group": table["group"].map(number).to_numpy(dtype=float),
+        "group_key": _text(table["group"]),
+        "statement": _text(table["statement"]),
+        "rating": pd.Series([rating[text] for text in ratings], dtype=object),
         # The CSV's apostrophe guards spreadsheets; SPSS and Stata show text as text.
-        "comment": [r["comment"][1:] if r["comment"].startswith("'") else r["comment"] for r in rows],
+        "comment": _text([c[1:] if c.startswith("'") else c for c in comments]),
     })
+
+
+def _text(values) -> pd.Series:
+    return pd.Series(np.asarray(values, dtype=object), dtype=object)
 
 
 def _labels(protocol) -> tuple[dict, dict]:
@@ -53,20 +73,24 @@ def _written(write, frame, **options) -> bytes:
             return handle.read()
 
 
-def ratings_sav(ratings_csv: str, protocol) -> bytes:
-    frame = _frame(ratings_csv, protocol)
+def ratings_sav(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
+    """``frame``: :func:`ratings_frame` of ``ratings_csv``, if already made (it is not changed)."""
+    frame = (ratings_frame(ratings_csv, protocol) if frame is None else frame).copy()
     code = unable_code(protocol.scale.max)
-    frame["rating"] = pd.array([code if v is None else v for v in frame["rating"]], dtype="float64")
+    frame["rating"] = np.array([code if v is None else v for v in frame["rating"]], dtype=float)
     scale_labels, groups = _labels(protocol)
     return _written(pyreadstat.write_sav, frame, column_labels=VARIABLE_LABELS,
                     variable_value_labels={"rating": {**scale_labels, code: "Unable to rate"}, "group": groups},
                     missing_ranges={"rating": [code]}, variable_measure={"rating": "ordinal", "group": "nominal"})
 
 
-def ratings_dta(ratings_csv: str, protocol) -> bytes:
-    frame = _frame(ratings_csv, protocol)
-    frame["rating"] = pd.Series(["a" if v is None else int(v) for v in frame["rating"]], dtype="object")
-    frame["comment"] = [c.encode()[:DTA_COMMENT_LIMIT].decode(errors="ignore") for c in frame["comment"]]
+def ratings_dta(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
+    """``frame``: :func:`ratings_frame` of ``ratings_csv``, if already made (it is not changed)."""
+    frame = (ratings_frame(ratings_csv, protocol) if frame is None else frame).copy()
+    frame["rating"] = pd.Series(["a" if v is None else v for v in frame["rating"]], dtype="object")
+    # A comment of up to a quarter of the limit in characters fits whatever its characters (4 bytes at most each).
+    frame["comment"] = _text([c.encode()[:DTA_COMMENT_LIMIT].decode(errors="ignore")
+                              if len(c) > DTA_COMMENT_LIMIT // 4 else c for c in frame["comment"]])
     scale_labels, groups = _labels(protocol)
     return _written(pyreadstat.write_dta, frame, column_labels=VARIABLE_LABELS,
                     variable_value_labels={"rating": {**scale_labels, "a": "Unable to rate"}, "group": groups},
