@@ -43,8 +43,8 @@ def test_reports_page_lists_every_file_and_each_downloads(client, files, three_r
     assert list(files) == NAMES
     for name in NAMES:  # each file is built on its own, from only what it needs: the same as in the zip
         one = client.get(f"/studies/{three_round_study}/reports/files/{name}")
-        # .sav and .dta headers carry their writing time; the other files are the same byte for byte.
-        assert one.status_code == 200 and (one.data == files[name] or name.endswith((".sav", ".dta")))
+        # .sav, .dta and .xlsx carry their writing time; the other files are the same byte for byte.
+        assert one.status_code == 200 and (one.data == files[name] or name.endswith((".sav", ".dta", ".xlsx")))
         assert one.headers["Content-Disposition"] == f'attachment; filename="{name}"'
     shown = client.get(f"/studies/{three_round_study}/reports/report")
     assert shown.status_code == 200 and shown.data == files["report.html"]
