@@ -12,7 +12,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections import defaultdict
 from dataclasses import dataclass
+from itertools import count
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +105,107 @@ def read_ratings_text(text: str, group_keys, statement_codes, scale) -> LongRati
 
 
 def _read_ratings(handle, group_keys, statement_codes, scale) -> LongRatings:
+    """Column by column when the file is well formed (the app's own export of millions of ratings is), otherwise
+    line by line, which words every problem with its line number. Both give the same result for any file."""
+    group_keys, statement_codes = list(group_keys), list(statement_codes)
+    source, head = iter(handle), []
+    header = next(csv.reader(_kept(source, head)), None)
+    names = [] if header is None else [name.strip() for name in header]
+    if header is None or not all(name in names for name in REQUIRED_COLUMNS):
+        return _read_ratings_by_line(head, group_keys, statement_codes, scale)  # refused before reading on
+    lines = head + list(source)  # read once, for both readings
+    long = _read_ratings_by_column(lines, group_keys, statement_codes, scale)
+    if long is None:
+        long = _read_ratings_by_line(lines, group_keys, statement_codes, scale)
+    return long
+
+
+def _kept(lines, kept: list):
+    """``lines`` as they are read, each also put in ``kept``."""
+    for line in lines:
+        kept.append(line)
+        yield line
+
+
+def _read_ratings_by_column(lines, group_keys, statement_codes, scale) -> LongRatings | None:
+    """The well-formed file of :func:`_read_ratings_by_line` read a column at a time: each distinct text of a column
+    is checked once, and the matrices are filled with numpy. None when anything is unusual (any problem, a short row,
+    a blank line other than an empty one, no rows), for the line-by-line reading to word it."""
+    reader = csv.reader(lines)
+    header = [name.strip() for name in next(reader)]
+    pick = itemgetter(*(header.index(name) for name in REQUIRED_COLUMNS))
+    try:
+        picked = list(map(pick, filter(None, reader)))  # a short row raises IndexError; empty lines are dropped
+    except (IndexError, csv.Error):
+        return None
+    if not picked:
+        return None
+    (round_texts, round_at), (name_texts, name_at), (group_texts, group_at), (code_texts, code_at), \
+        (rating_texts, rating_at) = (_distinct(map(itemgetter(i), picked), len(picked)) for i in range(5))
+    del picked
+
+    round_numbers = [_whole_number(text.strip()) for text in round_texts]
+    names = [text.strip() for text in name_texts]
+    group_names = [text.strip() for text in group_texts]
+    statement_column = {code: j for j, code in enumerate(statement_codes)}
+    columns = [statement_column.get(text.strip()) for text in code_texts]
+    if (any(number is None or number < 1 for number in round_numbers) or not all(names)
+            or not set(group_names) <= set(group_keys) or None in columns):
+        return None
+    allow_unable = bool(getattr(scale, "unable_to_rate", True))
+    values = []
+    for text in rating_texts:
+        text = text.strip()
+        if not text:
+            if not allow_unable:
+                return None
+            values.append(np.nan)
+            continue
+        rating = _whole_number(text)
+        if rating is None or not scale.min <= rating <= scale.max:
+            return None
+        values.append(rating)
+
+    rounds = tuple(sorted(set(round_numbers)))
+    panellists = tuple(sorted(set(names)))
+    round_index = {number: i for i, number in enumerate(rounds)}
+    round_at = np.array([round_index[number] for number in round_numbers], dtype=np.intp)[round_at]
+    row_of = {name: i for i, name in enumerate(panellists)}
+    row_at = np.array([row_of[name] for name in names], dtype=np.intp)[name_at]
+    group_index = {name: i for i, name in enumerate(group_names)}  # texts " a" and "a" are one group
+    group_at = np.array([group_index[name] for name in group_names], dtype=np.intp)[group_at]
+    column_at = np.array(columns, dtype=np.intp)[code_at]
+    value_at = np.array(values, dtype=float)[rating_at]
+
+    group_of = np.empty(len(panellists), dtype=np.intp)
+    group_of[row_at] = group_at
+    if (group_of[row_at] != group_at).any():
+        return None  # a panellist in two groups
+    shape = (len(panellists), len(statement_codes))
+    ratings, unable = {}, {}
+    for i, k in enumerate(rounds):
+        chosen = round_at == i
+        rows, cols, chosen_values = row_at[chosen], column_at[chosen], value_at[chosen]
+        cells = np.sort(rows * shape[1] + cols)
+        if (cells[1:] == cells[:-1]).any():
+            return None  # a panellist rating a statement twice in a round
+        ratings[k] = np.full(shape, np.nan)
+        ratings[k][rows, cols] = chosen_values
+        unable[k] = np.zeros(shape, dtype=bool)
+        unable[k][rows, cols] = np.isnan(chosen_values)
+    groups = np.array([group_names[i] for i in group_of], dtype=object)
+    return LongRatings(rounds=rounds, panellists=panellists, groups=groups, statements=tuple(statement_codes),
+                       ratings=ratings, unable=unable)
+
+
+def _distinct(texts, n: int) -> tuple[list, np.ndarray]:
+    """The distinct texts of a column, in order of first appearance, and each cell's index among them (one pass)."""
+    index = defaultdict(count().__next__)
+    at = np.fromiter(map(index.__getitem__, texts), dtype=np.intp, count=n)
+    return list(index), at
+
+
+def _read_ratings_by_line(handle, group_keys, statement_codes, scale) -> LongRatings:
     group_keys, statement_codes = list(group_keys), list(statement_codes)
     known_groups, statement_column = set(group_keys), {code: j for j, code in enumerate(statement_codes)}
     allow_unable = bool(getattr(scale, "unable_to_rate", True))

@@ -45,3 +45,38 @@ def csv_text(header, rows) -> str:
     writer.writerow([csv_cell(name) for name in header])
     writer.writerows([csv_cell(value) for value in row] for row in rows)
     return handle.getvalue()
+
+
+def csv_text_by_column(header, rows) -> str:
+    """:func:`csv_text`, byte for byte, a column at a time: a column of text passes each distinct text through
+    :func:`csv_cell` once, and a column of whole numbers (and None) goes to the csv writer as it is, which writes them
+    as :func:`csv_cell` does. Several times faster on a long file of few distinct texts, such as the ratings file;
+    rows of unequal length (or of none) are left to :func:`csv_text`."""
+    rows = rows if isinstance(rows, list) else list(rows)
+    widths = set(map(len, rows))
+    if len(widths) > 1 or 0 in widths:
+        return csv_text(header, rows)
+    columns = [_column_cells([row[i] for row in rows]) for i in range(widths.pop() if widths else 0)]
+    handle = io.StringIO(newline="")
+    writer = csv.writer(handle, lineterminator="\n")
+    writer.writerow([csv_cell(name) for name in header])
+    writer.writerows(zip(*columns))
+    return handle.getvalue()
+
+
+def _column_cells(column: list):
+    # By exact type: a bool is an int to the csv writer (which would write True) and equal to 1 as a dict key.
+    kinds = set(map(type, column))
+    if kinds <= {int, type(None)}:
+        return column  # the csv writer writes an int with str() and None as an empty field
+    if kinds <= {str, type(None)}:
+        return map(_TextCells().__getitem__, column)
+    return map(csv_cell, column)
+
+
+class _TextCells(dict):
+    """Each distinct text's cell, worked out the first time it is asked for."""
+
+    def __missing__(self, text):
+        cell = self[text] = csv_cell(text)
+        return cell

@@ -1,6 +1,7 @@
 """delphi analyse: the ratings file is read, refused with line numbers when bad, and its figures are those of the
 analysis functions. The protocol is a SimpleNamespace with the fields of delphi.protocol.Protocol."""
 import csv
+import io
 import re
 from pathlib import Path
 from types import SimpleNamespace
@@ -10,7 +11,8 @@ import pytest
 
 import analysis
 from delphi.services.analyse import (
-    RatingsFileError, analyse, analyse_file, analysis_scale, read_ratings_csv,
+    REQUIRED_COLUMNS, RatingsFileError, _read_ratings_by_column, _read_ratings_by_line, analyse, analyse_file,
+    analysis_scale, read_ratings_csv, read_ratings_text,
 )
 
 DATA = Path(__file__).parent / "data" / "ratings_3rounds.csv"
@@ -170,3 +172,177 @@ def test_nothing_is_written_for_a_bad_file(tmp_path):
     with pytest.raises(RatingsFileError):
         analyse_file(path, make_protocol(), tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+# The column-wise reading (the app reads its own export of millions of ratings with it) against the line-by-line one,
+# which words the problems: for any file, the same arrays bit for bit, or the same refusal.
+
+NAMES = ("P01", "Ann O'Neil", 'say "hi"', "a,b", "=SUM(A1)", "-7", "Zoë", "p 7", "'quoted'", "x\ty", "P10", "P2")
+RATING_TEXTS = ("{}", " {} ", "{}.0", "{}e0", "+{}", "0{}", "{}.", " {}.00\t")
+ROUND_TEXTS = ("{}", " {}", "{}.0", "{}e0")
+
+
+def pad(rng, text):
+    return rng.choice(["", " ", "  "]) + text + rng.choice(["", " ", "\t"])
+
+
+def well_formed(rng, unable=True):
+    """A random well-formed file: header (required columns in any order, with extra columns, a second "rating" column
+    that is not read) and rows (cells padded, numbers written many ways, rows in any order)."""
+    columns = list(REQUIRED_COLUMNS) + list(rng.choice(["comment", "rating", "note"], size=rng.integers(0, 3)))
+    rng.shuffle(columns)
+    if rng.random() < 0.5:
+        columns = [c for c in columns if c not in REQUIRED_COLUMNS or c == "rating"] + list(REQUIRED_COLUMNS)
+    people = list(rng.choice(NAMES, size=rng.integers(1, len(NAMES)), replace=False))
+    group_of = {p: str(rng.choice(GROUPS)) for p in people}
+    rounds = sorted(int(k) for k in rng.choice([1, 2, 3, 5, 12], size=rng.integers(1, 4), replace=False))
+    rows = []
+    for k in rounds:
+        for p in people:
+            for code in rng.choice(STATEMENTS, size=rng.integers(0, len(STATEMENTS) + 1), replace=False):
+                empty = unable and rng.random() < 0.15
+                cells = {"round": str(rng.choice(ROUND_TEXTS)).format(k), "panellist": pad(rng, p),
+                         "group": pad(rng, group_of[p]), "statement": pad(rng, str(code)),
+                         "rating": str(rng.choice(["", "  "])) if empty
+                         else str(rng.choice(RATING_TEXTS)).format(rng.integers(1, 10)),
+                         "comment": str(rng.choice(["", "fine, really", 'a "quote"', "two\nlines", "=1+2", "x\r\ny"])),
+                         "note": str(rng.choice(["", "n"]))}
+                # the first of two same-named columns is the one read
+                rows.append([cells[c] if columns.index(c) == n else str(rng.integers(1, 10))
+                             for n, c in enumerate(columns)])
+    order = rng.permutation(len(rows))
+    return columns, [rows[i] for i in order]
+
+
+def to_text(rng, columns, rows, blank_lines=False):
+    """The file's text: CSV quoting, ``\\n`` or ``\\r\\n`` line ends, maybe a byte-order mark and empty lines."""
+    end = str(rng.choice(["\n", "\r\n"]))
+    records = []
+    for row in [[pad(rng, name) for name in columns]] + rows:
+        handle = io.StringIO(newline="")
+        csv.writer(handle, lineterminator=end).writerow(row)
+        records.append(handle.getvalue())
+    if blank_lines:
+        for _ in range(rng.integers(1, 4)):
+            records.insert(rng.integers(1, len(records) + 1), end)
+    return ("\ufeff" if rng.random() < 0.3 else "") + "".join(records)
+
+
+def outcome(read, source, unable):
+    """What a reading gives: the arrays as bytes (NaN positions and all), or the refusal's messages."""
+    try:
+        long = read(source, GROUPS, STATEMENTS, SimpleNamespace(min=1, max=9, unable_to_rate=unable))
+    except RatingsFileError as refused:
+        return refused.errors
+    assert long.groups.dtype == object and all(long.ratings[k].dtype == float for k in long.rounds)
+    return (long.rounds, long.panellists, long.groups.tolist(), long.statements, list(long.ratings),
+            [(m.shape, m.tobytes()) for m in long.ratings.values()],
+            [(m.shape, m.dtype, m.tobytes()) for m in long.unable.values()])
+
+
+def by_line(text, *args):
+    return _read_ratings_by_line(io.StringIO(text.removeprefix("\ufeff"), newline=""), *args)
+
+
+def by_column(text, *args):
+    long = _read_ratings_by_column(list(io.StringIO(text.removeprefix("\ufeff"), newline="")), *args)
+    assert long is not None, "the column-wise reading gave up on a well-formed file"
+    return long
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_a_well_formed_file_is_read_column_wise_exactly_as_line_by_line(seed):
+    rng = np.random.default_rng(seed)
+    unable = bool(seed % 4)
+    columns, rows = well_formed(rng, unable)
+    while not rows:
+        columns, rows = well_formed(rng, unable)
+    text = to_text(rng, columns, rows, blank_lines=seed % 3 == 0)
+    expected = outcome(by_line, text, unable)
+    assert isinstance(expected, tuple), expected
+    assert outcome(by_column, text, unable) == expected
+    assert outcome(read_ratings_text, text, unable) == expected
+
+
+def break_file(rng, kind, columns, rows, i):
+    """``rows`` with a problem of ``kind`` at row ``i`` (rows are lists of cells, in ``columns`` order)."""
+    at = {name: columns.index(name) for name in REQUIRED_COLUMNS}
+    row = list(rows[i])
+    if kind == "round":
+        row[at["round"]] = str(rng.choice(["0", "-1", "1.5", "one", "", " ", "inf", "nan", "1e400", "0x1"]))
+    elif kind == "pseudonym":
+        row[at["panellist"]] = str(rng.choice(["", "  "]))
+    elif kind == "group":
+        row[at["group"]] = str(rng.choice(["nurses", "", "Staff", "staff_"]))
+    elif kind == "statement":
+        row[at["statement"]] = str(rng.choice(["HOPE-99", "", "hope-01", "HOPE-1"]))
+    elif kind == "rating":
+        row[at["rating"]] = str(rng.choice(["0", "10", "-3", "1e9", "7.5", "seven", "nan", "inf", "7,5", "1_0"]))
+    elif kind == "twice":
+        row = list(rows[int(rng.integers(len(rows)))])
+        row[at["rating"]] = str(rng.integers(1, 10))
+        return columns, rows[:i] + [row] + rows[i:]
+    elif kind == "two groups":
+        row[at["group"]] = str(rng.choice([g for g in GROUPS if g != row[at["group"]].strip()]))
+    elif kind == "short row":
+        row = row[:int(rng.integers(0, max(at.values()) + 1))]
+    elif kind == "blank cells":
+        row = [str(rng.choice(["", " "])) for _ in row]
+    elif kind == "missing column":
+        missing = str(rng.choice(REQUIRED_COLUMNS))
+        columns = [c if c != missing else "other" for c in columns]
+    rows = rows[:i] + [row] + rows[i + 1:]
+    return columns, rows
+
+
+KINDS = ("round", "pseudonym", "group", "statement", "rating", "twice", "two groups", "short row", "blank cells",
+         "missing column", "unable refused")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("seed", range(12))
+def test_a_file_with_a_problem_gives_the_line_by_line_result(kind, seed):
+    rng = np.random.default_rng(seed)
+    columns, rows = well_formed(rng)
+    while not rows:
+        columns, rows = well_formed(rng)
+    unable = kind != "unable refused"
+    if seed % 3 or kind == "missing column":
+        columns, rows = break_file(rng, kind, columns, rows, int(rng.integers(len(rows))))
+    else:  # many problems, often past the cap of 50
+        for i in reversed(range(len(rows))):
+            if rng.random() < 0.8:
+                columns, rows = break_file(rng, kind, columns, rows, i)
+    text = to_text(rng, columns, rows)
+    expected = outcome(by_line, text, unable)
+    assert outcome(read_ratings_text, text, unable) == expected
+    lines = list(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    scale = SimpleNamespace(min=1, max=9, unable_to_rate=unable)
+    if isinstance(expected, list) and "missing column" not in expected[0]:
+        assert _read_ratings_by_column(lines, GROUPS, STATEMENTS, scale) is None
+
+
+@pytest.mark.parametrize("text", ["", "\n", HEADER, HEADER + "\n\n", HEADER + " , ,,,\n", HEADER + ",,,,,\n\n",
+                                  "round,panellist\n", HEADER + "1,P1,staff,HOPE-01,7\n\n\n",
+                                  HEADER + '1,"P1\n",staff,HOPE-01,7\n1,P1,staff,HOPE-01,7\n',
+                                  HEADER + "1,P1,staff,HOPE-01,7,extra\n1,P2,staff\n"])
+def test_an_empty_or_odd_file_gives_the_line_by_line_result(text):
+    assert outcome(read_ratings_text, text, True) == outcome(by_line, text, True)
+
+
+@pytest.mark.parametrize("kind", [None, "rating", "twice", "short row"])
+def test_a_file_on_disk_gives_the_line_by_line_result(tmp_path, kind):
+    rng = np.random.default_rng(7)
+    columns, rows = well_formed(rng)
+    if kind:
+        columns, rows = break_file(rng, kind, columns, rows, len(rows) // 2)
+    path = tmp_path / "ratings.csv"
+    path.write_text(to_text(rng, columns, rows), encoding="utf-8", newline="")
+
+    def by_line_from_disk(path, *args):
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            return _read_ratings_by_line(handle, *args)
+
+    expected = outcome(by_line_from_disk, path, True)
+    assert isinstance(expected, tuple) == (kind is None)
+    assert outcome(read_ratings_csv, path, True) == expected

@@ -9,7 +9,8 @@ import pytest
 
 from delphi.extensions import db
 from delphi.models import StudyRole
-from delphi.services.formulas import csv_text, neutralise
+from delphi.services.formulas import csv_text, csv_text_by_column, neutralise
+from delphi.services.reports.source import RATINGS_COLUMNS
 from tests.reports.conftest import build_three_round_study
 
 
@@ -25,6 +26,34 @@ def test_text_that_starts_a_formula_is_neutralised(text, expected):
 def test_numbers_stay_numbers_and_headers_are_neutralised():
     text = csv_text(["=cmd", "rating"], [["-2+3", -2], ["ok", -0.5]])
     assert text.splitlines() == ["'=cmd,rating", "'-2+3,-2", "ok,-0.5"]
+
+
+TRICKY_TEXTS = ("=HYPERLINK(\"http://x\")", "-2+3", "+1", "@SUM(A1)", "\tTab", "\rCR", "a,b", 'say "hi"', "two\nlines",
+                "x\r\ny", "Zoë ✓", "", " ", "'quoted'", "plain", "1", "-2", "true", "None", "\u2028")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_column_wise_writer_writes_what_csv_text_writes(seed):
+    """Byte for byte, on ratings rows (int, text, text, text, int or None, text or None) with tricky texts, and on
+    columns that mix types: booleans ("true", not "True"), floats and NaN go through csv_cell."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+
+    def text():
+        return str(rng.choice(TRICKY_TEXTS)) + str(rng.choice(["", "x", "=y"]))
+
+    rows = [(int(rng.integers(1, 4)), text(), text(), text(), None if rng.random() < 0.2 else int(rng.integers(-3, 10)),
+             None if rng.random() < 0.5 else text()) for _ in range(300)]
+    assert csv_text_by_column(RATINGS_COLUMNS, rows) == csv_text(RATINGS_COLUMNS, rows)
+    columns = [[1, True, None], [1, 2.5, float("nan"), -0.0], [None, False, -3], [np.int64(3), 2, np.float64(1.5)],
+               [-(10 ** 30), 0, float("inf")], ["=1", 1, np.str_("=s"), None]]
+    mixed = [tuple(c[rng.integers(len(c))] for c in columns) for _ in range(200)]
+    assert csv_text_by_column(RATINGS_COLUMNS, mixed) == csv_text(RATINGS_COLUMNS, mixed)
+    for odd in (rows[:5] + [(1, "=a"), ()] + rows[5:10], [(), ()], [(None,), ("",), (1,)], [[None, None]]):
+        assert csv_text_by_column(["=h", "b"], odd) == csv_text(["=h", "b"], odd)
+    assert csv_text_by_column(RATINGS_COLUMNS, iter(rows)) == csv_text(RATINGS_COLUMNS, rows)
+    assert csv_text_by_column(RATINGS_COLUMNS, []) == csv_text(RATINGS_COLUMNS, []) == ",".join(RATINGS_COLUMNS) + "\n"
 
 
 @pytest.fixture
