@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+LONE_CR = re.compile(r"\r(?!\n)")
 
 
 def neutralise(value):
@@ -35,7 +37,13 @@ def csv_cell(value) -> str:
         return str(value)
     if isinstance(value, float):
         return "" if math.isnan(value) else repr(value)
-    return neutralise(str(value))
+    text = neutralise(str(value))
+    if "\r" in text:
+        # The csv writer quotes a cell with a line feed but not one with a lone carriage return, which every reader
+        # (the csv module, R, pandas, Excel) takes for the end of the row: one such comment broke the whole file.
+        # Written as a CRLF line break, the cell is quoted and reads back as a line break.
+        text = LONE_CR.sub("\r\n", text)
+    return text
 
 
 def csv_text(header, rows) -> str:

@@ -167,3 +167,27 @@ def test_facilitators_and_researchers_may_read_reports(client, auth, make_user, 
         auth.login(email)
         assert client.get(f"/studies/{study_id}/reports").status_code == 200
         auth.logout()
+
+
+def test_a_lone_carriage_return_in_a_comment_does_not_break_the_ratings_file(app, client, auth, make_user):
+    """csv.writer leaves a cell with a lone CR unquoted, and every reader ends the row there: one comment sent with
+    a bare CR (a browser sends CRLF, any other client may not) made the study's ratings.csv unreadable, and the
+    report, read back from it, failed. The CR is written as a CRLF line break inside a quoted cell."""
+    from delphi.models import Rating
+
+    assert csv_text(["comment"], [["one\rtwo"], ["\rCR"], ["keep\r\nthis"]]) == \
+        'comment\n"one\r\ntwo"\n"\'\r\nCR"\n"keep\r\nthis"\n'
+    user = make_user("researcher@example.org")
+    with app.app_context():
+        study_id = build_three_round_study(user)
+        ratings = db.session.scalars(db.select(Rating).where(Rating.value.is_not(None)).order_by(Rating.id)).all()
+        ratings[0].comment, ratings[1].comment = "first line\rsecond line", "\r=1+1"
+        db.session.commit()
+    auth.login("researcher@example.org")
+    shown = client.get(f"/studies/{study_id}/reports/report")
+    assert shown.status_code == 200
+    text = client.get(f"/studies/{study_id}/reports/files/ratings.csv").data.decode()
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    assert {len(row) for row in rows} == {len(RATINGS_COLUMNS)}
+    comments = [row[-1] for row in rows]
+    assert "first line\r\nsecond line" in comments and "'\r\n=1+1" in comments

@@ -18,7 +18,8 @@ AWKWARD = ["", "plain", "a, b", 'said "no"', "two\nlines", " leading and trailin
            "=SUM(A1)", "-2+3", "'quoted'", "ünïcödé ✓", "#N/A", "NaN", "null", "007", ",", '"', "\t"]
 
 
-@pytest.mark.parametrize("awkward", [AWKWARD, AWKWARD + ["windows\r\nline"]], ids=["pandas", "carriage return"])
+@pytest.mark.parametrize("awkward", [AWKWARD, AWKWARD + ["windows\r\nline", "lone\rcr", "\r"]],
+                         ids=["pandas", "carriage return"])
 def test_the_frame_holds_what_the_csv_module_reads_from_the_apps_own_file(awkward):
     rows = [(1 + i % 2, name, "staff" if i % 3 else "peer", "S1", None if i % 5 == 0 else 1 + i % 9, comment)
             for i, (name, comment) in enumerate(zip(["P" + a for a in awkward] + ["007", "NaN"],
