@@ -11,8 +11,9 @@ read every round's ratings, so each is printed as a multiple of it.
     python benchmarks/bench_reports.py                       # SQLite in a temporary folder
     DELPHI_BENCH_POSTGRES_URL=postgresql://... python benchmarks/bench_reports.py --database postgres
 
-The budget is gunicorn's default worker timeout (30 s), which the README's command keeps: a page that takes longer
-is cut off. Target: every page and download well inside it (under 10 s) at this size.
+The budget is gunicorn's worker timeout: a sync worker busy longer than that is killed and the download is cut off.
+gunicorn's default is 30 s; the README's command sets 120 s, because a national study's zip takes about that
+default. Target: every page and download under half the README's timeout (60 s) at this size.
 """
 from __future__ import annotations
 
@@ -41,7 +42,7 @@ from delphi.services.staff import create_staff_user  # noqa: E402
 from delphi.services.studies import create_study  # noqa: E402
 
 EMAIL, PASSWORD = "owner@example.org", "a-long-benchmark-password"
-BUDGET_S = 10.0
+README_TIMEOUT_S = 120.0  # gunicorn --timeout in the README's production command
 
 
 def seed(panellists: int, statements: int, closed_rounds: int) -> tuple[int, float]:
@@ -144,7 +145,8 @@ def main() -> None:
             worst = max(worst, elapsed)
             print(f"{label:<24} {elapsed:8.2f} {elapsed / close_s:8.1f} {len(response.data) / 1e6:8.1f} MB "
                   f"{peak_mib():13.0f}", flush=True)
-        print(f"Slowest: {worst:.2f} s (target: under {BUDGET_S:.0f} s; gunicorn's default timeout is 30 s)")
+        print(f"Slowest: {worst:.2f} s = {worst / README_TIMEOUT_S:.0%} of the README's gunicorn timeout "
+              f"({README_TIMEOUT_S:.0f} s; target under 50%); gunicorn's default timeout is 30 s")
         with app.app_context():
             db.engine.dispose()
 
