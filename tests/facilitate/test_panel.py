@@ -132,3 +132,71 @@ def test_paper_entry_marks_answers_as_entered_by_staff(app, client, owner, make_
         assert db.session.scalar(sa.select(Submission.entered_by_id)) == user_id
         event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "ratings.entered_for_panellist"))
         assert event.actor_id == user_id and "Said on the phone" not in str(event.details)
+
+
+def _add_panel(app, study_id, count, email_every=1):
+    from delphi.services.invitations import ContactRow, add_panel
+
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        add_panel(study, [ContactRow(i, "staff", f"person{i:04d}@example.org" if i % email_every == 0 else None)
+                          for i in range(count)], None)
+        db.session.commit()
+        return db.session.scalars(sa.select(Panellist.pseudonym).where(Panellist.study_id == study_id)
+                                  .order_by(Panellist.id)).all()
+
+
+def _rows(page: str) -> list[str]:
+    return [row.split("</th>", 1)[0] for row in page.split('<tr><th scope="row">')[1:]]
+
+
+def test_a_large_panel_is_shown_a_hundred_at_a_time_with_links_between_pages(app, client, owner):
+    _, study_id = owner
+    names = _add_panel(app, study_id, 250)
+    first = client.get(f"/studies/{study_id}/panel").get_data(as_text=True)
+    assert "250 panellists." in first and "Panellists 1–100 of 250" in first and "Page 1 of 3" in first
+    assert _rows(first) == names[:100]
+    assert f'href="/studies/{study_id}/panel?page=2" rel="next"' in first and 'rel="prev"' not in first
+    last = client.get(f"/studies/{study_id}/panel?page=3").get_data(as_text=True)
+    assert _rows(last) == names[200:] and "Panellists 201–250 of 250" in last and 'rel="next"' not in last
+    # A page number that is not one, or past the end, shows the first or the last page rather than failing.
+    for odd, expected in (("abc", names[:100]), ("0", names[:100]), ("-2", names[:100]), ("99", names[200:])):
+        response = client.get(f"/studies/{study_id}/panel?page={odd}")
+        assert response.status_code == 200 and _rows(response.get_data(as_text=True)) == expected
+
+
+def test_a_panellist_is_found_by_part_of_their_pseudonym_or_email(app, client, owner):
+    _, study_id = owner
+    names = _add_panel(app, study_id, 30, email_every=2)
+    page = client.get(f"/studies/{study_id}/panel", query_string={"q": "PERSON0012@"}).get_data(as_text=True)
+    assert _rows(page) == [names[12]] and "Panellists 1–1 of 1 whose pseudonym" in page
+    assert "person0012@example.org" in page and 'value="PERSON0012@"' in page
+    assert _rows(client.get(f"/studies/{study_id}/panel", query_string={"q": names[7]}).get_data(as_text=True)) \
+        == [names[7]]
+    # Wildcards are searched for as themselves.
+    for text in ("%", "_"):
+        page = client.get(f"/studies/{study_id}/panel", query_string={"q": text}).get_data(as_text=True)
+        assert _rows(page) == [] and "No panellist" in page
+
+
+def test_the_panel_page_loads_contacts_with_the_page_not_one_query_per_panellist(app, client, owner):
+    from tests.panel.test_query_counts import queries_of
+
+    _, study_id = owner
+    _add_panel(app, study_id, 5)
+    few = queries_of(app, client, f"/studies/{study_id}/panel")
+    _add_panel(app, study_id, 95)
+    assert queries_of(app, client, f"/studies/{study_id}/panel") == few
+
+
+def test_revoking_a_link_returns_to_the_same_page_of_the_same_search(app, client, owner):
+    _, study_id = owner
+    names = _add_panel(app, study_id, 150)
+    page = client.get(f"/studies/{study_id}/panel?page=2").get_data(as_text=True)
+    actions = [a.split('"', 1)[0].replace("&amp;", "&") for a in page.split('<form method="post" action="')[1:]]
+    action = next(a for a in actions if "/revoke" in a)
+    assert "page=2" in action
+    response = client.post(action, data={})
+    assert response.status_code == 303 and response.headers["Location"].endswith(f"/studies/{study_id}/panel?page=2")
+    assert f"The link of {names[100]} no longer works." in client.get(response.headers["Location"]).get_data(
+        as_text=True)
