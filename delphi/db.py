@@ -85,3 +85,9 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # A write takes SQLite's write lock when its transaction begins, so concurrent writers wait their turn
         # (busy timeout) instead of failing half-way when a read snapshot cannot be upgraded; reads stay DEFERRED.
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write() else "BEGIN")
+
+
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (``escape="\\"``) for values containing ``text``, its own ``%``, ``_`` and ``\\`` taken
+    literally."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

@@ -10,6 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
+from delphi.db import contains_pattern
 from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_study_or_404
@@ -54,7 +55,7 @@ def panel_page(study, page_text=None, query: str = "") -> PanelPage:
     query = (query or "").strip()[:200]
     where = [Panellist.study_id == study.id]
     if query:
-        pattern = "%" + query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        pattern = contains_pattern(query.lower())
         where.append(sa.or_(sa.func.lower(Panellist.pseudonym).like(pattern, escape="\\"),
                             Panellist.contact.has(sa.func.lower(Contact.email).like(pattern, escape="\\"))))
     total = db.session.scalar(sa.select(sa.func.count(Panellist.id)).where(Panellist.study_id == study.id))

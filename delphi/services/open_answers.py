@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from delphi.db import contains_pattern
 from delphi.extensions import db
 from delphi.models import (
     DomainError,
@@ -157,8 +158,7 @@ def answer_rows(study: Study, question_id: int | None = None, search: str = "") 
         query = query.where(OpenQuestion.id == question_id)
     search = search.strip()
     if search:
-        escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(OpenAnswer.text.ilike(f"%{escaped}%", escape="\\"))
+        query = query.where(OpenAnswer.text.ilike(contains_pattern(search), escape="\\"))
     rows = db.session.execute(query).all()
     codes: dict[int, list[str]] = {}
     if rows:
