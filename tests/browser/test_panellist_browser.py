@@ -44,7 +44,8 @@ def ratings_in_db(app, token_group_key, study_id, round_id):
 def consent_with_mouse(page):
     for box in page.get_by_role("checkbox").all():
         box.check()
-    page.get_by_role("button", name="I agree to take part").click()
+    with page.expect_navigation():
+        page.get_by_role("button", name="I agree to take part").click()
 
 
 def test_keyboard_only_panellist_on_a_phone(app, live_server, phone, study):
@@ -121,7 +122,8 @@ def test_leaving_halfway_and_coming_back_finds_every_answer(app, live_server, ch
     page = later.new_page()
     page.goto(f"{live_server.url}/p/{study['tokens']['staff']}")
     assert "You have answered 3 of 34." in page.content()
-    page.get_by_role("link", name="Continue", exact=True).click()
+    with page.expect_navigation():
+        page.get_by_role("link", name="Continue", exact=True).click()
     statements = page.locator("fieldset.statement")
     assert statements.nth(0).locator("input[value='9']").is_checked()
     assert statements.nth(1).locator("input[value=unable]").is_checked()
@@ -135,7 +137,8 @@ def test_panellist_pages_have_no_accessibility_violations(app, live_server, new_
     page = new_page(width=1280, height=900)
     page.goto(f"{live_server.url}/p/{study['tokens']['peer']}")
     if lang == "nb":
-        page.get_by_role("button", name="Norsk (bokmål)").click()
+        with page.expect_navigation():
+            page.get_by_role("button", name="Norsk (bokmål)").click()
     checked = {}
     checked["consent"] = axe_violations(page)
     # A failed form: focus moves to the error summary.
@@ -161,7 +164,8 @@ def test_panellist_pages_have_no_accessibility_violations(app, live_server, new_
 def consent_with_mouse_any_language(page):
     for box in page.get_by_role("checkbox").all():
         box.check()
-    page.locator("[name=agree]").click()
+    with page.expect_navigation():
+        page.locator("[name=agree]").click()
 
 
 def test_nothing_scrolls_sideways_at_320_px_and_text_survives_200_percent_zoom(app, live_server, new_page, study):

@@ -154,13 +154,17 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
     for box in leaving.get_by_role("checkbox").all():
         box.check()
     leaving.locator("[name=agree]").click()
-    leaving.get_by_role("link", name="Start", exact=True).click()
+    # The autosave script is deferred: wait for the page to load before answering, or the first click can come before
+    # the script listens (a CI run once timed out waiting for "Saved" that way).
+    with leaving.expect_navigation():
+        leaving.get_by_role("link", name="Start", exact=True).click()
     leaving.locator("fieldset.statement").first.locator("label", has_text="6").first.click()
     leaving.get_by_text("Saved").first.wait_for()
     leaving_context.close()
     back = new_page(width=390, height=844)
     back.goto(base + chosen["family"][1])
-    back.get_by_role("link", name="Continue", exact=True).click()
+    with back.expect_navigation():
+        back.get_by_role("link", name="Continue", exact=True).click()
     assert back.locator("fieldset.statement").first.locator("input[value='6']").is_checked()
 
     # The rest of the panel answers; the facilitator watches, then closes round 1.
@@ -193,7 +197,8 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
     # Round 2: the keyboard panellist sees their own rating, the panel's and each group's answers, a withheld group.
     panellist = new_page(width=390, height=844)
     panellist.goto(base + chosen["service_user"][1])
-    panellist.get_by_role("link", name="Start", exact=True).click()
+    with panellist.expect_navigation():
+        panellist.get_by_role("link", name="Start", exact=True).click()
     text = " ".join(panellist.content().split())
     assert "You answered: 8." in text
     assert re.search(r"Whole panel:</strong> 1[67] people answered.", text), text[text.find("Last time"):text.find("Last time") + 1500]
@@ -247,7 +252,8 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
     researcher.get_by_label("Password").fill("another long password")
     researcher.get_by_role("button", name="Sign in").click()
     researcher.goto(f"{base}/studies/{study_id}")
-    researcher.get_by_role("link", name="Reports and data").click()
+    with researcher.expect_navigation():
+        researcher.get_by_role("link", name="Reports and data").click()
     checked(researcher, violations, "reports")
     screenshot(researcher, "researcher-reports-1280")
     with researcher.expect_download() as download_info:
@@ -261,7 +267,8 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
                 "results.xlsx"} <= names
         ratings_csv = next(bundle.read(n) for n in bundle.namelist() if n.endswith("ratings.csv")).decode()
     assert "@example.org" not in ratings_csv and "/p/" not in ratings_csv
-    researcher.get_by_role("link", name="Read the report in your browser").click()
+    with researcher.expect_navigation():
+        researcher.get_by_role("link", name="Read the report in your browser").click()
     checked(researcher, violations, "report.html")
     assert researcher.evaluate("[...document.images].every(i => i.complete && i.naturalWidth > 0)")
     screenshot(researcher, "researcher-report-1280")
