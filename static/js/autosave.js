@@ -122,4 +122,13 @@
       save(el.name, el.value);
     }
   });
+
+  // On a slow phone a panellist can answer before this deferred script runs; save those answers now rather than only
+  // when a button is pressed.
+  form.querySelectorAll("input[type=radio]").forEach(function (radio) {
+    if (radio.checked && !radio.defaultChecked) { save(radio.name, radio.value); }
+  });
+  form.querySelectorAll("textarea").forEach(function (area) {
+    if (area.value !== area.defaultValue) { save(area.name, area.value); }
+  });
 })();

@@ -132,6 +132,33 @@ def test_leaving_halfway_and_coming_back_finds_every_answer(app, live_server, ch
     later.close()
 
 
+
+def test_answers_given_before_the_autosave_script_runs_are_saved_when_it_does(app, live_server, chromium, study):
+    """On a slow phone the page can be answered before its deferred script arrives: those answers are saved as soon as
+    it runs, without a button press."""
+    context = chromium.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    page.goto(f"{live_server.url}/p/{study['tokens']['family']}")
+    consent_with_mouse(page)
+    held = []
+    page.route("**/js/autosave.js", lambda route: held.append(route))  # held back until the answers are in
+    page.goto(f"{live_server.url}/panel/rate/1", wait_until="commit")
+    statements = page.locator("fieldset.statement")
+    statements.nth(0).locator("label", has_text="2").first.click()
+    statements.nth(1).get_by_text("Add a comment (optional)").click()
+    statements.nth(1).locator("textarea").fill("Only if the person asks for it.")
+    assert len(held) == 1 and page.locator(".save-status", has_text="Saved").count() == 0
+    held[0].continue_()
+    wait_until(page, "[...document.querySelectorAll('.save-status')].filter(e => e.textContent === 'Saved').length >= 2")
+    context.close()
+    values, submitted = ratings_in_db(app, "family", study["id"], study["round"])
+    assert not submitted and list(values.values()) == [2]
+    with app.app_context():
+        comments = db.session.scalars(sa.select(Rating.comment).where(Rating.round_id == study["round"],
+                                                                      Rating.comment != "")).all()
+    assert comments == ["Only if the person asks for it."]
+
+
 @pytest.mark.parametrize("lang", ["en", "nb"])
 def test_panellist_pages_have_no_accessibility_violations(app, live_server, new_page, study, lang):
     page = new_page(width=1280, height=900)
