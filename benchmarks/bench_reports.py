@@ -37,18 +37,20 @@ from delphi.extensions import db  # noqa: E402
 from delphi.models import Panellist, Rating  # noqa: E402
 from delphi.models.staff import StudyMember, StudyRole  # noqa: E402
 from delphi.protocol import load_protocol  # noqa: E402
+from delphi.services.answers import MAX_COMMENT  # noqa: E402
 from delphi.services.rounds import close_round, open_next_round  # noqa: E402
 from delphi.services.staff import create_staff_user  # noqa: E402
 from delphi.services.studies import create_study  # noqa: E402
 
 EMAIL, PASSWORD = "owner@example.org", "a-long-benchmark-password"
 README_TIMEOUT_S = 120.0  # gunicorn --timeout in the README's production command
+LONGEST_COMMENT = ("Recovery is mine to define, and staff should ask me first. " * 100)[:MAX_COMMENT]
 
 
 def seed(panellists: int, statements: int, closed_rounds: int) -> tuple[int, float]:
     """A study whose first ``closed_rounds`` rating rounds were answered by everyone (5% "unable to rate", one
-    rating in 500 with an approved comment, 70% of answers kept from the round before) and closed the way the app
-    closes them, and the next round open. Returns the study's id and the last close's seconds."""
+    rating in 500 with an approved comment, and one comment in each round as long as a panellist may write, 70% of
+    answers kept from the round before) and closed the way the app closes them, and the next round open. Returns the study's id and the last close's seconds."""
     groups = "".join(f'\n[[groups]]\nkey = "g{i}"\nname = "Group {i}"\n' for i in range(4))
     items = "".join(f'\n[[statements]]\ncode = "S{i:03d}"\ndomain = "Domain {i // 20:02d}"\n'
                     f'text = "Statement number {i}, about recovery-oriented practice in everyday work."\n'
@@ -77,8 +79,8 @@ def seed(panellists: int, statements: int, closed_rounds: int) -> tuple[int, flo
             db.session.execute(sa.insert(Rating), [
                 {"panellist_id": ids[p], "round_id": round_.id, "statement_id": sid,
                  "value": None if unable[p, s] else int(values[p, s]), "unable_to_rate": bool(unable[p, s]),
-                 "comment": "A comment, with a comma." if (p + s) % 500 == 0 else "",
-                 "comment_approved": (p + s) % 500 == 0}
+                 "comment": LONGEST_COMMENT if (p, s) == (1, 0) else "A comment, with a comma." if (p + s) % 500 == 0
+                 else "", "comment_approved": (p + s) % 500 == 0 or (p, s) == (1, 0)}
                 for p in range(start, min(start + per_insert, panellists)) for s, sid in enumerate(sids)])
         db.session.commit()
         started = time.perf_counter()
@@ -132,7 +134,8 @@ def main() -> None:
                  ("open round's page", f"{base}/rounds/current"), ("review page", f"{base}/review"),
                  ("reports page", f"{base}/reports"), ("report in the browser", f"{base}/reports/report"),
                  *[(name, f"{base}/reports/files/{name}")
-                   for name in ("ratings.csv", "statistics.csv", "results.xlsx", "ratings.sav", "ratings.dta")],
+                   for name in ("ratings.csv", "statistics.csv", "results.xlsx", "ratings.sav", "ratings.dta",
+                                "comments.sav", "comments.dta")],
                  ("zip of all files", f"{base}/reports/all.zip")]
         print(f"{'page':<24} {'seconds':>8} {'x close':>8} {'size':>10} {'peak RSS MiB':>13}")
         worst = 0.0

@@ -115,7 +115,7 @@ def test_workbook_json_sav_and_dta(files, tmp_path):
     assert meta.variable_value_labels["rating"][99.0] == "Unable to rate"
     assert meta.missing_ranges["rating"] == [{"lo": 99.0, "hi": 99.0}]
     assert meta.variable_value_labels["group"][4.0] == "Peer support workers"
-    assert len(frame) == len(ratings)
+    assert len(frame) == len(ratings) and "comment" not in frame.columns  # in comments.sav
     expected = [99.0 if r["rating"] == "" else float(r["rating"]) for r in ratings]
     assert frame["rating"].tolist() == expected
     assert frame["panellist"].tolist() == [r["panellist"] for r in ratings]
@@ -129,6 +129,17 @@ def test_workbook_json_sav_and_dta(files, tmp_path):
     assert frame["group_key"].tolist() == [r["group"] for r in ratings]
     plain, _ = pyreadstat.read_dta(str(tmp_path / "r.dta"))
     assert plain["rating"].isna().sum() == sum(r["rating"] == "" for r in ratings)
+
+    commented = [r for r in ratings if r["comment"]]
+    assert commented  # the study has comments to carry
+    for name in ("comments.sav", "comments.dta"):
+        (tmp_path / name).write_bytes(files[name])
+        read = pyreadstat.read_sav if name.endswith(".sav") else pyreadstat.read_dta
+        frame, meta = read(str(tmp_path / name))
+        assert [(int(f.round), f.panellist, f.group_key, f.statement, f.comment) for f in frame.itertuples()] == [
+            (int(r["round"]), r["panellist"], r["group"], r["statement"], r["comment"].removeprefix("'"))
+            for r in commented]
+        assert meta.variable_value_labels["group"][4.0] == "Peer support workers"
 
 
 def test_delphi_report_writes_the_same_set(runner, files, tmp_path):

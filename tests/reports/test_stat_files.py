@@ -42,3 +42,55 @@ def test_a_file_with_no_ratings_gives_an_empty_frame_with_text_columns():
     frame = ratings_frame(csv_text(RATINGS_COLUMNS, []), PROTOCOL)
     assert len(frame) == 0 and list(frame.columns) == ["round", "panellist", "group", "group_key", "statement",
                                                        "rating", "comment"]
+
+
+def _read(tmp_path, name: str, content: bytes):
+    import pyreadstat
+
+    path = tmp_path / name
+    path.write_bytes(content)
+    return (pyreadstat.read_sav if name.endswith(".sav") else pyreadstat.read_dta)(str(path), user_missing=True)
+
+
+def _ratings_text(comments: dict[int, str], n: int = 2000) -> str:
+    return csv_text(RATINGS_COLUMNS, [(1, f"P{i // 10:03d}", "staff" if i % 2 else "peer", "S1", 1 + i % 9,
+                                       comments.get(i, "")) for i in range(n)])
+
+
+@pytest.mark.parametrize("length, words", [(2000, "Recovery means my own goals. "),
+                                           (5000, "Recovery means my own goals, ünïcödé ✓. ")],
+                         ids=["2,000 bytes: a fixed-width Stata text", "5,000 characters, the most a panellist may write"])
+def test_a_long_comment_is_kept_whole_in_the_comment_files_and_does_not_widen_the_rating_files(tmp_path, length,
+                                                                                               words):
+    """SPSS and Stata write a text column as wide as its longest value in every row: with the comments in the rating
+    files, one 5,000-character comment made ``ratings.sav`` 2 GB at 200,000 ratings."""
+    from delphi.services.reports.stat_files import comments_dta, comments_sav, ratings_dta, ratings_sav
+
+    long = (words * 200)[:length - 1] + "."  # SPSS drops trailing spaces
+    plain = _ratings_text({3: "short", 1500: "'=quoted"})
+    wide = _ratings_text({3: "short", 1500: "'=quoted", 7: long})
+    for write in (ratings_sav, ratings_dta):
+        assert len(write(wide, PROTOCOL)) == len(write(plain, PROTOCOL)) < 100_000
+    frame, meta = _read(tmp_path, "ratings.sav", ratings_sav(wide, PROTOCOL))
+    assert "comment" not in frame.columns and len(frame) == 2000
+
+    expected = [r for r in csv.DictReader(io.StringIO(wide, newline="")) if r["comment"]]
+    for name, write in (("comments.sav", comments_sav), ("comments.dta", comments_dta)):
+        content = write(wide, PROTOCOL)
+        assert len(content) < 60_000, (name, len(content))  # three rows
+        frame, meta = _read(tmp_path, name, content)
+        assert list(frame.columns) == ["round", "panellist", "group", "group_key", "statement", "comment"]
+        assert frame["comment"].tolist() == ["short", long, "=quoted"]  # whole; the spreadsheet guard taken off
+        assert frame["panellist"].tolist() == [r["panellist"] for r in expected]
+        assert frame["statement"].tolist() == ["S1"] * 3 and frame["round"].tolist() == [1.0] * 3
+        assert frame["group"].tolist() == [1.0 if r["group"] == "staff" else 2.0 for r in expected]
+        assert meta.variable_value_labels["group"] == {1: "Staff", 2: "Peer workers"}
+        assert meta.column_names_to_labels["comment"] == "Comment"
+
+
+def test_a_study_without_comments_gives_comment_files_with_no_rows(tmp_path):
+    from delphi.services.reports.stat_files import comments_dta, comments_sav
+
+    for name, write in (("comments.sav", comments_sav), ("comments.dta", comments_dta)):
+        frame, _ = _read(tmp_path, name, write(_ratings_text({}, n=20), PROTOCOL))
+        assert len(frame) == 0 and "comment" in frame.columns

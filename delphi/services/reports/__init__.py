@@ -41,6 +41,10 @@ DOWNLOADS = (
     Download("results.json", "application/json", "The same tables as JSON."),
     Download("ratings.sav", "application/x-spss-sav", "The ratings for SPSS, with variable and value labels."),
     Download("ratings.dta", "application/x-stata-dta", "The ratings for Stata, with variable and value labels."),
+    Download("comments.sav", "application/x-spss-sav", "The comments for SPSS, one row per comment; merge with "
+             "ratings.sav on round, panellist and statement."),
+    Download("comments.dta", "application/x-stata-dta", "The comments for Stata, one row per comment; merge with "
+             "ratings.dta on round, panellist and statement."),
     Download("protocol.toml", "application/toml", "The study's protocol as locked when round 1 opened; re-analyse with "
              "`delphi analyse ratings.csv --protocol protocol.toml --out DIR`."),
 )
@@ -62,7 +66,7 @@ class _Files:
 
     @cached_property
     def ratings_frame(self):
-        """The ratings as the SPSS and Stata files hold them, parsed from ``ratings.csv`` once for both."""
+        """The ratings as the SPSS and Stata files hold them, parsed from ``ratings.csv`` once for all four."""
         return stat_files.ratings_frame(self.source.ratings_csv, self.source.protocol)
 
     @cached_property
@@ -81,6 +85,8 @@ class _Files:
             "results.json": lambda: workbook.results_json(self.texts, self.methods, source.protocol).encode("utf-8"),
             "ratings.sav": lambda: stat_files.ratings_sav(source.ratings_csv, source.protocol, self.ratings_frame),
             "ratings.dta": lambda: stat_files.ratings_dta(source.ratings_csv, source.protocol, self.ratings_frame),
+            "comments.sav": lambda: stat_files.comments_sav(source.ratings_csv, source.protocol, self.ratings_frame),
+            "comments.dta": lambda: stat_files.comments_dta(source.ratings_csv, source.protocol, self.ratings_frame),
             "protocol.toml": lambda: tables.protocol_toml(source, self.live_settings_toml).encode("utf-8"),
         }
         return builders[name]()

@@ -1,6 +1,12 @@
 """The ratings as SPSS ``.sav`` and Stata ``.dta`` (pyreadstat), with variable labels and value labels, so that a
 researcher opens them without cleaning. "Unable to rate" is a labelled missing value: SPSS user-missing code
-(9, 99, ... above the scale), Stata extended missing ``.a``."""
+(9, 99, ... above the scale), Stata extended missing ``.a``.
+
+The comments are in files of their own (``comments.sav``, ``comments.dta``: one row per comment, with the round,
+panellist and statement to merge on). A text column in these formats is as wide as its longest value in every row
+(SPSS has no other kind; Stata only from 2,045 bytes), so one long comment in the ratings file would make each of a
+national study's two million rows that long: a 5,000-character comment, within what a panellist may write, made
+``ratings.sav`` 2 GB at 200,000 ratings."""
 from __future__ import annotations
 
 import csv
@@ -19,8 +25,8 @@ VARIABLE_LABELS = {
     "group_key": "Stakeholder group key", "statement": "Statement code", "rating": "Rating",
     "comment": "Comment",
 }
-# Stata's fixed-width strings stop at 2045 bytes; longer comments are cut to 2000 bytes (the codebook says so).
-DTA_COMMENT_LIMIT = 2000
+RATING_COLUMNS = ["round", "panellist", "group", "group_key", "statement", "rating"]
+COMMENT_COLUMNS = ["round", "panellist", "group", "group_key", "statement", "comment"]
 
 
 def ratings_frame(ratings_csv: str, protocol) -> pd.DataFrame:
@@ -75,7 +81,7 @@ def _written(write, frame, **options) -> bytes:
 
 def ratings_sav(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
     """``frame``: :func:`ratings_frame` of ``ratings_csv``, if already made (it is not changed)."""
-    frame = (ratings_frame(ratings_csv, protocol) if frame is None else frame).copy()
+    frame = (ratings_frame(ratings_csv, protocol) if frame is None else frame)[RATING_COLUMNS].copy()
     code = unable_code(protocol.scale.max)
     frame["rating"] = np.array([code if v is None else v for v in frame["rating"]], dtype=float)
     scale_labels, groups = _labels(protocol)
@@ -86,12 +92,31 @@ def ratings_sav(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -
 
 def ratings_dta(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
     """``frame``: :func:`ratings_frame` of ``ratings_csv``, if already made (it is not changed)."""
-    frame = (ratings_frame(ratings_csv, protocol) if frame is None else frame).copy()
+    frame = (ratings_frame(ratings_csv, protocol) if frame is None else frame)[RATING_COLUMNS].copy()
     frame["rating"] = pd.Series(["a" if v is None else v for v in frame["rating"]], dtype="object")
-    # A comment of up to a quarter of the limit in characters fits whatever its characters (4 bytes at most each).
-    frame["comment"] = _text([c.encode()[:DTA_COMMENT_LIMIT].decode(errors="ignore")
-                              if len(c) > DTA_COMMENT_LIMIT // 4 else c for c in frame["comment"]])
     scale_labels, groups = _labels(protocol)
     return _written(pyreadstat.write_dta, frame, column_labels=VARIABLE_LABELS,
                     variable_value_labels={"rating": {**scale_labels, "a": "Unable to rate"}, "group": groups},
                     missing_user_values={"rating": ["a"]}, version=15)
+
+
+def comments_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows of :func:`ratings_frame` with a comment, in the same order."""
+    return frame.loc[frame["comment"].to_numpy(dtype=object) != "", COMMENT_COLUMNS].reset_index(drop=True)
+
+
+def comments_sav(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
+    """The comments for SPSS; ``frame`` as for :func:`ratings_sav`."""
+    comments = comments_frame(ratings_frame(ratings_csv, protocol) if frame is None else frame)
+    _, groups = _labels(protocol)
+    return _written(pyreadstat.write_sav, comments, column_labels=VARIABLE_LABELS,
+                    variable_value_labels={"group": groups}, variable_measure={"group": "nominal"})
+
+
+def comments_dta(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
+    """The comments for Stata, whole: a column with a value of 2,045 bytes or more is written as ``strL``, which
+    Stata keeps at each value's own length."""
+    comments = comments_frame(ratings_frame(ratings_csv, protocol) if frame is None else frame)
+    _, groups = _labels(protocol)
+    return _written(pyreadstat.write_dta, comments, column_labels=VARIABLE_LABELS,
+                    variable_value_labels={"group": groups}, version=15)

@@ -64,10 +64,17 @@ def codebook_csv(source: ReportSource) -> str:
          "\"Unable to rate\", so SPSS leaves it out of statistics.", code, "Unable to rate"],
         ["ratings.sav", "group", "Numeric code with value labels (group names); group_key keeps the key.", "", ""],
         ["ratings.dta", "rating", "As in ratings.csv; \"unable to rate\" is Stata's extended missing value .a, "
-         "labelled \"Unable to rate\". Comments longer than 2,000 bytes (UTF-8) are cut to 2,000 bytes: Stata's text limit.", ".a",
-         "Unable to rate"],
+         "labelled \"Unable to rate\".", ".a", "Unable to rate"],
         ["ratings.dta", "group", "Numeric code with value labels (group names); group_key keeps the key.", "", ""],
-        *[[name, "group", "", i + 1, g.name] for name in ("ratings.sav", "ratings.dta") for i, g in enumerate(p.groups)],
+        *[[name, "comment", "Not in this file: the comments are in comments.sav and comments.dta. SPSS and Stata "
+           "make a text column as wide as its longest value in every row, so one long comment would make every "
+           "rating's row that long.", "", ""] for name in ("ratings.sav", "ratings.dta")],
+        *[[name, "comment", "One row per rating with a comment: round, panellist, group, group_key and statement as in "
+           f"{name.replace('comments', 'ratings')}, to merge on round, panellist and statement. Comments are whole "
+           "(in Stata a long one is a strL) and without the apostrophe that guards spreadsheets in ratings.csv.", "", ""]
+          for name in ("comments.sav", "comments.dta")],
+        *[[name, "group", "", i + 1, g.name] for name in ("ratings.sav", "ratings.dta", "comments.sav", "comments.dta")
+          for i, g in enumerate(p.groups)],
         ["statistics.csv", "round, statement, scope", "One row per round x statement x scope: scope is overall, "
          "equal_groups (each group weighs the same) or a group key. A statement not asked in a round has no rows "
          "for it.", "", ""],
