@@ -5,12 +5,13 @@ from __future__ import annotations
 import csv
 import io
 
+import pyreadstat
 import pytest
 
 from delphi.protocol import load_protocol
 from delphi.services.formulas import csv_text
 from delphi.services.reports.source import RATINGS_COLUMNS
-from delphi.services.reports.stat_files import ratings_frame
+from delphi.services.reports.stat_files import comments_dta, comments_sav, ratings_dta, ratings_frame, ratings_sav
 
 PROTOCOL = load_protocol('title = "t"\n[[groups]]\nkey = "staff"\nname = "Staff"\n[[groups]]\nkey = "peer"\n'
                          'name = "Peer workers"\n[[statements]]\ncode = "S1"\ndomain = "d"\ntext = "x"\n')
@@ -45,8 +46,6 @@ def test_a_file_with_no_ratings_gives_an_empty_frame_with_text_columns():
 
 
 def _read(tmp_path, name: str, content: bytes):
-    import pyreadstat
-
     path = tmp_path / name
     path.write_bytes(content)
     return (pyreadstat.read_sav if name.endswith(".sav") else pyreadstat.read_dta)(str(path), user_missing=True)
@@ -64,8 +63,6 @@ def test_a_long_comment_is_kept_whole_in_the_comment_files_and_does_not_widen_th
                                                                                                words):
     """SPSS and Stata write a text column as wide as its longest value in every row: with the comments in the rating
     files, one 5,000-character comment made ``ratings.sav`` 2 GB at 200,000 ratings."""
-    from delphi.services.reports.stat_files import comments_dta, comments_sav, ratings_dta, ratings_sav
-
     long = (words * 200)[:length - 1] + "."  # SPSS drops trailing spaces
     plain = _ratings_text({3: "short", 1500: "'=quoted"})
     wide = _ratings_text({3: "short", 1500: "'=quoted", 7: long})
@@ -89,8 +86,6 @@ def test_a_long_comment_is_kept_whole_in_the_comment_files_and_does_not_widen_th
 
 
 def test_a_study_without_comments_gives_comment_files_with_no_rows(tmp_path):
-    from delphi.services.reports.stat_files import comments_dta, comments_sav
-
     for name, write in (("comments.sav", comments_sav), ("comments.dta", comments_dta)):
         frame, _ = _read(tmp_path, name, write(_ratings_text({}, n=20), PROTOCOL))
         assert len(frame) == 0 and "comment" in frame.columns
