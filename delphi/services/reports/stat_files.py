@@ -71,6 +71,8 @@ def _labels(protocol) -> tuple[dict, dict]:
 
 
 def _written(write, frame, **options) -> bytes:
+    """``row_compress`` for ``.sav``: the bytecode compression SPSS itself writes by default (``SAVE /COMPRESSED``),
+    which every reader of ``.sav`` reads; a text's padding then takes a byte per eight."""
     # pyreadstat writes to a path; a private temporary directory keeps the bytes off anything shared.
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "ratings")
@@ -87,7 +89,8 @@ def ratings_sav(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -
     scale_labels, groups = _labels(protocol)
     return _written(pyreadstat.write_sav, frame, column_labels=VARIABLE_LABELS,
                     variable_value_labels={"rating": {**scale_labels, code: "Unable to rate"}, "group": groups},
-                    missing_ranges={"rating": [code]}, variable_measure={"rating": "ordinal", "group": "nominal"})
+                    missing_ranges={"rating": [code]}, variable_measure={"rating": "ordinal", "group": "nominal"},
+                    row_compress=True)
 
 
 def ratings_dta(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
@@ -110,7 +113,7 @@ def comments_sav(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) 
     comments = comments_frame(ratings_frame(ratings_csv, protocol) if frame is None else frame)
     _, groups = _labels(protocol)
     return _written(pyreadstat.write_sav, comments, column_labels=VARIABLE_LABELS,
-                    variable_value_labels={"group": groups}, variable_measure={"group": "nominal"})
+                    variable_value_labels={"group": groups}, variable_measure={"group": "nominal"}, row_compress=True)
 
 
 def comments_dta(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
