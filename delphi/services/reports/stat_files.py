@@ -6,7 +6,7 @@ The comments are in files of their own (``comments.sav``, ``comments.dta``: one 
 panellist and statement to merge on). A text column in these formats is as wide as its longest value in every row
 (SPSS has no other kind; Stata only from 2,045 bytes), so one long comment in the ratings file would make each of a
 national study's two million rows that long: a 5,000-character comment, within what a panellist may write, made
-``ratings.sav`` 2 GB at 200,000 ratings."""
+``ratings.sav`` 1 GB at 200,000 ratings (2 GB if its letters take two bytes each)."""
 from __future__ import annotations
 
 import csv
@@ -71,8 +71,6 @@ def _labels(protocol) -> tuple[dict, dict]:
 
 
 def _written(write, frame, **options) -> bytes:
-    """``row_compress`` for ``.sav``: the bytecode compression SPSS itself writes by default (``SAVE /COMPRESSED``),
-    which every reader of ``.sav`` reads; a text's padding then takes a byte per eight."""
     # pyreadstat writes to a path; a private temporary directory keeps the bytes off anything shared.
     with tempfile.TemporaryDirectory() as folder:
         path = os.path.join(folder, "ratings")
@@ -81,26 +79,39 @@ def _written(write, frame, **options) -> bytes:
             return handle.read()
 
 
+def _sav(frame, **options) -> bytes:
+    """Bytecode-compressed, as SPSS itself saves by default (``SAVE /COMPRESSED``) and every reader of ``.sav``
+    reads: a text's padding takes a byte per eight."""
+    return _written(pyreadstat.write_sav, frame, column_labels=VARIABLE_LABELS, row_compress=True, **options)
+
+
+def _dta(frame, **options) -> bytes:
+    """Stata 15's format: a text column with a value of 2,045 bytes or more is written as ``strL``, which Stata keeps
+    at each value's own length."""
+    return _written(pyreadstat.write_dta, frame, column_labels=VARIABLE_LABELS, version=15, **options)
+
+
+def _frame(ratings_csv: str, protocol, frame: pd.DataFrame | None) -> pd.DataFrame:
+    return ratings_frame(ratings_csv, protocol) if frame is None else frame
+
+
 def ratings_sav(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
     """``frame``: :func:`ratings_frame` of ``ratings_csv``, if already made (it is not changed)."""
-    frame = (ratings_frame(ratings_csv, protocol) if frame is None else frame)[RATING_COLUMNS].copy()
+    frame = _frame(ratings_csv, protocol, frame)[RATING_COLUMNS].copy()
     code = unable_code(protocol.scale.max)
     frame["rating"] = np.array([code if v is None else v for v in frame["rating"]], dtype=float)
     scale_labels, groups = _labels(protocol)
-    return _written(pyreadstat.write_sav, frame, column_labels=VARIABLE_LABELS,
-                    variable_value_labels={"rating": {**scale_labels, code: "Unable to rate"}, "group": groups},
-                    missing_ranges={"rating": [code]}, variable_measure={"rating": "ordinal", "group": "nominal"},
-                    row_compress=True)
+    return _sav(frame, variable_value_labels={"rating": {**scale_labels, code: "Unable to rate"}, "group": groups},
+                missing_ranges={"rating": [code]}, variable_measure={"rating": "ordinal", "group": "nominal"})
 
 
 def ratings_dta(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
     """``frame``: :func:`ratings_frame` of ``ratings_csv``, if already made (it is not changed)."""
-    frame = (ratings_frame(ratings_csv, protocol) if frame is None else frame)[RATING_COLUMNS].copy()
+    frame = _frame(ratings_csv, protocol, frame)[RATING_COLUMNS].copy()
     frame["rating"] = pd.Series(["a" if v is None else v for v in frame["rating"]], dtype="object")
     scale_labels, groups = _labels(protocol)
-    return _written(pyreadstat.write_dta, frame, column_labels=VARIABLE_LABELS,
-                    variable_value_labels={"rating": {**scale_labels, "a": "Unable to rate"}, "group": groups},
-                    missing_user_values={"rating": ["a"]}, version=15)
+    return _dta(frame, variable_value_labels={"rating": {**scale_labels, "a": "Unable to rate"}, "group": groups},
+                missing_user_values={"rating": ["a"]})
 
 
 def comments_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -110,16 +121,12 @@ def comments_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 def comments_sav(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
     """The comments for SPSS; ``frame`` as for :func:`ratings_sav`."""
-    comments = comments_frame(ratings_frame(ratings_csv, protocol) if frame is None else frame)
     _, groups = _labels(protocol)
-    return _written(pyreadstat.write_sav, comments, column_labels=VARIABLE_LABELS,
-                    variable_value_labels={"group": groups}, variable_measure={"group": "nominal"}, row_compress=True)
+    return _sav(comments_frame(_frame(ratings_csv, protocol, frame)), variable_value_labels={"group": groups},
+                variable_measure={"group": "nominal"})
 
 
 def comments_dta(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
-    """The comments for Stata, whole: a column with a value of 2,045 bytes or more is written as ``strL``, which
-    Stata keeps at each value's own length."""
-    comments = comments_frame(ratings_frame(ratings_csv, protocol) if frame is None else frame)
+    """The comments for Stata, whole (a long one as ``strL``); ``frame`` as for :func:`ratings_sav`."""
     _, groups = _labels(protocol)
-    return _written(pyreadstat.write_dta, comments, column_labels=VARIABLE_LABELS,
-                    variable_value_labels={"group": groups}, version=15)
+    return _dta(comments_frame(_frame(ratings_csv, protocol, frame)), variable_value_labels={"group": groups})
