@@ -21,11 +21,20 @@ def asset_folder(name: str) -> str:
     return str(inside if inside.is_dir() else _HERE.parent / name)
 
 
+def instance_folder() -> str:
+    """``DELPHI_INSTANCE_PATH``, else ``instance/`` in the working directory.
+
+    Flask's own default for an installed package is ``<venv>/var/delphi-instance``: the database and the secret key
+    would live inside the virtual environment, and be lost with it when it is rebuilt for an upgrade.
+    """
+    return str(Path(os.environ.get("DELPHI_INSTANCE_PATH") or "instance").resolve())
+
+
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app. ``config`` overrides the environment (``DELPHI_*``, ``DATABASE_URL``) and the defaults."""
     app = Flask(
         __name__,
-        instance_path=os.environ.get("DELPHI_INSTANCE_PATH") or None,
+        instance_path=instance_folder(),
         instance_relative_config=True,
         template_folder=asset_folder("templates"),
         static_folder=asset_folder("static"),

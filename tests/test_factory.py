@@ -159,3 +159,15 @@ def test_livez_answers_without_the_database(monkeypatch, tmp_path):
     app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}"})  # unusable database
     response = app.test_client().get("/livez")
     assert (response.status_code, response.get_data(as_text=True)) == (200, "ok")
+
+
+def test_instance_folder_defaults_to_the_working_directory(monkeypatch, tmp_path):
+    """Not Flask's default for an installed package (``<venv>/var/delphi-instance``): rebuilding the venv for an
+    upgrade must not lose the database and the secret key."""
+    monkeypatch.delenv("DELPHI_INSTANCE_PATH", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    app = create_app()
+    assert app.instance_path == str(tmp_path.resolve() / "instance")
+    assert (tmp_path / "instance" / "secret_key").exists()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path.resolve() / 'instance' / 'delphi.sqlite3'}"

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import re
-import socket
-from email import message_from_bytes, policy
 
 import pytest
 import sqlalchemy as sa
@@ -11,34 +9,7 @@ import sqlalchemy as sa
 from delphi.extensions import db
 from delphi.models import Panellist, Round, Study, StudyRole
 from delphi.services.answers import Answer, save_answers, submit_round
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps every message it receives."""
-
-    def __init__(self):
-        self.messages = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 Message accepted"
-
-    def to(self, address: str) -> list:
-        return [m for m in self.messages if m["To"] == address]
-
-    @staticmethod
-    def body(message) -> str:
-        return message.get_body(("plain",)).get_content()
-
-    @staticmethod
-    def link(message) -> str:
-        return re.search(r"https?://\S+/p/\S+", Mailbox.body(message)).group(0)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.live import Mailbox, free_port
 
 
 @pytest.fixture
