@@ -2,6 +2,7 @@
 no MIME sniffing, no referrer leaving the site, and HSTS when served over HTTPS."""
 from __future__ import annotations
 
+import ipaddress
 import logging
 import re
 
@@ -20,6 +21,25 @@ CSP = "; ".join([
     "base-uri 'none'",
     "object-src 'none'",
 ])
+
+
+def rate_limit_key() -> str:
+    """Whom a rate limit counts: an IPv4 address, or the /64 network of an IPv6 address.
+
+    One IPv6 subscriber or server is handed a whole /64 (2^64 addresses), so a limit per full address limited nobody.
+    An IPv4-mapped IPv6 address counts as its IPv4 address. ``request.remote_addr`` is the client as ProxyFix found
+    it behind the configured proxies.
+    """
+    address = request.remote_addr or ""
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return address or "unknown"
+    if ip.version == 6:
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 class SessionInterface(SecureCookieSessionInterface):

@@ -66,8 +66,9 @@ class LiveServer:
         })
         self.log = open(instance_path / "server.log", "w+b")  # noqa: SIM115 (closed in stop)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers),
-             "--threads", str(threads), "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
+            [sys.executable, "-m", "gunicorn", "--config", "python:delphi.gunicorn_config",
+             "--bind", f"127.0.0.1:{self.port}", "--workers", str(workers), "--threads", str(threads),
+             "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
         self._wait()

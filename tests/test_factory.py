@@ -1,4 +1,5 @@
 """The app factory, configuration, the database set-up and the site-wide pages."""
+import pytest
 import sqlalchemy as sa
 
 from delphi import create_app
@@ -171,3 +172,16 @@ def test_instance_folder_defaults_to_the_working_directory(monkeypatch, tmp_path
     assert app.instance_path == str(tmp_path.resolve() / "instance")
     assert (tmp_path / "instance" / "secret_key").exists()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{tmp_path.resolve() / 'instance' / 'delphi.sqlite3'}"
+
+
+def test_healthz_fails_when_the_database_cannot_write(app, build_app):
+    """A database that answers but refuses writes (a read-only file, a read-only server) fails the check: every save
+    would fail there. SQLite opened read-only stands for both here."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("sqlite:///"):
+        pytest.skip("read-only is set up through SQLite's URI mode here")
+    read_only = build_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI":
+                           f"sqlite:///file:{url.removeprefix('sqlite:///')}?mode=ro&uri=true"})
+    response = read_only.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "error", "database": "read-only"}

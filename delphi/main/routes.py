@@ -34,9 +34,22 @@ def livez():
 
 @bp.get("/healthz")
 def healthz():
+    """Ready to serve: the database answers and accepts writes (a server whose every save would fail is not healthy).
+
+    The write is an UPDATE that matches no row, rolled back: it needs the write lock (SQLite) or a writable
+    transaction (PostgreSQL), so a read-only file or a read-only server fails it, and it changes nothing.
+    """
     try:
         db.session.execute(sa.text("SELECT 1"))
     except sa.exc.SQLAlchemyError:
+        db.session.rollback()
         current_app.logger.exception("health check: database unreachable")
         return {"status": "error", "database": "unreachable"}, 503
+    try:
+        db.session.execute(sa.text("UPDATE study SET id = id WHERE 1 = 0"))
+    except sa.exc.SQLAlchemyError:
+        current_app.logger.exception("health check: the database does not accept writes")
+        return {"status": "error", "database": "read-only"}, 503
+    finally:
+        db.session.rollback()
     return {"status": "ok", "database": "ok"}

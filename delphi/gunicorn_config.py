@@ -1,0 +1,22 @@
+"""gunicorn's settings for this app: ``gunicorn -c python:delphi.gunicorn_config wsgi:app``.
+
+Arguments on the command line still win (``--workers``, ``--bind``). What this adds:
+- ``timeout``: long enough for the largest download still built inside a request (docs/performance.md).
+- A warning at start when rate limits are kept in each worker's memory while several workers serve: each worker then
+  counts on its own, so two workers double every limit (and each further instance adds one more). Production keeps
+  the counts in Redis (``DELPHI_RATELIMIT_STORAGE_URI=redis://...``), where every worker and instance shares them.
+"""
+from __future__ import annotations
+
+timeout = 120
+graceful_timeout = 30
+
+
+def post_worker_init(worker) -> None:
+    storage = str(worker.wsgi.config.get("RATELIMIT_STORAGE_URI", "memory://"))
+    if worker.cfg.workers > 1 and storage.startswith("memory://"):
+        worker.log.warning(
+            "Rate limits are kept in each worker's memory (RATELIMIT_STORAGE_URI=%s) and %d workers serve: every "
+            "limit counts %d times over, and once more for each further instance. Set "
+            "DELPHI_RATELIMIT_STORAGE_URI=redis://HOST:6379 so that all of them share one count.",
+            storage, worker.cfg.workers, worker.cfg.workers)

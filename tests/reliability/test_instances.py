@@ -1,0 +1,95 @@
+"""Production is several gunicorn instances behind the proxy, one PostgreSQL and one Redis: limits count once across
+all of them, and what one instance changes the next request to another sees.
+
+The two-instance tests need PostgreSQL (DELPHI_TEST_DATABASE_URL) and Redis (DELPHI_TEST_REDIS_URL); .ci/run starts
+both for its PostgreSQL run. On SQLite they are skipped; on PostgreSQL without Redis too, except in CI (CI=true),
+where that is a failure.
+"""
+import os
+import secrets
+
+import pytest
+
+from delphi.extensions import db
+from delphi.models import Study, StudyRole
+from delphi.services.panel import add_panellist
+from tests.conftest import TEST_DATABASE_URL
+from tests.live import Browser, LiveServer
+
+REDIS_URL = os.environ.get("DELPHI_TEST_REDIS_URL")
+MEMORY_WARNING = "Rate limits are kept in each worker's memory"
+
+
+def test_several_workers_with_limits_in_memory_warn_at_start(app, tmp_path):
+    server = LiveServer(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, workers=2)
+    try:
+        assert MEMORY_WARNING in server.output()
+        assert "2 workers serve" in server.output()
+    finally:
+        server.stop()
+
+
+def test_one_worker_with_limits_in_memory_does_not_warn(app, tmp_path):
+    server = LiveServer(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path, workers=1)
+    try:
+        assert Browser(server.url).get("/livez").status == 200
+        assert MEMORY_WARNING not in server.output()
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def two_instances(app, tmp_path):
+    """Two gunicorn instances (2 workers each) on one PostgreSQL database and one Redis."""
+    if not (TEST_DATABASE_URL and TEST_DATABASE_URL.startswith("postgres")):
+        pytest.skip("needs PostgreSQL (DELPHI_TEST_DATABASE_URL): SQLite serves one machine")
+    if not REDIS_URL:
+        if os.environ.get("CI"):
+            pytest.fail("CI runs the PostgreSQL suite with a Redis server: DELPHI_TEST_REDIS_URL is not set")
+        pytest.skip("needs Redis (DELPHI_TEST_REDIS_URL)")
+    import redis
+
+    # Each test starts with no counts, as it starts with an empty database.
+    redis.Redis.from_url(REDIS_URL).flushdb()
+    env = {"DELPHI_RATELIMIT_STORAGE_URI": REDIS_URL, "DELPHI_LINK_RATE_LIMIT": "10 per minute"}
+    servers = []
+    try:
+        for name in ("a", "b"):
+            (tmp_path / name).mkdir()
+            servers.append(LiveServer(app.config["SQLALCHEMY_DATABASE_URI"], tmp_path / name, workers=2,
+                                      extra_env=env))
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def test_a_limit_counts_once_across_instances_and_workers(two_instances):
+    a, b = two_instances
+    assert MEMORY_WARNING not in a.output() + b.output()
+    browsers = [Browser(a.url), Browser(b.url)]
+    # Ten misses, alternating between the instances (and so between their four workers), use up the one limit.
+    statuses = [browsers[i % 2].get(f"/p/{secrets.token_urlsafe(24)}").status for i in range(12)]
+    assert statuses == [404] * 10 + [429, 429]
+
+
+def test_a_revoked_link_stops_at_once_on_the_other_instance(two_instances, app, make_study, make_user):
+    a, b = two_instances
+    owner = make_user()
+    study_id = make_study(members={owner: StudyRole.owner})
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        panellist, token = add_panellist(study, study.groups[0])
+        db.session.commit()
+        panellist_id = panellist.id
+    assert Browser(b.url).get(f"/p/{token}").status == 303
+
+    staff = Browser(a.url)
+    page = staff.get("/staff/login")
+    assert staff.post("/staff/login", {"csrf_token": page.csrf(), "email": "facilitator@example.org",
+                                       "password": "correct horse battery"}).status == 303
+    panel = staff.get(f"/studies/{study_id}/panel")
+    revoked = staff.post(f"/studies/{study_id}/panel/{panellist_id}/revoke", {"csrf_token": panel.csrf()})
+    assert revoked.status == 303
+
+    assert Browser(b.url).get(f"/p/{token}").status == 404
