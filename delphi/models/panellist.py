@@ -30,6 +30,9 @@ class Panellist(Base):
     pseudonym: Mapped[str] = mapped_column(sa.String(20))
     # SHA-256 of the personal link's token (hex); None once the link is revoked and not yet reissued.
     token_hash: Mapped[str | None] = mapped_column(sa.String(64))
+    # The link's token is derived from the server key and this number (services/panel.py): reminders resend the same
+    # link; reissuing or revoking it moves the number on, so the old link never comes back.
+    link_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     language: Mapped[str | None] = mapped_column(sa.String(8))
     withdrawn: Mapped[bool] = mapped_column(default=False)
     withdrawn_at: Mapped[datetime | None]

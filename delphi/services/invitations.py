@@ -16,7 +16,7 @@ from delphi.extensions import db
 from delphi.models import Contact, Panellist, Round, StaffUser, Study, Submission, utcnow
 from delphi.services import audit
 from delphi.services.mail import Mail, send_mails
-from delphi.services.panel import add_panellist, reissue_token, revoke_token
+from delphi.services.panel import add_panellist, current_link_token, reissue_token, revoke_token
 from delphi.services.statements import write_csv
 
 EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
@@ -161,15 +161,18 @@ def send_to_panel(study: Study, kind: str, recipients: list[Panellist], subject:
                   actor: StaffUser | None, tokens: dict[int, str] | None = None) -> tuple[int, list[str]]:
     """Mail each recipient; returns (sent, refused addresses). Raises MailError when no mail could be sent.
 
-    When the body has ``{link}``, each recipient gets a fresh link (``tokens`` gives ones just made) and the previous
-    link stops working; a refused address keeps its previous link.
+    When the body has ``{link}``, each recipient gets their working link again (``tokens`` gives ones just made), so
+    the invitation already in their inbox keeps working. Only a link that cannot be derived again (made before links
+    were derived, or under another secret key) is replaced, once; a refused address keeps its previous link.
     """
     tokens = dict(tokens or {})
     previous = {}
     if "{link}" in body:
         for p in recipients:
-            if p.id not in tokens:
-                previous[p.id] = p.token_hash
+            if p.id not in tokens and (token := current_link_token(p)) is not None:
+                tokens[p.id] = token
+            elif p.id not in tokens:
+                previous[p.id] = (p.token_hash, p.link_generation)
                 tokens[p.id] = reissue_token(p)
     mails = [Mail(_email(p), render(subject, study, None), render(body, study, link_for(tokens[p.id])
                                                                   if p.id in tokens else None))
@@ -179,7 +182,7 @@ def send_to_panel(study: Study, kind: str, recipients: list[Panellist], subject:
     for p in recipients:
         if _email(p) in refused:
             if p.id in previous:
-                p.token_hash = previous[p.id]
+                p.token_hash, p.link_generation = previous[p.id]
             continue
         if kind == "invitation":
             p.contact.invited_at = now

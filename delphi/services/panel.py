@@ -1,11 +1,13 @@
 """Panellists: pseudonyms, personal links and their tokens."""
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
 
 import sqlalchemy as sa
+from flask import current_app
 
 from delphi.extensions import db
 from delphi.models import Contact, Panellist, StakeholderGroup, Study, utcnow
@@ -16,7 +18,31 @@ TOKEN_BYTES = 24  # 192 bits
 
 
 def new_token() -> str:
+    """A random token of the same strength (benchmarks and tests seed links in bulk with these)."""
     return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def link_token(panellist: Panellist) -> str:
+    """The token of the panellist's link in its current generation: HMAC-SHA-256 under a key derived from the app's
+    secret key, cut to ``TOKEN_BYTES``.
+
+    Derived rather than random and stored, so that a reminder resends the very link in the panellist's inbox (a new
+    link on every reminder broke the old one, and the session of anyone half-way through a page) while the database
+    keeps only the token's hash: a copy of the database alone cannot rebuild any link. docs/security.md says why.
+    """
+    key = hmac.new(current_app.config["SECRET_KEY"].encode(), b"delphi personal link v1", hashlib.sha256).digest()
+    message = f"{panellist.id}.{panellist.link_generation}".encode()
+    digest = hmac.new(key, message, hashlib.sha256).digest()[:TOKEN_BYTES]
+    return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
+
+
+def current_link_token(panellist: Panellist) -> str | None:
+    """The token of the panellist's working link, or None when there is none to resend: revoked, withdrawn, made
+    before links were derived (a random token), or made under another secret key."""
+    if panellist.token_hash is None or panellist.withdrawn:
+        return None
+    token = link_token(panellist)
+    return token if hmac.compare_digest(hash_token(token), panellist.token_hash) else None
 
 
 def hash_token(token: str) -> str:
@@ -37,24 +63,29 @@ def add_panellist(study: Study, group: StakeholderGroup | None, email: str | Non
     """Add a panellist with a fresh personal link; returns the panellist and the token (shown once, never stored)."""
     if group is not None and group.study_id != study.id:
         raise ValueError("the group belongs to another study")
-    token = new_token()
-    panellist = Panellist(group=group, pseudonym=new_pseudonym(), token_hash=hash_token(token))
+    panellist = Panellist(group=group, pseudonym=new_pseudonym(), link_generation=0)
     study.panellists.append(panellist)
     if email:
         panellist.contact = Contact(email=email.strip())
     db.session.add(panellist)
-    db.session.flush()
+    db.session.flush()  # the token is derived from the id
+    token = link_token(panellist)
+    panellist.token_hash = hash_token(token)
     return panellist, token
 
 
 def reissue_token(panellist: Panellist) -> str:
-    token = new_token()
+    """A new link for the panellist (the next generation); the previous one stops working."""
+    panellist.link_generation += 1
+    token = link_token(panellist)
     panellist.token_hash = hash_token(token)
     return token
 
 
 def revoke_token(panellist: Panellist) -> None:
+    """The link stops working; the generation moves on, so a later reissue never brings the revoked link back."""
     panellist.token_hash = None
+    panellist.link_generation += 1
 
 
 def find_by_token(token: str) -> Panellist | None:

@@ -7,6 +7,8 @@ import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import AuditEvent, Contact, Panellist, Rating, Study, Submission
+from delphi.services.panel import hash_token, new_token
+from delphi.services.rounds import open_next_round
 
 
 def _count(app, study_id):
@@ -200,3 +202,57 @@ def test_revoking_a_link_returns_to_the_same_page_of_the_same_search(app, client
     assert response.status_code == 303 and response.headers["Location"].endswith(f"/studies/{study_id}/panel?page=2")
     assert f"The link of {names[100]} no longer works." in client.get(response.headers["Location"]).get_data(
         as_text=True)
+
+
+def test_a_reminder_resends_the_same_link_and_nobody_loses_their_place(app, client, owner, make_panellist, smtp):
+    """Every reminder used to reissue every link: the invitation in the inbox stopped working, and a panellist
+    half-way through a page lost their session. The link is now the same until staff revoke or reissue it."""
+    _, study_id = owner
+    pid, token = make_panellist(study_id, "staff", email="one@example.org")
+    with app.app_context():
+        open_next_round(db.session.get(Study, study_id))
+        db.session.commit()
+    assert client.post(f"/studies/{study_id}/panel/invitation",
+                       data={"subject": "Join", "body": "Your link: {link}"}).status_code == 303
+    (invitation,) = smtp.to("one@example.org")
+    invited = smtp.link(invitation)
+    assert invited == f"http://delphi.test/p/{token}"
+    panellist = app.test_client()
+    assert panellist.get(invited.removeprefix("http://delphi.test")).status_code == 303
+    assert panellist.get("/panel/consent").status_code == 200
+
+    for _ in range(2):
+        assert client.post(f"/studies/{study_id}/panel/reminder",
+                           data={"subject": "Reminder", "body": "Your link again: {link}"}).status_code == 303
+    first, second = (smtp.link(m) for m in smtp.to("one@example.org")[1:])
+    assert first == second == invited
+    assert panellist.get("/panel/consent").status_code == 200  # the session of the page half-way through lives on
+    assert app.test_client().get(invited.removeprefix("http://delphi.test")).status_code == 303
+
+    # Revoked, the link stops; reissued, a new one works and the revoked one never comes back.
+    client.post(f"/studies/{study_id}/panel/{pid}/revoke")
+    assert app.test_client().get(f"/p/{token}").status_code == 404
+    reissued = client.post(f"/studies/{study_id}/panel/{pid}/reissue").get_data(as_text=True)
+    new_link = reissued.split('<code class="link">', 1)[1].split("<", 1)[0]
+    assert token not in new_link
+    assert app.test_client().get(new_link.removeprefix("http://delphi.test")).status_code == 303
+    assert app.test_client().get(f"/p/{token}").status_code == 404
+    client.post(f"/studies/{study_id}/panel/reminder", data={"subject": "Reminder", "body": "{link}"})
+    assert smtp.link(smtp.to("one@example.org")[-1]) == new_link
+
+
+def test_a_link_from_before_derived_links_is_replaced_once_then_resent(app, client, owner, make_panellist, smtp):
+    """A random token (made before links were derived) cannot be rebuilt: the first reminder gives a new link, and
+    every later one resends that."""
+    _, study_id = owner
+    pid, _ = make_panellist(study_id, "staff", email="one@example.org")
+    with app.app_context():
+        panellist = db.session.get(Panellist, pid)
+        panellist.token_hash = hash_token(new_token())
+        open_next_round(panellist.study)
+        db.session.commit()
+    for _ in range(2):
+        client.post(f"/studies/{study_id}/panel/reminder", data={"subject": "Reminder", "body": "{link}"})
+    first, second = (smtp.link(m) for m in smtp.to("one@example.org"))
+    assert first == second
+    assert app.test_client().get(first.removeprefix("http://delphi.test")).status_code == 303
