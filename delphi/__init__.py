@@ -55,6 +55,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
 
     _init_extensions(app)
+    from delphi.jobs import init_jobs
+
+    init_jobs(app)
     _register_blueprints(app)
     from delphi.security import register_security_headers
 

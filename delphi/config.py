@@ -34,6 +34,13 @@ DEFAULTS = {
     "MAIL_PASSWORD": None,
     "MAIL_FROM": "delphi@localhost",
     "PUBLIC_URL": None,
+    # A mail claimed by a worker is its own for this long (a killed worker's mail is sent by the next after it).
+    "MAIL_CLAIM_SECONDS": 120,
+    # Seconds before each new try while the mail server is away; after the last, the mail is marked failed.
+    "MAIL_RETRY_DELAYS": [60, 300, 1800, 7200, 21600],
+    # Background jobs (delphi/jobs.py): None keeps the queue in the instance folder (SQLite); redis://... in Redis.
+    "JOBS_URL": None,
+    "JOBS_IMMEDIATE": False,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     "LOGIN_RATE_LIMIT": "10 per minute; 50 per hour",

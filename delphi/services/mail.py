@@ -32,6 +32,80 @@ def _message(mail: Mail, sender: str) -> EmailMessage:
     return message
 
 
+class MailRefused(MailError):
+    """The server refused this one mail for good (a 5xx answer); the message is the server's own reason."""
+
+
+def _reason(code: int, text: bytes | str) -> str:
+    text = text.decode("utf-8", "replace") if isinstance(text, bytes) else str(text)
+    return f"{code} {text}".strip()[:480]
+
+
+class MailServer:
+    """One connection to the configured SMTP server, opened on the first mail and reused for the next.
+
+    :meth:`send` raises :class:`MailRefused` when the server refuses that mail for good (5xx), and
+    :class:`MailError` when it cannot be reached or answers "try again later" (4xx, a dropped connection); after a
+    MailError the connection is closed and the next send opens a new one.
+    """
+
+    def __init__(self):
+        self.config = current_app.config
+        self.smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> "MailServer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.smtp is not None:
+            try:
+                self.smtp.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+            self.smtp = None
+
+    def _connect(self) -> smtplib.SMTP:
+        config = self.config
+        smtp = smtplib.SMTP(config["MAIL_SERVER"], int(config["MAIL_PORT"]), timeout=30)
+        try:
+            if config.get("MAIL_USE_TLS"):
+                smtp.starttls(context=ssl.create_default_context())
+            if config.get("MAIL_USERNAME"):
+                smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, mail: Mail, message_id: str | None = None) -> None:
+        message = _message(mail, self.config["MAIL_FROM"])
+        if message_id:
+            message.replace_header("Message-ID", message_id)
+        try:
+            if self.smtp is None:
+                self.smtp = self._connect()
+            self.smtp.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            code, text = next(iter(exc.recipients.values()))
+            self._refused(code, text)
+        except (smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as exc:
+            self._refused(exc.smtp_code, exc.smtp_error)
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise MailError(
+                f"the mail server {self.config['MAIL_SERVER']}:{self.config['MAIL_PORT']} could not be used ({exc})"
+            ) from exc
+
+    def _refused(self, code: int, text) -> None:
+        if code >= 500:
+            raise MailRefused(_reason(code, text))
+        self.close()
+        raise MailError(f"the mail server asked to try again later ({_reason(code, text)})")
+
+
 def send_mails(mails: list[Mail]) -> list[str]:
     """Send each mail over one SMTP connection; returns the addresses the server refused (the others were sent).
 
