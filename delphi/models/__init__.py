@@ -1,7 +1,7 @@
 """The data model of a whole multi-round, multi-stakeholder Delphi study."""
 from delphi.models.audit import AuditEvent
 from delphi.models.base import Base, DomainError, utcnow
-from delphi.models.outbox import MailKind, MailStatus, OutboxMail
+from delphi.models.outbox import MailKind, MailStatus, MailText, OutboxMail
 from delphi.models.open_round import OpenAnswer, OpenQuestion, Suggestion, SuggestionStatus
 from delphi.models.panellist import ConsentDecision, ConsentRecord, Contact, Panellist
 from delphi.models.rating import Rating, Submission
@@ -19,7 +19,7 @@ from delphi.models.study import (
 
 __all__ = [
     "AuditEvent", "Base", "Classification", "ConsensusScope", "ConsentDecision", "ConsentRecord", "Contact",
-    "DomainError", "MailKind", "MailStatus", "OpenAnswer", "OutboxMail", "OpenQuestion", "Panellist", "Rating", "RevisionKind", "Round", "RoundKind",
+    "DomainError", "MailKind", "MailStatus", "MailText", "OpenAnswer", "OutboxMail", "OpenQuestion", "Panellist", "Rating", "RevisionKind", "Round", "RoundKind",
     "RoundResult", "RoundStatement", "RoundStatus", "StaffUser", "StakeholderGroup", "Statement",
     "StatementRevision", "StatementStatus", "StoppingRule", "Study", "StudyMember", "StudyRole", "StudyStatus",
     "Submission", "Suggestion", "SuggestionStatus", "WithdrawalPolicy", "statement_source", "utcnow",

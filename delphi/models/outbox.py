@@ -64,3 +64,18 @@ class OutboxMail(Base):
 
     def __repr__(self) -> str:
         return f"<OutboxMail {self.id} {self.kind.value} {self.status.value}>"
+
+
+class MailText(Base):
+    """A study's own wording of an invitation or reminder in one language, kept for the next send."""
+
+    __tablename__ = "mail_text"
+    __table_args__ = (sa.UniqueConstraint("study_id", "kind", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(sa.ForeignKey("study.id", ondelete="CASCADE"))
+    kind: Mapped[MailKind] = mapped_column(enum_type(MailKind, 20))
+    language: Mapped[str] = mapped_column(sa.String(8))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str] = mapped_column(sa.Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -70,6 +70,8 @@ class Contact(Base):
         sa.ForeignKey("panellist.id", ondelete="CASCADE"), unique=True
     )
     email: Mapped[str | None] = mapped_column(sa.String(320))
+    # For text messages and phone calls: many service users have no e-mail.
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
     name: Mapped[str | None] = mapped_column(sa.String(200))
     invited_at: Mapped[datetime | None]
     last_reminded_at: Mapped[datetime | None]

@@ -45,6 +45,13 @@ class Round(Base):
     )
     opened_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
+    # The closing date panellists are told (start page, mails); None: open until the facilitator closes it.
+    closes_at: Mapped[datetime | None]
+    # Close by itself at ``closes_at`` (a background job), or wait for the facilitator.
+    auto_close: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Reminders to those who have not submitted, this many days before ``closes_at`` ([7, 2]), and those already sent.
+    reminder_days: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    reminders_sent: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
     # Whole-panel indices computed at close (Kendall's W, Krippendorff's alpha, rwg(J), ...).
     figures: Mapped[dict | None] = mapped_column(sa.JSON)
 

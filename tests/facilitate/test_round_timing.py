@@ -1,0 +1,149 @@
+"""A round's closing date: reminders to non-completers only, N days before it, once each; a close by itself at the
+date, with its figures; both audited."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from delphi.extensions import db
+from delphi.models import (
+    AuditEvent,
+    ConsentDecision,
+    ConsentRecord,
+    DomainError,
+    MailKind,
+    OutboxMail,
+    Round,
+    RoundResult,
+    RoundStatus,
+    Study,
+    utcnow,
+)
+from delphi.services.outbox import deliver_due
+from delphi.services.round_timing import (
+    close_due_rounds,
+    mail_text,
+    non_completers,
+    save_mail_text,
+    send_due_reminders,
+    set_round_timing,
+)
+from delphi.services.rounds import open_next_round
+
+
+@pytest.fixture
+def open_study(app, make_study, make_panellist):
+    """Round 1 open with four consented panellists: two with e-mail, one without, and one who will submit."""
+    study_id = make_study()
+    pids = [make_panellist(study_id, "staff", email=email)[0]
+            for email in ("a@example.org", "b@example.org", None, "done@example.org")]
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        for panellist in study.panellists:
+            panellist.consents.append(ConsentRecord(decision=ConsentDecision.given, consent_version=1))
+        open_next_round(study)
+        db.session.commit()
+    return study_id, pids
+
+
+def current(study_id) -> Round:
+    return db.session.get(Study, study_id).current_round
+
+
+def test_reminders_go_to_non_completers_once_each_at_their_day(app, open_study, answer_round, smtp):
+    study_id, pids = open_study
+    answer_round(study_id, {pids[3]: {"A-01": 8, "A-02": 7, "B-01": 9}})
+    now = utcnow()
+    with app.app_context():
+        set_round_timing(current(study_id), now + timedelta(days=10), [7, 2], auto_close=False, actor=None)
+        db.session.commit()
+        assert [p.id for p in non_completers(db.session.get(Study, study_id), current(study_id))] == pids[:3]
+
+        assert send_due_reminders(now) == []  # ten days before: nothing due
+        sent = send_due_reminders(now + timedelta(days=3, hours=1))
+        assert [(days, queued) for _, days, queued in sent] == [(7, 2)]
+        assert send_due_reminders(now + timedelta(days=3, hours=2)) == []  # once
+        deliver_due()
+        assert sorted(m["To"] for m in smtp.messages) == ["a@example.org", "b@example.org"]
+
+        # A dry run says what would go, and sends and marks nothing.
+        dry = send_due_reminders(now + timedelta(days=8, hours=1), dry_run=True)
+        assert [(days, queued) for _, days, queued in dry] == [(2, 2)]
+        assert [(days, queued) for _, days, queued in send_due_reminders(now + timedelta(days=8, hours=1))] == [(2, 2)]
+        assert send_due_reminders(now + timedelta(days=9)) == []
+        deliver_due()
+        assert len(smtp.messages) == 4
+        actions = db.session.scalars(sa.select(AuditEvent.action).where(
+            AuditEvent.action == "round.reminder_scheduled")).all()
+        assert len(actions) == 2
+    # Each reminder carries the panellist's one link: the same both times.
+    first, second = smtp.to("a@example.org")
+    assert smtp.link(first) == smtp.link(second)
+
+
+def test_a_late_start_sends_one_reminder_not_every_missed_one(app, open_study, smtp):
+    study_id, _ = open_study
+    now = utcnow()
+    with app.app_context():
+        set_round_timing(current(study_id), now + timedelta(days=1), [7, 2], auto_close=False, actor=None)
+        db.session.commit()
+        assert [days for _, days, _ in send_due_reminders(now)] == [2]
+        assert send_due_reminders(now + timedelta(hours=1)) == []
+        assert current(study_id).reminders_sent == [7, 2]
+
+
+def test_the_round_closes_by_itself_at_its_date_with_its_figures(app, open_study, answer_round):
+    study_id, pids = open_study
+    answer_round(study_id, {pid: {"A-01": 8, "A-02": 7, "B-01": 9} for pid in pids})
+    now = utcnow()
+    with app.app_context():
+        set_round_timing(current(study_id), now + timedelta(hours=1), [], auto_close=True, actor=None)
+        db.session.commit()
+        assert close_due_rounds(now) == []
+        (closed,) = close_due_rounds(now + timedelta(hours=1, seconds=1))
+        assert closed.status is RoundStatus.closed
+        assert db.session.scalar(sa.select(sa.func.count(RoundResult.id))
+                                 .where(RoundResult.round_id == closed.id)) > 0
+        assert db.session.scalar(sa.select(AuditEvent.action).where(AuditEvent.action == "round.close")) is not None
+        assert close_due_rounds(now + timedelta(days=1)) == []
+
+
+def test_without_auto_close_the_date_passes_and_the_round_stays_open(app, open_study):
+    study_id, _ = open_study
+    with app.app_context():
+        set_round_timing(current(study_id), utcnow() + timedelta(hours=1), [], auto_close=False, actor=None)
+        db.session.commit()
+        assert close_due_rounds(utcnow() + timedelta(days=2)) == []
+        assert current(study_id).status is RoundStatus.open
+
+
+@pytest.mark.parametrize("closes_in, days, auto_close, message", [
+    (timedelta(hours=-1), [], False, "must be in the future"),
+    (timedelta(days=3), [0], False, "whole numbers from 1 to 60"),
+    (timedelta(days=3), [61], False, "whole numbers from 1 to 60"),
+    (None, [7], False, "Set a closing date"),
+    (None, [], True, "Set a closing date"),
+])
+def test_bad_timing_is_refused_with_a_reason(app, open_study, closes_in, days, auto_close, message):
+    study_id, _ = open_study
+    with app.app_context():
+        with pytest.raises(DomainError, match=message):
+            set_round_timing(current(study_id), utcnow() + closes_in if closes_in else None, days, auto_close, None)
+
+
+def test_mail_texts_are_kept_per_study_and_language(app, make_study):
+    study_id = make_study()
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        default = mail_text(study, MailKind.reminder, "en")
+        assert "{link}" in default[1]
+        save_mail_text(study, MailKind.reminder, "nb", "Påminnelse", "Hei! {link}")
+        db.session.commit()
+        assert mail_text(study, MailKind.reminder, "nb") == ("Påminnelse", "Hei! {link}")
+        assert mail_text(study, MailKind.reminder, "en") == default
+        save_mail_text(study, MailKind.reminder, "nb", "Påminnelse 2", "Hei igjen! {link}")
+        assert mail_text(study, MailKind.reminder, "nb") == ("Påminnelse 2", "Hei igjen! {link}")
+        assert db.session.scalar(sa.select(sa.func.count(OutboxMail.id))) == 0
+
