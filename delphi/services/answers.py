@@ -301,7 +301,8 @@ def autosave_answer(panellist_id: int | None, link_hash: str, name: str, raw: st
     connection = db.session.connection()
     found = None
     if isinstance(panellist_id, int):
-        found = connection.execute(_autosave_statement(dialect, "standing"), {"panellist_id": panellist_id}).one_or_none()
+        found = connection.execute(_autosave_statement(dialect, "standing"),
+                                   {"panellist_id": panellist_id}).one_or_none()
     refused = refusal(Standing(*found[:5]) if found else None, link_hash)
     if refused is Refusal.round_closed:
         raise RoundClosed("The round has closed.")
