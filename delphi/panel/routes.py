@@ -7,7 +7,6 @@ the link ends the session too.
 from __future__ import annotations
 
 import functools
-import hmac
 
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -33,7 +32,7 @@ from delphi.panel.forms import (
     rating_form,
 )
 from delphi.services import answers as answer_service
-from delphi.services.answers import Answer, RoundClosed
+from delphi.services.answers import Answer, NotAnAnswer, Refusal, RoundClosed, SaveRefused, Standing
 from delphi.services.feedback import answered_before, feedback_for
 from delphi.services.panel import find_by_token, withdraw_panellist
 
@@ -75,9 +74,8 @@ def _session_panellist() -> Panellist | None:
             joinedload(Panellist.study).joinedload(Study.rounds), joinedload(Panellist.group),
             joinedload(Panellist.consents))
     ).unique().one_or_none()
-    if panellist is None or panellist.withdrawn or panellist.token_hash is None:
-        return None
-    if not hmac.compare_digest(panellist.token_hash, str(held.get("link", ""))):
+    if panellist is None or answer_service.refusal(Standing.of(panellist), str(held.get("link", ""))) \
+            is Refusal.signed_out:
         return None
     return panellist
 
@@ -89,7 +87,7 @@ def panellist_required(view):
     def wrapped(*args, **kwargs):
         panellist = current_panellist()
         if panellist is None:
-            return render_template("panel/link_invalid.html"), 404
+            return refused_page(Refusal.signed_out)
         g.panellist, g.study = panellist, panellist.study
         return view(*args, **kwargs)
 
@@ -102,13 +100,22 @@ def ready_to_answer(view):
     @functools.wraps(view)
     @panellist_required
     def wrapped(*args, **kwargs):
-        if not g.panellist.has_consented:
-            return redirect(url_for("panel.consent"))
-        if g.panellist.group is None:
-            return redirect(url_for("panel.choose_group"))
+        # The session's link was compared when the panellist was loaded; only consent and group are left to check.
+        refused = answer_service.refusal(Standing.of(g.panellist), g.panellist.token_hash)
+        if refused in (Refusal.no_consent, Refusal.no_group):
+            return refused_page(refused)
         return view(*args, **kwargs)
 
     return wrapped
+
+
+def refused_page(refused: Refusal):
+    """What a panellist who may not go on is shown (a round that is not open is each view's to answer)."""
+    if refused is Refusal.no_consent:
+        return redirect(url_for("panel.consent"))
+    if refused is Refusal.no_group:
+        return redirect(url_for("panel.choose_group"))
+    return render_template("panel/link_invalid.html"), 404
 
 
 def open_round_or_none():
@@ -327,57 +334,28 @@ def pending():
 
 @bp.post("/panel/autosave")
 def autosave():
-    """One answer saved as it changes (the page's script posts here with the CSRF token in a header).
-
-    The common case (a rating, comment or reason in an open round, by a panellist who may answer) is saved by
-    ``answers.quick_autosave`` in two statements; anything else goes through the full path below, which refuses
-    with the right status and message."""
-    held = session.get("panellist")
-    name, value = request.form.get("field", ""), request.form.get("value", "")
-    if (isinstance(held, dict) and isinstance(held.get("id"), int) and name[1:].isdigit() and len(value) <= 20000
-            and answer_service.quick_autosave(held["id"], str(held.get("link", "")), name[:1], int(name[1:]), value)):
-        db.session.commit()
-        keep_session_cookie()
-        return {"saved": True, "message": _("Saved")}
-    db.session.rollback()
-    return _autosave_checked()
-
-
-@ready_to_answer
-def _autosave_checked():
-    round_ = open_round_or_none()
-    if round_ is None:
-        return {"saved": False, "message": _("This round has closed. Your answers can no longer be changed.")}, 409
-    name, value = request.form.get("field", ""), request.form.get("value", "")
-    kind, number = name[:1], name[1:]
-    if kind not in {"s", "c", "r", "q"} or not number.isdigit() or len(value) > 20000:
-        return {"saved": False, "message": _("That answer could not be saved.")}, 400
-    target = int(number)
+    """One answer saved as it changes (the page's script posts here with the CSRF token in a header); refused with
+    what the rating page would give, or a status and a message the script shows."""
+    held = session.get("panellist") if isinstance(session.get("panellist"), dict) else {}
     try:
-        if kind == "q":
-            answer_service.save_open_answers(g.panellist, round_, {target: value})
-        else:
-            answer = _single_answer(kind, value, target, round_)
-            if answer is None:
-                return {"saved": False, "message": _("Choose one of the answers shown.")}, 400
-            field = answer_service.AUTOSAVE_FIELDS[kind]
-            answer_service.save_answers(g.panellist, round_, {target: answer}, fields=frozenset({field}))
+        rating = answer_service.autosave_answer(held.get("id"), str(held.get("link", "")),
+                                                request.form.get("field", ""), request.form.get("value", ""))
+    except SaveRefused as refused:
+        db.session.rollback()
+        return refused_page(refused.refusal)
     except RoundClosed:
         db.session.rollback()
         return {"saved": False, "message": _("This round has closed. Your answers can no longer be changed.")}, 409
+    except NotAnAnswer:
+        db.session.rollback()
+        return {"saved": False, "message": _("Choose one of the answers shown.")}, 400
     except ValueError:
         db.session.rollback()
         return {"saved": False, "message": _("That answer could not be saved.")}, 400
     db.session.commit()
+    if rating:
+        keep_session_cookie()
     return {"saved": True, "message": _("Saved")}
-
-
-def _single_answer(kind: str, value: str, statement_id: int, round_) -> Answer | None:
-    if kind == "c":
-        return Answer(comment=value)
-    if kind == "r":
-        return Answer(change_reason=value)
-    return answer_service.rating_answer(value, g.study.scale_min, g.study.scale_max, g.study.unable_to_rate)
 
 
 @bp.route("/panel/review", methods=["GET", "POST"])

@@ -5,6 +5,7 @@ is checked to be open in the same transaction as the write.
 """
 from __future__ import annotations
 
+import enum
 import hmac
 import re
 import unicodedata
@@ -226,72 +227,145 @@ def rating_answer(raw: str, scale_min: int, scale_max: int, unable_allowed: bool
         return Answer(value=int(raw))
     return None
 
-_QUICK: dict[tuple[str, str], sa.Executable] = {}
+class Refusal(enum.Enum):
+    """Why a panellist may not save an answer now (``refusal`` gives the first that holds, in this order)."""
+
+    signed_out = "signed out"  # no such panellist, withdrawn, or their link revoked or reissued since they came in
+    no_consent = "no consent"  # their latest consent decision is not "given"
+    no_group = "no group"
+    round_closed = "round closed"  # the study's latest round is not open (or there is none yet)
 
 
-def quick_autosave(panellist_id: int, link_hash: str, kind: str, statement_id: int, raw: str) -> bool:
-    """Autosave one part of one rating in two statements with no ORM objects, or return False having written nothing.
+class SaveRefused(DomainError):
+    """The panellist may not save now, for ``refusal`` (a round that is not open raises ``RoundClosed`` instead)."""
 
-    This is the common case of the busiest request (a panellist clicking through a page), kept lean for the load of an
-    invitation day. It saves only when everything the full path checks holds: the session's panellist exists, is not
-    withdrawn, still has the link they came in with (compared in constant time), has consented (latest decision) and
-    has a group; the study's current round is open (re-read after the round is held, as in ``save_answers``); the
-    statement is in that round; a value is on the study's scale or "unable to rate" where allowed. Anything else
-    returns False, and the caller runs the full path, which gives the panellist the right page or message.
-    """
-    field = AUTOSAVE_FIELDS.get(kind)
-    if field is None:
-        return False
+    def __init__(self, refusal: Refusal):
+        super().__init__(refusal.value)
+        self.refusal = refusal
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """The facts that decide whether a panellist may save an answer: read from a loaded panellist by ``of`` (the
+    panel's pages), or by one query with no ORM objects (autosave, ``_build_standing_query``)."""
+
+    withdrawn: bool
+    token_hash: str | None
+    consent: ConsentDecision | None  # their latest decision
+    group_id: int | None
+    round_status: RoundStatus | None  # of the study's latest round
+
+    @classmethod
+    def of(cls, panellist: Panellist) -> Standing:
+        latest, current = panellist.consent, panellist.study.current_round
+        return cls(panellist.withdrawn, panellist.token_hash, latest.decision if latest else None, panellist.group_id,
+                   current.status if current else None)
+
+
+def refusal(standing: Standing | None, link_hash: str) -> Refusal | None:
+    """Who may save an answer, stated once: a panellist who still has the link they came in with (``link_hash``,
+    compared in constant time), is not withdrawn, has consented (latest decision) and has a group, while their study's
+    latest round is open. Returns the first reason that holds, or None when they may save. (Saves then check, after
+    holding the round, that it is still open and that each statement is in it.)"""
+    if (standing is None or standing.withdrawn or standing.token_hash is None
+            or not hmac.compare_digest(standing.token_hash, link_hash)):
+        return Refusal.signed_out
+    if standing.consent is not ConsentDecision.given:
+        return Refusal.no_consent
+    if standing.group_id is None:
+        return Refusal.no_group
+    if standing.round_status is not RoundStatus.open:
+        return Refusal.round_closed
+    return None
+
+
+class NotAnAnswer(ValueError):
+    """A rating that is not on the study's scale (or "unable to rate" where it is not allowed)."""
+
+
+_AUTOSAVE: dict[tuple[str, str], sa.Executable] = {}
+
+
+def autosave_answer(panellist_id: int | None, link_hash: str, name: str, raw: str) -> bool:
+    """Save one part of one answer as a page's script sends it (``name``: s, c, r or q and the statement or open
+    question's id; ``raw``: the value); True when it was a rating's part.
+
+    The busiest request of an invitation day, so a rating's part is saved in two statements and no ORM objects: one
+    ``SELECT`` reads the panellist's ``Standing`` and their study's current round (and on PostgreSQL holds the round,
+    see ``hold_round_for_save``), ``refusal`` decides, and one ``INSERT … SELECT … ON CONFLICT`` re-checks, in a
+    snapshot taken after the round is held, that the round is still open and the statement is in it.
+
+    Raises ``SaveRefused``, ``RoundClosed``, ``NotAnAnswer``, or ``ValueError`` for a field or statement that is not
+    one of this round's; nothing is written then."""
     dialect = db.session.get_bind().dialect.name
     connection = db.session.connection()
-    found = connection.execute(_quick_statement(dialect, "context"), {"panellist_id": panellist_id}).one_or_none()
-    if found is None or not hmac.compare_digest(found.token_hash or "", link_hash):
+    found = None
+    if isinstance(panellist_id, int):
+        found = connection.execute(_autosave_statement(dialect, "standing"),
+                                   {"panellist_id": panellist_id}).one_or_none()
+    refused = refusal(Standing(*found[:5]) if found else None, link_hash)
+    if refused is Refusal.round_closed:
+        raise RoundClosed("The round has closed.")
+    if refused is not None:
+        raise SaveRefused(refused)
+    kind, number = name[:1], name[1:]
+    if kind not in {*AUTOSAVE_FIELDS, "q"} or not number.isdigit() or len(raw) > 20000:
+        raise ValueError("not an answer's field")
+    if kind == "q":
+        save_open_answers(db.session.get(Panellist, panellist_id), db.session.get(Round, found.round_id),
+                          {int(number): raw})
         return False
-    row = {"panellist_id": panellist_id, "round_id": found.round_id, "statement_id": statement_id,
+    field = AUTOSAVE_FIELDS[kind]
+    row = {"panellist_id": panellist_id, "round_id": found.round_id, "statement_id": int(number),
            "value": None, "unable_to_rate": False, "comment": "", "change_reason": "", "updated_at": utcnow()}
     if field == "value":
         answer = rating_answer(raw, found.scale_min, found.scale_max, found.unable_to_rate)
         if answer is None:
-            return False
+            raise NotAnAnswer(raw)
         row["value"], row["unable_to_rate"] = answer.value, answer.unable
     else:
         row[field] = clean_text(raw)
-    return connection.execute(_quick_statement(dialect, field), row).rowcount == 1
+    if connection.execute(_autosave_statement(dialect, field), row).rowcount != 1:
+        # The round closed since, or the statement is not in it: say which, as a page save would.
+        _check_open_and_in_round(db.session.get(Round, found.round_id), {row["statement_id"]})
+        raise ValueError("not saved")
+    return True
 
 
-def _quick_statement(dialect: str, name: str) -> sa.Executable:
-    """The two statements of ``quick_autosave``, built once per dialect (their SQL is then cached by SQLAlchemy)."""
+def _autosave_statement(dialect: str, name: str) -> sa.Executable:
+    """The two statements of ``autosave_answer``, built once per dialect (their SQL is then cached by SQLAlchemy)."""
     key = (dialect, name)
-    if key not in _QUICK:
-        _QUICK[key] = _build_quick_context(dialect) if name == "context" else _build_quick_upsert(dialect, name)
-    return _QUICK[key]
+    if key not in _AUTOSAVE:
+        _AUTOSAVE[key] = _build_standing_query(dialect) if name == "standing" else _build_checked_upsert(dialect, name)
+    return _AUTOSAVE[key]
 
 
-def _build_quick_context(dialect: str) -> sa.Select:
-    # Plain Core on the tables (no ORM entities to compile). On PostgreSQL the same statement holds the round for this
-    # save (see ``hold_round_for_save``); the upsert reads the round's status again, in a later snapshot, after the
-    # lock is held.
+def _build_standing_query(dialect: str) -> sa.Select:
+    """A panellist's ``Standing`` (its first five columns, in its order), their study's current round and scale.
+
+    Plain Core on the tables (no ORM entities to compile). On PostgreSQL the same statement holds the current round
+    for this save (see ``hold_round_for_save``); the upsert reads the round's status again, in a later snapshot, after
+    the lock is held."""
     panellist, study, round_ = Panellist.__table__, Study.__table__, Round.__table__
     consent, later = ConsentRecord.__table__.alias("consent"), Round.__table__.alias("later")
     latest_consent = (sa.select(consent.c.decision).where(consent.c.panellist_id == panellist.c.id)
                       .order_by(consent.c.id.desc()).limit(1).correlate(panellist).scalar_subquery())
     current_number = (sa.select(sa.func.max(later.c.number)).where(later.c.study_id == panellist.c.study_id)
                       .correlate(panellist).scalar_subquery())
-    columns = [round_.c.id.label("round_id"), panellist.c.token_hash, study.c.scale_min, study.c.scale_max,
-               study.c.unable_to_rate]
+    columns = [panellist.c.withdrawn, panellist.c.token_hash, latest_consent.label("consent"), panellist.c.group_id,
+               round_.c.status.label("round_status"), round_.c.id.label("round_id"), study.c.scale_min,
+               study.c.scale_max, study.c.unable_to_rate]
     if dialect == "postgresql":
         columns.append(sa.func.pg_advisory_xact_lock_shared(ROUND_LOCK_NAMESPACE, round_.c.id).label("held"))
     return (
         sa.select(*columns)
-        .select_from(panellist.join(study, study.c.id == panellist.c.study_id).join(
+        .select_from(panellist.join(study, study.c.id == panellist.c.study_id).outerjoin(
             round_, sa.and_(round_.c.study_id == panellist.c.study_id, round_.c.number == current_number)))
-        .where(panellist.c.id == sa.bindparam("panellist_id"), panellist.c.withdrawn.is_(False),
-               panellist.c.token_hash.is_not(None), panellist.c.group_id.is_not(None),
-               latest_consent == ConsentDecision.given, round_.c.status == RoundStatus.open)
+        .where(panellist.c.id == sa.bindparam("panellist_id"))
     )
 
 
-def _build_quick_upsert(dialect: str, field: str) -> sa.Insert:
+def _build_checked_upsert(dialect: str, field: str) -> sa.Insert:
     names = ["panellist_id", "round_id", "statement_id", "value", "unable_to_rate", "comment", "change_reason",
              "updated_at"]
     table, round_, in_round = Rating.__table__, Round.__table__, RoundStatement.__table__
