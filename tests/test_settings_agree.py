@@ -45,7 +45,7 @@ def leaf_keys(spec, prefix: str = "") -> set[str]:
 def flat_keys(changes: dict, prefix: str = "") -> set[str]:
     keys = set()
     for key, value in changes.items():
-        if isinstance(value, dict) and key not in {"labels"}:
+        if isinstance(value, dict) and key != "labels":
             keys |= flat_keys(value, f"{prefix}{key}.")
         else:
             keys.add(prefix + key)
