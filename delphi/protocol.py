@@ -5,18 +5,97 @@ nothing is created from a file with any problem.
 """
 from __future__ import annotations
 
+import enum
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
+from delphi.errors import InputErrors, Problem
+
+
+class RichEnum(enum.Enum):
+    """An Enum whose members carry the words people read: ``title`` (a choice on a form) from ``__titles__`` and,
+    where a report's methods describe the setting in a sentence, ``phrase`` from ``__phrases__``; both keyed by
+    member name, as indico's ``RichEnum.__titles__``."""
+
+    __titles__: dict[str, str] = {}
+    __phrases__: dict[str, str] = {}
+
+    @property
+    def title(self) -> str:
+        return self.__titles__[self.name]
+
+    @property
+    def phrase(self) -> str:
+        return self.__phrases__[self.name]
+
+    @classmethod
+    def values(cls) -> tuple[str, ...]:
+        return tuple(member.value for member in cls)
+
+    @classmethod
+    def choices(cls) -> list[tuple[str, str]]:
+        """(value, title) pairs for a form's choices."""
+        return [(member.value, member.title) for member in cls]
+
+
+class ConsensusScope(RichEnum):
+    """Whose ratings the consensus rules are applied to (``analysis.SCOPES``)."""
+
+    overall = "overall"
+    each_group = "each_group"
+    equal_groups = "equal_groups"
+
+    __titles__ = {
+        "overall": "Overall: the rule is applied to all panellists' ratings pooled",
+        "each_group": "Each group: the rule must hold in every stakeholder group that rated",
+        "equal_groups": "Equal groups: each group weighs the same, whatever its size",
+    }
+    __phrases__ = {
+        "overall": "applied to all panellists' ratings pooled",
+        "each_group": "required to hold in every stakeholder group that rated the statement (multi-stakeholder "
+                      "consensus)",
+        "equal_groups": "applied to figures in which each stakeholder group weighs the same, whatever its size",
+    }
+
+
+class StoppingRule(RichEnum):
+    """When the study has done its work (the study page says so; the owner closes it)."""
+
+    max_rounds = "max_rounds"
+    all_classified = "all_classified"
+    stable = "stable"
+    all_classified_or_stable = "all_classified_or_stable"
+
+    __titles__ = {
+        "max_rounds": "Only when the maximum number of rounds is reached",
+        "all_classified": "When every statement is in or out (or at the maximum)",
+        "stable": "When every statement without consensus is stable between rounds (or at the maximum)",
+        "all_classified_or_stable": "When every statement is in or out, or the rest are stable (or at the maximum)",
+    }
+    __phrases__ = {
+        "max_rounds": "the study runs its maximum number of rounds",
+        "all_classified": "the study stops when every statement is classified in or out, or at the maximum number "
+                          "of rounds",
+        "stable": "the study stops when every carried-forward statement is stable between rounds, or at the maximum",
+        "all_classified_or_stable": "the study stops when every statement is classified or stable between rounds, "
+                                    "or at the maximum number of rounds",
+    }
+
+
+class WithdrawalPolicy(RichEnum):
+    keep = "keep"  # ratings stay, anonymous, in the analysis; contact details are erased
+    delete = "delete"  # ratings are deleted too
+
+
 LANGUAGES = ("en", "nb")
-SCOPES = ("overall", "each_group", "equal_groups")
-STOPPING_RULES = ("max_rounds", "all_classified", "stable", "all_classified_or_stable")
-WITHDRAWAL_POLICIES = ("keep", "delete")
+SCOPES = ConsensusScope.values()
+STOPPING_RULES = StoppingRule.values()
+WITHDRAWAL_POLICIES = WithdrawalPolicy.values()
 QUANTILE_METHODS = (
     "linear", "weibull", "hazen", "median_unbiased", "normal_unbiased", "inverted_cdf", "averaged_inverted_cdf",
     "closest_observation", "interpolated_inverted_cdf",
@@ -26,12 +105,14 @@ STATEMENT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 MAX_TEXT = 2000
 
 
-class ProtocolError(ValueError):
-    """A protocol file with problems; ``errors`` lists each one in plain words, naming the key."""
+class ProtocolError(InputErrors):
+    """A protocol file with problems; each :class:`~delphi.errors.Problem` carries its key in ``field`` (such as
+    ``consensus.include`` or ``groups[2].key``), and ``errors`` lists the messages, each naming that key."""
 
-    def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__("; ".join(errors))
+
+def at(key: str, message: str) -> Problem:
+    """The problem ``message`` with protocol key ``key``: read as "key: message", carried as ``field``."""
+    return Problem(f"{key}: {message}", field=key)
 
 
 @dataclass(frozen=True)
@@ -46,7 +127,7 @@ class ScaleSpec:
 class ConsensusSpec:
     agree: tuple[int, int] = (7, 9)
     disagree: tuple[int, int] = (1, 3)
-    scope: str = "overall"
+    scope: str = ConsensusScope.overall.value
     include: str = "pct_agree >= 70 and pct_disagree < 15"
     exclude: str = "pct_disagree >= 70 and pct_agree < 15"
     stable_change: float = 15.0
@@ -79,8 +160,8 @@ class Protocol:
     statements: tuple[StatementSpec, ...] = ()
     information: str = ""
     consent: str = ""
-    stopping: str = "all_classified_or_stable"
-    withdrawal: str = "keep"
+    stopping: str = StoppingRule.all_classified_or_stable.value
+    withdrawal: str = WithdrawalPolicy.keep.value
     allow_group_choice: bool = False
     allow_suggestions: bool = True
     open_questions: tuple[str, ...] = ()
@@ -107,37 +188,33 @@ def load_protocol(source: str | Path) -> Protocol:
 
 def parse_protocol(raw: dict[str, Any]) -> Protocol:
     """Validate a protocol already read from TOML (a dict) and build a :class:`Protocol`."""
-    errors: list[str] = []
-    check = _Checker(errors)
+    problems: list[Problem] = []
+    check = _Checker(problems)
 
-    known_top = {
-        "title", "language", "max_rounds", "min_group_feedback", "scale", "consensus", "groups", "statements",
-        "information", "consent", "stopping", "withdrawal", "allow_group_choice", "allow_suggestions",
-        "open_questions",
-    }
+    known_top = _keys(Protocol)
     for key in raw:
         if key not in known_top:
-            errors.append(f"{key}: unknown key (known keys: {', '.join(sorted(known_top))})")
+            problems.append(at(key, f"unknown key (known keys: {', '.join(sorted(known_top))})"))
 
     title = check.text(raw, "title", required=True, max_len=300)
-    language = check.choice(raw, "language", LANGUAGES, "en")
-    max_rounds = check.integer(raw, "max_rounds", 3, low=1, high=10)
-    min_group_feedback = check.integer(raw, "min_group_feedback", 5, low=1, high=1000)
+    language = check.choice(raw, "language", LANGUAGES, Protocol.language)
+    max_rounds = check.integer(raw, "max_rounds", Protocol.max_rounds, low=1, high=10)
+    min_group_feedback = check.integer(raw, "min_group_feedback", Protocol.min_group_feedback, low=1, high=1000)
     information = check.text(raw, "information", max_len=20000)
     consent = check.text(raw, "consent", max_len=20000)
-    stopping = check.choice(raw, "stopping", STOPPING_RULES, "all_classified_or_stable")
-    withdrawal = check.choice(raw, "withdrawal", WITHDRAWAL_POLICIES, "keep")
-    allow_group_choice = check.boolean(raw, "allow_group_choice", False)
-    allow_suggestions = check.boolean(raw, "allow_suggestions", True)
+    stopping = check.choice(raw, "stopping", STOPPING_RULES, Protocol.stopping)
+    withdrawal = check.choice(raw, "withdrawal", WITHDRAWAL_POLICIES, Protocol.withdrawal)
+    allow_group_choice = check.boolean(raw, "allow_group_choice", Protocol.allow_group_choice)
+    allow_suggestions = check.boolean(raw, "allow_suggestions", Protocol.allow_suggestions)
 
-    scale = _parse_scale(check.table(raw, "scale"), errors)
-    consensus = _parse_consensus(check.table(raw, "consensus"), scale, errors)
-    groups = _parse_groups(raw.get("groups"), errors)
-    statements = _parse_statements(raw.get("statements", []), errors)
-    open_questions = _parse_open_questions(raw.get("open_questions", []), errors)
+    scale = _parse_scale(check.table(raw, "scale"), problems)
+    consensus = _parse_consensus(check.table(raw, "consensus"), scale, problems)
+    groups = _parse_groups(raw.get("groups"), problems)
+    statements = _parse_statements(raw.get("statements", []), problems)
+    open_questions = _parse_open_questions(raw.get("open_questions", []), problems)
 
-    if errors:
-        raise ProtocolError(errors)
+    if problems:
+        raise ProtocolError(problems)
     return Protocol(
         title=title, language=language, max_rounds=max_rounds, min_group_feedback=min_group_feedback, scale=scale,
         consensus=consensus, groups=groups, statements=statements, information=information, consent=consent,
@@ -149,13 +226,13 @@ def parse_protocol(raw: dict[str, Any]) -> Protocol:
 class _Checker:
     """Reads one key of a table, appending a message that names the key when the value is wrong."""
 
-    def __init__(self, errors: list[str]):
-        self.errors = errors
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
 
     def table(self, raw: dict, key: str) -> dict:
         value = raw.get(key, {})
         if not isinstance(value, dict):
-            self.errors.append(f"{key}: must be a table ([{key}])")
+            self.problems.append(at(key, f"must be a table ([{key}])"))
             return {}
         return value
 
@@ -163,51 +240,57 @@ class _Checker:
         value = raw.get(key)
         if value is None:
             if required:
-                self.errors.append(f"{prefix}{key}: missing; it is required")
+                self.problems.append(at(prefix + key, "missing; it is required"))
             return ""
         if not isinstance(value, str):
-            self.errors.append(f"{prefix}{key}: must be text in quotes, not {_kind(value)}")
+            self.problems.append(at(prefix + key, f"must be text in quotes, not {_kind(value)}"))
             return ""
         value = value.strip()
         if required and not value:
-            self.errors.append(f"{prefix}{key}: must not be empty")
+            self.problems.append(at(prefix + key, "must not be empty"))
         if len(value) > max_len:
-            self.errors.append(f"{prefix}{key}: is {len(value)} characters long; the limit is {max_len}")
+            self.problems.append(at(prefix + key, f"is {len(value)} characters long; the limit is {max_len}"))
         if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
-            self.errors.append(f"{prefix}{key}: contains control characters")
+            self.problems.append(at(prefix + key, "contains control characters"))
         return value
 
     def integer(self, raw: dict, key: str, default: int, *, low: int, high: int, prefix: str = "") -> int:
         value = raw.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            self.errors.append(f"{prefix}{key}: must be a whole number, not {_kind(value)}")
+            self.problems.append(at(prefix + key, f"must be a whole number, not {_kind(value)}"))
             return default
         if not low <= value <= high:
-            self.errors.append(f"{prefix}{key}: must be between {low} and {high}, not {value}")
+            self.problems.append(at(prefix + key, f"must be between {low} and {high}, not {value}"))
         return value
 
     def number(self, raw: dict, key: str, default: float, *, low: float, high: float, prefix: str = "") -> float:
         value = raw.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.errors.append(f"{prefix}{key}: must be a number, not {_kind(value)}")
+            self.problems.append(at(prefix + key, f"must be a number, not {_kind(value)}"))
             return default
         if not low <= value <= high:
-            self.errors.append(f"{prefix}{key}: must be between {low:g} and {high:g}, not {value:g}")
+            self.problems.append(at(prefix + key, f"must be between {low:g} and {high:g}, not {value:g}"))
         return float(value)
 
     def boolean(self, raw: dict, key: str, default: bool, prefix: str = "") -> bool:
         value = raw.get(key, default)
         if not isinstance(value, bool):
-            self.errors.append(f"{prefix}{key}: must be true or false, not {_kind(value)}")
+            self.problems.append(at(prefix + key, f"must be true or false, not {_kind(value)}"))
             return default
         return value
 
     def choice(self, raw: dict, key: str, choices: tuple[str, ...], default: str, prefix: str = "") -> str:
         value = raw.get(key, default)
         if value not in choices:
-            self.errors.append(f"{prefix}{key}: must be one of {', '.join(repr(c) for c in choices)}, not {value!r}")
+            self.problems.append(
+                at(prefix + key, f"must be one of {', '.join(repr(c) for c in choices)}, not {value!r}"))
             return default
         return value
+
+
+def _keys(spec) -> tuple[str, ...]:
+    """A table's known keys: the fields of its dataclass, in order."""
+    return tuple(f.name for f in fields(spec))
 
 
 def _kind(value: Any) -> str:
@@ -216,138 +299,139 @@ def _kind(value: Any) -> str:
     )
 
 
-def _parse_scale(raw: dict, errors: list[str]) -> ScaleSpec:
-    check = _Checker(errors)
+def _parse_scale(raw: dict, problems: list[Problem]) -> ScaleSpec:
+    check = _Checker(problems)
     for key in raw:
-        if key not in {"min", "max", "unable_to_rate", "labels"}:
-            errors.append(f"scale.{key}: unknown key (known: min, max, unable_to_rate, labels)")
-    low = check.integer(raw, "min", 1, low=0, high=100, prefix="scale.")
-    high = check.integer(raw, "max", 9, low=1, high=101, prefix="scale.")
+        if key not in _keys(ScaleSpec):
+            problems.append(at(f"scale.{key}", f"unknown key (known: {', '.join(_keys(ScaleSpec))})"))
+    low = check.integer(raw, "min", ScaleSpec.min, low=0, high=100, prefix="scale.")
+    high = check.integer(raw, "max", ScaleSpec.max, low=1, high=101, prefix="scale.")
     if low >= high:
-        errors.append(f"scale: min ({low}) must be smaller than max ({high})")
+        problems.append(at("scale", f"min ({low}) must be smaller than max ({high})"))
     elif high - low > 100:
-        errors.append("scale: at most 101 points")
-    unable = check.boolean(raw, "unable_to_rate", True, prefix="scale.")
+        problems.append(at("scale", "at most 101 points"))
+    unable = check.boolean(raw, "unable_to_rate", ScaleSpec.unable_to_rate, prefix="scale.")
     labels: dict[int, str] = {}
     raw_labels = raw.get("labels", {})
     if not isinstance(raw_labels, dict):
-        errors.append("scale.labels: must be a table such as { \"1\" = \"Not important\" }")
+        problems.append(at("scale.labels", "must be a table such as { \"1\" = \"Not important\" }"))
         raw_labels = {}
     for point, label in raw_labels.items():
         try:
             number = int(point)
         except ValueError:
-            errors.append(f"scale.labels.{point}: the key must be a whole number on the scale")
+            problems.append(at(f"scale.labels.{point}", "the key must be a whole number on the scale"))
             continue
         if not low <= number <= high:
-            errors.append(f"scale.labels.{point}: {number} is not on the scale {low}-{high}")
+            problems.append(at(f"scale.labels.{point}", f"{number} is not on the scale {low}-{high}"))
         if not isinstance(label, str) or not label.strip():
-            errors.append(f"scale.labels.{point}: must be non-empty text")
+            problems.append(at(f"scale.labels.{point}", "must be non-empty text"))
             continue
         labels[number] = label.strip()
     return ScaleSpec(min=low, max=high, unable_to_rate=unable, labels=dict(sorted(labels.items())))
 
 
-def _parse_band(raw: dict, key: str, scale: ScaleSpec, default: tuple[int, int], errors: list[str]):
+def _parse_band(raw: dict, key: str, scale: ScaleSpec, default: tuple[int, int], problems: list[Problem]):
     value = raw.get(key, list(default))
     if (
         not isinstance(value, list)
         or len(value) != 2
         or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
     ):
-        errors.append(f"consensus.{key}: must be two whole numbers such as [7, 9]")
+        problems.append(at(f"consensus.{key}", "must be two whole numbers such as [7, 9]"))
         return default
     band = (value[0], value[1])
     if band[0] > band[1]:
-        errors.append(f"consensus.{key}: the first number must not be larger than the second")
+        problems.append(at(f"consensus.{key}", "the first number must not be larger than the second"))
     if band[0] < scale.min or band[1] > scale.max:
-        errors.append(f"consensus.{key}: {list(band)} must lie on the scale {scale.min}-{scale.max}")
+        problems.append(at(f"consensus.{key}", f"{list(band)} must lie on the scale {scale.min}-{scale.max}"))
     return band
 
 
-def _parse_consensus(raw: dict, scale: ScaleSpec, errors: list[str]) -> ConsensusSpec:
+def _parse_consensus(raw: dict, scale: ScaleSpec, problems: list[Problem]) -> ConsensusSpec:
     from analysis import check_rule_scope, parse_rule
 
-    check = _Checker(errors)
-    known = {"agree", "disagree", "scope", "include", "exclude", "stable_change", "quantile_method"}
+    check = _Checker(problems)
+    known = _keys(ConsensusSpec)
     for key in raw:
         if key not in known:
-            errors.append(f"consensus.{key}: unknown key (known: {', '.join(sorted(known))})")
-    defaults = ConsensusSpec()
-    agree = _parse_band(raw, "agree", scale, defaults.agree, errors)
-    disagree = _parse_band(raw, "disagree", scale, defaults.disagree, errors)
+            problems.append(at(f"consensus.{key}", f"unknown key (known: {', '.join(sorted(known))})"))
+    defaults = ConsensusSpec
+    agree = _parse_band(raw, "agree", scale, defaults.agree, problems)
+    disagree = _parse_band(raw, "disagree", scale, defaults.disagree, problems)
     if not (agree[1] < disagree[0] or disagree[1] < agree[0]):
-        errors.append(f"consensus: the agree band {list(agree)} and disagree band {list(disagree)} overlap")
+        problems.append(at("consensus", f"the agree band {list(agree)} and disagree band {list(disagree)} overlap"))
     scope = check.choice(raw, "scope", SCOPES, defaults.scope, prefix="consensus.")
     rules = {}
     for key in ("include", "exclude"):
         text = check.text(raw, key, max_len=500, prefix="consensus.") if key in raw else getattr(defaults, key)
         rules[key] = text
         if not text:
-            errors.append(f"consensus.{key}: must not be empty")
+            problems.append(at(f"consensus.{key}", "must not be empty"))
             continue
         try:
             rules[key + "_rule"] = parse_rule(text)
         except ValueError as exc:
-            errors.append(f"consensus.{key}: {exc}")
+            problems.append(at(f"consensus.{key}", str(exc)))
     for key in ("include", "exclude"):
         if key + "_rule" in rules and scope in SCOPES:
             try:
                 check_rule_scope(rules[key + "_rule"], scope)
             except ValueError as exc:
-                errors.append(f"consensus.{key}: {exc}")
+                problems.append(at(f"consensus.{key}", str(exc)))
     stable_change = check.number(raw, "stable_change", defaults.stable_change, low=0, high=100, prefix="consensus.")
-    quantile_method = check.choice(raw, "quantile_method", QUANTILE_METHODS, "linear", prefix="consensus.")
+    quantile_method = check.choice(raw, "quantile_method", QUANTILE_METHODS, defaults.quantile_method,
+                                   prefix="consensus.")
     return ConsensusSpec(
         agree=agree, disagree=disagree, scope=scope, include=rules["include"], exclude=rules["exclude"],
         stable_change=stable_change, quantile_method=quantile_method,
     )
 
 
-def _parse_groups(raw: Any, errors: list[str]) -> tuple[GroupSpec, ...]:
+def _parse_groups(raw: Any, problems: list[Problem]) -> tuple[GroupSpec, ...]:
     if raw is None:
-        errors.append("groups: missing; list at least one stakeholder group as [[groups]] with key and name")
+        problems.append(at("groups", "missing; list at least one stakeholder group as [[groups]] with key and name"))
         return ()
     if not isinstance(raw, list) or not all(isinstance(g, dict) for g in raw):
-        errors.append("groups: must be a list of tables ([[groups]])")
+        problems.append(at("groups", "must be a list of tables ([[groups]])"))
         return ()
     if not raw:
-        errors.append("groups: list at least one stakeholder group")
+        problems.append(at("groups", "list at least one stakeholder group"))
     groups, seen = [], set()
     for i, entry in enumerate(raw, start=1):
-        check = _Checker(errors)
+        check = _Checker(problems)
         prefix = f"groups[{i}]."
         for key in entry:
-            if key not in {"key", "name", "description"}:
-                errors.append(f"{prefix}{key}: unknown key (known: key, name, description)")
+            if key not in _keys(GroupSpec):
+                problems.append(at(prefix + key, f"unknown key (known: {', '.join(_keys(GroupSpec))})"))
         key = check.text(entry, "key", required=True, max_len=40, prefix=prefix)
         name = check.text(entry, "name", required=True, max_len=200, prefix=prefix)
         description = check.text(entry, "description", max_len=500, prefix=prefix)
         if key and not GROUP_KEY.match(key):
-            errors.append(f"{prefix}key: {key!r} must start with a small letter and use only a-z, 0-9 and _")
+            problems.append(at(f"{prefix}key", f"{key!r} must start with a small letter and use only a-z, 0-9 and _"))
         if key in seen:
-            errors.append(f"{prefix}key: {key!r} is used by an earlier group")
+            problems.append(at(f"{prefix}key", f"{key!r} is used by an earlier group"))
         seen.add(key)
         groups.append(GroupSpec(key=key, name=name, description=description))
     return tuple(groups)
 
 
-def _parse_statements(raw: Any, errors: list[str]) -> tuple[StatementSpec, ...]:
+def _parse_statements(raw: Any, problems: list[Problem]) -> tuple[StatementSpec, ...]:
     if not isinstance(raw, list) or not all(isinstance(s, dict) for s in raw):
-        errors.append("statements: must be a list of tables ([[statements]])")
+        problems.append(at("statements", "must be a list of tables ([[statements]])"))
         return ()
     statements, seen = [], set()
     for i, entry in enumerate(raw, start=1):
-        check = _Checker(errors)
+        check = _Checker(problems)
         prefix = f"statements[{i}]."
         for key in entry:
-            if key not in {"code", "domain", "text"}:
-                errors.append(f"{prefix}{key}: unknown key (known: code, domain, text)")
+            if key not in _keys(StatementSpec):
+                problems.append(at(prefix + key, f"unknown key (known: {', '.join(_keys(StatementSpec))})"))
         code = check.text(entry, "code", max_len=40, prefix=prefix) or f"S{i:02d}"
         if not STATEMENT_CODE.match(code):
-            errors.append(f"{prefix}code: {code!r} may use only letters, digits, '-', '_' and '.'")
+            problems.append(at(f"{prefix}code", f"{code!r} may use only letters, digits, '-', '_' and '.'"))
         if code in seen:
-            errors.append(f"{prefix}code: {code!r} is used by an earlier statement")
+            problems.append(at(f"{prefix}code", f"{code!r} is used by an earlier statement"))
         seen.add(code)
         domain = check.text(entry, "domain", max_len=200, prefix=prefix)
         text = check.text(entry, "text", required=True, prefix=prefix)
@@ -355,9 +439,9 @@ def _parse_statements(raw: Any, errors: list[str]) -> tuple[StatementSpec, ...]:
     return tuple(statements)
 
 
-def _parse_open_questions(raw: Any, errors: list[str]) -> tuple[str, ...]:
+def _parse_open_questions(raw: Any, problems: list[Problem]) -> tuple[str, ...]:
     if not isinstance(raw, list) or not all(isinstance(q, str) and q.strip() for q in raw):
-        errors.append("open_questions: must be a list of non-empty texts")
+        problems.append(at("open_questions", "must be a list of non-empty texts"))
         return ()
     return tuple(q.strip() for q in raw)
 

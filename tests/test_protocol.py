@@ -1,6 +1,7 @@
 """The protocol file: a good one round-trips; a bad one is refused with messages that name the key."""
 import pytest
 
+from delphi.errors import InputErrors
 from delphi.protocol import STATEMENT_BANK, ProtocolError, load_protocol, protocol_to_toml
 from tests.conftest import MINIMAL_PROTOCOL
 
@@ -68,3 +69,23 @@ def test_every_problem_is_reported_at_once():
     with pytest.raises(ProtocolError) as info:
         load_protocol(text)
     assert len(info.value.errors) == 2
+
+
+@pytest.mark.parametrize(
+    "text, field",
+    [
+        (with_change('key = "staff"', 'key = "service_user"'), "groups[2].key"),
+        (with_change('scope = "overall"', 'scope = "overall"\ninclude = "pct_agree >= "'), "consensus.include"),
+        (with_change("min = 1", "min = 10"), "scale"),
+        (with_change('"9" = "Very important"', '"12" = "Off"'), "scale.labels.12"),
+        ("this is = = not toml", None),
+    ],
+)
+def test_each_problem_carries_its_key(text, field):
+    with pytest.raises(InputErrors) as info:
+        load_protocol(text)
+    assert isinstance(info.value, ProtocolError)
+    problem = info.value.problems[0]
+    assert problem.field == field
+    assert problem.message == info.value.errors[0]
+    assert all(p.field is None or p.message.startswith(f"{p.field}: ") for p in info.value.problems)

@@ -18,8 +18,10 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from delphi.models import StudyRole
-
+from analysis import parse_rule
+from delphi.models import ConsensusScope, StoppingRule, StudyRole
+from delphi.protocol import Protocol
+from delphi.services.study_setup import parse_lines
 
 
 def options(pairs) -> list[SelectChoice]:
@@ -28,17 +30,6 @@ def options(pairs) -> list[SelectChoice]:
 
 
 LANGUAGE_CHOICES = [("en", "English"), ("nb", "Norsk bokmål")]
-SCOPE_CHOICES = [
-    ("overall", "Overall: the rule is applied to all panellists' ratings pooled"),
-    ("each_group", "Each group: the rule must hold in every stakeholder group that rated"),
-    ("equal_groups", "Equal groups: each group weighs the same, whatever its size"),
-]
-STOPPING_CHOICES = [
-    ("max_rounds", "Only when the maximum number of rounds is reached"),
-    ("all_classified", "When every statement is in or out (or at the maximum)"),
-    ("stable", "When every statement without consensus is stable between rounds (or at the maximum)"),
-    ("all_classified_or_stable", "When every statement is in or out, or the rest are stable (or at the maximum)"),
-]
 GROUPS_HINT = "One group per line, as key: name. Keys use small letters, digits and _, e.g. staff: Staff."
 
 
@@ -84,6 +75,18 @@ class TextsForm(FlaskForm):
                                       validators=_whole("the smallest group size", 1, 1000))
     allow_suggestions = BooleanField("Panellists may suggest new statements")
 
+    @classmethod
+    def of(cls, protocol: Protocol) -> TextsForm:
+        return cls(data=dict(title=protocol.title, language=protocol.language, information=protocol.information,
+                             consent=protocol.consent, min_group_feedback=protocol.min_group_feedback,
+                             allow_suggestions=protocol.allow_suggestions))
+
+    def changes(self) -> dict:
+        """The protocol keys this form sets (``update_settings``)."""
+        return {"title": self.title.data, "language": self.language.data, "information": self.information.data or "",
+                "consent": self.consent.data or "", "min_group_feedback": self.min_group_feedback.data,
+                "allow_suggestions": self.allow_suggestions.data}
+
 
 class ProtocolForm(FlaskForm):
     scale_min = WholeNumberField("Lowest point", validators=_whole("the lowest point", 0, 100))
@@ -99,18 +102,76 @@ class ProtocolForm(FlaskForm):
                                                            Length(max=500)])
     exclude = StringField("Consensus out when", validators=[DataRequired("Write the rule for consensus out."),
                                                             Length(max=500)])
-    scope = RadioField("Scope", choices=options(SCOPE_CHOICES), validators=[InputRequired("Choose a scope.")])
+    scope = RadioField("Scope", choices=options(ConsensusScope.choices()),
+                       validators=[InputRequired("Choose a scope.")])
     stable_change = NumberField("Stable when fewer than this many percentage points change", validators=[
         InputRequired("Enter the stability threshold as a number."),
         NumberRange(0, 100, "The stability threshold must be between 0 and 100.")])
-    stopping = RadioField("Stopping rule", choices=options(STOPPING_CHOICES), validators=[InputRequired("Choose a rule.")])
+    stopping = RadioField("Stopping rule", choices=options(StoppingRule.choices()),
+                          validators=[InputRequired("Choose a rule.")])
     max_rounds = WholeNumberField("Maximum number of rating rounds", validators=_whole("the maximum number of rounds", 1, 10))
     check = SubmitField("Check the rules")
     save = SubmitField("Save")
 
+    @classmethod
+    def of(cls, protocol: Protocol) -> ProtocolForm:
+        s, c = protocol.scale, protocol.consensus
+        return cls(data=dict(
+            scale_min=s.min, scale_max=s.max, unable_to_rate=s.unable_to_rate,
+            labels="\n".join(f"{point} = {label}" for point, label in s.labels.items()),
+            agree_low=c.agree[0], agree_high=c.agree[1], disagree_low=c.disagree[0], disagree_high=c.disagree[1],
+            include=c.include, exclude=c.exclude, scope=c.scope, stable_change=c.stable_change,
+            stopping=protocol.stopping, max_rounds=protocol.max_rounds))
+
+    def validate_labels(self, field) -> None:
+        pairs, problems = parse_lines(field.data, "=", "point = label, e.g. 1 = Not important")
+        field.errors.extend(problems)
+        self.label_pairs = dict(pairs)
+
+    def check_rules(self) -> list[str]:
+        """Parse both rules; returns a line per rule saying it is fine, adding parse errors to the fields."""
+        fine = []
+        for field, name in ((self.include, "consensus in"), (self.exclude, "consensus out")):
+            try:
+                rule = parse_rule(field.data or "")
+            except ValueError as exc:
+                field.errors.append(str(exc))
+            else:
+                fine.append(f"The rule for {name} is valid; it uses {', '.join(sorted(rule.metrics))}.")
+        return fine
+
+    def changes(self) -> dict:
+        """The protocol keys this form sets (``update_settings``); call after it validated."""
+        return {
+            "scale": {"min": self.scale_min.data, "max": self.scale_max.data,
+                      "unable_to_rate": self.unable_to_rate.data, "labels": self.label_pairs},
+            "consensus": {"agree": [self.agree_low.data, self.agree_high.data],
+                          "disagree": [self.disagree_low.data, self.disagree_high.data],
+                          "include": self.include.data, "exclude": self.exclude.data, "scope": self.scope.data,
+                          "stable_change": float(self.stable_change.data)},
+            "stopping": self.stopping.data, "max_rounds": self.max_rounds.data,
+        }
+
 
 class GroupsForm(FlaskForm):
     groups = TextAreaField("Stakeholder groups", validators=[DataRequired("List at least one stakeholder group.")])
+
+    @classmethod
+    def of(cls, protocol: Protocol) -> GroupsForm:
+        form = cls(data={"groups": "\n".join(f"{g.key}: {g.name}" for g in protocol.groups)})
+        form.descriptions = {g.key: g.description for g in protocol.groups}
+        return form
+
+    def validate_groups(self, field) -> None:
+        pairs, problems = parse_lines(field.data, ":", "key: name, e.g. staff: Staff")
+        field.errors.extend(problems)
+        self.group_pairs = pairs
+
+    def changes(self) -> dict:
+        """The groups as the protocol lists them, each keeping the description it had (edited elsewhere)."""
+        kept = self.descriptions
+        return {"groups": [{"key": k, "name": n, **({"description": kept[k]} if kept.get(k) else {})}
+                           for k, n in self.group_pairs]}
 
 
 class MemberForm(FlaskForm):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from delphi.models.base import Base, DomainError, utcnow, enum_type
+from delphi.protocol import RichEnum
 
 if TYPE_CHECKING:
     from delphi.models.statement import Statement
@@ -26,10 +27,12 @@ class RoundKind(enum.Enum):
     open = "open"  # panellists answer open questions in their own words
 
 
-class Classification(enum.Enum):
+class Classification(RichEnum):
     consensus_in = "in"
     consensus_out = "out"
     none = "none"
+
+    __titles__ = {"consensus_in": "consensus in", "consensus_out": "consensus out", "none": "no consensus"}
 
 
 class Round(Base):

@@ -9,6 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from delphi.models.base import Base, DomainError, utcnow, enum_type
+# The settings' choices and defaults are the protocol's (one definition); the columns store them.
+from delphi.protocol import ConsensusScope, ConsensusSpec, Protocol, ScaleSpec, StoppingRule, WithdrawalPolicy
 
 if TYPE_CHECKING:
     from delphi.models.open_round import OpenQuestion
@@ -24,26 +26,6 @@ class StudyStatus(enum.Enum):
     closed = "closed"  # the owner has ended the study
 
 
-class ConsensusScope(enum.Enum):
-    overall = "overall"
-    each_group = "each_group"
-    equal_groups = "equal_groups"
-
-
-class StoppingRule(enum.Enum):
-    """When the study has done its work (the study page says so; the owner closes it)."""
-
-    max_rounds = "max_rounds"  # only the maximum number of rounds
-    all_classified = "all_classified"  # every statement in or out, or the maximum
-    stable = "stable"  # every carried-forward statement stable between rounds, or the maximum
-    all_classified_or_stable = "all_classified_or_stable"
-
-
-class WithdrawalPolicy(enum.Enum):
-    keep = "keep"  # ratings stay, anonymous, in the analysis; contact details are erased
-    delete = "delete"  # ratings are deleted too
-
-
 class Study(Base):
     __tablename__ = "study"
     __table_args__ = (
@@ -54,38 +36,38 @@ class Study(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(sa.String(300))
-    language: Mapped[str] = mapped_column(sa.String(8), default="en")
+    language: Mapped[str] = mapped_column(sa.String(8), default=Protocol.language)
     status: Mapped[StudyStatus] = mapped_column(
         enum_type(StudyStatus, 20), default=StudyStatus.draft
     )
-    information_text: Mapped[str] = mapped_column(sa.Text, default="")
-    consent_text: Mapped[str] = mapped_column(sa.Text, default="")
+    information_text: Mapped[str] = mapped_column(sa.Text, default=Protocol.information)
+    consent_text: Mapped[str] = mapped_column(sa.Text, default=Protocol.consent)
     consent_version: Mapped[int] = mapped_column(default=1)
-    max_rounds: Mapped[int] = mapped_column(default=3)
-    min_group_feedback: Mapped[int] = mapped_column(default=5)
-    scale_min: Mapped[int] = mapped_column(default=1)
-    scale_max: Mapped[int] = mapped_column(default=9)
+    max_rounds: Mapped[int] = mapped_column(default=Protocol.max_rounds)
+    min_group_feedback: Mapped[int] = mapped_column(default=Protocol.min_group_feedback)
+    scale_min: Mapped[int] = mapped_column(default=ScaleSpec.min)
+    scale_max: Mapped[int] = mapped_column(default=ScaleSpec.max)
     scale_labels: Mapped[dict] = mapped_column(sa.JSON, default=dict)
-    unable_to_rate: Mapped[bool] = mapped_column(default=True)
-    agree_low: Mapped[int] = mapped_column(default=7)
-    agree_high: Mapped[int] = mapped_column(default=9)
-    disagree_low: Mapped[int] = mapped_column(default=1)
-    disagree_high: Mapped[int] = mapped_column(default=3)
+    unable_to_rate: Mapped[bool] = mapped_column(default=ScaleSpec.unable_to_rate)
+    agree_low: Mapped[int] = mapped_column(default=ConsensusSpec.agree[0])
+    agree_high: Mapped[int] = mapped_column(default=ConsensusSpec.agree[1])
+    disagree_low: Mapped[int] = mapped_column(default=ConsensusSpec.disagree[0])
+    disagree_high: Mapped[int] = mapped_column(default=ConsensusSpec.disagree[1])
     consensus_scope: Mapped[ConsensusScope] = mapped_column(
-        enum_type(ConsensusScope, 20), default=ConsensusScope.overall
+        enum_type(ConsensusScope, 20), default=ConsensusScope(ConsensusSpec.scope)
     )
-    include_rule: Mapped[str] = mapped_column(sa.String(500), default="pct_agree >= 70 and pct_disagree < 15")
-    exclude_rule: Mapped[str] = mapped_column(sa.String(500), default="pct_disagree >= 70 and pct_agree < 15")
-    stable_change: Mapped[float] = mapped_column(default=15.0)
-    quantile_method: Mapped[str] = mapped_column(sa.String(30), default="linear")
+    include_rule: Mapped[str] = mapped_column(sa.String(500), default=ConsensusSpec.include)
+    exclude_rule: Mapped[str] = mapped_column(sa.String(500), default=ConsensusSpec.exclude)
+    stable_change: Mapped[float] = mapped_column(default=ConsensusSpec.stable_change)
+    quantile_method: Mapped[str] = mapped_column(sa.String(30), default=ConsensusSpec.quantile_method)
     stopping_rule: Mapped[StoppingRule] = mapped_column(
-        enum_type(StoppingRule, 40), default=StoppingRule.all_classified_or_stable
+        enum_type(StoppingRule, 40), default=StoppingRule(Protocol.stopping)
     )
     withdrawal_policy: Mapped[WithdrawalPolicy] = mapped_column(
-        enum_type(WithdrawalPolicy, 20), default=WithdrawalPolicy.keep
+        enum_type(WithdrawalPolicy, 20), default=WithdrawalPolicy(Protocol.withdrawal)
     )
-    allow_group_choice: Mapped[bool] = mapped_column(default=False)
-    allow_suggestions: Mapped[bool] = mapped_column(default=True)
+    allow_group_choice: Mapped[bool] = mapped_column(default=Protocol.allow_group_choice)
+    allow_suggestions: Mapped[bool] = mapped_column(default=Protocol.allow_suggestions)
     starts_with_open_round: Mapped[bool] = mapped_column(default=False)
     # The protocol as TOML, written when round 1 opens; reports export this, never the live settings. Tens of
     # kilobytes for a large study and read only by reports, so not loaded with the study (every panellist request

@@ -1,5 +1,13 @@
-"""Creating a study from a protocol, and writing a study's settings back as a protocol."""
+"""Creating a study from a protocol, and writing a study's settings back as a protocol.
+
+``SETTINGS`` is the one table of which protocol key is kept in which Study column; creating a study, changing its
+settings and writing them back as a protocol all go through it (``tests/test_settings_agree.py`` checks that every
+protocol key, Study column and settings form field is accounted for).
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
 
 from delphi.extensions import db
 from delphi.models import (
@@ -20,35 +28,81 @@ from delphi.protocol import ConsensusSpec, GroupSpec, Protocol, ScaleSpec, State
 from delphi.services import audit
 
 
+def _same(value: Any) -> Any:
+    return value
+
+
+def _enum_value(member) -> str:
+    return member.value
+
+
+@dataclass(frozen=True)
+class Setting:
+    """A protocol key (dotted: ``consensus.stable_change``) kept in a Study column, or in two for a band."""
+
+    key: str
+    column: str | tuple[str, str]
+    to_column: Callable[[Any], Any] = _same
+    from_column: Callable[[Any], Any] = _same
+
+    def write(self, study: Study, protocol: Protocol) -> None:
+        value = self.to_column(_read(protocol, self.key))
+        if isinstance(self.column, tuple):
+            for column, part in zip(self.column, value):
+                setattr(study, column, part)
+        else:
+            setattr(study, self.column, value)
+
+    def read(self, study: Study) -> Any:
+        if isinstance(self.column, tuple):
+            return tuple(getattr(study, column) for column in self.column)
+        return self.from_column(getattr(study, self.column))
+
+
+def _read(protocol: Protocol, key: str) -> Any:
+    value = protocol
+    for part in key.split("."):
+        value = getattr(value, part)
+    return value
+
+
+SETTINGS = (
+    Setting("title", "title"),
+    Setting("language", "language"),
+    Setting("information", "information_text"),
+    Setting("consent", "consent_text"),
+    Setting("max_rounds", "max_rounds"),
+    Setting("min_group_feedback", "min_group_feedback"),
+    Setting("stopping", "stopping_rule", StoppingRule, _enum_value),
+    Setting("withdrawal", "withdrawal_policy", WithdrawalPolicy, _enum_value),
+    Setting("allow_group_choice", "allow_group_choice"),
+    Setting("allow_suggestions", "allow_suggestions"),
+    Setting("scale.min", "scale_min"),
+    Setting("scale.max", "scale_max"),
+    Setting("scale.unable_to_rate", "unable_to_rate"),
+    # JSON object keys are text; the protocol's points are whole numbers, in order.
+    Setting("scale.labels", "scale_labels", lambda labels: {str(k): v for k, v in labels.items()},
+            lambda labels: {int(k): v for k, v in sorted(labels.items(), key=lambda kv: int(kv[0]))}),
+    Setting("consensus.agree", ("agree_low", "agree_high")),
+    Setting("consensus.disagree", ("disagree_low", "disagree_high")),
+    Setting("consensus.scope", "consensus_scope", ConsensusScope, _enum_value),
+    Setting("consensus.include", "include_rule"),
+    Setting("consensus.exclude", "exclude_rule"),
+    Setting("consensus.stable_change", "stable_change"),
+    Setting("consensus.quantile_method", "quantile_method"),
+)
+
+
+def write_settings(study: Study, protocol: Protocol) -> None:
+    """Set every Study column that keeps a protocol setting (groups, statements and open questions are rows)."""
+    for setting in SETTINGS:
+        setting.write(study, protocol)
+
+
 def create_study(protocol: Protocol, owner: StaffUser | None = None) -> Study:
     """Build a draft study with its groups, statements and open questions from a validated protocol."""
-    c = protocol.consensus
-    study = Study(
-        title=protocol.title,
-        language=protocol.language,
-        information_text=protocol.information,
-        consent_text=protocol.consent,
-        max_rounds=protocol.max_rounds,
-        min_group_feedback=protocol.min_group_feedback,
-        scale_min=protocol.scale.min,
-        scale_max=protocol.scale.max,
-        scale_labels={str(k): v for k, v in protocol.scale.labels.items()},
-        unable_to_rate=protocol.scale.unable_to_rate,
-        agree_low=c.agree[0],
-        agree_high=c.agree[1],
-        disagree_low=c.disagree[0],
-        disagree_high=c.disagree[1],
-        consensus_scope=ConsensusScope(c.scope),
-        include_rule=c.include,
-        exclude_rule=c.exclude,
-        stable_change=c.stable_change,
-        quantile_method=c.quantile_method,
-        stopping_rule=StoppingRule(protocol.stopping),
-        withdrawal_policy=WithdrawalPolicy(protocol.withdrawal),
-        allow_group_choice=protocol.allow_group_choice,
-        allow_suggestions=protocol.allow_suggestions,
-        starts_with_open_round=bool(protocol.open_questions),
-    )
+    study = Study(starts_with_open_round=bool(protocol.open_questions))
+    write_settings(study, protocol)
     study.groups = [
         StakeholderGroup(key=g.key, name=g.name, description=g.description, position=i)
         for i, g in enumerate(protocol.groups)
@@ -68,33 +122,15 @@ def create_study(protocol: Protocol, owner: StaffUser | None = None) -> Study:
 
 def study_protocol(study: Study) -> Protocol:
     """The study's current settings as a protocol (what the TOML export and the lock write)."""
+    tables: dict[str, dict[str, Any]] = {"": {}, "scale": {}, "consensus": {}}
+    for setting in SETTINGS:
+        table, _, key = setting.key.rpartition(".")
+        tables[table][key] = setting.read(study)
     return Protocol(
-        title=study.title,
-        language=study.language,
-        max_rounds=study.max_rounds,
-        min_group_feedback=study.min_group_feedback,
-        scale=ScaleSpec(
-            min=study.scale_min,
-            max=study.scale_max,
-            unable_to_rate=study.unable_to_rate,
-            labels={int(k): v for k, v in sorted(study.scale_labels.items(), key=lambda kv: int(kv[0]))},
-        ),
-        consensus=ConsensusSpec(
-            agree=(study.agree_low, study.agree_high),
-            disagree=(study.disagree_low, study.disagree_high),
-            scope=study.consensus_scope.value,
-            include=study.include_rule,
-            exclude=study.exclude_rule,
-            stable_change=study.stable_change,
-            quantile_method=study.quantile_method,
-        ),
+        **tables[""],
+        scale=ScaleSpec(**tables["scale"]),
+        consensus=ConsensusSpec(**tables["consensus"]),
         groups=tuple(GroupSpec(g.key, g.name, g.description) for g in study.groups),
         statements=tuple(StatementSpec(s.code, s.domain, s.text) for s in study.statements),
-        information=study.information_text,
-        consent=study.consent_text,
-        stopping=study.stopping_rule.value,
-        withdrawal=study.withdrawal_policy.value,
-        allow_group_choice=study.allow_group_choice,
-        allow_suggestions=study.allow_suggestions,
         open_questions=tuple(q.text for q in study.open_questions),
     )

@@ -11,18 +11,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from delphi.extensions import db
-from delphi.models import (
-    ConsensusScope,
-    DomainError,
-    Panellist,
-    StaffUser,
-    StakeholderGroup,
-    StoppingRule,
-    Study,
-)
-from delphi.protocol import GroupSpec, Protocol, ProtocolError, load_protocol, parse_protocol, protocol_to_toml
+from delphi.models import DomainError, Panellist, StaffUser, StakeholderGroup, Study
+from delphi.protocol import GroupSpec, Protocol, ProtocolError, at, load_protocol, parse_protocol, protocol_to_toml
 from delphi.services import audit
-from delphi.services.studies import create_study, study_protocol
+from delphi.services.studies import create_study, study_protocol, write_settings
 
 # Keys that make up the consensus definition, the scale it is read on, and the stopping rule: fixed at round 1.
 LOCKED_KEYS = frozenset({"scale", "consensus", "stopping", "max_rounds", "groups"})
@@ -83,27 +75,9 @@ def update_settings(study: Study, changes: dict[str, Any], actor: StaffUser | No
 
 
 def _apply(study: Study, protocol: Protocol) -> None:
-    c = protocol.consensus
     if protocol.consent != study.consent_text and study.consent_text:
         study.consent_version += 1  # panellists are asked again when the consent they gave has changed
-    study.title = protocol.title
-    study.language = protocol.language
-    study.information_text = protocol.information
-    study.consent_text = protocol.consent
-    study.max_rounds = protocol.max_rounds
-    study.min_group_feedback = protocol.min_group_feedback
-    study.scale_min, study.scale_max = protocol.scale.min, protocol.scale.max
-    study.scale_labels = {str(k): v for k, v in protocol.scale.labels.items()}
-    study.unable_to_rate = protocol.scale.unable_to_rate
-    study.agree_low, study.agree_high = c.agree
-    study.disagree_low, study.disagree_high = c.disagree
-    study.consensus_scope = ConsensusScope(c.scope)
-    study.include_rule, study.exclude_rule = c.include, c.exclude
-    study.stable_change = c.stable_change
-    study.quantile_method = c.quantile_method
-    study.stopping_rule = StoppingRule(protocol.stopping)
-    study.allow_suggestions = protocol.allow_suggestions
-    study.allow_group_choice = protocol.allow_group_choice
+    write_settings(study, protocol)
     _apply_groups(study, protocol.groups)
 
 
@@ -112,7 +86,7 @@ def _apply_groups(study: Study, groups: tuple[GroupSpec, ...]) -> None:
     for group in list(study.groups):
         if group.key not in wanted:
             if db.session.scalar(sa.select(Panellist.id).where(Panellist.group_id == group.id).limit(1)) is not None:
-                raise ProtocolError([f"groups: {group.key!r} has panellists, so it cannot be removed"])
+                raise ProtocolError([at("groups", f"{group.key!r} has panellists, so it cannot be removed")])
             study.groups.remove(group)
     for position, spec in enumerate(groups):
         group = study.group_by_key(spec.key)

@@ -12,26 +12,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from delphi import __version__, asset_folder
+from delphi.models import Classification
+from delphi.protocol import ConsensusScope, RichEnum, StoppingRule
 from delphi.services.reports import charts, findings
 from delphi.services.reports.source import ReportSource
 
 # templates/ and static/ sit at the repository root, or inside the package once installed from a wheel.
 TEMPLATES = Path(asset_folder("templates")) / "reports"
 STYLESHEET = Path(asset_folder("static")) / "css" / "report.css"
-SCOPE_WORDS = {
-    "overall": "applied to all panellists' ratings pooled",
-    "each_group": "required to hold in every stakeholder group that rated the statement (multi-stakeholder "
-                  "consensus)",
-    "equal_groups": "applied to figures in which each stakeholder group weighs the same, whatever its size",
-}
-STOPPING_WORDS = {
-    "max_rounds": "the study runs its maximum number of rounds",
-    "all_classified": "the study stops when every statement is classified in or out, or at the maximum number of "
-                      "rounds",
-    "stable": "the study stops when every carried-forward statement is stable between rounds, or at the maximum",
-    "all_classified_or_stable": "the study stops when every statement is classified or stable between rounds, or at "
-                                "the maximum number of rounds",
-}
 QUANTILE_WORDS = {"linear": "linear interpolation (Hyndman-Fan type 7, as R, numpy and Excel PERCENTILE.INC)",
                   "weibull": "the Weibull method (Hyndman-Fan type 6, as SPSS)"}
 # (guideline, item, section id): the items this report can support from the data; the rest are the authors'.
@@ -71,6 +59,14 @@ def pvalue(value) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def _phrase(kind: type[RichEnum], value, otherwise: str) -> str:
+    """How the methods describe a setting's value (the enum's phrase), or ``otherwise`` for a value it lacks."""
+    try:
+        return kind(value).phrase
+    except ValueError:
+        return otherwise
+
+
 def methods(source: ReportSource) -> list[tuple[str, str]]:
     """The methods as (topic, sentence) pairs written from the protocol; also the "Methods" sheet of results.xlsx."""
     p = source.protocol
@@ -83,9 +79,9 @@ def methods(source: ReportSource) -> list[tuple[str, str]]:
         ("Consensus definition", f"Defined before round 1 and locked when it opened. Agreement is a rating of "
          f"{c.agree[0]}-{c.agree[1]}, disagreement {c.disagree[0]}-{c.disagree[1]}. A statement reached consensus "
          f"in when \"{c.include}\", consensus out when \"{c.exclude}\" (otherwise no consensus), "
-         f"{SCOPE_WORDS.get(c.scope, c.scope)}."),
+         f"{_phrase(ConsensusScope, c.scope, c.scope)}."),
         ("Stopping rule", f"At most {p.max_rounds} rating rounds; "
-         f"{STOPPING_WORDS.get(getattr(p, 'stopping', None), 'the stopping rule is not stated in the protocol')}. "
+         f"{_phrase(StoppingRule, getattr(p, 'stopping', None), 'the stopping rule is not stated in the protocol')}. "
          f"A statement counts as stable when fewer than {c.stable_change:g}% of panellists' ratings changed, net, "
          "between rounds."),
         ("Quartiles", f"Medians and quartiles by {QUANTILE_WORDS.get(c.quantile_method, c.quantile_method)}."),
@@ -137,6 +133,7 @@ def report_html(source: ReportSource) -> str:
         results=results, names=names, divergence=findings.divergence(source, views),
         sensitivity=findings.sensitivity(source, views), attrition=findings.attrition(source),
         charts=charts_, bars=bars, checklist=CHECKLIST, flow=source.flow, embedded_stylesheet=_stylesheet(),
+        verdicts={c.value: c.title for c in Classification},
     )
 
 
