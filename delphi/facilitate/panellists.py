@@ -17,7 +17,10 @@ from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_stu
 from delphi.facilitate.forms import options, ActionForm, ContactsForm, MailForm, PanellistForm
 from delphi.facilitate.uploads import download, uploaded_text
 from delphi.models import Contact, Panellist
-from delphi.services import invitations as service
+from delphi.services.invitations import (
+    ContactRow, ContactsError, NewLink, add_panel, check_email, default_template, invitation_recipients, link_for,
+    links_csv, parse_contacts_csv, reissue_link, reminder_recipients, revoke_link, send_to_panel,
+)
 from delphi.services.mail import MailError
 
 
@@ -85,8 +88,8 @@ def _back_to_panel(study):
 
 def _links_response(study, links, output: str):
     if output == "csv":
-        return download(service.links_csv(links), f"study-{study.id}-links.csv")
-    return render_template("facilitate/links.html", study=study, links=links, link_for=service.link_for)
+        return download(links_csv(links), f"study-{study.id}-links.csv")
+    return render_template("facilitate/links.html", study=study, links=links, link_for=link_for)
 
 
 @bp.get("/<int:study_id>/panel")
@@ -104,11 +107,11 @@ def add_panellist(study_id: int):
     form = PanellistForm()
     form.group.choices = options((g.key, g.name) for g in study.groups)
     if form.validate_on_submit():
-        email = service.check_email(form.email.data) if form.email.data else None
+        email = check_email(form.email.data) if form.email.data else None
         if form.email.data and email is None:
             form.email.errors.append("Enter an email address like name@example.org, or leave it empty.")
         else:
-            links = service.add_panel(study, [service.ContactRow(0, form.group.data, email)], current_user)
+            links = add_panel(study, [ContactRow(0, form.group.data, email)], current_user)
             db.session.commit()
             return _links_response(study, links, request.form.get("output", "page"))
     return _panel_page(study, form=form, status=422)
@@ -121,11 +124,11 @@ def import_panel(study_id: int):
     upload = ContactsForm()
     if upload.validate_on_submit() and (content := uploaded_text(upload.file)) is not None:
         try:
-            rows = service.parse_contacts_csv(content, study)
-        except service.ContactsError as exc:
+            rows = parse_contacts_csv(content, study)
+        except ContactsError as exc:
             upload.file.errors.extend(exc.errors)
         else:
-            links = service.add_panel(study, rows, current_user)
+            links = add_panel(study, rows, current_user)
             db.session.commit()
             return _links_response(study, links, request.form.get("output", "page"))
     return _panel_page(study, upload=upload, status=422)
@@ -140,13 +143,13 @@ def panellist_link(study_id: int, panellist_id: int, action: str):
         flash("A withdrawn panellist's link cannot be changed.", "error")
         return _back_to_panel(study)
     if action == "revoke":
-        service.revoke_link(panellist, current_user)
+        revoke_link(panellist, current_user)
         db.session.commit()
         flash(f"The link of {panellist.pseudonym} no longer works.", "success")
         return _back_to_panel(study)
-    token = service.reissue_link(panellist, current_user)
+    token = reissue_link(panellist, current_user)
     db.session.commit()
-    return _links_response(study, [service.NewLink(panellist, token)], "page")
+    return _links_response(study, [NewLink(panellist, token)], "page")
 
 
 @bp.route("/<int:study_id>/panel/<any(invitation, reminder):kind>", methods=["GET", "POST"])
@@ -159,9 +162,9 @@ def mail_panel(study_id: int, kind: str):
     if kind == "reminder" and (current is None or not current.is_open):
         flash("Reminders can be sent while a round is open.", "error")
         return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
-    recipients = (service.invitation_recipients(study) if kind == "invitation"
-                  else service.reminder_recipients(study, current))
-    subject, body = service.default_template(kind, study.language)
+    recipients = (invitation_recipients(study) if kind == "invitation"
+                  else reminder_recipients(study, current))
+    subject, body = default_template(kind, study.language)
     form = MailForm(data={"subject": subject, "body": body})
     if form.validate_on_submit():
         if "{link}" not in form.body.data and kind == "invitation":
@@ -171,8 +174,8 @@ def mail_panel(study_id: int, kind: str):
             return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
         else:
             try:
-                sent, refused = service.send_to_panel(study, kind, recipients, form.subject.data, form.body.data,
-                                                      current_user)
+                sent, refused = send_to_panel(study, kind, recipients, form.subject.data, form.body.data,
+                                              current_user)
             except MailError as exc:
                 db.session.rollback()
                 form.body.errors.append(f"Nothing was sent: {exc}")

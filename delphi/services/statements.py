@@ -17,7 +17,7 @@ from delphi.models import (
 from delphi.protocol import MAX_TEXT, STATEMENT_BANK, STATEMENT_CODE, load_protocol
 from delphi.services import audit
 from delphi.services.answers import clean_text
-from delphi.services.formulas import neutralise
+from delphi.services.csv_export import neutralise
 
 MAX_IMPORT_ROWS = 1000
 
