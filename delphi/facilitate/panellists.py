@@ -3,87 +3,45 @@ and reminders by e-mail, and revoking or reissuing a link. Owners and facilitato
 details are, and no answer is ever shown here."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
 
-from delphi.db import contains_pattern
 from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_study_or_404
 from delphi.facilitate.forms import options, ActionForm, ContactsForm, MailForm, PanellistForm
 from delphi.facilitate.uploads import download, uploaded_text
-from delphi.models import Contact, Panellist
+from delphi.models import Panellist
 from delphi.services.invitations import (
     ContactRow, ContactsError, NewLink, add_panel, check_email, default_template, invitation_recipients, link_for,
     links_csv, parse_contacts_csv, reissue_link, reminder_recipients, revoke_link, send_to_panel,
 )
 from delphi.services.mail import MailError
-
-
-PAGE_SIZE = 100  # panellists a page: a national panel is thousands, on one page 2 MB and seconds to build
-
-
-@dataclass(frozen=True)
-class PanelPage:
-    """One page of the panel: its panellists, which page of how many, the search it answers, and the whole count."""
-
-    panellists: list
-    number: int
-    pages: int
-    matching: int
-    total: int
-    query: str
-
-    @property
-    def first(self) -> int:
-        return (self.number - 1) * PAGE_SIZE + 1 if self.matching else 0
-
-    @property
-    def last(self) -> int:
-        return min(self.number * PAGE_SIZE, self.matching)
+from delphi.services.panel import MAX_SEARCH, panel_page, panel_size
 
 
 def _page_number(text) -> int:
     return int(text) if text and text.isdigit() and int(text) > 0 else 1
 
 
-def panel_page(study, page_text=None, query: str = "") -> PanelPage:
-    """Panellists in the order they were added, ``PAGE_SIZE`` a page (a page past the end shows the last), found by
-    a part of their pseudonym or e-mail address when ``query`` is given. Contacts and groups are loaded with the page
-    (not one query per panellist)."""
-    query = (query or "").strip()[:200]
-    where = [Panellist.study_id == study.id]
-    if query:
-        pattern = contains_pattern(query.lower())
-        where.append(sa.or_(sa.func.lower(Panellist.pseudonym).like(pattern, escape="\\"),
-                            Panellist.contact.has(sa.func.lower(Contact.email).like(pattern, escape="\\"))))
-    total = db.session.scalar(sa.select(sa.func.count(Panellist.id)).where(Panellist.study_id == study.id))
-    matching = db.session.scalar(sa.select(sa.func.count(Panellist.id)).where(*where)) if query else total
-    pages = max(1, -(-matching // PAGE_SIZE))
-    number = min(_page_number(page_text), pages)
-    panellists = db.session.scalars(
-        sa.select(Panellist).where(*where).order_by(Panellist.id).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-        .options(selectinload(Panellist.contact), selectinload(Panellist.group))).all()
-    return PanelPage(panellists, number, pages, matching, total, query)
+def _search_text(text) -> str:
+    return (text or "").strip()[:MAX_SEARCH]
 
 
 def _panel_page(study, form=None, upload=None, status=200):
-    page = panel_page(study, request.args.get("page"), request.args.get("q", ""))
-    current = study.current_round
+    search = _search_text(request.args.get("q"))
+    page = panel_page(study, _page_number(request.args.get("page")), search)
     form = form or PanellistForm()
     form.group.choices = options((g.key, g.name) for g in study.groups)
-    return render_template("facilitate/panel.html", study=study, page=page, form=form,
-                           upload=upload or ContactsForm(), action=ActionForm(), current=current), status
+    return render_template("facilitate/panel.html", study=study, page=page, search=search,
+                           panel_size=panel_size(study) if search else page.total, form=form,
+                           upload=upload or ContactsForm(), action=ActionForm(), current=study.current_round), status
 
 
 def _back_to_panel(study):
     """The panel page the facilitator acted from: the same page of the same search."""
     return redirect(url_for("facilitate.panel", study_id=study.id, page=_page_number(request.args.get("page")),
-                            q=(request.args.get("q") or "").strip()[:200] or None), code=303)
+                            q=_search_text(request.args.get("q")) or None), code=303)
 
 
 def _links_response(study, links, output: str):

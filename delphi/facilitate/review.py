@@ -3,7 +3,6 @@ comments. Each POST does one decision and comes back here (post-redirect-get); a
 with the form as typed and the reason."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -14,7 +13,7 @@ from delphi.facilitate.forms import options, ActionForm, DecisionForm, MergeForm
 from delphi.models import DomainError, Statement, StatementStatus, Suggestion, SuggestionStatus
 from delphi.services.review import (
     accept_suggestion, approve_comments, comments, decide, decline_suggestion, merge, merge_suggestion,
-    require_review_round, review_items, review_round, reword, round_statement, stopping_status,
+    require_review_round, review_items, review_round, reword, round_statement, stopping_status, suggestions,
 )
 
 
@@ -39,11 +38,9 @@ def _suggestion_form(study, suggestion, **kwargs) -> SuggestionDecisionForm:
 def _page(study, role, failed: tuple[str, int, object] | None = None):
     round_ = review_round(study)
     items = review_items(round_) if round_ else []
-    suggestions = db.session.scalars(
-        sa.select(Suggestion).where(Suggestion.study_id == study.id).order_by(Suggestion.id)).all()
     merge_form = failed[2] if failed and failed[0] == "merge" else _merge_form(study, formdata=None)
     return render_template(
-        "facilitate/review.html", study=study, role=role, round=round_, items=items, suggestions=suggestions,
+        "facilitate/review.html", study=study, role=role, round=round_, items=items, suggestions=suggestions(study),
         comments=comments(round_) if round_ else [], failed=failed, merge_form=merge_form,
         action=ActionForm(), DecisionForm=DecisionForm, RewordForm=RewordForm,
         suggestion_form=lambda g: _suggestion_form(study, g, formdata=None),

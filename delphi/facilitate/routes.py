@@ -11,9 +11,10 @@ from delphi.facilitate import bp
 from delphi.facilitate.access import OWNER_ONLY, get_in_study_or_404, get_study_or_404
 from delphi.facilitate.forms import ActionForm, MemberForm, NewStudyForm, UploadProtocolForm
 from delphi.facilitate.uploads import uploaded_text
-from delphi.models import DomainError, Panellist, StaffUser, StakeholderGroup, StudyMember, StudyRole, Submission
+from delphi.models import DomainError, StaffUser, StudyMember, StudyRole
 from delphi.protocol import ProtocolError
 from delphi.services import audit
+from delphi.services.progress import response_progress
 from delphi.services.review import stopping_status
 from delphi.services.study_setup import create_blank, create_from_protocol_text, parse_lines
 from delphi.services.studies import study_protocol
@@ -74,30 +75,6 @@ def study(study_id: int):
         progress=response_progress(study.id, current.id if current else None), current=current,
         stopping=stopping_status(study), action=ActionForm(),
     )
-
-
-def response_progress(study_id: int, round_id: int | None) -> list[dict]:
-    """Panellists and submitted counts per stakeholder group for a round (counts only, never who)."""
-    submitted = (
-        sa.select(sa.func.count(Submission.id))
-        .join(Panellist, Panellist.id == Submission.panellist_id)
-        .where(Submission.round_id == round_id, Panellist.group_id == StakeholderGroup.id)
-        .scalar_subquery()
-    )
-    invited = (
-        sa.select(sa.func.count(Panellist.id))
-        .where(Panellist.group_id == StakeholderGroup.id, Panellist.withdrawn.is_(False))
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        sa.select(StakeholderGroup.name, invited, submitted)
-        .where(StakeholderGroup.study_id == study_id)
-        .order_by(StakeholderGroup.position)
-    ).all()
-    return [
-        {"group": name, "invited": inv, "submitted": sub, "percent": round(100 * sub / inv) if inv else 0}
-        for name, inv, sub in rows
-    ]
 
 
 @bp.post("/<int:study_id>/close")
