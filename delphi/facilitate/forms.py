@@ -18,6 +18,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
+from delphi.errors import InputErrors
 from delphi.models import StudyRole
 
 
@@ -25,6 +26,14 @@ from delphi.models import StudyRole
 def options(pairs) -> list[SelectChoice]:
     """WTForms choices from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def show_problems(form: FlaskForm, error: InputErrors, fallback) -> None:
+    """Put each problem's message on the form field it names, or on ``fallback`` (a field of ``form``) when it names
+    none the form has."""
+    for problem in error.problems:
+        field = form[problem.field] if problem.field and problem.field in form else fallback
+        field.errors.append(problem.message)
 
 
 LANGUAGE_CHOICES = [("en", "English"), ("nb", "Norsk bokmål")]
