@@ -16,10 +16,11 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from delphi.errors import InputErrors
 from delphi.models import StudyRole
+from delphi.services.invitations import check_email
 
 
 
@@ -150,7 +151,11 @@ class ActionForm(FlaskForm):
 
 class PanellistForm(FlaskForm):
     group = SelectField("Stakeholder group", validators=[InputRequired("Choose a group.")])
-    email = EmailField("Email address (optional)", validators=[Optional(), Length(max=320)])
+    email = EmailField("Email address (optional)", validators=[Length(max=320)])
+
+    def validate_email(self, field):
+        if field.data and check_email(field.data) is None:
+            raise ValidationError("Enter an email address like name@example.org, or leave it empty.")
 
 
 class ContactsForm(FlaskForm):

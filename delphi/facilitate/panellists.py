@@ -13,7 +13,7 @@ from delphi.facilitate.forms import options, ActionForm, ContactsForm, MailForm,
 from delphi.facilitate.uploads import download, uploaded_text
 from delphi.models import Panellist
 from delphi.services.invitations import (
-    ContactRow, ContactsError, NewLink, add_panel, check_email, default_template, invitation_recipients, link_for,
+    ContactRow, ContactsError, NewLink, add_panel, default_template, invitation_recipients, link_for,
     links_csv, parse_contacts_csv, reissue_link, reminder_recipients, revoke_link, send_to_panel,
 )
 from delphi.services.mail import MailError
@@ -65,13 +65,10 @@ def add_panellist(study_id: int):
     form = PanellistForm()
     form.group.choices = options((g.key, g.name) for g in study.groups)
     if form.validate_on_submit():
-        email = check_email(form.email.data) if form.email.data else None
-        if form.email.data and email is None:
-            form.email.errors.append("Enter an email address like name@example.org, or leave it empty.")
-        else:
-            links = add_panel(study, [ContactRow(0, form.group.data, email)], current_user)
-            db.session.commit()
-            return _links_response(study, links, request.form.get("output", "page"))
+        email = (form.email.data or "").strip() or None
+        links = add_panel(study, [ContactRow(0, form.group.data, email)], current_user)
+        db.session.commit()
+        return _links_response(study, links, request.form.get("output", "page"))
     return _panel_page(study, form=form, status=422)
 
 

@@ -3,8 +3,11 @@ comments. Each POST does one decision and comes back here (post-redirect-get); a
 with the form as typed and the reason."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from delphi.extensions import db
 from delphi.facilitate import bp
@@ -35,10 +38,19 @@ def _suggestion_form(study, suggestion, **kwargs) -> SuggestionDecisionForm:
     return form
 
 
-def _page(study, role, failed: tuple[str, int, object] | None = None):
+@dataclass(frozen=True)
+class RefusedAction:
+    """A decision the review page refused, shown again with its form as typed and the reason."""
+
+    action: str  # "decide", "reword", "merge" or "suggestion"
+    target_id: int  # the statement decided on or reworded, the suggestion, or 0 for a merge
+    form: FlaskForm
+
+
+def _page(study, role, failed: RefusedAction | None = None):
     round_ = review_round(study)
     items = review_items(round_) if round_ else []
-    merge_form = failed[2] if failed and failed[0] == "merge" else _merge_form(study, formdata=None)
+    merge_form = failed.form if failed and failed.action == "merge" else _merge_form(study, formdata=None)
     return render_template(
         "facilitate/review.html", study=study, role=role, round=round_, items=items, suggestions=suggestions(study),
         comments=comments(round_) if round_ else [], failed=failed, merge_form=merge_form,
@@ -91,7 +103,7 @@ def review_statement(study_id: int, statement_id: int, action: str):
             db.session.commit()
             flash(f"Statement {statement.code}: your decision has been saved.", "success")
             return _back(study, f"#s{statement.id}")
-    return _page(study, role, failed=(action, statement.id, form))
+    return _page(study, role, failed=RefusedAction(action, statement.id, form))
 
 
 @bp.post("/<int:study_id>/review/merge")
@@ -113,7 +125,7 @@ def review_merge(study_id: int):
             db.session.commit()
             flash(f"Statement {absorbed.code} has been merged into {kept.code}.", "success")
             return _back(study, "#merge")
-    return _page(study, role, failed=("merge", 0, form))
+    return _page(study, role, failed=RefusedAction("merge", 0, form))
 
 
 @bp.post("/<int:study_id>/review/suggestions/<int:suggestion_id>")
@@ -141,7 +153,7 @@ def review_suggestion(study_id: int, suggestion_id: int):
             db.session.commit()
             flash("Your decision on the suggestion has been saved.", "success")
             return _back(study, "#suggestions")
-    return _page(study, role, failed=("suggestion", suggestion.id, form))
+    return _page(study, role, failed=RefusedAction("suggestion", suggestion.id, form))
 
 
 @bp.post("/<int:study_id>/review/comments")
