@@ -17,7 +17,7 @@ from delphi.services.invitations import (
     links_csv, parse_contacts_csv, reissue_link, reminder_recipients, revoke_link, send_to_panel,
 )
 from delphi.services.mail import MailError
-from delphi.services.panel import MAX_SEARCH, panel_page, panel_size
+from delphi.services.panel_search import MAX_SEARCH, panel_page, panel_size
 
 
 def _page_number(text) -> int:

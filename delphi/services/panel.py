@@ -6,18 +6,13 @@ import hmac
 import secrets
 
 import sqlalchemy as sa
-from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy.orm import selectinload
 
-from delphi.db import contains_pattern
 from delphi.extensions import db
 from delphi.models import Contact, Panellist, StakeholderGroup, Study, utcnow
 
 # Pseudonyms avoid letters and digits that are easily confused when read aloud or on paper.
 _PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 TOKEN_BYTES = 24  # 192 bits
-PAGE_SIZE = 100  # panellists a page: a national panel is thousands, on one page 2 MB and seconds to build
-MAX_SEARCH = 200
 
 
 def new_token() -> str:
@@ -74,31 +69,6 @@ def find_by_token(token: str) -> Panellist | None:
     if not hmac.compare_digest(panellist.token_hash, digest) or panellist.withdrawn:
         return None
     return panellist
-
-
-def panel_page(study: Study, number: int = 1, search: str = "") -> Pagination:
-    """A page of the panel: panellists in the order they were added, ``PAGE_SIZE`` a page (a page past the end gives
-    the last), those whose pseudonym or e-mail address contains ``search`` when it is given (case aside, wildcards
-    taken as themselves). ``total`` counts the panellists found. Contacts and groups are loaded with the page (not one
-    query per panellist)."""
-    search = (search or "").strip()[:MAX_SEARCH]
-    select = (sa.select(Panellist).where(Panellist.study_id == study.id).order_by(Panellist.id)
-              .options(selectinload(Panellist.contact), selectinload(Panellist.group)))
-    if search:
-        pattern = contains_pattern(search.lower())
-        select = select.where(sa.or_(
-            sa.func.lower(Panellist.pseudonym).like(pattern, escape="\\"),
-            Panellist.contact.has(sa.func.lower(Contact.email).like(pattern, escape="\\"))))
-    page = db.paginate(select, page=max(number, 1), per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
-    if not page.items and page.page > 1:
-        page = db.paginate(select, page=max(page.pages, 1), per_page=PAGE_SIZE, max_per_page=PAGE_SIZE,
-                           error_out=False)
-    return page
-
-
-def panel_size(study: Study) -> int:
-    """How many panellists the study has, withdrawn ones included."""
-    return db.session.scalar(sa.select(sa.func.count(Panellist.id)).where(Panellist.study_id == study.id))
 
 
 def withdraw_panellist(panellist: Panellist) -> None:
