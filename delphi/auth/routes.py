@@ -11,7 +11,7 @@ from delphi.auth.forms import ChangePasswordForm, LoginForm, LogoutForm, ResetPa
 from delphi.extensions import db, limiter
 from delphi.main.safety import is_safe_next
 from delphi.models import StaffUser
-from delphi.services import audit
+from delphi.services import staff
 from delphi.services.mail import MailError, send_mail
 from delphi.services.password_reset import RESET_MAX_AGE, make_reset_token, user_for_reset_token
 
@@ -51,15 +51,11 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if not current_user.check_password(form.current_password.data):
-            form.current_password.errors.append("That is not your current password.")
-        else:
-            current_user.set_password(form.new_password.data)
-            audit.record("staff.password_change", actor=current_user, target=f"staff {current_user.id}")
-            db.session.commit()
-            login_user(current_user)  # this session carries the new session version; every other one has ended
-            flash("Your password has been changed. You have been signed out everywhere else.", "success")
-            return redirect(url_for("facilitate.dashboard"), code=303)
+        staff.change_password(current_user, form.new_password.data)
+        db.session.commit()
+        login_user(current_user)  # this session carries the new session version; every other one has ended
+        flash("Your password has been changed. You have been signed out everywhere else.", "success")
+        return redirect(url_for("facilitate.dashboard"), code=303)
     return render_template("auth/change_password.html", form=form), 422 if form.errors else 200
 
 
@@ -98,8 +94,7 @@ def reset_password(token: str):
         return render_template("auth/reset_invalid.html"), 404
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        user.set_password(form.new_password.data)
-        audit.record("staff.password_reset", actor=user, target=f"staff {user.id}")
+        staff.reset_password(user, form.new_password.data)
         db.session.commit()
         logout_user()
         flash("Your password has been changed. Sign in with the new one.", "success")

@@ -2,7 +2,6 @@
 are marked as entered by staff, and the audit log says who entered them (never what)."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -11,8 +10,8 @@ from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_study_or_404
 from delphi.facilitate.forms import ActionForm, EntryPanellistForm
 from delphi.models import Panellist, RoundKind
-from delphi.services import audit
-from delphi.services.answers import Answer, RoundClosed, answers_for, has_submitted, save_answers, submit_round
+from delphi.services.answers import Answer, RoundClosed, answers_for, has_submitted
+from delphi.services.staff_entry import active_panellist, enter_answers
 
 UNABLE = "unable"
 
@@ -31,9 +30,8 @@ def entry(study_id: int):
     study, _ = get_study_or_404(study_id, RUNNING_ROLES)
     form = EntryPanellistForm()
     if form.validate_on_submit():
-        panellist = db.session.scalar(sa.select(Panellist).where(
-            Panellist.study_id == study.id, Panellist.pseudonym == form.pseudonym.data.strip().upper()))
-        if panellist is None or panellist.withdrawn:
+        panellist = active_panellist(study, form.pseudonym.data)
+        if panellist is None:
             form.pseudonym.errors.append("No active panellist of this study has that pseudonym.")
         else:
             return redirect(url_for("facilitate.entry_answers", study_id=study.id, panellist_id=panellist.id),
@@ -73,16 +71,12 @@ def entry_answers(study_id: int, panellist_id: int):
         answers, errors = read_answers(round_, study, request.form)
         if not errors:
             try:
-                saved = save_answers(panellist, round_, answers, entered_by_id=current_user.id)
-                submitted = request.form.get("submit_round") == "yes" and submit_round(
-                    panellist, round_, entered_by_id=current_user.id)
+                saved, submitted = enter_answers(panellist, round_, answers, request.form.get("submit_round") == "yes",
+                                                 current_user)
             except RoundClosed:
                 db.session.rollback()
                 flash(f"Round {round_.number} closed before these answers were saved; nothing was saved.", "error")
                 return redirect(url_for("facilitate.study", study_id=study.id), code=303)
-            audit.record("ratings.entered_for_panellist", study=study, actor=current_user,
-                         target=f"panellist {panellist.pseudonym}", round=round_.number, answers=saved,
-                         submitted=bool(submitted))
             db.session.commit()
             flash(f"{saved} answers of {panellist.pseudonym} have been saved"
                   + (" and the round marked as submitted." if submitted else "."), "success")

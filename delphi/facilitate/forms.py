@@ -16,17 +16,30 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from analysis import parse_rule
+from delphi.errors import InputErrors
 from delphi.models import ConsensusScope, StoppingRule, StudyRole
 from delphi.protocol import Protocol
+from delphi.services.invitations import check_email
 from delphi.services.study_setup import parse_lines
+
 
 
 def options(pairs) -> list[SelectChoice]:
     """WTForms choices from (value, label) pairs."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def show_problems(form: FlaskForm, error: InputErrors, fallback, field_name=lambda field: field) -> None:
+    """Put each problem's message on the form field it names, or on ``fallback`` (a field of ``form``) when it names
+    none the form has. ``field_name`` turns a problem's field into a form field's name (for example a protocol key
+    such as ``consensus.include`` into ``include``)."""
+    for problem in error.problems:
+        name = field_name(problem.field) if problem.field else None
+        field = form[name] if name and name in form else fallback
+        field.errors.append(problem.message)
 
 
 LANGUAGE_CHOICES = [("en", "English"), ("nb", "Norsk bokmål")]
@@ -202,7 +215,11 @@ class ActionForm(FlaskForm):
 
 class PanellistForm(FlaskForm):
     group = SelectField("Stakeholder group", validators=[InputRequired("Choose a group.")])
-    email = EmailField("Email address (optional)", validators=[Optional(), Length(max=320)])
+    email = EmailField("Email address (optional)", validators=[Length(max=320)])
+
+    def validate_email(self, field):
+        if field.data and check_email(field.data) is None:
+            raise ValidationError("Enter an email address like name@example.org, or leave it empty.")
 
 
 class ContactsForm(FlaskForm):

@@ -13,14 +13,17 @@ from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_study_or_404
 from delphi.facilitate.forms import ActionForm, options
 from delphi.models import DomainError, OpenQuestion, Statement, StatementStatus, StudyRole
-from delphi.services import open_answers as service
+from delphi.services.open_answers import (
+    AnswerChoiceError, MAX_QUESTION, add_question, answer_rows, answer_sources, can_write_statements, edit_question,
+    link_answers, move_question, open_round_of, remove_question, statement_from_answers,
+)
 from delphi.services.statements import StatementError
 
 
 class QuestionForm(FlaskForm):
     text = TextAreaField("Question", validators=[
         DataRequired("Write the question."),
-        Length(max=service.MAX_QUESTION, message=f"Use at most {service.MAX_QUESTION} characters.")])
+        Length(max=MAX_QUESTION, message=f"Use at most {MAX_QUESTION} characters.")])
 
 
 class AnswersForm(FlaskForm):
@@ -54,7 +57,7 @@ class AnswersForm(FlaskForm):
 @bp.context_processor
 def _statement_sources():
     """Lets the console's statement lists say which answers a statement came from (one query, when asked)."""
-    return {"answer_sources": service.answer_sources}
+    return {"answer_sources": answer_sources}
 
 
 def _questions_page(study, role, form, status=200):
@@ -71,7 +74,7 @@ def open_questions(study_id: int):
         study, role = get_study_or_404(study_id, RUNNING_ROLES)
         if form.validate():
             try:
-                service.add_question(study, form.text.data, current_user)
+                add_question(study, form.text.data, current_user)
             except DomainError as exc:
                 form.text.errors.append(str(exc))
             except StatementError as exc:
@@ -92,7 +95,7 @@ def edit_open_question(study_id: int, question_id: int):
     form = QuestionForm(obj=question)
     if form.validate_on_submit():
         try:
-            service.edit_question(question, form.text.data, current_user)
+            edit_question(question, form.text.data, current_user)
         except DomainError as exc:
             form.text.errors.append(str(exc))
         except StatementError as exc:
@@ -114,9 +117,9 @@ def open_question_action(study_id: int, question_id: int, action: str):
     if ActionForm().validate_on_submit():
         try:
             if action == "delete":
-                service.remove_question(question, current_user)
+                remove_question(question, current_user)
             else:
-                service.move_question(question, -1 if action == "up" else 1, current_user)
+                move_question(question, -1 if action == "up" else 1, current_user)
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc), "error")
@@ -138,13 +141,13 @@ def _answers_page(study, role, form, status=200):
     question_id, search = _filters(request.values)
     form.statement.choices = options([(0, "Choose a statement")] + [
         (s.id, f"{s.code}: {s.text[:80]}") for s in study.statements if s.status is StatementStatus.active])
-    rows = service.answer_rows(study, question_id, search)
+    rows = answer_rows(study, question_id, search)
     by_question = {q.id: [r for r in rows if r.question_id == q.id] for q in study.open_questions}
     return render_template(
-        "facilitate/open_answers.html", study=study, role=role, form=form, round=service.open_round_of(study),
-        can_edit=role is not StudyRole.researcher and service.can_write_statements(study), by_question=by_question,
+        "facilitate/open_answers.html", study=study, role=role, form=form, round=open_round_of(study),
+        can_edit=role is not StudyRole.researcher and can_write_statements(study), by_question=by_question,
         total=len(rows), question_id=question_id, search=search, ticked=set(form.answers.data or ()),
-        sources=service.answer_sources(study),
+        sources=answer_sources(study),
     ), status
 
 
@@ -159,17 +162,17 @@ def open_answers(study_id: int):
     if form.check():
         try:
             if form.create.data:
-                made = service.statement_from_answers(study, form.code.data or "", form.domain.data or "",
-                                                      form.text.data, form.answers.data, current_user)
+                made = statement_from_answers(study, form.code.data or "", form.domain.data or "",
+                                              form.text.data, form.answers.data, current_user)
                 message = f"Statement {made.code} has been made from {len(form.answers.data)} answers."
             else:
                 statement = get_in_study_or_404(Statement, form.statement.data, study)
-                added = service.link_answers(statement, form.answers.data, current_user)
+                added = link_answers(statement, form.answers.data, current_user)
                 message = f"Statement {statement.code} is now linked to {added} more answers."
         except DomainError as exc:
             db.session.rollback()
             form.answers.errors.append(str(exc))
-        except service.AnswerChoiceError as exc:
+        except AnswerChoiceError as exc:
             db.session.rollback()
             form.answers.errors.extend(e[0].upper() + e[1:] + "." for e in exc.errors)
         except StatementError as exc:

@@ -3,90 +3,51 @@ and reminders by e-mail, and revoking or reissuing a link. Owners and facilitato
 details are, and no answer is ever shown here."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
 
-from delphi.db import contains_pattern
 from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_study_or_404
 from delphi.facilitate.forms import options, ActionForm, ContactsForm, MailForm, PanellistForm
 from delphi.facilitate.uploads import download, uploaded_text
-from delphi.models import Contact, Panellist
-from delphi.services import invitations as service
+from delphi.models import Panellist
+from delphi.services.invitations import (
+    ContactRow, ContactsError, NewLink, add_panel, default_template, invitation_recipients, link_for,
+    links_csv, parse_contacts_csv, reissue_link, reminder_recipients, revoke_link, send_to_panel,
+)
 from delphi.services.mail import MailError
-
-
-PAGE_SIZE = 100  # panellists a page: a national panel is thousands, on one page 2 MB and seconds to build
-
-
-@dataclass(frozen=True)
-class PanelPage:
-    """One page of the panel: its panellists, which page of how many, the search it answers, and the whole count."""
-
-    panellists: list
-    number: int
-    pages: int
-    matching: int
-    total: int
-    query: str
-
-    @property
-    def first(self) -> int:
-        return (self.number - 1) * PAGE_SIZE + 1 if self.matching else 0
-
-    @property
-    def last(self) -> int:
-        return min(self.number * PAGE_SIZE, self.matching)
+from delphi.services.panel_search import MAX_SEARCH, panel_page, panel_size
 
 
 def _page_number(text) -> int:
     return int(text) if text and text.isdigit() and int(text) > 0 else 1
 
 
-def panel_page(study, page_text=None, query: str = "") -> PanelPage:
-    """Panellists in the order they were added, ``PAGE_SIZE`` a page (a page past the end shows the last), found by
-    a part of their pseudonym or e-mail address when ``query`` is given. Contacts and groups are loaded with the page
-    (not one query per panellist)."""
-    query = (query or "").strip()[:200]
-    where = [Panellist.study_id == study.id]
-    if query:
-        pattern = contains_pattern(query.lower())
-        where.append(sa.or_(sa.func.lower(Panellist.pseudonym).like(pattern, escape="\\"),
-                            Panellist.contact.has(sa.func.lower(Contact.email).like(pattern, escape="\\"))))
-    total = db.session.scalar(sa.select(sa.func.count(Panellist.id)).where(Panellist.study_id == study.id))
-    matching = db.session.scalar(sa.select(sa.func.count(Panellist.id)).where(*where)) if query else total
-    pages = max(1, -(-matching // PAGE_SIZE))
-    number = min(_page_number(page_text), pages)
-    panellists = db.session.scalars(
-        sa.select(Panellist).where(*where).order_by(Panellist.id).offset((number - 1) * PAGE_SIZE).limit(PAGE_SIZE)
-        .options(selectinload(Panellist.contact), selectinload(Panellist.group))).all()
-    return PanelPage(panellists, number, pages, matching, total, query)
+def _search_text(text) -> str:
+    return (text or "").strip()[:MAX_SEARCH]
 
 
 def _panel_page(study, form=None, upload=None, status=200):
-    page = panel_page(study, request.args.get("page"), request.args.get("q", ""))
-    current = study.current_round
+    search = _search_text(request.args.get("q"))
+    page = panel_page(study, _page_number(request.args.get("page")), search)
     form = form or PanellistForm()
     form.group.choices = options((g.key, g.name) for g in study.groups)
-    return render_template("facilitate/panel.html", study=study, page=page, form=form,
-                           upload=upload or ContactsForm(), action=ActionForm(), current=current), status
+    return render_template("facilitate/panel.html", study=study, page=page, search=search,
+                           panel_size=panel_size(study) if search else page.total, form=form,
+                           upload=upload or ContactsForm(), action=ActionForm(), current=study.current_round), status
 
 
 def _back_to_panel(study):
     """The panel page the facilitator acted from: the same page of the same search."""
     return redirect(url_for("facilitate.panel", study_id=study.id, page=_page_number(request.args.get("page")),
-                            q=(request.args.get("q") or "").strip()[:200] or None), code=303)
+                            q=_search_text(request.args.get("q")) or None), code=303)
 
 
 def _links_response(study, links, output: str):
     if output == "csv":
-        return download(service.links_csv(links), f"study-{study.id}-links.csv")
-    return render_template("facilitate/links.html", study=study, links=links, link_for=service.link_for)
+        return download(links_csv(links), f"study-{study.id}-links.csv")
+    return render_template("facilitate/links.html", study=study, links=links, link_for=link_for)
 
 
 @bp.get("/<int:study_id>/panel")
@@ -104,13 +65,10 @@ def add_panellist(study_id: int):
     form = PanellistForm()
     form.group.choices = options((g.key, g.name) for g in study.groups)
     if form.validate_on_submit():
-        email = service.check_email(form.email.data) if form.email.data else None
-        if form.email.data and email is None:
-            form.email.errors.append("Enter an email address like name@example.org, or leave it empty.")
-        else:
-            links = service.add_panel(study, [service.ContactRow(0, form.group.data, email)], current_user)
-            db.session.commit()
-            return _links_response(study, links, request.form.get("output", "page"))
+        email = (form.email.data or "").strip() or None
+        links = add_panel(study, [ContactRow(0, form.group.data, email)], current_user)
+        db.session.commit()
+        return _links_response(study, links, request.form.get("output", "page"))
     return _panel_page(study, form=form, status=422)
 
 
@@ -121,11 +79,11 @@ def import_panel(study_id: int):
     upload = ContactsForm()
     if upload.validate_on_submit() and (content := uploaded_text(upload.file)) is not None:
         try:
-            rows = service.parse_contacts_csv(content, study)
-        except service.ContactsError as exc:
+            rows = parse_contacts_csv(content, study)
+        except ContactsError as exc:
             upload.file.errors.extend(exc.errors)
         else:
-            links = service.add_panel(study, rows, current_user)
+            links = add_panel(study, rows, current_user)
             db.session.commit()
             return _links_response(study, links, request.form.get("output", "page"))
     return _panel_page(study, upload=upload, status=422)
@@ -140,13 +98,13 @@ def panellist_link(study_id: int, panellist_id: int, action: str):
         flash("A withdrawn panellist's link cannot be changed.", "error")
         return _back_to_panel(study)
     if action == "revoke":
-        service.revoke_link(panellist, current_user)
+        revoke_link(panellist, current_user)
         db.session.commit()
         flash(f"The link of {panellist.pseudonym} no longer works.", "success")
         return _back_to_panel(study)
-    token = service.reissue_link(panellist, current_user)
+    token = reissue_link(panellist, current_user)
     db.session.commit()
-    return _links_response(study, [service.NewLink(panellist, token)], "page")
+    return _links_response(study, [NewLink(panellist, token)], "page")
 
 
 @bp.route("/<int:study_id>/panel/<any(invitation, reminder):kind>", methods=["GET", "POST"])
@@ -159,9 +117,9 @@ def mail_panel(study_id: int, kind: str):
     if kind == "reminder" and (current is None or not current.is_open):
         flash("Reminders can be sent while a round is open.", "error")
         return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
-    recipients = (service.invitation_recipients(study) if kind == "invitation"
-                  else service.reminder_recipients(study, current))
-    subject, body = service.default_template(kind, study.language)
+    recipients = (invitation_recipients(study) if kind == "invitation"
+                  else reminder_recipients(study, current))
+    subject, body = default_template(kind, study.language)
     form = MailForm(data={"subject": subject, "body": body})
     if form.validate_on_submit():
         if "{link}" not in form.body.data and kind == "invitation":
@@ -171,8 +129,8 @@ def mail_panel(study_id: int, kind: str):
             return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
         else:
             try:
-                sent, refused = service.send_to_panel(study, kind, recipients, form.subject.data, form.body.data,
-                                                      current_user)
+                sent, refused = send_to_panel(study, kind, recipients, form.subject.data, form.body.data,
+                                              current_user)
             except MailError as exc:
                 db.session.rollback()
                 form.body.errors.append(f"Nothing was sent: {exc}")

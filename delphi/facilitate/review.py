@@ -3,16 +3,21 @@ comments. Each POST does one decision and comes back here (post-redirect-get); a
 with the form as typed and the reason."""
 from __future__ import annotations
 
-import sqlalchemy as sa
+from dataclasses import dataclass
+
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_study_or_404
 from delphi.facilitate.forms import options, ActionForm, DecisionForm, MergeForm, RewordForm, SuggestionDecisionForm
 from delphi.models import DomainError, Statement, StatementStatus, Suggestion, SuggestionStatus
-from delphi.services import review as service
+from delphi.services.review import (
+    accept_suggestion, approve_comments, comments, decide, decline_suggestion, merge, merge_suggestion,
+    require_review_round, review_items, review_round, reword, round_statement, stopping_status, suggestions,
+)
 
 
 def _active_choices(study) -> list[tuple[int, str]]:
@@ -33,18 +38,25 @@ def _suggestion_form(study, suggestion, **kwargs) -> SuggestionDecisionForm:
     return form
 
 
-def _page(study, role, failed: tuple[str, int, object] | None = None):
-    round_ = service.review_round(study)
-    items = service.review_items(round_) if round_ else []
-    suggestions = db.session.scalars(
-        sa.select(Suggestion).where(Suggestion.study_id == study.id).order_by(Suggestion.id)).all()
-    merge_form = failed[2] if failed and failed[0] == "merge" else _merge_form(study, formdata=None)
+@dataclass(frozen=True)
+class RefusedAction:
+    """A decision the review page refused, shown again with its form as typed and the reason."""
+
+    action: str  # "decide", "reword", "merge" or "suggestion"
+    target_id: int  # the statement decided on or reworded, the suggestion, or 0 for a merge
+    form: FlaskForm
+
+
+def _page(study, role, failed: RefusedAction | None = None):
+    round_ = review_round(study)
+    items = review_items(round_) if round_ else []
+    merge_form = failed.form if failed and failed.action == "merge" else _merge_form(study, formdata=None)
     return render_template(
-        "facilitate/review.html", study=study, role=role, round=round_, items=items, suggestions=suggestions,
-        comments=service.comments(round_) if round_ else [], failed=failed, merge_form=merge_form,
+        "facilitate/review.html", study=study, role=role, round=round_, items=items, suggestions=suggestions(study),
+        comments=comments(round_) if round_ else [], failed=failed, merge_form=merge_form,
         action=ActionForm(), DecisionForm=DecisionForm, RewordForm=RewordForm,
         suggestion_form=lambda g: _suggestion_form(study, g, formdata=None),
-        pending=SuggestionStatus.pending, stopping=service.stopping_status(study),
+        pending=SuggestionStatus.pending, stopping=stopping_status(study),
     ), 422 if failed else 200
 
 
@@ -54,7 +66,7 @@ def _back(study, anchor: str = ""):
 
 def _round_or_back(study):
     try:
-        return service.require_review_round(study)
+        return require_review_round(study)
     except DomainError as exc:
         flash(str(exc), "error")
         return None
@@ -78,12 +90,12 @@ def review_statement(study_id: int, statement_id: int, action: str):
     if form.validate_on_submit():
         try:
             if action == "decide":
-                rs = service.round_statement(round_, statement.id)
+                rs = round_statement(round_, statement.id)
                 if rs is None:
                     raise DomainError(f"Statement {statement.code} was not in round {round_.number}.")
-                service.decide(round_, rs, form.carry_forward.data == "yes", form.reason.data or "", current_user)
+                decide(round_, rs, form.carry_forward.data == "yes", form.reason.data or "", current_user)
             else:
-                service.reword(round_, statement, form.text.data, form.reason.data or "", current_user)
+                reword(round_, statement, form.text.data, form.reason.data or "", current_user)
         except DomainError as exc:
             db.session.rollback()
             (form.reason if action == "decide" else form.text).errors.append(str(exc))
@@ -91,7 +103,7 @@ def review_statement(study_id: int, statement_id: int, action: str):
             db.session.commit()
             flash(f"Statement {statement.code}: your decision has been saved.", "success")
             return _back(study, f"#s{statement.id}")
-    return _page(study, role, failed=(action, statement.id, form))
+    return _page(study, role, failed=RefusedAction(action, statement.id, form))
 
 
 @bp.post("/<int:study_id>/review/merge")
@@ -105,7 +117,7 @@ def review_merge(study_id: int):
         absorbed = get_in_study_or_404(Statement, form.absorbed.data, study)
         kept = get_in_study_or_404(Statement, form.kept.data, study)
         try:
-            service.merge(round_, absorbed, kept, form.text.data or "", form.reason.data or "", current_user)
+            merge(round_, absorbed, kept, form.text.data or "", form.reason.data or "", current_user)
         except DomainError as exc:
             db.session.rollback()
             form.kept.errors.append(str(exc))
@@ -113,7 +125,7 @@ def review_merge(study_id: int):
             db.session.commit()
             flash(f"Statement {absorbed.code} has been merged into {kept.code}.", "success")
             return _back(study, "#merge")
-    return _page(study, role, failed=("merge", 0, form))
+    return _page(study, role, failed=RefusedAction("merge", 0, form))
 
 
 @bp.post("/<int:study_id>/review/suggestions/<int:suggestion_id>")
@@ -127,13 +139,13 @@ def review_suggestion(study_id: int, suggestion_id: int):
     if form.validate_on_submit():
         try:
             if form.action.data == "accept":
-                service.accept_suggestion(round_, suggestion, form.code.data or "", form.domain.data or "",
-                                          form.text.data or suggestion.text, current_user)
+                accept_suggestion(round_, suggestion, form.code.data or "", form.domain.data or "",
+                                  form.text.data or suggestion.text, current_user)
             elif form.action.data == "merge":
                 target = get_in_study_or_404(Statement, form.target.data or 0, study)
-                service.merge_suggestion(round_, suggestion, target, form.reason.data or "", current_user)
+                merge_suggestion(round_, suggestion, target, form.reason.data or "", current_user)
             else:
-                service.decline_suggestion(round_, suggestion, form.reason.data or "", current_user)
+                decline_suggestion(round_, suggestion, form.reason.data or "", current_user)
         except DomainError as exc:
             db.session.rollback()
             form.action.errors.append(str(exc))
@@ -141,7 +153,7 @@ def review_suggestion(study_id: int, suggestion_id: int):
             db.session.commit()
             flash("Your decision on the suggestion has been saved.", "success")
             return _back(study, "#suggestions")
-    return _page(study, role, failed=("suggestion", suggestion.id, form))
+    return _page(study, role, failed=RefusedAction("suggestion", suggestion.id, form))
 
 
 @bp.post("/<int:study_id>/review/comments")
@@ -150,7 +162,7 @@ def review_comments(study_id: int):
     study, _ = get_study_or_404(study_id, RUNNING_ROLES)
     if (round_ := _round_or_back(study)) is not None and ActionForm().validate_on_submit():
         approved = {int(v) for v in request.form.getlist("approved") if v.isdigit() and len(v) < 10}
-        count = service.approve_comments(round_, approved, current_user)
+        count = approve_comments(round_, approved, current_user)
         db.session.commit()
         flash(f"{count} comments will be shown to panellists in the next round.", "success")
     return _back(study, "#comments")

@@ -9,8 +9,8 @@ from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_study_or_404
 from delphi.facilitate.forms import ActionForm
-from delphi.facilitate.routes import response_progress
-from delphi.models import DomainError, Panellist, Rating, Round, RoundKind
+from delphi.models import DomainError, Round, RoundKind
+from delphi.services.progress import panellists_started, response_progress
 from delphi.services.rounds import close_round, open_next_round
 
 
@@ -36,13 +36,8 @@ def open_round(study_id: int):
 def monitor(study_id: int):
     study, role = get_study_or_404(study_id)
     current = study.current_round
-    started = 0
-    if current is not None:
-        started = db.session.scalar(
-            sa.select(sa.func.count(sa.distinct(Rating.panellist_id)))
-            .join(Panellist, Panellist.id == Rating.panellist_id)
-            .where(Rating.round_id == current.id, Panellist.withdrawn.is_(False)))
-    return render_template("facilitate/monitor.html", study=study, role=role, current=current, started=started,
+    return render_template("facilitate/monitor.html", study=study, role=role, current=current,
+                           started=panellists_started(current),
                            progress=response_progress(study.id, current.id if current else None),
                            action=ActionForm())
 

@@ -2,18 +2,19 @@
 the study when the stopping rule is met."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
+from delphi.errors import InputErrors
 from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import OWNER_ONLY, get_in_study_or_404, get_study_or_404
-from delphi.facilitate.forms import ActionForm, MemberForm, NewStudyForm, UploadProtocolForm
+from delphi.facilitate.forms import show_problems, ActionForm, MemberForm, NewStudyForm, UploadProtocolForm
 from delphi.facilitate.uploads import uploaded_text
-from delphi.models import DomainError, Panellist, StaffUser, StakeholderGroup, StudyMember, StudyRole, Submission
+from delphi.models import DomainError, StudyMember, StudyRole
 from delphi.protocol import ProtocolError
-from delphi.services import audit
+from delphi.services import membership, rounds
+from delphi.services.progress import response_progress
 from delphi.services.review import stopping_status
 from delphi.services.study_setup import create_blank, create_from_protocol_text, parse_lines
 from delphi.services.studies import study_protocol
@@ -22,10 +23,7 @@ from delphi.services.studies import study_protocol
 @bp.get("/")
 @login_required
 def dashboard():
-    memberships = db.session.scalars(
-        sa.select(StudyMember).where(StudyMember.user_id == current_user.id).order_by(StudyMember.study_id)
-    ).all()
-    return render_template("facilitate/dashboard.html", memberships=memberships)
+    return render_template("facilitate/dashboard.html", memberships=membership.memberships_of(current_user))
 
 
 @bp.route("/new", methods=["GET", "POST"])
@@ -76,42 +74,16 @@ def study(study_id: int):
     )
 
 
-def response_progress(study_id: int, round_id: int | None) -> list[dict]:
-    """Panellists and submitted counts per stakeholder group for a round (counts only, never who)."""
-    submitted = (
-        sa.select(sa.func.count(Submission.id))
-        .join(Panellist, Panellist.id == Submission.panellist_id)
-        .where(Submission.round_id == round_id, Panellist.group_id == StakeholderGroup.id)
-        .scalar_subquery()
-    )
-    invited = (
-        sa.select(sa.func.count(Panellist.id))
-        .where(Panellist.group_id == StakeholderGroup.id, Panellist.withdrawn.is_(False))
-        .scalar_subquery()
-    )
-    rows = db.session.execute(
-        sa.select(StakeholderGroup.name, invited, submitted)
-        .where(StakeholderGroup.study_id == study_id)
-        .order_by(StakeholderGroup.position)
-    ).all()
-    return [
-        {"group": name, "invited": inv, "submitted": sub, "percent": round(100 * sub / inv) if inv else 0}
-        for name, inv, sub in rows
-    ]
-
-
 @bp.post("/<int:study_id>/close")
 @login_required
 def close_study(study_id: int):
     study, _ = get_study_or_404(study_id, OWNER_ONLY)
     if ActionForm().validate_on_submit():
         try:
-            study.close()
+            rounds.close_study(study, current_user)
         except DomainError as exc:
             flash(str(exc), "error")
         else:
-            audit.record("study.close", study=study, actor=current_user, target=f"study {study.id}",
-                         stopping_met=stopping_status(study).met)
             db.session.commit()
             flash("The study is closed. Its results stay available to its members.", "success")
     return redirect(url_for("facilitate.study", study_id=study.id), code=303)
@@ -125,19 +97,13 @@ def members(study_id: int):
     if form.is_submitted():
         get_study_or_404(study_id, OWNER_ONLY)
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email, StaffUser.active.is_(True)))
-        if user is None:
-            form.email.errors.append("There is no staff account with that email address. An administrator can make "
-                                     "one with `delphi user create`.")
-        elif user.role_in(study) is not None:
-            form.email.errors.append(f"{email} is already a {user.role_in(study).value} of this study.")
+        try:
+            member = membership.add_member(study, form.email.data, StudyRole(form.role.data), current_user)
+        except InputErrors as exc:
+            show_problems(form, exc, form.email)
         else:
-            study.members.append(StudyMember(user=user, role=StudyRole(form.role.data)))
-            audit.record("study.member_add", study=study, actor=current_user, target=f"staff {user.id}",
-                         role=form.role.data)
             db.session.commit()
-            flash(f"{email} has been added as {form.role.data}.", "success")
+            flash(f"{member.user.email} has been added as {form.role.data}.", "success")
             return redirect(url_for("facilitate.members", study_id=study.id), code=303)
     return render_template("facilitate/members.html", study=study, role=role, form=form,
                            action=ActionForm()), 422 if form.errors else 200
@@ -148,13 +114,12 @@ def members(study_id: int):
 def remove_member(study_id: int, member_id: int):
     study, _ = get_study_or_404(study_id, OWNER_ONLY)
     member = get_in_study_or_404(StudyMember, member_id, study)
-    owners = [m for m in study.members if m.role is StudyRole.owner]
     if ActionForm().validate_on_submit():
-        if member.role is StudyRole.owner and len(owners) == 1:
-            flash("A study needs at least one owner; add another owner first.", "error")
+        try:
+            membership.remove_member(study, member, current_user)
+        except DomainError as exc:
+            flash(str(exc), "error")
         else:
-            study.members.remove(member)
-            audit.record("study.member_remove", study=study, actor=current_user, target=f"staff {member.user_id}")
             db.session.commit()
             flash("The colleague has been removed from this study.", "success")
     return redirect(url_for("facilitate.members", study_id=study.id), code=303)

@@ -5,11 +5,10 @@ from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from analysis import parse_rule
-from delphi.errors import Problem
 from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_study_or_404
-from delphi.facilitate.forms import GroupsForm, ProtocolForm, TextsForm
+from delphi.facilitate.forms import GroupsForm, ProtocolForm, TextsForm, show_problems
 from delphi.facilitate.uploads import download
 from delphi.models import DomainError
 from delphi.protocol import ProtocolError, protocol_to_toml
@@ -37,13 +36,6 @@ def form_field(key: str | None) -> str | None:
     return None
 
 
-def attach_errors(form, problems: list[Problem], fallback: str) -> None:
-    """Put each problem under the field its protocol key maps to, else under ``fallback``."""
-    for problem in problems:
-        field = form_field(problem.field) or fallback
-        getattr(form, field if hasattr(form, field) else fallback).errors.append(problem.message)
-
-
 def _save(study, form, fallback: str) -> bool:
     try:
         update_settings(study, form.changes(), current_user)
@@ -51,7 +43,7 @@ def _save(study, form, fallback: str) -> bool:
         getattr(form, fallback).errors.append(str(exc))
     except ProtocolError as exc:
         db.session.rollback()
-        attach_errors(form, exc.problems, fallback)
+        show_problems(form, exc, getattr(form, fallback), field_name=form_field)
     else:
         db.session.commit()
         return True

@@ -11,7 +11,10 @@ from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_stu
 from delphi.facilitate.forms import ActionForm, CsvConfirmForm, CsvUploadForm, StatementForm
 from delphi.facilitate.uploads import download, uploaded_text
 from delphi.models import DomainError, Statement
-from delphi.services import statements as service
+from delphi.services.statements import (
+    StatementError, add_from_bank, add_statement, delete_statement, edit_statement as update_statement,
+    import_statements as add_imported_statements, move_statement, parse_statements_csv, statements_csv,
+)
 from delphi.services.study_setup import require_unlocked
 
 
@@ -35,10 +38,10 @@ def statements(study_id: int):
         if form.validate():
             try:
                 require_unlocked(study, "statements")
-                service.add_statement(study, form.code.data or "", form.domain.data or "", form.text.data, current_user)
+                add_statement(study, form.code.data or "", form.domain.data or "", form.text.data, current_user)
             except DomainError as exc:
                 return _locked_redirect(study, exc)
-            except service.StatementError as exc:
+            except StatementError as exc:
                 form.text.errors.extend(exc.errors)
             else:
                 db.session.commit()
@@ -57,11 +60,10 @@ def edit_statement(study_id: int, statement_id: int):
     if form.validate_on_submit():
         try:
             require_unlocked(study, "statements")
-            service.edit_statement(statement, form.code.data or "", form.domain.data or "", form.text.data,
-                                   current_user)
+            update_statement(statement, form.code.data or "", form.domain.data or "", form.text.data, current_user)
         except DomainError as exc:
             return _locked_redirect(study, exc)
-        except service.StatementError as exc:
+        except StatementError as exc:
             db.session.rollback()
             form.text.errors.extend(exc.errors)
         else:
@@ -83,10 +85,10 @@ def statement_action(study_id: int, statement_id: int, action: str):
         except DomainError as exc:
             return _locked_redirect(study, exc)
         if action == "delete":
-            service.delete_statement(statement, current_user)
+            delete_statement(statement, current_user)
             flash(f"Statement {statement.code} has been deleted.", "success")
         else:
-            service.move_statement(statement, -1 if action == "up" else 1)
+            move_statement(statement, -1 if action == "up" else 1)
         db.session.commit()
     return redirect(url_for("facilitate.statements", study_id=study.id) + f"#s{statement.id}", code=303)
 
@@ -100,7 +102,7 @@ def statements_from_bank(study_id: int):
             require_unlocked(study, "statements")
         except DomainError as exc:
             return _locked_redirect(study, exc)
-        added = service.add_from_bank(study, current_user)
+        added = add_from_bank(study, current_user)
         db.session.commit()
         flash(f"{added} statements from the recovery-oriented practice bank have been added.", "success")
     return redirect(url_for("facilitate.statements", study_id=study.id), code=303)
@@ -123,13 +125,13 @@ def import_statements(study_id: int):
     if content is not None:
         try:
             require_unlocked(study, "statements")
-            rows = service.parse_statements_csv(content, study)
+            rows = parse_statements_csv(content, study)
         except DomainError as exc:
             return _locked_redirect(study, exc)
-        except service.StatementError as exc:
+        except StatementError as exc:
             errors = exc.errors
         if rows and confirm.content.data:
-            count = service.import_statements(study, rows, current_user)
+            count = add_imported_statements(study, rows, current_user)
             db.session.commit()
             flash(f"{count} statements have been imported.", "success")
             return redirect(url_for("facilitate.statements", study_id=study.id), code=303)
@@ -142,4 +144,4 @@ def import_statements(study_id: int):
 @login_required
 def export_statements(study_id: int):
     study, _ = get_study_or_404(study_id)
-    return download(service.statements_csv(study), f"study-{study.id}-statements.csv")
+    return download(statements_csv(study), f"study-{study.id}-statements.csv")

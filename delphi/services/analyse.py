@@ -22,6 +22,7 @@ import numpy as np
 
 import analysis
 from analysis.round import compute_round
+from delphi.errors import InputErrors, Problem
 
 REQUIRED_COLUMNS = ("round", "panellist", "group", "statement", "rating")
 STATISTICS_COLUMNS = ("round", "statement", "scope", "n", "n_unable", "median", "q1", "q3", "iqr", "mean", "sd",
@@ -30,12 +31,9 @@ CONSENSUS_COLUMNS = ("round", "statement", "classification")
 MAX_MESSAGES = 50
 
 
-class RatingsFileError(ValueError):
-    """A ratings file with problems; ``errors`` lists each one in plain words with its line number."""
-
-    def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__("; ".join(errors))
+class RatingsFileError(InputErrors):
+    """A ratings file with problems; ``errors`` lists each one in plain words with its line number, and each of
+    ``problems`` carries that line."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -59,19 +57,19 @@ def analysis_scale(protocol) -> analysis.Scale:
 
 class _Problems:
     def __init__(self):
-        self.messages: list[str] = []
+        self.found: list[Problem] = []
         self.more = 0
 
     def add(self, line: int, message: str) -> None:
-        if len(self.messages) < MAX_MESSAGES:
-            self.messages.append(f"line {line}: {message}")
+        if len(self.found) < MAX_MESSAGES:
+            self.found.append(Problem(f"line {line}: {message}", line=line))
         else:
             self.more += 1
 
     def raise_if_any(self) -> None:
-        if self.messages:
+        if self.found:
             extra = [f"... and {self.more} more problem(s)"] if self.more else []
-            raise RatingsFileError(self.messages + extra)
+            raise RatingsFileError(self.found + extra)
 
 
 def _whole_number(text: str):
@@ -216,12 +214,13 @@ def _read_ratings_by_line(handle, group_keys, statement_codes, scale) -> LongRat
     reader = csv.reader(handle)
     header = next(reader, None)
     if header is None:
-        raise RatingsFileError(["line 1: the file is empty; expected the header " + ",".join(REQUIRED_COLUMNS)])
+        raise RatingsFileError([Problem("line 1: the file is empty; expected the header " + ",".join(REQUIRED_COLUMNS),
+                                        line=1)])
     header = [name.strip() for name in header]
     missing = [name for name in REQUIRED_COLUMNS if name not in header]
     if missing:
-        raise RatingsFileError([f"line 1: missing column(s) {', '.join(missing)}; the header must start "
-                                f"with {','.join(REQUIRED_COLUMNS)}"])
+        raise RatingsFileError([Problem(f"line 1: missing column(s) {', '.join(missing)}; the header must start "
+                                        f"with {','.join(REQUIRED_COLUMNS)}", line=1)])
     at = {name: header.index(name) for name in REQUIRED_COLUMNS}
     for row in reader:
         line = reader.line_num
@@ -262,7 +261,7 @@ def _read_ratings_by_line(handle, group_keys, statement_codes, scale) -> LongRat
             if first_line != line:
                 problems.add(line, f"panellist {panellist!r} rated statement {code!r} twice in round "
                                    f"{round_number} (first on line {first_line})")
-        if not problems.messages and code in statement_column:
+        if not problems.found and code in statement_column:
             records.append((round_number, panellist, statement_column[code], rating))
     problems.raise_if_any()
     if not records:

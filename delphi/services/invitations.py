@@ -12,6 +12,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
 
+from delphi.errors import InputErrors, Problem
 from delphi.extensions import db
 from delphi.models import Contact, Panellist, Round, StaffUser, Study, Submission, utcnow
 from delphi.services import audit
@@ -24,10 +25,8 @@ MAX_CONTACT_ROWS = 5000
 KINDS = ("invitation", "reminder")
 
 
-class ContactsError(ValueError):
-    def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__("; ".join(errors))
+class ContactsError(InputErrors):
+    """A contacts CSV that cannot be added; each problem names its line when it has one."""
 
 
 @dataclass(frozen=True)
@@ -73,17 +72,19 @@ def parse_contacts_csv(content: str, study: Study) -> list[ContactRow]:
         if not any(c.strip() for c in cells):
             continue
         if len(cells) > 2:
-            errors.append(f"line {line}: expected 1 or 2 columns (group, email), found {len(cells)}")
+            errors.append(Problem(f"line {line}: expected 1 or 2 columns (group, email), found {len(cells)}",
+                                  line=line))
             continue
         key = cells[0].strip()
         raw_email = cells[1].strip() if len(cells) == 2 else ""
         if key not in keys:
-            errors.append(f"line {line}: {key!r} is not a group of this study (groups: {', '.join(sorted(keys))})")
+            errors.append(Problem(f"line {line}: {key!r} is not a group of this study "
+                                  f"(groups: {', '.join(sorted(keys))})", line=line))
         email = check_email(raw_email) if raw_email else None
         if raw_email and email is None:
-            errors.append(f"line {line}: {raw_email!r} is not an email address")
+            errors.append(Problem(f"line {line}: {raw_email!r} is not an email address", line=line))
         elif email and email.lower() in seen:
-            errors.append(f"line {line}: {email} is listed twice")
+            errors.append(Problem(f"line {line}: {email} is listed twice", line=line))
         if email:
             seen.add(email.lower())
         parsed.append(ContactRow(line, key, email))

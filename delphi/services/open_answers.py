@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from delphi.db import contains_pattern
+from delphi.errors import Problem
 from delphi.extensions import db
 from delphi.models import (
     DomainError,
@@ -43,12 +44,12 @@ class AnswerChoiceError(StatementError):
 
 # --- Questions, before the first round opens ---------------------------------------------------------------------
 
-def check_question(text: str) -> tuple[str, list[str]]:
+def check_question(text: str) -> tuple[str, list[Problem]]:
     text = clean_text(text, MAX_QUESTION + 1)
     if not text:
-        return text, ["the question is empty"]
+        return text, [Problem("the question is empty", field="text")]
     if len(text) > MAX_QUESTION:
-        return text, [f"the question has more than {MAX_QUESTION} characters"]
+        return text, [Problem(f"the question has more than {MAX_QUESTION} characters", field="text")]
     return text, []
 
 
@@ -177,7 +178,7 @@ def _answers_of_study(study: Study, answer_ids: list[int]) -> list[OpenAnswer]:
     """The answers with those ids from the study's open round; refuses the lot if any is not one."""
     ids = set(answer_ids)
     if not ids:
-        raise AnswerChoiceError(["tick at least one answer the statement comes from"])
+        raise AnswerChoiceError([Problem("tick at least one answer the statement comes from", field="answers")])
     round_ = open_round_of(study)
     answers = db.session.scalars(
         sa.select(OpenAnswer).join(OpenQuestion, OpenQuestion.id == OpenAnswer.question_id)
@@ -185,8 +186,8 @@ def _answers_of_study(study: Study, answer_ids: list[int]) -> list[OpenAnswer]:
                OpenQuestion.round_id == (round_.id if round_ else -1))
     ).all()
     if len(answers) != len(ids):
-        raise AnswerChoiceError(["some of the ticked answers are not answers to this study's open questions; "
-                              "reload the page and tick them again"])
+        raise AnswerChoiceError([Problem("some of the ticked answers are not answers to this study's open questions; "
+                                         "reload the page and tick them again", field="answers")])
     return sorted(answers, key=lambda a: a.id)
 
 

@@ -193,6 +193,12 @@ def decline_suggestion(round_: Round, suggestion: Suggestion, reason: str, actor
     db.session.flush()
 
 
+def suggestions(study: Study) -> list[Suggestion]:
+    """The panel's suggestions for the study, in the order they came in, decided ones included."""
+    return list(db.session.scalars(
+        sa.select(Suggestion).where(Suggestion.study_id == study.id).order_by(Suggestion.id)))
+
+
 def comments(round_: Round) -> list[Rating]:
     return list(db.session.scalars(
         sa.select(Rating).join(RoundStatement, sa.and_(RoundStatement.round_id == Rating.round_id,

@@ -80,8 +80,9 @@ def study_scale(study: Study) -> analysis.Scale:
 
 
 @dataclass
-class RoundFigures:
-    """Everything computed at close: rows for ``round_result``, each statement's classification, whole-round indices."""
+class ClosedRoundFigures:
+    """What closing a round stores (not :class:`analysis.RoundFigures`, the statistics it is made from): rows for
+    ``round_result``, each statement's classification, whole-round indices."""
 
     results: list[dict] = field(default_factory=list)
     classification: dict[int, Classification] = field(default_factory=dict)
@@ -102,7 +103,7 @@ def _clean(value):
     return None if math.isnan(value) or math.isinf(value) else value
 
 
-def compute_round_figures(round_: Round) -> RoundFigures:
+def compute_round_figures(round_: Round) -> ClosedRoundFigures:
     """Compute a round's figures with :func:`analysis.compute_round`, the same call ``delphi analyse`` makes, so the
     app's figures and a re-analysis of the exported ratings agree exactly."""
     study = round_.study
@@ -126,7 +127,7 @@ def compute_round_figures(round_: Round) -> RoundFigures:
         study.consensus_scope.value, previous=previous, stable_change=study.stable_change,
         quantile_method=study.quantile_method, unable=unable,
     )
-    figures = RoundFigures()
+    figures = ClosedRoundFigures()
     for j, statement_id in enumerate(statement_ids):
         figures.classification[int(statement_id)] = Classification(str(computed.classification[j]))
 
@@ -189,7 +190,7 @@ def _extra_figures(computed, n_statements: int, previous_round: Round | None) ->
     return extra
 
 
-def store_round_figures(round_: Round, figures: RoundFigures) -> None:
+def store_round_figures(round_: Round, figures: ClosedRoundFigures) -> None:
     """Insert the result rows in bulk and record each statement's classification and default decision."""
     if figures.results:
         db.session.execute(sa.insert(RoundResult), figures.results)

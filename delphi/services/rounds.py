@@ -1,4 +1,5 @@
-"""Opening and closing rounds: the statements a round shows, and the figures frozen when it closes."""
+"""Opening and closing rounds: the statements a round shows, and the figures frozen when it closes; and closing the
+study after its last round."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from delphi.models import (
 from delphi.protocol import protocol_to_toml
 from delphi.services import audit
 from delphi.services.answers import ROUND_LOCK_NAMESPACE
+from delphi.services.review import stopping_status
 from delphi.services.round_figures import compute_round_figures, load_round_matrix, store_round_figures  # noqa: F401
 from delphi.services.studies import study_protocol
 
@@ -123,3 +125,11 @@ def close_round(round_: Round, actor: StaffUser | None = None) -> Round:
     db.session.flush()
     return round_
 
+
+def close_study(study: Study, actor: StaffUser | None = None) -> None:
+    """Close the study (no round may be open; :class:`DomainError` otherwise), recording whether its stopping rule
+    was met."""
+    study.close()
+    audit.record("study.close", study=study, actor=actor, target=f"study {study.id}",
+                 stopping_met=stopping_status(study).met)
+    db.session.flush()

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import StaffUser
+from delphi.services import audit
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
 
@@ -38,3 +39,18 @@ def create_staff_user(email: str, password: str, *, is_admin: bool = False, min_
     db.session.add(created)
     db.session.flush()
     return created
+
+
+def change_password(user: StaffUser, new_password: str) -> None:
+    """Set the password ``user`` chose, signed in (every other session of theirs ends), and audit it."""
+    user.set_password(new_password)
+    audit.record("staff.password_change", actor=user, target=f"staff {user.id}")
+    db.session.flush()
+
+
+def reset_password(user: StaffUser, new_password: str) -> None:
+    """Set the password ``user`` chose through a reset link (the link stops working, and so does every session of
+    theirs), and audit it."""
+    user.set_password(new_password)
+    audit.record("staff.password_reset", actor=user, target=f"staff {user.id}")
+    db.session.flush()

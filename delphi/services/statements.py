@@ -5,6 +5,7 @@ import csv
 import io
 from dataclasses import dataclass
 
+from delphi.errors import InputErrors, Problem
 from delphi.extensions import db
 from delphi.models import (
     RevisionKind,
@@ -17,7 +18,7 @@ from delphi.models import (
 from delphi.protocol import MAX_TEXT, STATEMENT_BANK, STATEMENT_CODE, load_protocol
 from delphi.services import audit
 from delphi.services.answers import clean_text
-from delphi.services.formulas import neutralise
+from delphi.services.csv_export import neutralise
 
 MAX_IMPORT_ROWS = 1000
 
@@ -30,12 +31,9 @@ class StatementRow:
     text: str
 
 
-class StatementError(ValueError):
-    """Statements that cannot be added as asked; ``errors`` lists each problem (with its line for a CSV)."""
-
-    def __init__(self, errors: list[str]):
-        self.errors = errors
-        super().__init__("; ".join(errors))
+class StatementError(InputErrors):
+    """Statements that cannot be added as asked; ``errors`` lists each problem, and each of ``problems`` carries the
+    statement's field it is about (``code``, ``domain`` or ``text``) and, in a CSV, its line."""
 
 
 def next_code(study: Study, taken: set[str] | None = None) -> str:
@@ -46,18 +44,20 @@ def next_code(study: Study, taken: set[str] | None = None) -> str:
     return f"S{number:02d}"
 
 
-def check_statement(code: str, domain: str, text: str, *, taken: set[str]) -> list[str]:
+def check_statement(code: str, domain: str, text: str, *, taken: set[str]) -> list[Problem]:
     errors = []
     if not STATEMENT_CODE.match(code):
-        errors.append(f"the code {code!r} may use only letters, digits, '-', '_' and '.' (at most 40)")
+        errors.append(Problem(f"the code {code!r} may use only letters, digits, '-', '_' and '.' (at most 40)",
+                              field="code"))
     elif code in taken:
-        errors.append(f"the code {code!r} is already used by another statement")
+        errors.append(Problem(f"the code {code!r} is already used by another statement", field="code"))
     if len(domain) > 200:
-        errors.append("the domain has more than 200 characters")
+        errors.append(Problem("the domain has more than 200 characters", field="domain"))
     if not text:
-        errors.append("the statement text is empty")
+        errors.append(Problem("the statement text is empty", field="text"))
     elif len(text) > MAX_TEXT:
-        errors.append(f"the statement text has {len(text)} characters; the limit is {MAX_TEXT}")
+        errors.append(Problem(f"the statement text has {len(text)} characters; the limit is {MAX_TEXT}",
+                              field="text"))
     return errors
 
 
@@ -134,7 +134,7 @@ def parse_statements_csv(content: str, study: Study) -> list[StatementRow]:
     start = 1
     if rows and [c.strip().lower() for c in rows[0]] == ["code", "domain", "text"]:
         rows, start = rows[1:], 2
-    errors: list[str] = []
+    errors: list[Problem | str] = []
     taken = {s.code for s in study.statements}
     parsed: list[StatementRow] = []
     if len(rows) > MAX_IMPORT_ROWS:
@@ -143,12 +143,13 @@ def parse_statements_csv(content: str, study: Study) -> list[StatementRow]:
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != 3:
-            errors.append(f"line {line}: expected 3 columns (code, domain, text), found {len(cells)}")
+            errors.append(Problem(f"line {line}: expected 3 columns (code, domain, text), found {len(cells)}",
+                                  line=line))
             continue
         code, domain, text = cells[0].strip(), clean_text(cells[1], 201), clean_text(cells[2], MAX_TEXT + 1)
         code = code or next_code(study, taken)
         problems = check_statement(code, domain, text, taken=taken)
-        errors.extend(f"line {line}: {p}" for p in problems)
+        errors.extend(Problem(f"line {line}: {p.message}", field=p.field, line=line) for p in problems)
         taken.add(code)
         parsed.append(StatementRow(line, code, domain, text))
     if not parsed and not errors:

@@ -9,7 +9,7 @@ import pytest
 
 from delphi.extensions import db
 from delphi.models import StudyRole
-from delphi.services.formulas import csv_text, csv_text_by_column, neutralise
+from delphi.services.csv_export import csv_text, csv_text_by_column, neutralise
 from delphi.services.reports.source import RATINGS_COLUMNS
 from tests.reports.conftest import build_three_round_study
 

@@ -9,7 +9,7 @@ import pyreadstat
 import pytest
 
 from delphi.protocol import load_protocol
-from delphi.services.formulas import csv_text
+from delphi.services.csv_export import csv_text
 from delphi.services.reports.source import RATINGS_COLUMNS
 from delphi.services.reports.stat_files import comments_dta, comments_sav, ratings_dta, ratings_frame, ratings_sav
 

@@ -29,7 +29,7 @@ from delphi.models import (
 )
 from delphi.protocol import Protocol, StatementSpec
 from delphi.services.analyse import LongRatings, read_ratings_text
-from delphi.services.formulas import csv_text_by_column
+from delphi.services.csv_export import csv_text_by_column
 from delphi.services.studies import study_protocol
 
 RATINGS_COLUMNS = ("round", "panellist", "group", "statement", "rating", "comment")

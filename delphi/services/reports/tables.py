@@ -8,7 +8,7 @@ import tomli_w
 
 from delphi.protocol import protocol_to_toml
 from delphi.services.analyse import analyse, outputs_text
-from delphi.services.formulas import csv_text
+from delphi.services.csv_export import csv_text
 from delphi.services.reports.source import ReportSource
 
 CODEBOOK_COLUMNS = ("file", "column", "meaning", "code", "code_meaning")

@@ -9,7 +9,7 @@ import json
 from openpyxl import Workbook
 
 from delphi import __version__
-from delphi.services.formulas import neutralise
+from delphi.services.csv_export import neutralise
 
 NUMERIC = {"round", "n", "n_unable", "median", "q1", "q3", "iqr", "mean", "sd", "pct_agree", "pct_neutral",
            "pct_disagree", "rating"}
