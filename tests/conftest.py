@@ -77,6 +77,9 @@ def app_config(tmp_path):
         "SECRET_KEY": "test-secret-key-not-for-production",
         "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
         "WTF_CSRF_ENABLED": False,
+        # Jobs (mail) run where they are queued, so a page's test sees the result; tests of the worker itself start
+        # a real one (tests/facilitate/test_outbox.py).
+        "JOBS_IMMEDIATE": True,
         "MIN_PASSWORD_LENGTH": 10,
     }
 

@@ -12,7 +12,7 @@ from delphi.extensions import db, limiter
 from delphi.main.safety import is_safe_next
 from delphi.models import StaffUser
 from delphi.services import staff
-from delphi.services.mail import MailError, send_mail
+from delphi.services.outbox import queue_password_reset, wake_sender
 from delphi.services.password_reset import RESET_MAX_AGE, make_reset_token, user_for_reset_token
 
 # Checked against when the e-mail is unknown, so that a wrong e-mail takes as long as a wrong password.
@@ -72,10 +72,9 @@ def reset_request():
             link = base.rstrip("/") + path if base else url_for("auth.reset_password", token=make_reset_token(user),
                                                                 _external=True)
             body = render_template("email/password_reset.txt", link=link, minutes=RESET_MAX_AGE // 60)
-            try:
-                send_mail(user.email, "Reset your password", body)
-            except MailError:
-                current_app.logger.exception("password reset e-mail not sent")
+            queue_password_reset(user, "Reset your password", body)
+            db.session.commit()
+            wake_sender()
         # The same answer whether or not there is an account, so the form does not reveal who has one.
         return redirect(url_for("auth.reset_sent"), code=303)
     return render_template("auth/reset_request.html", form=form), 422 if form.errors else 200

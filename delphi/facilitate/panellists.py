@@ -11,13 +11,14 @@ from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_study_or_404
 from delphi.facilitate.forms import options, ActionForm, ContactsForm, MailForm, PanellistForm
 from delphi.facilitate.uploads import download, uploaded_text
-from delphi.models import Panellist
+from delphi.models import MailKind, Panellist
 from delphi.services.invitations import (
-    ContactRow, ContactsError, NewLink, add_panel, default_template, invitation_recipients, link_for,
-    links_csv, parse_contacts_csv, reissue_link, reminder_recipients, revoke_link, send_to_panel,
+    ContactRow, ContactsError, NewLink, add_panel, invitation_recipients, link_for, links_csv, parse_contacts_csv,
+    reissue_link, reminder_recipients, revoke_link,
 )
-from delphi.services.mail import MailError
+from delphi.services.outbox import latest_mail, outbox_summary, queue_panel_mail, wake_sender
 from delphi.services.panel_search import MAX_SEARCH, panel_page, panel_size
+from delphi.services.round_timing import mail_text, save_mail_text
 
 
 def _page_number(text) -> int:
@@ -33,8 +34,10 @@ def _panel_page(study, form=None, upload=None, status=200):
     page = panel_page(study, _page_number(request.args.get("page")), search)
     form = form or PanellistForm()
     form.group.choices = options((g.key, g.name) for g in study.groups)
+    mail = latest_mail([p.contact.id for p in page.items if p.contact is not None])
     return render_template("facilitate/panel.html", study=study, page=page, search=search,
                            panel_size=panel_size(study) if search else page.total, form=form,
+                           outbox=outbox_summary(study), latest_mail=mail,
                            upload=upload or ContactsForm(), action=ActionForm(), current=study.current_round), status
 
 
@@ -111,15 +114,17 @@ def panellist_link(study_id: int, panellist_id: int, action: str):
 @login_required
 def mail_panel(study_id: int, kind: str):
     """Invitations go to panellists with an address who have not been invited; reminders to those who have not
-    submitted the open round. The text is the default template, edited here before sending."""
+    submitted the open round. The text is the study's own (as last sent, in its language) or the default; sending
+    queues one mail per recipient, which the background worker delivers."""
     study, _ = get_study_or_404(study_id, RUNNING_ROLES)
     current = study.current_round
     if kind == "reminder" and (current is None or not current.is_open):
         flash("Reminders can be sent while a round is open.", "error")
         return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
+    mail_kind = MailKind(kind)
     recipients = (invitation_recipients(study) if kind == "invitation"
                   else reminder_recipients(study, current))
-    subject, body = default_template(kind, study.language)
+    subject, body = mail_text(study, mail_kind)
     form = MailForm(data={"subject": subject, "body": body})
     if form.validate_on_submit():
         if "{link}" not in form.body.data and kind == "invitation":
@@ -128,16 +133,12 @@ def mail_panel(study_id: int, kind: str):
             flash("There is nobody to send this to.", "info")
             return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
         else:
-            try:
-                sent, refused = send_to_panel(study, kind, recipients, form.subject.data, form.body.data,
-                                              current_user)
-            except MailError as exc:
-                db.session.rollback()
-                form.body.errors.append(f"Nothing was sent: {exc}")
-            else:
-                db.session.commit()
-                flash(f"{sent} {kind}s sent." + (f" Refused by the mail server: {', '.join(refused)}." if refused
-                                                  else ""), "success" if not refused else "error")
-                return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
+            save_mail_text(study, mail_kind, study.language, form.subject.data, form.body.data)
+            queued = queue_panel_mail(study, mail_kind, recipients, form.subject.data, form.body.data, current_user)
+            db.session.commit()
+            wake_sender()
+            flash(f"{queued} {kind}{'' if queued == 1 else 's'} queued. They are being sent; the panel page shows "
+                  "each one's delivery.", "success")
+            return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
     return render_template("facilitate/mail.html", study=study, form=form, kind=kind,
                            recipients=len(recipients)), 422 if form.errors else 200

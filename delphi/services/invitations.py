@@ -14,9 +14,10 @@ from flask import current_app, has_request_context, url_for
 
 from delphi.errors import InputErrors, Problem
 from delphi.extensions import db
-from delphi.models import Contact, Panellist, Round, StaffUser, Study, Submission, utcnow
+from delphi.models import Contact, MailKind, Panellist, Round, StaffUser, Study, Submission, utcnow
 from delphi.services import audit
 from delphi.services.mail import Mail, send_mails
+from delphi.services.outbox import pending_recipients
 from delphi.services.panel import add_panellist, current_link_token, reissue_token, revoke_token
 from delphi.services.statements import write_csv
 
@@ -154,7 +155,8 @@ def invitation_recipients(study: Study, only_new: bool = True) -> list[Panellist
     query = sa.select(Panellist).join(Contact).where(
         Panellist.study_id == study.id, Panellist.withdrawn.is_(False), Contact.email.is_not(None), Contact.email != "")
     if only_new:
-        query = query.where(Contact.invited_at.is_(None))
+        query = query.where(Contact.invited_at.is_(None), Contact.id.not_in(pending_recipients(study,
+                                                                                                MailKind.invitation)))
     return list(db.session.scalars(query.order_by(Panellist.id)))
 
 

@@ -21,7 +21,7 @@ from huey import crontab
 
 from delphi.db import writing
 from delphi.extensions import db
-from delphi.jobs import huey, job, periodic_job
+from delphi.jobs import huey, job, periodic_job, run_soon
 from delphi.models import MailKind, MailStatus, OutboxMail, Panellist, StaffUser, Study, utcnow
 from delphi.services import audit
 from delphi.services.mail import Mail, MailError, MailRefused, MailServer
@@ -50,7 +50,7 @@ def wake_sender() -> None:
     """Ask a worker to send what is queued now. If the queue cannot be reached, the worker's minute-by-minute run
     sends it anyway; the request that queued the mail does not fail for that."""
     try:
-        send_queued_mail()
+        run_soon(send_queued_mail)
     except Exception:  # noqa: BLE001 (the mail is safe in the outbox; only the wake-up was lost)
         current_app.logger.exception("could not wake the mail sender; the next scheduled run will send the mail")
 

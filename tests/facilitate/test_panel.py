@@ -2,11 +2,13 @@
 a real SMTP server, revoke and reissue; the CLI's panel invite; paper and telephone entry."""
 import csv
 import io
+from datetime import timedelta
 
 import sqlalchemy as sa
 
 from delphi.extensions import db
-from delphi.models import AuditEvent, Contact, Panellist, Rating, Study, Submission
+from delphi.models import AuditEvent, Contact, OutboxMail, Panellist, Rating, Study, Submission, utcnow
+from delphi.services.outbox import deliver_due
 from delphi.services.panel import hash_token, new_token
 from delphi.services.rounds import open_next_round
 
@@ -74,14 +76,49 @@ def test_invitations_by_email_and_links_that_work(app, client, owner, make_panel
     assert len(smtp.messages) == 2
 
 
-def test_unreachable_mail_server_sends_nothing_and_changes_nothing(app, client, owner, make_panellist):
+def test_unreachable_mail_server_queues_the_mail_and_the_page_says_so(app, client, owner, make_panellist, smtp):
+    """The page used to say "Nothing was sent" while a batch that failed half-way had delivered mails whose links
+    were then rolled back. Now the request only queues: with the server away, the mail waits, the panel page says
+    why and when it is tried again, and it is sent once the server is back."""
     _, study_id = owner
     make_panellist(study_id, "staff", email="one@example.org")
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=1)
+    port = app.config["MAIL_PORT"]
+    app.config.update(MAIL_PORT=1)
     response = client.post(f"/studies/{study_id}/panel/invitation", data={"subject": "s", "body": "{link}"})
-    assert response.status_code == 422 and "Nothing was sent" in response.get_data(as_text=True)
+    assert response.status_code == 303
+    page = client.get(f"/studies/{study_id}/panel").get_data(as_text=True)
+    assert "1 mail waiting to be sent." in page and "could not be used" in page and "The next try is at" in page
+    assert "invitation:\n        waiting to be tried again" in page
     with app.app_context():
         assert db.session.scalar(sa.select(Contact.invited_at)) is None
+    assert smtp.messages == []
+    # Invited already (queued): asking again queues nothing twice.
+    client.post(f"/studies/{study_id}/panel/invitation", data={"subject": "s", "body": "{link}"})
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(OutboxMail.id))) == 1
+
+    app.config.update(MAIL_PORT=port)
+    with app.app_context():
+        assert deliver_due(now=utcnow() + timedelta(minutes=2)).sent == 1
+        assert db.session.scalar(sa.select(Contact.invited_at)) is not None
+    assert [m["To"] for m in smtp.messages] == ["one@example.org"]
+    assert "1 mail waiting" not in client.get(f"/studies/{study_id}/panel").get_data(as_text=True)
+
+
+def test_a_request_only_queues_mail_and_the_worker_sends_it(app, client, owner, make_panellist, smtp):
+    """Without JOBS_IMMEDIATE (as in production) the page answers at once and nothing is sent inside it."""
+    app.config.update(JOBS_IMMEDIATE=False)
+    _, study_id = owner
+    for n in range(6):
+        make_panellist(study_id, "staff", email=f"p{n}@example.org")
+    response = client.post(f"/studies/{study_id}/panel/invitation", data={"subject": "s", "body": "{link}"})
+    assert response.status_code == 303
+    assert smtp.messages == []
+    page = client.get(f"/studies/{study_id}/panel").get_data(as_text=True)
+    assert "6 mails waiting to be sent." in page
+    with app.app_context():
+        assert deliver_due().sent == 6
+    assert len(smtp.messages) == 6
 
 
 def test_revoke_and_reissue_a_link(app, client, owner, make_panellist):
