@@ -8,7 +8,7 @@ from flask.cli import with_appcontext
 
 from delphi.commands import refused
 from delphi.commands.database import require_schema
-from delphi.commands.studies import find_study
+from delphi.commands.studies import changing_study, find_study
 from delphi.db import writing
 
 
@@ -73,42 +73,25 @@ def round_group():
 @click.argument("study_id", metavar="STUDY", type=int)
 @with_appcontext
 def round_open(study_id: int) -> None:
-    from delphi.extensions import db
-    from delphi.models import DomainError
     from delphi.services.rounds import open_next_round
 
-    require_schema()
-    with writing():
-        study = find_study(study_id)
-        try:
-            opened = open_next_round(study)
-        except DomainError as exc:
-            db.session.rollback()
-            raise click.ClickException(str(exc)) from exc
-        db.session.commit()
-        click.echo(f"Round {opened.number} of study {study.id} is open with {len(opened.statements)} statements.")
+    with changing_study(study_id) as study:
+        opened = open_next_round(study)
+    click.echo(f"Round {opened.number} of study {study.id} is open with {len(opened.statements)} statements.")
 
 
 @round_group.command("close", help="Close the study's open round and compute its statistics.")
 @click.argument("study_id", metavar="STUDY", type=int)
 @with_appcontext
 def round_close(study_id: int) -> None:
-    from delphi.extensions import db
-    from delphi.models import Classification, DomainError
+    from delphi.models import Classification
     from delphi.services.rounds import close_round
 
-    require_schema()
-    with writing():
-        study = find_study(study_id)
+    with changing_study(study_id) as study:
         current = study.current_round
         if current is None or not current.is_open:
             raise click.ClickException(f"study {study.id} has no open round.")
-        try:
-            close_round(current)
-        except DomainError as exc:
-            db.session.rollback()
-            raise click.ClickException(str(exc)) from exc
-        db.session.commit()
-        counts = {c: sum(1 for rs in current.statements if rs.classification is c) for c in Classification}
-        click.echo(f"Round {current.number} of study {study.id} is closed: {counts[Classification.consensus_in]} in, "
-                   f"{counts[Classification.consensus_out]} out, {counts[Classification.none]} without consensus.")
+        close_round(current)
+    counts = {c: sum(1 for rs in current.statements if rs.classification is c) for c in Classification}
+    click.echo(f"Round {current.number} of study {study.id} is closed: {counts[Classification.consensus_in]} in, "
+               f"{counts[Classification.consensus_out]} out, {counts[Classification.none]} without consensus.")

@@ -1,6 +1,8 @@
 """`delphi study create`: a study from a protocol file; and how the other commands find the study they are given."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -9,6 +11,7 @@ from flask.cli import with_appcontext
 
 from delphi.commands import refused
 from delphi.commands.database import require_schema
+from delphi.db import writing
 
 
 def find_study(study_id: int):
@@ -20,6 +23,24 @@ def find_study(study_id: int):
     if study is None:
         raise click.ClickException(f"there is no study {study_id}.")
     return study
+
+
+@contextmanager
+def changing_study(study_id: int) -> Iterator:
+    """The study, in a write transaction committed at the end; a rule it breaks (``DomainError``) rolls back and
+    refuses with the rule's message. Any other refusal raised inside leaves nothing written."""
+    from delphi.extensions import db
+    from delphi.models import DomainError
+
+    require_schema()
+    with writing():
+        study = find_study(study_id)
+        try:
+            yield study
+        except DomainError as exc:
+            db.session.rollback()
+            raise click.ClickException(str(exc)) from exc
+        db.session.commit()
 
 
 @click.group(help="Studies.")
