@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 
 from delphi import create_app
 from delphi.extensions import db, limiter
@@ -139,24 +138,20 @@ def client(app):
 
 @pytest.fixture
 def runner(app):
-    """Runs the ``delphi`` command against the test database; returns click's Result.
+    """Runs the ``delphi`` command on the test app (``app.test_cli_runner()``); returns click's Result.
 
     The test database was made by ``create_all``; it is stamped as migrated so that commands accept it.
     """
     from flask_migrate import stamp
 
-    from delphi.cli import MIGRATIONS, main
+    from delphi.cli import main
 
     with app.app_context():
-        stamp(directory=MIGRATIONS)
+        stamp()
 
     class Runner:
         def invoke(self, *args: str, input: str | None = None):
-            cli_runner = CliRunner()
-            return cli_runner.invoke(
-                main, ["--database", app.config["SQLALCHEMY_DATABASE_URI"], *args], input=input,
-                catch_exceptions=False,
-            )
+            return app.test_cli_runner().invoke(main, list(args), input=input, catch_exceptions=False)
 
     return Runner()
 

@@ -107,6 +107,51 @@ def test_commands_refuse_a_database_without_schema(runner, tmp_path):
     assert "delphi db upgrade" in result.output
 
 
+def test_database_option_and_variable_select_the_database(runner, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from delphi.cli import main
+
+    chosen = tmp_path / "chosen.db"
+    upgraded = CliRunner().invoke(main, ["--database", f"sqlite:///{chosen}", "db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{chosen}")
+    created = CliRunner().invoke(main, ["user", "create", "x@example.org", "--password-stdin"],
+                                 input="long enough pass\n")
+    assert created.exit_code == 0, created.output
+    assert sqlite3_count(chosen, "staff_user") == 1
+
+
+def test_help_and_analyse_build_no_app(tmp_path, monkeypatch):
+    """`delphi --help` touches no instance folder and no database (cli.md: `analyse` needs none either)."""
+    from click.testing import CliRunner
+
+    from delphi.cli import main
+
+    instance = tmp_path / "instance"
+    monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(instance))
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    protocol = tmp_path / "protocol.toml"
+    protocol.write_text(MINIMAL_PROTOCOL, encoding="utf-8")
+    ratings = tmp_path / "ratings.csv"
+    ratings.write_text("round,panellist,group,statement,rating\n1,p1,staff,A-01,7\n", encoding="utf-8")
+    analysed = CliRunner().invoke(main, ["analyse", str(ratings), "--protocol", str(protocol),
+                                         "--out", str(tmp_path / "out")])
+    assert analysed.exit_code == 0, analysed.output
+    assert (tmp_path / "out" / "statistics.csv").is_file()
+    assert not instance.exists()
+
+
+def sqlite3_count(path, table: str) -> int:
+    import sqlite3
+    from contextlib import closing
+
+    with closing(sqlite3.connect(path)) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+
+
 def test_demo_seeds_a_study_and_prints_working_logins_and_links(app, runner, client):
     with app.app_context():
         from tests.conftest import reset_database

@@ -1,0 +1,52 @@
+"""`delphi report` (a study's download set written to a folder) and `delphi analyse` (the same statistics and report
+for ratings collected elsewhere, with no database) (cli.md)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask.cli import with_appcontext
+
+from delphi.commands import refused
+from delphi.commands.database import require_schema
+from delphi.commands.studies import find_study
+
+
+@click.command("report", help="Write a study's download set (report.html, ratings, statistics, ...) to DIR.")
+@click.argument("study_id", metavar="STUDY", type=int)
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="The folder to write into (created if needed).")
+@with_appcontext
+def report(study_id: int, out_dir: Path) -> None:
+    from delphi.extensions import db
+    from delphi.services.reports import build_downloads, write_downloads
+
+    require_schema()
+    files = build_downloads(find_study(study_id))
+    db.session.rollback()  # read only: nothing to keep
+    try:
+        written = write_downloads(files, out_dir)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write to {out_dir}: {exc.strerror}") from exc
+    for path in written:
+        click.echo(f"Wrote {path}")
+
+
+@click.command(help="Compute the statistics of ratings collected elsewhere (long-format CSV) under a protocol.")
+@click.argument("ratings_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
+@click.option("--protocol", "protocol_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+def analyse(ratings_file: Path, protocol_file: Path, out_dir: Path) -> None:
+    from delphi.protocol import ProtocolError, load_protocol
+    from delphi.services.analyse import RatingsFileError, analyse_file
+
+    try:
+        protocol = load_protocol(protocol_file)
+    except ProtocolError as exc:
+        raise refused(f"{protocol_file} is not a valid protocol:", exc.errors) from exc
+    try:
+        written = analyse_file(ratings_file, protocol, out_dir)
+    except RatingsFileError as exc:
+        raise refused(f"{ratings_file} has problems; nothing was written:", exc.errors) from exc
+    for path in written:
+        click.echo(f"Wrote {path}")

@@ -1,0 +1,54 @@
+"""`delphi serve` and `delphi demo`: the app on the development server (production: ``gunicorn wsgi:app``)."""
+from __future__ import annotations
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from delphi.commands.database import require_schema
+
+host_option = click.option("--host", default="127.0.0.1", show_default=True)
+port_option = click.option("--port", default=5000, show_default=True, type=int)
+
+
+def run_server(host: str, port: int) -> None:
+    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@click.command(help="Serve the app with the development server (production: gunicorn wsgi:app).")
+@host_option
+@port_option
+@with_appcontext
+def serve(host: str, port: int) -> None:
+    require_schema()
+    run_server(host, port)
+
+
+@click.command(help="Set up a demo study on recovery-oriented practice, print its logins and links, and serve it.")
+@host_option
+@port_option
+@click.option("--no-serve", is_flag=True, help="Only set up the demo and print its logins and links.")
+@with_appcontext
+def demo(host: str, port: int, no_serve: bool) -> None:
+    from flask_migrate import upgrade
+
+    from delphi.extensions import db
+    from delphi.services.demo import seed_demo
+
+    upgrade()
+    base_url = f"http://{'localhost' if host in ('127.0.0.1', '0.0.0.0') else host}:{port}"
+    seeded = seed_demo()
+    db.session.commit()
+    click.echo("")
+    click.echo(f"Instance folder (database, secret key): {current_app.instance_path}")
+    click.echo(f"Demo study: {seeded.study.title} (id {seeded.study.id})")
+    click.echo(f"  Round 1 closed with {seeded.round1_submissions} submissions; round 2 is open.")
+    click.echo(f"Facilitator sign-in: {base_url}/staff/login")
+    click.echo(f"  email:    {seeded.email}")
+    click.echo(f"  password: {seeded.password}")
+    click.echo("Panellist links (one per stakeholder group; each opens that panellist's survey):")
+    for group_name, token in seeded.links:
+        click.echo(f"  {group_name}: {base_url}/p/{token}")
+    click.echo("")
+    if not no_serve:
+        run_server(host, port)
