@@ -49,6 +49,6 @@ def main(script_info: ScriptInfo, database_url: str | None) -> None:
     script_info.data["database_url"] = database_url
 
 
-for command in (server.demo, server.serve, database.db, users.user, studies.study, facilitate.panel,
+for command in (server.demo, server.serve, server.worker, database.db, users.user, studies.study, facilitate.panel,
                 facilitate.round_group, reports.report, reports.analyse, database.backup):
     main.add_command(command)

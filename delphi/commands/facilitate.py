@@ -26,8 +26,10 @@ def panel():
 @with_appcontext
 def panel_invite(study_id: int, contacts: Path, links_file: Path, send: bool) -> None:
     from delphi.extensions import db
+    from delphi.models import MailKind
     from delphi.services import invitations
-    from delphi.services.mail import MailError
+    from delphi.services.outbox import queue_panel_mail
+    from delphi.services.round_timing import mail_text
 
     require_schema()
     try:
@@ -41,27 +43,60 @@ def panel_invite(study_id: int, contacts: Path, links_file: Path, send: bool) ->
         except invitations.ContactsError as exc:
             raise refused(f"{contacts} has problems; nobody was added:", exc.errors) from exc
         links = invitations.add_panel(study, rows, None)
-        sent, refused_addresses = 0, []
-        if send:
-            subject, body = invitations.default_template("invitation", study.language)
-            recipients = [n.panellist for n in links if n.panellist.contact and n.panellist.contact.email]
-            try:
-                sent, refused_addresses = invitations.send_to_panel(
-                    study, "invitation", recipients, subject, body, None,
-                    tokens={n.panellist.id: n.token for n in links})
-            except MailError as exc:
-                db.session.rollback()
-                raise click.ClickException(f"nobody was added, because {exc}") from exc
         try:
             links_file.write_text(invitations.links_csv(links, with_contacts=False), encoding="utf-8")
         except OSError as exc:
             db.session.rollback()
             raise click.ClickException(f"cannot write {links_file}: {exc.strerror}; nobody was added.") from exc
-        db.session.commit()
-        click.echo(f"Added {len(links)} panellists to study {study.id}; their links are in {links_file}.")
+        queued = 0
         if send:
-            click.echo(f"Sent {sent} invitations."
-                       + (f" Refused: {', '.join(refused_addresses)}." if refused_addresses else ""))
+            subject, body = mail_text(study, MailKind.invitation)
+            queued = queue_panel_mail(study, MailKind.invitation, [n.panellist for n in links], subject, body, None)
+        db.session.commit()
+    click.echo(f"Added {len(links)} panellists to study {study.id}; their links are in {links_file}.")
+    if send:
+        report_delivery(queued, "invitation")
+
+
+def report_delivery(queued: int, kind: str) -> None:
+    """Send what this command queued (a command is not a request: it may wait for the mail server), and say how it
+    went; what the server could not take now stays queued for the worker."""
+    from delphi.services.outbox import deliver_due
+
+    delivery = deliver_due()
+    click.echo(f"Sent {delivery.sent} of {queued} {kind}s."
+               + (f" {delivery.failed} could not be delivered (see the panel page)." if delivery.failed else "")
+               + (f" The others wait for the mail server; `delphi worker` (or a running `delphi serve`) sends them."
+                  if delivery.sent + delivery.failed < queued else ""))
+
+
+@panel.command("remind", help="Queue a reminder to every invited panellist with an e-mail address who has not "
+                              "submitted the open round; prints how many on its last line.")
+@click.argument("study_id", metavar="STUDY", type=int)
+@click.option("--dry-run", is_flag=True, help="Only count who would be reminded; queue nothing.")
+@with_appcontext
+def panel_remind(study_id: int, dry_run: bool) -> None:
+    from delphi.extensions import db
+    from delphi.models import MailKind
+    from delphi.services.invitations import reminder_recipients
+    from delphi.services.outbox import queue_panel_mail
+    from delphi.services.round_timing import mail_text
+
+    require_schema()
+    with writing():
+        study = find_study(study_id)
+        current = study.current_round
+        if current is None or not current.is_open:
+            raise click.ClickException(f"study {study.id} has no open round; reminders go out while one is open.")
+        recipients = [p for p in reminder_recipients(study, current) if p.contact.invited_at is not None]
+        if dry_run:
+            click.echo(f"{len(recipients)} panellists would be reminded (dry run: nothing was queued).")
+            return
+        subject, body = mail_text(study, MailKind.reminder)
+        queued = queue_panel_mail(study, MailKind.reminder, recipients, subject, body, None)
+        db.session.commit()
+    report_delivery(queued, "reminder")
+    click.echo(f"Queued {queued} reminders.")
 
 
 @click.group("round", help="Rounds of a study.")

@@ -1,4 +1,5 @@
-"""`delphi serve` and `delphi demo`: the app on the development server (production: ``gunicorn wsgi:app``)."""
+"""`delphi serve` and `delphi demo`: the app on the development server (production: ``gunicorn wsgi:app``), with a
+background worker in the same process; `delphi worker`: the worker on its own (production runs it as a service)."""
 from __future__ import annotations
 
 import click
@@ -12,7 +13,26 @@ port_option = click.option("--port", default=5000, show_default=True, type=int)
 
 
 def run_server(host: str, port: int) -> None:
-    current_app.run(host=host, port=port, debug=False, use_reloader=False)
+    """The development server, with a background worker in the same process (mail, reminders, round deadlines)."""
+    from delphi.jobs import start_worker_in_background
+
+    app = current_app._get_current_object()
+    worker = start_worker_in_background(app)
+    try:
+        app.run(host=host, port=port, debug=False, use_reloader=False)
+    finally:
+        worker.stop(graceful=True)
+
+
+@click.command(help="Run the background worker (mail, scheduled reminders, round deadlines) until stopped.")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 32),
+              help="Jobs run at once (threads).")
+@with_appcontext
+def worker(workers: int) -> None:
+    from delphi.jobs import run_worker
+
+    require_schema()
+    run_worker(current_app._get_current_object(), workers)
 
 
 @click.command(help="Serve the app with the development server (production: gunicorn wsgi:app).")

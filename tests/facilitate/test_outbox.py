@@ -12,6 +12,7 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from flask_migrate import stamp
 
 from delphi.extensions import db
 from delphi.models import MailKind, MailStatus, OutboxMail, Panellist, Study, utcnow
@@ -151,7 +152,7 @@ def test_a_revoked_or_withdrawn_panellist_gets_no_mail(app, make_study, make_pan
 
 def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(app, make_study, make_panellist,
                                                                          mail_server, tmp_path):
-    """A real worker process (the same code as ``delphi worker``), killed with SIGKILL while it sends, then started
+    """A real worker process (``delphi worker``), killed with SIGKILL while it sends, then started
     again: every contact gets exactly one mail."""
     mailbox = PickyMailbox(rcpt_delay=0.3)
     controller = mail_server(mailbox)
@@ -162,11 +163,12 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(app, ma
                DELPHI_SECRET_KEY=app.config["SECRET_KEY"], DELPHI_MAIL_SERVER="127.0.0.1",
                DELPHI_MAIL_PORT=str(controller.port), DELPHI_MAIL_FROM="delphi@example.org",
                DELPHI_PUBLIC_URL="http://delphi.test", DELPHI_MAIL_CLAIM_SECONDS="2", PYTHONPATH=str(ROOT))
-    script = "from delphi import create_app; from delphi.jobs import run_worker; run_worker(create_app(), workers=1)"
+    with app.app_context():
+        stamp()  # the test database is made by create_all; `delphi worker` wants it migrated
 
-    def start_worker():
-        return subprocess.Popen([sys.executable, "-c", script], env=env, cwd=tmp_path,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    def start_worker():  # `delphi worker`
+        return subprocess.Popen([sys.executable, "-c", "from delphi.cli import main; main()", "worker", "--workers",
+                                 "1"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     worker = start_worker()  # a worker sends what is due as it starts
     try:

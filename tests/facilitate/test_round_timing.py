@@ -147,3 +147,27 @@ def test_mail_texts_are_kept_per_study_and_language(app, make_study):
         assert mail_text(study, MailKind.reminder, "nb") == ("Påminnelse 2", "Hei igjen! {link}")
         assert db.session.scalar(sa.select(sa.func.count(OutboxMail.id))) == 0
 
+
+
+def test_delphi_panel_remind_queues_for_invited_non_completers(app, open_study, answer_round, runner, smtp):
+    study_id, pids = open_study
+    answer_round(study_id, {pids[3]: {"A-01": 8, "A-02": 7, "B-01": 9}})
+    with app.app_context():
+        for panellist in db.session.get(Study, study_id).panellists:
+            if panellist.contact and panellist.contact.email != "b@example.org":
+                panellist.contact.invited_at = utcnow()  # b was never invited: not reminded
+        db.session.commit()
+    dry = runner.invoke("panel", "remind", str(study_id), "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert dry.output.splitlines()[-1] == "1 panellists would be reminded (dry run: nothing was queued)."
+    assert smtp.messages == []
+    result = runner.invoke("panel", "remind", str(study_id))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "Queued 1 reminders."
+    assert "Sent 1 of 1 reminders." in result.output
+    assert [m["To"] for m in smtp.messages] == ["a@example.org"]
+
+
+def test_delphi_panel_remind_needs_an_open_round(runner, make_study):
+    result = runner.invoke("panel", "remind", str(make_study()))
+    assert result.exit_code == 1 and "no open round" in result.output
