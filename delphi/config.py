@@ -25,6 +25,8 @@ DEFAULTS = {
     "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
     "MAX_FORM_PARTS": 2000,
     "BABEL_DEFAULT_LOCALE": "en",
+    # Dates are entered and shown in this time zone (closing dates); a Norwegian study sets Europe/Oslo.
+    "BABEL_DEFAULT_TIMEZONE": "UTC",
     "LANGUAGES": ["en", "nb"],
     "MIN_PASSWORD_LENGTH": 10,
     "MAIL_SERVER": "localhost",

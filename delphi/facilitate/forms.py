@@ -1,10 +1,13 @@
 """Forms of the staff console. Field names follow the protocol keys where they map onto one."""
 from __future__ import annotations
 
+from datetime import time
+
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
+    DateField,
     EmailField,
     FloatField,
     HiddenField,
@@ -14,6 +17,7 @@ from wtforms import (
     StringField,
     SubmitField,
     TextAreaField,
+    TimeField,
 )
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
@@ -264,3 +268,20 @@ class SuggestionDecisionForm(FlaskForm):
 class EntryPanellistForm(FlaskForm):
     pseudonym = StringField("Panellist's pseudonym", validators=[DataRequired("Enter the panellist's pseudonym."),
                                                                 Length(max=20)])
+
+
+class RoundTimingForm(FlaskForm):
+    """A round's closing date (in the site's time zone, BABEL_DEFAULT_TIMEZONE), reminders before it, and whether it
+    closes by itself."""
+
+    closes_on = DateField("Closing date", validators=[Optional()])
+    closes_time = TimeField("Closing time", default=time(23, 59), validators=[Optional()])
+    reminder_days = StringField("Send reminders this many days before the closing date", default="7, 2",
+                                validators=[Length(max=100)])
+    auto_close = BooleanField("Close the round by itself at that time (its figures are computed then)")
+
+    def validate_reminder_days(self, field) -> None:
+        parts = [part.strip() for part in (field.data or "").replace(";", ",").split(",") if part.strip()]
+        if not all(part.isdigit() for part in parts):
+            raise ValidationError("Write whole numbers of days separated by commas, such as 7, 2, or leave it empty.")
+        self.days = [int(part) for part in parts]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
@@ -35,6 +36,7 @@ from delphi.services import answers as answer_service
 from delphi.services.answers import Answer, NotAnAnswer, Refusal, RoundClosed, SaveRefused, Standing
 from delphi.services.feedback import answered_before, feedback_for
 from delphi.services.panel import find_by_token, withdraw_panellist
+from delphi.services.round_timing import closing_sentence
 
 
 @bp.get("/p/<path:token>")
@@ -137,7 +139,8 @@ def home():
         return redirect(url_for("panel.choose_group"))
     current = g.study.current_round
     progress = _progress(current) if current is not None and current.is_open else None
-    return render_template("panel/home.html", current=current, progress=progress)
+    return render_template("panel/home.html", current=current, progress=progress,
+                           closing=closing_sentence(current, str(get_locale())))
 
 
 def _progress(round_):

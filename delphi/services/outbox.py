@@ -138,6 +138,7 @@ def _compose(row: OutboxMail) -> Mail | None:
         return Mail(row.staff_user.email, row.subject, row.body) if row.staff_user and row.staff_user.active else None
     from delphi.services.invitations import link_for, render
     from delphi.services.panel import current_link_token, reissue_token
+    from delphi.services.round_timing import closing_sentence
 
     contact = row.contact
     if contact is None or not contact.email or contact.panellist.withdrawn:
@@ -153,7 +154,9 @@ def _compose(row: OutboxMail) -> Mail | None:
             audit.record("panel.reissue_link", study=study, actor=None, target=f"panellist {panellist.pseudonym}",
                          reason="resent link could not be rebuilt")
         link = link_for(token)
-    return Mail(contact.email, render(row.subject, study, None), render(row.body, study, link))
+    body = render(row.body, study, link)
+    closing = closing_sentence(study.current_round, panellist.language or study.language)
+    return Mail(contact.email, render(row.subject, study, None), f"{body.rstrip()}\n\n{closing}\n" if closing else body)
 
 
 def _message_id(row: OutboxMail) -> str:

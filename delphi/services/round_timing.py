@@ -6,9 +6,11 @@ only, are what keeps a panel to the end.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask_babel import force_locale, format_datetime, get_timezone, gettext
 from huey import crontab
 
 from delphi.db import writing
@@ -18,6 +20,33 @@ from delphi.models import DomainError, MailKind, MailText, Panellist, Round, Rou
 from delphi.services import audit
 
 MAX_REMINDER_DAYS = 60
+
+
+# Day-month-year and a 24-hour clock in both languages (English as in the UK, not Babel's US default for "en").
+DATE_PATTERNS = {"en": "d MMMM y", "nb": "d. MMMM y"}
+
+
+def site_zone() -> ZoneInfo:
+    """The time zone dates are entered and shown in: Flask-Babel's (BABEL_DEFAULT_TIMEZONE, e.g. Europe/Oslo)."""
+    return ZoneInfo(str(get_timezone()))
+
+
+def utc_from_local(day: date, at: time) -> datetime:
+    return datetime.combine(day, at, tzinfo=site_zone()).astimezone(timezone.utc)
+
+
+def local_time(moment: datetime) -> datetime:
+    return moment.astimezone(site_zone())
+
+
+def closing_sentence(round_: Round | None, language: str) -> str:
+    """"This round closes on 12 December 2026 at 23:59." in the language, or "" without a closing date."""
+    if round_ is None or not round_.is_open or round_.closes_at is None:
+        return ""
+    with force_locale(language):
+        return gettext("This round closes on %(date)s at %(time)s.",
+                       date=format_datetime(round_.closes_at, DATE_PATTERNS.get(language, DATE_PATTERNS["en"])),
+                       time=format_datetime(round_.closes_at, "HH:mm"))
 
 
 def set_round_timing(round_: Round, closes_at: datetime | None, reminder_days: list[int], auto_close: bool,

@@ -3,6 +3,7 @@ date, with its figures; both audited."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -171,3 +172,47 @@ def test_delphi_panel_remind_queues_for_invited_non_completers(app, open_study, 
 def test_delphi_panel_remind_needs_an_open_round(runner, make_study):
     result = runner.invoke("panel", "remind", str(make_study()))
     assert result.exit_code == 1 and "no open round" in result.output
+
+
+def test_the_facilitator_sets_the_date_and_panellists_and_mails_show_it(app, client, owner, make_panellist, smtp):
+    _, study_id = owner
+    pid, token = make_panellist(study_id, "staff", email="a@example.org")
+    app.extensions["babel"].default_timezone = "Europe/Oslo"  # as DELPHI_BABEL_DEFAULT_TIMEZONE would set it
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        study.panellists[0].consents.append(ConsentRecord(decision=ConsentDecision.given, consent_version=1))
+        open_next_round(study)
+        db.session.commit()
+    day = (utcnow() + timedelta(days=20)).date()
+    # Bad input: the form comes back with what was typed and a plain message.
+    response = client.post(f"/studies/{study_id}/rounds/1/timing",
+                           data={"closes_on": day.isoformat(), "closes_time": "18:00", "reminder_days": "7, soon"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Write whole numbers of days" in page and 'value="7, soon"' in page
+    response = client.post(f"/studies/{study_id}/rounds/1/timing", data={
+        "closes_on": day.isoformat(), "closes_time": "18:00", "reminder_days": "7, 2", "auto_close": "y"})
+    assert response.status_code == 303
+    with app.app_context():
+        round_ = current(study_id)
+        assert round_.reminder_days == [7, 2] and round_.auto_close
+        assert round_.closes_at.astimezone(ZoneInfo("Europe/Oslo")).strftime("%H:%M") == "18:00"
+    monitor = client.get(f"/studies/{study_id}/rounds/current").get_data(as_text=True)
+    assert f"Panellists read: “This round closes on {day.day} {day:%B} {day.year} at 18:00.” (Europe/Oslo)" in monitor
+    assert "It closes by itself then." in monitor
+
+    panellist = app.test_client()
+    panellist.get(f"/p/{token}")
+    home = panellist.get("/panel/").get_data(as_text=True)
+    assert f"This round closes on {day.day} {day:%B} {day.year} at 18:00." in home
+    panellist.post("/language", data={"lang": "nb"})
+    home = panellist.get("/panel/").get_data(as_text=True)
+    assert f"Denne runden stenger {day.day}. " in home and "kl. 18:00." in home
+
+    client.post(f"/studies/{study_id}/panel/invitation", data={"subject": "Join", "body": "Your link: {link}"})
+    (mail,) = smtp.to("a@example.org")
+    assert f"This round closes on {day.day} {day:%B} {day.year} at 18:00." in smtp.body(mail)
+
+    # No date: nothing said anywhere.
+    assert client.post(f"/studies/{study_id}/rounds/1/timing", data={"closes_on": "", "reminder_days": ""}
+                       ).status_code == 303
+    assert "closes on" not in panellist.get("/panel/").get_data(as_text=True)
