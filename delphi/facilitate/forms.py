@@ -227,7 +227,7 @@ class PanellistForm(FlaskForm):
 
 
 class ContactsForm(FlaskForm):
-    file = FileField("Contacts file (CSV with columns group and optional email)")
+    file = FileField("Contacts file (CSV with columns group and optional email and phone)")
 
 
 class MailForm(FlaskForm):

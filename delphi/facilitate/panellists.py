@@ -13,8 +13,8 @@ from delphi.facilitate.forms import options, ActionForm, ContactsForm, MailForm,
 from delphi.facilitate.uploads import download, uploaded_text
 from delphi.models import MailKind, Panellist
 from delphi.services.invitations import (
-    ContactRow, ContactsError, NewLink, add_panel, invitation_recipients, link_for, links_csv, parse_contacts_csv,
-    reissue_link, reminder_recipients, revoke_link,
+    ContactRow, ContactsError, NewLink, add_panel, invitation_recipients, link_for, links_csv, non_completers_csv,
+    parse_contacts_csv, reissue_link, reminder_recipients, revoke_link,
 )
 from delphi.services.outbox import latest_mail, outbox_summary, queue_panel_mail, wake_sender
 from delphi.services.panel_search import MAX_SEARCH, panel_page, panel_size
@@ -73,6 +73,20 @@ def add_panellist(study_id: int):
         db.session.commit()
         return _links_response(study, links, request.form.get("output", "page"))
     return _panel_page(study, form=form, status=422)
+
+
+@bp.get("/<int:study_id>/panel/non-completers.csv")
+@login_required
+def non_completers(study_id: int):
+    """Who has not sent the open round's answers, with how to reach them (text, letter, phone); audited."""
+    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
+    current = study.current_round
+    if current is None or not current.is_open:
+        flash("The list of those who have not answered is there while a round is open.", "error")
+        return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
+    content = non_completers_csv(study, current, current_user)
+    db.session.commit()
+    return download(content, f"study-{study.id}-round-{current.number}-not-answered.csv")
 
 
 @bp.post("/<int:study_id>/panel/import")

@@ -24,6 +24,7 @@ from delphi.services.statements import write_csv
 EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
 MAX_CONTACT_ROWS = 5000
 KINDS = ("invitation", "reminder")
+PHONE = re.compile(r"^\+?[0-9][0-9 ()-]{3,38}[0-9]$")
 
 
 class ContactsError(InputErrors):
@@ -35,6 +36,7 @@ class ContactRow:
     line: int
     group_key: str
     email: str | None
+    phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -59,8 +61,17 @@ def check_email(email: str) -> str | None:
     return email if EMAIL.match(email) and len(email) <= 320 else None
 
 
+def check_phone(phone: str) -> str | None:
+    """The number trimmed, or None when it is not one (digits, spaces, +, -, brackets; 5 to 40 characters)."""
+    phone = (phone or "").strip()
+    return phone if PHONE.match(phone) and sum(c.isdigit() for c in phone) >= 5 else None
+
+
 def parse_contacts_csv(content: str, study: Study) -> list[ContactRow]:
-    """Read ``group[,email]`` rows (a header row is optional); raises ContactsError naming every bad line."""
+    """Read ``group[,email[,phone]]`` rows (a header row is optional); raises ContactsError naming every bad line.
+
+    Many service users have no e-mail: a phone number alone, or nothing, is fine (they are reached by text, letter
+    or a call, from the non-completers list)."""
     rows = list(csv.reader(io.StringIO(content.lstrip("\ufeff"), newline="")))
     start = 1
     if rows and rows[0] and rows[0][0].strip().lower() == "group":
@@ -72,12 +83,16 @@ def parse_contacts_csv(content: str, study: Study) -> list[ContactRow]:
     for line, cells in enumerate(rows, start=start):
         if not any(c.strip() for c in cells):
             continue
-        if len(cells) > 2:
-            errors.append(Problem(f"line {line}: expected 1 or 2 columns (group, email), found {len(cells)}",
+        if len(cells) > 3:
+            errors.append(Problem(f"line {line}: expected 1 to 3 columns (group, email, phone), found {len(cells)}",
                                   line=line))
             continue
         key = cells[0].strip()
-        raw_email = cells[1].strip() if len(cells) == 2 else ""
+        raw_email = cells[1].strip() if len(cells) >= 2 else ""
+        raw_phone = cells[2].strip() if len(cells) == 3 else ""
+        phone = check_phone(raw_phone) if raw_phone else None
+        if raw_phone and phone is None:
+            errors.append(Problem(f"line {line}: {raw_phone!r} is not a phone number", line=line))
         if key not in keys:
             errors.append(Problem(f"line {line}: {key!r} is not a group of this study "
                                   f"(groups: {', '.join(sorted(keys))})", line=line))
@@ -88,7 +103,7 @@ def parse_contacts_csv(content: str, study: Study) -> list[ContactRow]:
             errors.append(Problem(f"line {line}: {email} is listed twice", line=line))
         if email:
             seen.add(email.lower())
-        parsed.append(ContactRow(line, key, email))
+        parsed.append(ContactRow(line, key, email, phone))
     if not parsed and not errors:
         errors.append("the file lists nobody")
     if errors:
@@ -99,7 +114,7 @@ def parse_contacts_csv(content: str, study: Study) -> list[ContactRow]:
 def add_panel(study: Study, rows: list[ContactRow], actor: StaffUser | None) -> list[NewLink]:
     links = []
     for row in rows:
-        panellist, token = add_panellist(study, study.group_by_key(row.group_key), email=row.email)
+        panellist, token = add_panellist(study, study.group_by_key(row.group_key), email=row.email, phone=row.phone)
         links.append(NewLink(panellist, token))
     audit.record("panel.add", study=study, actor=actor, target=f"study {study.id}", count=len(links))
     return links
@@ -113,6 +128,24 @@ def links_csv(links: list[NewLink], with_contacts: bool = True) -> str:
         [[n.panellist.pseudonym, _group_key(n.panellist), _email(n.panellist) or "", link_for(n.token)]
          for n in links],
     )
+
+
+def non_completers_csv(study: Study, round_: Round, actor: StaffUser | None) -> str:
+    """``group,email,phone,link`` of everyone still in the study who has not submitted the round, for text
+    messages, letters and phone calls (contacts side only: no pseudonym). A link that cannot be rebuilt (made before
+    links were derived) or was revoked is left empty: staff give that person a new one from the panel page."""
+    from delphi.services.round_timing import non_completers
+
+    rows = []
+    for panellist in non_completers(study, round_):
+        contact = panellist.contact
+        token = current_link_token(panellist)
+        rows.append([_group_key(panellist), (contact.email or "") if contact else "",
+                     (contact.phone or "") if contact else "", link_for(token) if token else ""])
+    audit.record("panel.export_non_completers", study=study, actor=actor, target=f"round {round_.number}",
+                 count=len(rows))
+    db.session.flush()
+    return write_csv(["group", "email", "phone", "link"], rows)
 
 
 def _group_key(panellist: Panellist) -> str:

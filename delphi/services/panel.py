@@ -59,14 +59,15 @@ def new_pseudonym() -> str:
             return candidate
 
 
-def add_panellist(study: Study, group: StakeholderGroup | None, email: str | None = None) -> tuple[Panellist, str]:
+def add_panellist(study: Study, group: StakeholderGroup | None, email: str | None = None,
+                  phone: str | None = None) -> tuple[Panellist, str]:
     """Add a panellist with a fresh personal link; returns the panellist and the token (shown once, never stored)."""
     if group is not None and group.study_id != study.id:
         raise ValueError("the group belongs to another study")
     panellist = Panellist(group=group, pseudonym=new_pseudonym(), link_generation=0)
     study.panellists.append(panellist)
-    if email:
-        panellist.contact = Contact(email=email.strip())
+    if email or phone:
+        panellist.contact = Contact(email=email.strip() if email else None, phone=phone.strip() if phone else None)
     db.session.add(panellist)
     db.session.flush()  # the token is derived from the id
     token = link_token(panellist)

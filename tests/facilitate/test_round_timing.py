@@ -2,6 +2,8 @@
 date, with its figures; both audited."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -216,3 +218,41 @@ def test_the_facilitator_sets_the_date_and_panellists_and_mails_show_it(app, cli
     assert client.post(f"/studies/{study_id}/rounds/1/timing", data={"closes_on": "", "reminder_days": ""}
                        ).status_code == 303
     assert "closes on" not in panellist.get("/panel/").get_data(as_text=True)
+
+
+def test_the_non_completers_list_has_every_way_to_reach_them_and_no_pseudonym(app, client, owner, answer_round,
+                                                                             tmp_path):
+    _, study_id = owner
+    response = client.post(f"/studies/{study_id}/panel/import", data={"file": (io.BytesIO(
+        b"group,email,phone\nstaff,a@example.org,+47 22 12 34 56\nstaff,,0047 99 88 77 66\nservice_user\n"
+        b"staff,done@example.org,\n"), "contacts.csv"), "output": "page"}, content_type="multipart/form-data")
+    assert response.status_code == 200
+    assert client.get(f"/studies/{study_id}/panel/non-completers.csv").status_code == 303  # no round open yet
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        for panellist in study.panellists:
+            panellist.consents.append(ConsentRecord(decision=ConsentDecision.given, consent_version=1))
+        open_next_round(study)
+        db.session.commit()
+        done = next(p.id for p in study.panellists if p.contact and p.contact.email == "done@example.org")
+        pseudonyms = [p.pseudonym for p in study.panellists]
+    answer_round(study_id, {done: {"A-01": 8, "A-02": 7, "B-01": 9}})
+    response = client.get(f"/studies/{study_id}/panel/non-completers.csv")
+    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    assert rows[0] == ["group", "email", "phone", "link"]
+    # A cell starting with + is written with a leading ' (the CSV writer's guard against spreadsheet formulas).
+    assert [row[:3] for row in rows[1:]] == [["staff", "a@example.org", "'+47 22 12 34 56"],
+                                             ["staff", "", "0047 99 88 77 66"], ["service_user", "", ""]]
+    assert all(app.test_client().get(row[3].split("localhost", 1)[1]).status_code == 303 for row in rows[1:])
+    assert not any(p in response.get_data(as_text=True) for p in pseudonyms)
+    with app.app_context():
+        assert db.session.scalar(sa.select(AuditEvent.action).order_by(AuditEvent.id.desc())) \
+            == "panel.export_non_completers"
+
+
+def test_a_bad_phone_number_adds_nobody_and_names_the_line(client, owner):
+    _, study_id = owner
+    response = client.post(f"/studies/{study_id}/panel/import", data={"file": (io.BytesIO(
+        b"group,email,phone\nstaff,a@example.org,call me\n"), "contacts.csv")}, content_type="multipart/form-data")
+    assert response.status_code == 422
+    assert "line 2: &#39;call me&#39; is not a phone number" in response.get_data(as_text=True)
