@@ -13,11 +13,15 @@ ROWS_PER_INSERT = 50_000
 
 
 def empty_database() -> None:
-    """Drop every table (ours and Alembic's) and create ours again, in the current app's database."""
+    """Drop every table (ours and Alembic's) and create ours again, in the current app's database, stamped as
+    migrated (a server refuses to start on a database whose schema revision is not the code's)."""
+    from flask_migrate import stamp
+
     meta = sa.MetaData()
     meta.reflect(bind=db.engine)
     meta.drop_all(bind=db.engine)
     db.create_all()
+    stamp()
 
 
 def vacuum_like_autovacuum() -> None:

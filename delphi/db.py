@@ -91,3 +91,42 @@ def contains_pattern(text: str) -> str:
     """A LIKE pattern (``escape="\\"``) for values containing ``text``, its own ``%``, ``_`` and ``\\`` taken
     literally."""
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def schema_problem() -> str | None:
+    """What is wrong with the database's schema for this version of the code, in plain words; None when it is at
+    the head of the migrations. Needs an app context."""
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask import current_app
+
+    from delphi.extensions import db
+
+    scripts = ScriptDirectory.from_config(current_app.extensions["migrate"].migrate.get_config())
+    head = scripts.get_current_head()
+    with db.engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    if current == head:
+        return None
+    if current is None:
+        return "the database is not set up (it has no schema yet). Run `delphi db upgrade` first."
+    if current not in {script.revision for script in scripts.walk_revisions()}:
+        return (f"the database is at schema revision {current}, which this version of the platform does not know: "
+                "a newer version has upgraded it. Install that version (or restore a backup taken before).")
+    return (f"the database is at schema revision {current} and this version needs {head}. "
+            "Run `delphi db upgrade` first.")
+
+
+def explain_database_error(error: exc.OperationalError, url: str) -> str:
+    """A plain-language reason for a database that cannot be used (for commands and start-up)."""
+    text = str(error.orig).lower()
+    if "database is locked" in text or "database is busy" in text:
+        return ("the SQLite database is busy: another process is writing to it (the running server, the worker, or "
+                "another command) and did not finish within SQLITE_BUSY_TIMEOUT_MS. Stop the server and the worker "
+                "(for example `systemctl stop delphi-web delphi-worker`), run the command again, then start them.")
+    if "readonly" in text or "read-only" in text:
+        return f"the database refuses writes ({error.orig}): check that this user may write the file and its folder."
+    if "unable to open database file" in text:
+        return (f"cannot open the SQLite file of {url}: check that its folder exists and that this user may write "
+                "there (the instance folder is DELPHI_INSTANCE_PATH, or instance/ in the working directory).")
+    return f"cannot reach the database: {error.orig}"

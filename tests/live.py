@@ -47,11 +47,29 @@ class Mailbox:
         return re.search(r"https?://\S+/p/\S+", Mailbox.body(message)).group(0)
 
 
+def stamp_as_migrated(database_url: str) -> None:
+    """Mark a test database (made by ``create_all``) as at the head of the migrations: servers refuse to start on a
+    database whose schema revision is not the code's."""
+    from flask_migrate import stamp
+
+    from delphi import create_app
+    from delphi.extensions import db
+
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        stamp()
+        db.session.remove()
+        for engine in db.engines.values():
+            engine.dispose()
+
+
 class LiveServer:
     """gunicorn serving ``wsgi:app`` on 127.0.0.1 against the given database."""
 
     def __init__(self, database_url: str, instance_path: Path, *, workers: int = 2, threads: int = 8,
-                 extra_env: dict | None = None):
+                 extra_env: dict | None = None, migrated: bool = True):
+        if migrated:
+            stamp_as_migrated(database_url)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith("DELPHI_")}
@@ -71,7 +89,11 @@ class LiveServer:
              "--timeout", "60", "--graceful-timeout", "5", "wsgi:app"],
             cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT,
         )
-        self._wait()
+        try:
+            self._wait()
+        except RuntimeError:
+            self.stop()  # the process and its log file, before the caller sees why
+            raise
 
     def _wait(self) -> None:
         deadline = time.monotonic() + 30

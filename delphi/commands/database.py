@@ -11,17 +11,11 @@ from flask.cli import with_appcontext
 
 def require_schema() -> None:
     """Refuse to work on a database that migrations have not brought up to date."""
-    from alembic.migration import MigrationContext
-    from alembic.script import ScriptDirectory
+    from delphi.db import schema_problem
 
-    from delphi.extensions import db
-
-    config = current_app.extensions["migrate"].migrate.get_config()
-    head = ScriptDirectory.from_config(config).get_current_head()
-    with db.engine.connect() as conn:
-        current = MigrationContext.configure(conn).get_current_revision()
-    if current != head:
-        raise click.ClickException("the database is not set up or not up to date. Run `delphi db upgrade` first.")
+    problem = schema_problem()
+    if problem:
+        raise click.ClickException(problem)
 
 
 def close_connections(app) -> None:
@@ -47,7 +41,9 @@ def db_upgrade() -> None:
     try:
         upgrade()  # the migrations folder given to Flask-Migrate in create_app
     except sa.exc.OperationalError as exc:
-        raise click.ClickException(f"cannot reach the database: {exc.orig}") from exc
+        from delphi.db import explain_database_error
+
+        raise click.ClickException(explain_database_error(exc, current_app.config["SQLALCHEMY_DATABASE_URI"])) from exc
     click.echo("The database is up to date.")
 
 
