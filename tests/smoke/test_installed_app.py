@@ -126,14 +126,15 @@ def test_invitations_and_a_password_reset_through_the_installed_app(installed, m
         (mail,) = wait_for_mail(mailbox, address)
         assert opens(Mailbox.link(mail))
 
-    # The web pages: a facilitator adds two panellists and sends the invitations.
+    # The web pages: a facilitator adds six panellists and sends the invitations; the server's own worker sends them.
     staff = Browser(installed.url)
     page = staff.get("/staff/login")
     signed_in = staff.post("/staff/login", {"csrf_token": page.csrf(), "email": email, "password": password})
     assert signed_in.status == 303, signed_in.text[:2000]
     panel = staff.get(f"/studies/{study_id}/panel")
     group = re.search(r'<option value="([^"]+)"', panel.text).group(1)
-    for address in ("web.one@example.org", "web.two@example.org"):
+    web = [f"web.{n}@example.org" for n in range(1, 7)]
+    for address in web:
         added = staff.post(f"/studies/{study_id}/panel",
                            {"csrf_token": csrf(panel.text), "group": group, "email": address})
         assert added.status == 200 and "/p/" in added.text
@@ -144,10 +145,23 @@ def test_invitations_and_a_password_reset_through_the_installed_app(installed, m
     sent = staff.post(f"/studies/{study_id}/panel/invitation",
                       {"csrf_token": form.csrf(), "subject": subject, "body": body})
     assert sent.status == 303, sent.text[:3000]
-    for address in ("web.one@example.org", "web.two@example.org"):
+    invited = {}
+    for address in web:
         (mail,) = wait_for_mail(mailbox, address)
         assert subject.split("{study}")[0] in mail["Subject"]
-        assert opens(Mailbox.link(mail))
+        invited[address] = Mailbox.link(mail)
+        assert opens(invited[address])
+
+    # A reminder later delivers the same links, and they still open.
+    form = staff.get(f"/studies/{study_id}/panel/reminder")
+    body = html.unescape(re.search(r'<textarea[^>]*name="body"[^>]*>\n?(.*?)</textarea>', form.text, re.S).group(1))
+    subject = html.unescape(re.search(r'name="subject"[^>]*value="([^"]*)"', form.text).group(1))
+    assert staff.post(f"/studies/{study_id}/panel/reminder",
+                      {"csrf_token": form.csrf(), "subject": subject, "body": body}).status == 303
+    for address in web:
+        invitation, reminder = wait_for_mail(mailbox, address, count=2)
+        assert Mailbox.link(reminder) == invited[address]
+        assert opens(invited[address])
 
     # A forgotten password: the mailed link opens the form to choose a new one.
     visitor = Browser(installed.url)
