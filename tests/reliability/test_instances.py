@@ -7,6 +7,9 @@ where that is a failure.
 """
 import os
 import secrets
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -93,3 +96,50 @@ def test_a_revoked_link_stops_at_once_on_the_other_instance(two_instances, app, 
     assert revoked.status == 303
 
     assert Browser(b.url).get(f"/p/{token}").status == 404
+
+
+def test_two_workers_on_one_queue_send_each_mail_once(two_instances, app, make_study, make_panellist, tmp_path):
+    """Production's workers share Redis and PostgreSQL: 30 invitations queued through one instance are sent by two
+    `delphi worker` processes together, each mail exactly once."""
+    from aiosmtpd.controller import Controller
+    from flask_migrate import stamp
+
+    from delphi.models import MailKind
+    from delphi.services.outbox import queue_panel_mail
+    from tests.live import ROOT, Mailbox, free_port
+
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    study_id = make_study()
+    addresses = [f"p{n}@example.org" for n in range(30)]
+    for address in addresses:
+        make_panellist(study_id, "staff", email=address)
+    with app.app_context():
+        stamp()
+        study = db.session.get(Study, study_id)
+        queue_panel_mail(study, MailKind.invitation, list(study.panellists), "Join", "{link}", None)
+        db.session.commit()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("DELPHI_")}
+    env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], DELPHI_SECRET_KEY=app.config["SECRET_KEY"],
+               DELPHI_JOBS_URL=REDIS_URL.rsplit("/", 1)[0] + "/1", DELPHI_MAIL_SERVER="127.0.0.1",
+               DELPHI_MAIL_PORT=str(controller.port), DELPHI_MAIL_FROM="delphi@example.org",
+               DELPHI_PUBLIC_URL="http://delphi.test", PYTHONPATH=str(ROOT))
+    workers = []
+    try:
+        for name in ("w1", "w2"):
+            (tmp_path / name).mkdir()
+            workers.append(subprocess.Popen(
+                [sys.executable, "-c", "from delphi.cli import main; main()", "worker", "--workers", "2"],
+                env={**env, "DELPHI_INSTANCE_PATH": str(tmp_path / name)}, cwd=tmp_path / name,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        deadline = time.monotonic() + 60
+        while len(mailbox.messages) < len(addresses) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(2)  # a second sending of any mail would have arrived by now
+    finally:
+        for worker in workers:
+            worker.terminate()
+            worker.wait(timeout=20)
+        controller.stop()
+    assert sorted(m["To"] for m in mailbox.messages) == sorted(addresses)
