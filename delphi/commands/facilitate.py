@@ -66,7 +66,7 @@ def report_delivery(queued: int, kind: str) -> None:
     delivery = deliver_due()
     click.echo(f"Sent {delivery.sent} of {queued} {kind}s."
                + (f" {delivery.failed} could not be delivered (see the panel page)." if delivery.failed else "")
-               + (f" The others wait for the mail server; `delphi worker` (or a running `delphi serve`) sends them."
+               + (" The others wait for the mail server; `delphi worker` (or a running `delphi serve`) sends them."
                   if delivery.sent + delivery.failed < queued else ""))
 
 

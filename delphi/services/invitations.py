@@ -1,6 +1,7 @@
-"""Building the panel: panellists from a contacts CSV or one by one, their personal links, and invitations and
-reminders by e-mail. Tokens are never stored: a link is shown, downloaded or mailed when it is made, and a fresh one
-replaces it when it must be sent again."""
+"""Building the panel: panellists from a contacts CSV or one by one, their personal links, who is invited or reminded,
+and the contacts-side files (links, non-completers). Tokens are never stored: a link is derived again from the
+server key whenever it is sent (services/panel.py), so the same link goes out until staff revoke or reissue it. Mail
+itself goes through the outbox (services/outbox.py)."""
 from __future__ import annotations
 
 import csv
@@ -14,9 +15,8 @@ from flask import current_app, has_request_context, url_for
 
 from delphi.errors import InputErrors, Problem
 from delphi.extensions import db
-from delphi.models import Contact, MailKind, Panellist, Round, StaffUser, Study, Submission, utcnow
+from delphi.models import Contact, MailKind, Panellist, Round, StaffUser, Study, Submission
 from delphi.services import audit
-from delphi.services.mail import Mail, send_mails
 from delphi.services.outbox import pending_recipients
 from delphi.services.panel import add_panellist, current_link_token, reissue_token, revoke_token
 from delphi.services.statements import write_csv
@@ -191,44 +191,6 @@ def invitation_recipients(study: Study, only_new: bool = True) -> list[Panellist
         query = query.where(Contact.invited_at.is_(None), Contact.id.not_in(pending_recipients(study,
                                                                                                 MailKind.invitation)))
     return list(db.session.scalars(query.order_by(Panellist.id)))
-
-
-def send_to_panel(study: Study, kind: str, recipients: list[Panellist], subject: str, body: str,
-                  actor: StaffUser | None, tokens: dict[int, str] | None = None) -> tuple[int, list[str]]:
-    """Mail each recipient; returns (sent, refused addresses). Raises MailError when no mail could be sent.
-
-    When the body has ``{link}``, each recipient gets their working link again (``tokens`` gives ones just made), so
-    the invitation already in their inbox keeps working. Only a link that cannot be derived again (made before links
-    were derived, or under another secret key) is replaced, once; a refused address keeps its previous link.
-    """
-    tokens = dict(tokens or {})
-    previous = {}
-    if "{link}" in body:
-        for p in recipients:
-            if p.id not in tokens and (token := current_link_token(p)) is not None:
-                tokens[p.id] = token
-            elif p.id not in tokens:
-                previous[p.id] = (p.token_hash, p.link_generation)
-                tokens[p.id] = reissue_token(p)
-    mails = [Mail(_email(p), render(subject, study, None), render(body, study, link_for(tokens[p.id])
-                                                                  if p.id in tokens else None))
-             for p in recipients]
-    refused = set(send_mails(mails))
-    now = utcnow()
-    for p in recipients:
-        if _email(p) in refused:
-            if p.id in previous:
-                p.token_hash, p.link_generation = previous[p.id]
-            continue
-        if kind == "invitation":
-            p.contact.invited_at = now
-        else:
-            p.contact.last_reminded_at = now
-    sent = len(recipients) - len([p for p in recipients if _email(p) in refused])
-    audit.record(f"panel.{kind}", study=study, actor=actor, target=f"study {study.id}", sent=sent,
-                 refused=len(refused))
-    db.session.flush()
-    return sent, sorted(refused)
 
 
 def revoke_link(panellist: Panellist, actor: StaffUser | None) -> None:
