@@ -43,12 +43,18 @@ def open_study(app, make_study, make_panellist):
     pids = [make_panellist(study_id, "staff", email=email)[0]
             for email in ("a@example.org", "b@example.org", None, "done@example.org")]
     with app.app_context():
-        study = db.session.get(Study, study_id)
-        for panellist in study.panellists:
-            panellist.consents.append(ConsentRecord(decision=ConsentDecision.given, consent_version=1))
-        open_next_round(study)
-        db.session.commit()
+        consent_everyone_and_open_round(study_id)
     return study_id, pids
+
+
+def consent_everyone_and_open_round(study_id) -> Study:
+    """Every panellist has consented and round 1 is open (inside an app context)."""
+    study = db.session.get(Study, study_id)
+    for panellist in study.panellists:
+        panellist.consents.append(ConsentRecord(decision=ConsentDecision.given, consent_version=1))
+    open_next_round(study)
+    db.session.commit()
+    return study
 
 
 def current(study_id) -> Round:
@@ -181,10 +187,7 @@ def test_the_facilitator_sets_the_date_and_panellists_and_mails_show_it(app, cli
     pid, token = make_panellist(study_id, "staff", email="a@example.org")
     app.extensions["babel"].default_timezone = "Europe/Oslo"  # as DELPHI_BABEL_DEFAULT_TIMEZONE would set it
     with app.app_context():
-        study = db.session.get(Study, study_id)
-        study.panellists[0].consents.append(ConsentRecord(decision=ConsentDecision.given, consent_version=1))
-        open_next_round(study)
-        db.session.commit()
+        consent_everyone_and_open_round(study_id)
     day = (utcnow() + timedelta(days=20)).date()
     # Bad input: the form comes back with what was typed and a plain message.
     response = client.post(f"/studies/{study_id}/rounds/1/timing",
@@ -229,11 +232,7 @@ def test_the_non_completers_list_has_every_way_to_reach_them_and_no_pseudonym(ap
     assert response.status_code == 200
     assert client.get(f"/studies/{study_id}/panel/non-completers.csv").status_code == 303  # no round open yet
     with app.app_context():
-        study = db.session.get(Study, study_id)
-        for panellist in study.panellists:
-            panellist.consents.append(ConsentRecord(decision=ConsentDecision.given, consent_version=1))
-        open_next_round(study)
-        db.session.commit()
+        study = consent_everyone_and_open_round(study_id)
         done = next(p.id for p in study.panellists if p.contact and p.contact.email == "done@example.org")
         pseudonyms = [p.pseudonym for p in study.panellists]
     answer_round(study_id, {done: {"A-01": 8, "A-02": 7, "B-01": 9}})
