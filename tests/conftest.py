@@ -73,7 +73,8 @@ def reset_database(engine: sa.Engine) -> None:
 
 
 def empty_tables(engine: sa.Engine) -> None:
-    """Leave exactly the models' tables, empty, their ids restarting at 1 (PostgreSQL).
+    """Leave exactly the models' tables, empty, their ids restarting at 1 (PostgreSQL; a SQLite file is copied from
+    ``schema_template`` instead).
 
     One TRUNCATE of every table costs a few milliseconds where dropping and creating the schema costs about a second.
     A test that ran migrations, stamped the database or dropped tables leaves another set of tables; the schema is
@@ -132,12 +133,14 @@ def app_config(tmp_path):
 def app(app_config, schema_template, tmp_path, monkeypatch):
     monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
-    url = app_config["SQLALCHEMY_DATABASE_URI"]
-    if schema_template is not None and url.startswith("sqlite:///"):
-        shutil.copyfile(schema_template, url.removeprefix("sqlite:///"))
+    target = sa.make_url(app_config["SQLALCHEMY_DATABASE_URI"])
+    copied = schema_template is not None and target.get_backend_name() == "sqlite" and target.database not in (
+        None, "", ":memory:")
+    if copied:
+        shutil.copyfile(schema_template, target.database)
     application = create_app(app_config)
     with application.app_context():
-        if schema_template is None:
+        if not copied:
             empty_tables(db.engine)
         limiter.reset()  # rate-limit counts are per process; each test starts with none
     yield application
