@@ -2,11 +2,17 @@
 an ``auth`` helper, and factories that return callables.
 
 Tests run on a SQLite file by default and on the database named by ``DELPHI_TEST_DATABASE_URL`` when it is set (CI
-runs the suite a second time against PostgreSQL); each test starts from empty tables there too.
+runs the suite a second time against PostgreSQL). Each test starts from empty tables with the current schema and ids
+counting from 1, without paying for the schema each time (indico's testing/fixtures/database.py makes its database
+once per session too): on SQLite the schema is made once into a template file that each test copies; on PostgreSQL
+each test empties the tables in one TRUNCATE, and makes the schema again only when the test before left it changed.
+Many tests use separate connections and processes (gunicorn, threads, the command line), so a per-test transaction
+rolled back at the end would not hold their work.
 """
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -58,15 +64,57 @@ text = "The person decides what goes into their plan."
 """
 
 
-def database_url(tmp_path: Path) -> str:
-    return TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
-
-
 def reset_database(engine: sa.Engine) -> None:
     """Drop every table (ours and Alembic's), whatever a previous test left behind."""
     meta = sa.MetaData()
     meta.reflect(bind=engine)
     meta.drop_all(bind=engine)
+
+
+def empty_tables(engine: sa.Engine) -> None:
+    """Leave exactly the models' tables, empty, their ids restarting at 1 (PostgreSQL; a SQLite file is copied from
+    ``schema_template`` instead).
+
+    One TRUNCATE of every table costs a few milliseconds where dropping and creating the schema costs about a second.
+    A test that ran migrations, stamped the database or dropped tables leaves another set of tables; the schema is
+    then made again.
+    """
+    names = set(db.metadata.tables)
+    with engine.connect() as conn:
+        present = set(sa.inspect(conn).get_table_names())
+    if present != names:
+        reset_database(engine)
+        db.metadata.create_all(engine)
+        return
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "TRUNCATE " + ", ".join(f'"{name}"' for name in sorted(names)) + " RESTART IDENTITY CASCADE"
+        )
+
+
+@pytest.fixture(scope="session")
+def schema_template(tmp_path_factory) -> Path | None:
+    """A SQLite file holding the current schema and no rows, made once per session (None on PostgreSQL)."""
+    if TEST_DATABASE_URL:
+        return None
+    folder = tmp_path_factory.mktemp("schema-template")
+    template = folder / "template.sqlite3"
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(folder / "instance"))
+        application = create_app({"TESTING": True, "SECRET_KEY": "template",
+                                  "SQLALCHEMY_DATABASE_URI": f"sqlite:///{template}"})
+    with application.app_context():
+        db.create_all()
+        with db.engine.connect() as conn:  # the file alone must hold the schema: nothing left in the WAL
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        db.engine.dispose()
+    for leftover in ("-wal", "-shm"):
+        Path(f"{template}{leftover}").unlink(missing_ok=True)
+    return template
+
+
+def database_url(tmp_path: Path) -> str:
+    return TEST_DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
 
 
 @pytest.fixture
@@ -84,18 +132,22 @@ def app_config(tmp_path):
 
 
 @pytest.fixture
-def app(app_config, tmp_path, monkeypatch):
+def app(app_config, schema_template, tmp_path, monkeypatch):
     monkeypatch.setenv("DELPHI_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.delenv("DATABASE_URL", raising=False)
+    target = sa.make_url(app_config["SQLALCHEMY_DATABASE_URI"])
+    copied = schema_template is not None and target.get_backend_name() == "sqlite" and target.database not in (
+        None, "", ":memory:")
+    if copied:
+        shutil.copyfile(schema_template, target.database)
     application = create_app(app_config)
     with application.app_context():
-        reset_database(db.engine)
-        db.create_all()
+        if not copied:
+            empty_tables(db.engine)
         limiter.reset()  # rate-limit counts are per process; each test starts with none
     yield application
     with application.app_context():
         db.session.remove()
-        reset_database(db.engine)
         for engine in db.engines.values():
             engine.dispose()
 
