@@ -60,6 +60,21 @@ def _statement_sources():
     return {"answer_sources": answer_sources}
 
 
+def _question_saved(form, save) -> bool:
+    """Run ``save()`` and commit; a refusal goes on the question's field instead (and nothing is kept)."""
+    try:
+        save()
+    except DomainError as exc:
+        form.text.errors.append(str(exc))
+    except StatementError as exc:
+        db.session.rollback()
+        form.text.errors.extend(e[0].upper() + e[1:] + "." for e in exc.errors)
+    else:
+        db.session.commit()
+        return True
+    return False
+
+
 def _questions_page(study, role, form, status=200):
     return render_template("facilitate/open_answers_questions.html", study=study, role=role, form=form,
                            action=ActionForm()), status
@@ -72,18 +87,9 @@ def open_questions(study_id: int):
     form = QuestionForm()
     if form.is_submitted():
         study, role = get_study_or_404(study_id, RUNNING_ROLES)
-        if form.validate():
-            try:
-                add_question(study, form.text.data, current_user)
-            except DomainError as exc:
-                form.text.errors.append(str(exc))
-            except StatementError as exc:
-                db.session.rollback()
-                form.text.errors.extend(e[0].upper() + e[1:] + "." for e in exc.errors)
-            else:
-                db.session.commit()
-                flash("The question has been added. The study will begin with an open round.", "success")
-                return redirect(url_for("facilitate.open_questions", study_id=study.id), code=303)
+        if form.validate() and _question_saved(form, lambda: add_question(study, form.text.data, current_user)):
+            flash("The question has been added. The study will begin with an open round.", "success")
+            return redirect(url_for("facilitate.open_questions", study_id=study.id), code=303)
     return _questions_page(study, role, form, 422 if form.errors else 200)
 
 
@@ -93,18 +99,10 @@ def edit_open_question(study_id: int, question_id: int):
     study, role = get_study_or_404(study_id, RUNNING_ROLES)
     question = get_in_study_or_404(OpenQuestion, question_id, study)
     form = QuestionForm(obj=question)
-    if form.validate_on_submit():
-        try:
-            edit_question(question, form.text.data, current_user)
-        except DomainError as exc:
-            form.text.errors.append(str(exc))
-        except StatementError as exc:
-            db.session.rollback()
-            form.text.errors.extend(e[0].upper() + e[1:] + "." for e in exc.errors)
-        else:
-            db.session.commit()
-            flash("The question has been saved.", "success")
-            return redirect(url_for("facilitate.open_questions", study_id=study.id), code=303)
+    if form.validate_on_submit() and _question_saved(form, lambda: edit_question(question, form.text.data,
+                                                                                 current_user)):
+        flash("The question has been saved.", "success")
+        return redirect(url_for("facilitate.open_questions", study_id=study.id), code=303)
     return render_template("facilitate/open_answers_question_edit.html", study=study, role=role, form=form,
                            question=question), 422 if form.errors else 200
 
