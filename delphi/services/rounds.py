@@ -6,8 +6,8 @@ import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import (
+    Classification,
     DomainError,
-
     RevisionKind,
     Round,
     RoundKind,
@@ -90,9 +90,9 @@ def _apply_carry_forward(previous: Round, next_number: int, actor: StaffUser | N
 
 
 def _default_reason(rs: RoundStatement) -> str:
-    if rs.classification is None:
+    if rs.classification in (None, Classification.none):
         return ""
-    return {"in": "consensus in", "out": "consensus out"}.get(rs.classification.value, "")
+    return rs.classification.title
 
 
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import (
+    Classification,
     Panellist,
     Rating,
     RevisionKind,
@@ -207,7 +208,7 @@ def item_history(study: Study) -> dict[str, list[HistoryEvent]]:
                 name += f" ({revision.source_statement.code})"
             events.append(HistoryEvent(revision.round_number, name, revision.text, revision.reason))
         for number, rs in decided.get(statement.id, []):
-            verdict = {"in": "consensus in", "out": "consensus out"}.get(rs.classification.value, "no consensus")
+            verdict = (rs.classification or Classification.none).title
             events.append(HistoryEvent(number, f"rated: {verdict}", rs.text, rs.decision_reason))
         events.sort(key=lambda e: (e.round or 0, not e.event.startswith(("added", "written", "reworded", "merged",
                                                                            "carried", "reinstated"))))
