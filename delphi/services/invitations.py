@@ -134,8 +134,6 @@ def non_completers_csv(study: Study, round_: Round, actor: StaffUser | None) -> 
     """``group,email,phone,link`` of everyone still in the study who has not submitted the round, for text
     messages, letters and phone calls (contacts side only: no pseudonym). A link that cannot be rebuilt (made before
     links were derived) or was revoked is left empty: staff give that person a new one from the panel page."""
-    from delphi.services.round_timing import non_completers
-
     rows = []
     for panellist in non_completers(study, round_):
         contact = panellist.contact
@@ -173,15 +171,20 @@ def render(text: str, study: Study, link: str | None) -> str:
     return text.replace("{study}", study.title).replace("{link}", link or "")
 
 
+def non_completers(study: Study, round_: Round, with_email: bool = False) -> list[Panellist]:
+    """Panellists still in the study who have not submitted the round; with ``with_email``, only those with an
+    e-mail address."""
+    submitted = sa.select(Submission.panellist_id).where(Submission.round_id == round_.id)
+    query = sa.select(Panellist).where(Panellist.study_id == study.id, Panellist.withdrawn.is_(False),
+                                       Panellist.id.not_in(submitted))
+    if with_email:
+        query = query.join(Contact).where(Contact.email.is_not(None), Contact.email != "")
+    return list(db.session.scalars(query.order_by(Panellist.id)))
+
+
 def reminder_recipients(study: Study, round_: Round) -> list[Panellist]:
     """Panellists with an e-mail address who have not submitted the round."""
-    submitted = sa.select(Submission.panellist_id).where(Submission.round_id == round_.id)
-    return list(db.session.scalars(
-        sa.select(Panellist).join(Contact).where(
-            Panellist.study_id == study.id, Panellist.withdrawn.is_(False), Contact.email.is_not(None),
-            Contact.email != "", Panellist.id.not_in(submitted))
-        .order_by(Panellist.id)
-    ))
+    return non_completers(study, round_, with_email=True)
 
 
 def invitation_recipients(study: Study, only_new: bool = True) -> list[Panellist]:

@@ -16,7 +16,7 @@ from huey import crontab
 from delphi.db import writing
 from delphi.extensions import db
 from delphi.jobs import huey, periodic_job
-from delphi.models import DomainError, MailKind, MailText, Panellist, Round, RoundStatus, StaffUser, Study, utcnow
+from delphi.models import DomainError, MailKind, MailText, Round, RoundStatus, StaffUser, Study, utcnow
 from delphi.services import audit
 
 MAX_REMINDER_DAYS = 60
@@ -98,20 +98,11 @@ def save_mail_text(study: Study, kind: MailKind, language: str, subject: str, bo
     db.session.flush()
 
 
-def non_completers(study: Study, round_: Round) -> list[Panellist]:
-    """Panellists still in the study who have not submitted the round, with or without an e-mail address."""
-    from delphi.models import Submission
-
-    submitted = sa.select(Submission.panellist_id).where(Submission.round_id == round_.id)
-    return list(db.session.scalars(
-        sa.select(Panellist).where(Panellist.study_id == study.id, Panellist.withdrawn.is_(False),
-                                   Panellist.id.not_in(submitted)).order_by(Panellist.id)))
-
-
 def send_due_reminders(now: datetime | None = None, dry_run: bool = False,
                        study: Study | None = None) -> list[tuple[Round, int, int]]:
     """Queue each due reminder to the round's non-completers with an address; returns (round, days, queued) for
     each. With ``dry_run``, nothing is queued or marked."""
+    from delphi.services.invitations import reminder_recipients
     from delphi.services.outbox import queue_panel_mail
 
     now = now or utcnow()
@@ -123,7 +114,7 @@ def send_due_reminders(now: datetime | None = None, dry_run: bool = False,
         days = due_reminder(round_, now)
         if days is None:
             continue
-        recipients = [p for p in non_completers(round_.study, round_) if p.contact and p.contact.email]
+        recipients = reminder_recipients(round_.study, round_)
         if dry_run:
             done.append((round_, days, len(recipients)))
             continue

@@ -24,11 +24,11 @@ from delphi.models import (
     Study,
     utcnow,
 )
+from delphi.services.invitations import non_completers
 from delphi.services.outbox import deliver_due
 from delphi.services.round_timing import (
     close_due_rounds,
     mail_text,
-    non_completers,
     save_mail_text,
     send_due_reminders,
     set_round_timing,
