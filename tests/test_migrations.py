@@ -69,6 +69,25 @@ def test_each_upgrade_keeps_a_running_studys_rows(app):
         assert db.session.scalar(figures) > 0
 
 
+def test_every_panellist_still_in_a_study_gets_a_contact_row(app):
+    """Revision 0007: the contacts side names a person by their contact row, so a panellist added without an address
+    (who had none) gets an empty one; a withdrawn panellist's erased contact stays erased."""
+    with app.app_context():
+        rows = populated_rows()
+        bare = rows["contact"].pop()  # as the code before 0007 left a panellist added without an address
+        reset_database(db.engine)
+        upgrade(revision="0005")
+        with db.engine.begin() as conn:
+            write_rows(conn, rows)
+        upgrade(revision="0007")
+        with db.engine.connect() as conn:
+            contacts = dict(conn.execute(sa.text("SELECT panellist_id, email FROM contact")).all())
+            active = set(conn.scalars(sa.text("SELECT id FROM panellist WHERE withdrawn = :no"), {"no": False}))
+            withdrawn = set(conn.scalars(sa.text("SELECT id FROM panellist WHERE withdrawn = :yes"), {"yes": True}))
+        assert set(contacts) == active and withdrawn and not withdrawn & set(contacts)
+        assert contacts[bare["panellist_id"]] is None and len(contacts) == len(rows["contact"]) + 1
+
+
 def populated_rows() -> dict[str, list[dict]]:
     """Every table's rows after the current code has run a study into its second round."""
     demo = seed_demo()

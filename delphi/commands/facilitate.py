@@ -17,11 +17,11 @@ def panel():
     pass
 
 
-@panel.command("invite", help="Add panellists from a CSV of group[,email]; write group,link rows to LINKS.csv.")
+@panel.command("invite", help="Add panellists from a CSV of group[,email]; write group,email,link rows to LINKS.csv.")
 @click.argument("study_id", metavar="STUDY", type=int)
 @click.argument("contacts", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--links", "links_file", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the personal links (group,link).")
+              help="Where to write the personal links (group,email,link).")
 @click.option("--send", is_flag=True, help="Also e-mail each contact their invitation (SMTP from MAIL_* settings).")
 @with_appcontext
 def panel_invite(study_id: int, contacts: Path, links_file: Path, send: bool) -> None:
@@ -44,7 +44,7 @@ def panel_invite(study_id: int, contacts: Path, links_file: Path, send: bool) ->
             raise refused(f"{contacts} has problems; nobody was added:", exc.errors) from exc
         links = invitations.add_panel(study, rows, None)
         try:
-            links_file.write_text(invitations.links_csv(links, with_contacts=False), encoding="utf-8")
+            links_file.write_text(invitations.links_csv(links), encoding="utf-8")
         except OSError as exc:
             db.session.rollback()
             raise click.ClickException(f"cannot write {links_file}: {exc.strerror}; nobody was added.") from exc

@@ -1,17 +1,21 @@
-"""Paper and telephone parity: a facilitator types in a panellist's answers from a paper form or a call. The answers
-are marked as entered by staff, and the audit log says who entered them (never what)."""
+"""Proxy entry (paper and telephone parity), on the contacts side: opened from a contact on the panel page, it asks
+who is entering the answers, how the panellist gives them and why, then shows an empty form (staff record answers,
+they do not read them back) with, from the second rating round, the panellist's own previous rating and the feedback
+they would see. Everything is audited by the services, naming the contact's number."""
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
 from flask_login import current_user, login_required
 
 from delphi.extensions import db
 from delphi.facilitate import bp
-from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_study_or_404
-from delphi.facilitate.forms import ActionForm, EntryPanellistForm
-from delphi.models import Panellist, RoundKind
-from delphi.services.answers import Answer, RoundClosed, answers_for, has_submitted
-from delphi.services.staff_entry import active_panellist, enter_answers
+from delphi.facilitate.access import CONTACTS_SIDE, get_contact_or_404, get_study_or_404
+from delphi.facilitate.forms import PROXY_CHANNELS, ProxyEntryForm
+from delphi.models import RoundKind
+from delphi.panel.phrases import feedback_phrases
+from delphi.services.answers import Answer, RoundClosed
+from delphi.services.staff_entry import ProxyContext, enter_answers, open_proxy_entry
 
 UNABLE = "unable"
 
@@ -22,21 +26,6 @@ def _open_rating_round(study):
         flash("Answers can be entered while a rating round is open.", "error")
         return None
     return current
-
-
-@bp.route("/<int:study_id>/entry", methods=["GET", "POST"])
-@login_required
-def entry(study_id: int):
-    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
-    form = EntryPanellistForm()
-    if form.validate_on_submit():
-        panellist = active_panellist(study, form.pseudonym.data)
-        if panellist is None:
-            form.pseudonym.errors.append("No active panellist of this study has that pseudonym.")
-        else:
-            return redirect(url_for("facilitate.entry_answers", study_id=study.id, panellist_id=panellist.id),
-                            code=303)
-    return render_template("facilitate/entry.html", study=study, form=form), 422 if form.errors else 200
 
 
 def read_answers(round_, study, form) -> tuple[dict[int, Answer], dict[int, str]]:
@@ -57,32 +46,56 @@ def read_answers(round_, study, form) -> tuple[dict[int, Answer], dict[int, str]
     return answers, errors
 
 
-@bp.route("/<int:study_id>/entry/<int:panellist_id>", methods=["GET", "POST"])
+def _answer_sheet(study, contact, round_, form, errors=None, status=200):
+    """The empty answers form (typed values again after a mistake), with last round's feedback in the panellist's
+    language; showing it is audited."""
+    context = ProxyContext(form.channel.data, form.entered_by.data.strip(), form.reason.data.strip())
+    sheet = open_proxy_entry(contact, round_, context, current_user)
+    db.session.commit()
+    with force_locale(contact.panellist.language or study.language):
+        phrases = feedback_phrases() if sheet.feedback else {}
+    return render_template("facilitate/entry_answers.html", study=study, contact=contact, round=round_, form=form,
+                           sheet=sheet, phrases=phrases, errors=errors or {},
+                           typed=request.form if errors else None, channel=PROXY_CHANNELS[form.channel.data],
+                           UNABLE=UNABLE), status
+
+
+@bp.route("/<int:study_id>/panel/contacts/<int:contact_id>/entry", methods=["GET", "POST"])
 @login_required
-def entry_answers(study_id: int, panellist_id: int):
-    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
-    panellist = get_in_study_or_404(Panellist, panellist_id, study)
-    if panellist.withdrawn:
-        abort(404)
+def entry(study_id: int, contact_id: int):
+    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
+    contact = get_contact_or_404(contact_id, study)
     if (round_ := _open_rating_round(study)) is None:
-        return redirect(url_for("facilitate.study", study_id=study.id), code=303)
-    form, errors = ActionForm(), {}
+        return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
+    form = ProxyEntryForm()
     if form.validate_on_submit():
-        answers, errors = read_answers(round_, study, request.form)
-        if not errors:
-            try:
-                saved, submitted = enter_answers(panellist, round_, answers, request.form.get("submit_round") == "yes",
-                                                 current_user)
-            except RoundClosed:
-                db.session.rollback()
-                flash(f"Round {round_.number} closed before these answers were saved; nothing was saved.", "error")
-                return redirect(url_for("facilitate.study", study_id=study.id), code=303)
-            db.session.commit()
-            flash(f"{saved} answers of {panellist.pseudonym} have been saved"
-                  + (" and the round marked as submitted." if submitted else "."), "success")
-            return redirect(url_for("facilitate.entry", study_id=study.id), code=303)
-    return render_template(
-        "facilitate/entry_answers.html", study=study, panellist=panellist, round=round_, form=form, errors=errors,
-        saved=answers_for(panellist, round_), typed=request.form if errors else None,
-        submitted=has_submitted(panellist, round_), UNABLE=UNABLE,
-    ), 422 if errors else 200
+        return _answer_sheet(study, contact, round_, form)
+    return render_template("facilitate/entry.html", study=study, contact=contact, round=round_,
+                           form=form), 422 if form.errors else 200
+
+
+@bp.post("/<int:study_id>/panel/contacts/<int:contact_id>/entry/answers")
+@login_required
+def entry_answers(study_id: int, contact_id: int):
+    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
+    contact = get_contact_or_404(contact_id, study)
+    if (round_ := _open_rating_round(study)) is None:
+        return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
+    form = ProxyEntryForm()
+    if not form.validate_on_submit():
+        return render_template("facilitate/entry.html", study=study, contact=contact, round=round_, form=form), 422
+    answers, errors = read_answers(round_, study, request.form)
+    if errors:
+        return _answer_sheet(study, contact, round_, form, errors, 422)
+    context = ProxyContext(form.channel.data, form.entered_by.data.strip(), form.reason.data.strip())
+    try:
+        saved, submitted = enter_answers(contact, round_, answers, request.form.get("submit_round") == "yes",
+                                         context, current_user)
+    except RoundClosed:
+        db.session.rollback()
+        flash(f"Round {round_.number} closed before these answers were saved; nothing was saved.", "error")
+        return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
+    db.session.commit()
+    flash(f"{saved} answer{'' if saved == 1 else 's'} for contact #{contact.id} saved"
+          + (" and the round marked as sent." if submitted else "."), "success")
+    return redirect(url_for("facilitate.panel", study_id=study.id), code=303)

@@ -265,9 +265,25 @@ class SuggestionDecisionForm(FlaskForm):
     reason = TextAreaField("Reason", validators=[Length(max=2000)])
 
 
-class EntryPanellistForm(FlaskForm):
-    pseudonym = StringField("Panellist's pseudonym", validators=[DataRequired("Enter the panellist's pseudonym."),
-                                                                Length(max=20)])
+PROXY_CHANNELS = {"phone": "by phone with the panellist", "paper": "from their paper form",
+                  "in_person": "in person with the panellist"}
+
+
+class ProxyEntryForm(FlaskForm):
+    """Who is entering a panellist's answers for them, how and why: it goes into the audit log."""
+
+    channel = RadioField("How the panellist gives their answers", choices=options(PROXY_CHANNELS.items()),
+                         validators=[InputRequired("Choose how the panellist gives their answers.")])
+    entered_by = StringField("Who is entering them", validators=[
+        DataRequired("Say who is entering the answers."), Length(max=200)])
+    reason = TextAreaField("Why they are entered for the panellist", validators=[
+        DataRequired("Say why the answers are entered for the panellist, for the audit log."), Length(max=500)])
+
+
+class WithdrawRequestForm(FlaskForm):
+    confirm = BooleanField("The person asked to leave the study", validators=[
+        DataRequired("Tick the box to confirm that the person asked to leave.")])
+    erase_answers = BooleanField("They also asked for their answers to be deleted")
 
 
 class RoundTimingForm(FlaskForm):

@@ -1,6 +1,7 @@
-"""The panel: add panellists (one by one or from a contacts CSV), their links (shown once, or as a CSV), invitations
-and reminders by e-mail, and revoking or reissuing a link. Owners and facilitators only: this is where contact
-details are, and no answer is ever shown here."""
+"""The panel, on the contacts side: add panellists (one by one or from a contacts CSV), their links (shown once, or as
+a CSV), invitations and reminders by e-mail, who has sent the open round, revoking or reissuing a link, and
+withdrawal at a person's request. Owners and facilitators only: this is where contact details are, and no pseudonym
+or answer is ever shown here; a person is named by their contact number."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
@@ -8,16 +9,16 @@ from flask_login import current_user, login_required
 
 from delphi.extensions import db
 from delphi.facilitate import bp
-from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_study_or_404
-from delphi.facilitate.forms import options, ActionForm, ContactsForm, MailForm, PanellistForm
+from delphi.facilitate.access import CONTACTS_SIDE, get_contact_or_404, get_study_or_404
+from delphi.facilitate.forms import options, ActionForm, ContactsForm, MailForm, PanellistForm, WithdrawRequestForm
 from delphi.facilitate.uploads import download, uploaded_text
-from delphi.models import MailKind, Panellist
+from delphi.models import MailKind, RoundKind
 from delphi.services.invitations import (
     ContactRow, ContactsError, NewLink, add_panel, invitation_recipients, link_for, links_csv, non_completers_csv,
-    parse_contacts_csv, reissue_link, reminder_recipients, revoke_link,
+    parse_contacts_csv, reissue_link, reminder_recipients, revoke_link, withdraw_at_request,
 )
 from delphi.services.outbox import latest_mail, outbox_summary, queue_panel_mail, wake_sender
-from delphi.services.panel_search import MAX_SEARCH, panel_page, panel_size
+from delphi.services.panel_search import MAX_SEARCH, panel_page, panel_size, submitted_among, withdrawn_count
 from delphi.services.round_timing import mail_text, save_mail_text
 
 
@@ -34,11 +35,14 @@ def _panel_page(study, form=None, upload=None, status=200):
     page = panel_page(study, _page_number(request.args.get("page")), search)
     form = form or PanellistForm()
     form.group.choices = options((g.key, g.name) for g in study.groups)
-    mail = latest_mail([p.contact.id for p in page.items if p.contact is not None])
+    current = study.current_round
+    open_round = current if current is not None and current.is_open else None
     return render_template("facilitate/panel.html", study=study, page=page, search=search,
-                           panel_size=panel_size(study) if search else page.total, form=form,
-                           outbox=outbox_summary(study), latest_mail=mail,
-                           upload=upload or ContactsForm(), action=ActionForm(), current=study.current_round), status
+                           panel_size=panel_size(study) if search else page.total, withdrawn=withdrawn_count(study),
+                           form=form, outbox=outbox_summary(study), latest_mail=latest_mail([c.id for c in page.items]),
+                           submitted=submitted_among(page.items, open_round), open_round=open_round,
+                           can_enter=open_round is not None and open_round.kind is RoundKind.rating,
+                           upload=upload or ContactsForm(), action=ActionForm(), current=current), status
 
 
 def _back_to_panel(study):
@@ -56,7 +60,7 @@ def _links_response(study, links, output: str):
 @bp.get("/<int:study_id>/panel")
 @login_required
 def panel(study_id: int):
-    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
+    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
     return _panel_page(study)
 
 
@@ -64,7 +68,7 @@ def panel(study_id: int):
 @login_required
 def add_panellist(study_id: int):
     """Add one panellist; the response shows their link once (not a redirect: the link is never stored)."""
-    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
+    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
     form = PanellistForm()
     form.group.choices = options((g.key, g.name) for g in study.groups)
     if form.validate_on_submit():
@@ -79,7 +83,7 @@ def add_panellist(study_id: int):
 @login_required
 def non_completers(study_id: int):
     """Who has not sent the open round's answers, with how to reach them (text, letter, phone); audited."""
-    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
+    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
     current = study.current_round
     if current is None or not current.is_open:
         flash("The list of those who have not answered is there while a round is open.", "error")
@@ -92,7 +96,7 @@ def non_completers(study_id: int):
 @bp.post("/<int:study_id>/panel/import")
 @login_required
 def import_panel(study_id: int):
-    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
+    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
     upload = ContactsForm()
     if upload.validate_on_submit() and (content := uploaded_text(upload.file)) is not None:
         try:
@@ -106,22 +110,39 @@ def import_panel(study_id: int):
     return _panel_page(study, upload=upload, status=422)
 
 
-@bp.post("/<int:study_id>/panel/<int:panellist_id>/<any(revoke, reissue):action>")
+@bp.post("/<int:study_id>/panel/contacts/<int:contact_id>/<any(revoke, reissue):action>")
 @login_required
-def panellist_link(study_id: int, panellist_id: int, action: str):
-    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
-    panellist = get_in_study_or_404(Panellist, panellist_id, study)
-    if not ActionForm().validate_on_submit() or panellist.withdrawn:
-        flash("A withdrawn panellist's link cannot be changed.", "error")
+def contact_link(study_id: int, contact_id: int, action: str):
+    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
+    contact = get_contact_or_404(contact_id, study)
+    if not ActionForm().validate_on_submit():
         return _back_to_panel(study)
     if action == "revoke":
-        revoke_link(panellist, current_user)
+        revoke_link(contact.panellist, current_user)
         db.session.commit()
-        flash(f"The link of {panellist.pseudonym} no longer works.", "success")
+        flash(f"The link of contact #{contact.id} no longer works.", "success")
         return _back_to_panel(study)
-    token = reissue_link(panellist, current_user)
+    token = reissue_link(contact.panellist, current_user)
     db.session.commit()
-    return _links_response(study, [NewLink(panellist, token)], "page")
+    return _links_response(study, [NewLink(contact.panellist, token)], "page")
+
+
+@bp.route("/<int:study_id>/panel/contacts/<int:contact_id>/withdraw", methods=["GET", "POST"])
+@login_required
+def withdraw_contact(study_id: int, contact_id: int):
+    """A person asked staff to leave the study (and perhaps to have their answers deleted): confirm, then withdraw
+    them as their own link would; their contact details are erased."""
+    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
+    contact = get_contact_or_404(contact_id, study)
+    form = WithdrawRequestForm()
+    if form.validate_on_submit():
+        number = contact.id
+        withdraw_at_request(contact, form.erase_answers.data, current_user)
+        db.session.commit()
+        flash(f"Contact #{number} has left the study; their contact details are erased.", "success")
+        return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
+    return render_template("facilitate/withdraw_contact.html", study=study, contact=contact,
+                           form=form), 422 if form.errors else 200
 
 
 @bp.route("/<int:study_id>/panel/<any(invitation, reminder):kind>", methods=["GET", "POST"])
@@ -130,7 +151,7 @@ def mail_panel(study_id: int, kind: str):
     """Invitations go to panellists with an address who have not been invited; reminders to those who have not
     submitted the open round. The text is the study's own (as last sent, in its language) or the default; sending
     queues one mail per recipient, which the background worker delivers."""
-    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
+    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
     current = study.current_round
     if kind == "reminder" and (current is None or not current.is_open):
         flash("Reminders can be sent while a round is open.", "error")

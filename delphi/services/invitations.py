@@ -15,10 +15,12 @@ from flask import current_app, has_request_context, url_for
 
 from delphi.errors import InputErrors, Problem
 from delphi.extensions import db
-from delphi.models import Contact, MailKind, Panellist, Round, StaffUser, Study, Submission
+from delphi.models import Contact, MailKind, Panellist, Round, StaffUser, Study, Submission, WithdrawalPolicy
 from delphi.services import audit
 from delphi.services.outbox import pending_recipients
-from delphi.services.panel import add_panellist, current_link_token, reissue_token, revoke_token
+from delphi.services.panel import (
+    add_panellist, current_link_token, reissue_token, revoke_token, withdraw_panellist,
+)
 from delphi.services.statements import write_csv
 
 EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
@@ -120,14 +122,16 @@ def add_panel(study: Study, rows: list[ContactRow], actor: StaffUser | None) -> 
     return links
 
 
-def links_csv(links: list[NewLink], with_contacts: bool = True) -> str:
-    if not with_contacts:
-        return write_csv(["group", "link"], [[_group_key(n.panellist), link_for(n.token)] for n in links])
-    return write_csv(
-        ["pseudonym", "group", "email", "link"],
-        [[n.panellist.pseudonym, _group_key(n.panellist), _email(n.panellist) or "", link_for(n.token)]
-         for n in links],
-    )
+def links_csv(links: list[NewLink]) -> str:
+    """``group,email,link`` (spec/cli.md): for a mail merge, a letter or a text; never the pseudonym, which is on the
+    data side only."""
+    return write_csv(["group", "email", "link"],
+                     [[_group_key(n.panellist), _email(n.panellist) or "", link_for(n.token)] for n in links])
+
+
+def contact_ref(contact: Contact) -> str:
+    """How the contacts side and its audit entries name a person: by the contact's number, never the pseudonym."""
+    return f"contact #{contact.id}"
 
 
 def non_completers_csv(study: Study, round_: Round, actor: StaffUser | None) -> str:
@@ -198,13 +202,23 @@ def invitation_recipients(study: Study, only_new: bool = True) -> list[Panellist
 
 def revoke_link(panellist: Panellist, actor: StaffUser | None) -> None:
     revoke_token(panellist)
-    audit.record("panel.revoke_link", study=panellist.study, actor=actor, target=f"panellist {panellist.pseudonym}")
+    audit.record("panel.revoke_link", study=panellist.study, actor=actor, target=contact_ref(panellist.contact))
     db.session.flush()
 
 
 def reissue_link(panellist: Panellist, actor: StaffUser | None) -> str:
     token = reissue_token(panellist)
-    audit.record("panel.reissue_link", study=panellist.study, actor=actor, target=f"panellist {panellist.pseudonym}")
+    audit.record("panel.reissue_link", study=panellist.study, actor=actor, target=contact_ref(panellist.contact))
     db.session.flush()
     return token
 
+
+def withdraw_at_request(contact: Contact, erase_answers: bool, actor: StaffUser | None) -> None:
+    """A panellist asked staff (by phone, letter or mail) to leave the study: as if they had left through their own
+    link (services/panel.withdraw_panellist: the link stops, contact details are erased, answers kept or deleted as the
+    protocol says), and with ``erase_answers`` their answers are deleted whatever the protocol says (they asked for
+    them to be erased). The audit entry names the contact's number, which then names nobody."""
+    panellist = contact.panellist
+    audit.record("panel.withdraw_at_request", study=panellist.study, actor=actor, target=contact_ref(contact),
+                 answers_erased=erase_answers or panellist.study.withdrawal_policy is WithdrawalPolicy.delete)
+    withdraw_panellist(panellist, erase_answers=erase_answers)

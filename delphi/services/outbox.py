@@ -136,7 +136,7 @@ def _claim_next(now: datetime) -> OutboxMail | None:
 def _compose(row: OutboxMail) -> Mail | None:
     if row.kind is MailKind.password_reset:
         return Mail(row.staff_user.email, row.subject, row.body) if row.staff_user and row.staff_user.active else None
-    from delphi.services.invitations import link_for, render
+    from delphi.services.invitations import contact_ref, link_for, render
     from delphi.services.panel import current_link_token, reissue_token
     from delphi.services.round_timing import closing_sentence
 
@@ -151,7 +151,7 @@ def _compose(row: OutboxMail) -> Mail | None:
         token = current_link_token(panellist)
         if token is None:  # a link that cannot be derived again (older random token, another key): replaced once
             token = reissue_token(panellist)
-            audit.record("panel.reissue_link", study=study, actor=None, target=f"panellist {panellist.pseudonym}",
+            audit.record("panel.reissue_link", study=study, actor=None, target=contact_ref(contact),
                          reason="resent link could not be rebuilt")
         link = link_for(token)
     body = render(row.body, study, link)

@@ -66,8 +66,9 @@ def add_panellist(study: Study, group: StakeholderGroup | None, email: str | Non
         raise ValueError("the group belongs to another study")
     panellist = Panellist(group=group, pseudonym=new_pseudonym(), link_generation=0)
     study.panellists.append(panellist)
-    if email or phone:
-        panellist.contact = Contact(email=email.strip() if email else None, phone=phone.strip() if phone else None)
+    # Every panellist has a contact row, addresses or not: the contacts side names a person by it ("contact #12"),
+    # never by the pseudonym.
+    panellist.contact = Contact(email=email.strip() if email else None, phone=phone.strip() if phone else None)
     db.session.add(panellist)
     db.session.flush()  # the token is derived from the id
     token = link_token(panellist)
@@ -103,9 +104,10 @@ def find_by_token(token: str) -> Panellist | None:
     return panellist
 
 
-def withdraw_panellist(panellist: Panellist) -> None:
+def withdraw_panellist(panellist: Panellist, erase_answers: bool = False) -> None:
     """Withdraw a panellist: the link stops working, contact details are erased, and ratings, comments and open
-    answers are deleted or kept (anonymous) as the study's protocol says."""
+    answers are deleted or kept (anonymous) as the study's protocol says; deleted whatever it says with
+    ``erase_answers`` (the panellist asked for their answers to be erased)."""
     from delphi.models import OpenAnswer, Rating, Submission, Suggestion, WithdrawalPolicy
 
     panellist.withdrawn = True
@@ -113,7 +115,7 @@ def withdraw_panellist(panellist: Panellist) -> None:
     panellist.token_hash = None
     panellist.contact = None
     db.session.execute(sa.update(Suggestion).where(Suggestion.panellist_id == panellist.id).values(panellist_id=None))
-    if panellist.study.withdrawal_policy is WithdrawalPolicy.delete:
+    if erase_answers or panellist.study.withdrawal_policy is WithdrawalPolicy.delete:
         for model in (Rating, Submission, OpenAnswer):
             db.session.execute(sa.delete(model).where(model.panellist_id == panellist.id))
     db.session.flush()

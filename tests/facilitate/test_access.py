@@ -16,16 +16,19 @@ READ = [
 RUN = [
     ("GET", "/studies/{s}/settings"), ("GET", "/studies/{s}/protocol"), ("GET", "/studies/{s}/groups"),
     ("GET", "/studies/{s}/panel"), ("GET", "/studies/{s}/panel/invitation"), ("GET", "/studies/{s}/panel/reminder"),
-    ("GET", "/studies/{s}/entry"), ("GET", "/studies/{s}/entry/{p}"), ("GET", "/studies/{s}/statements/{st}"),
+    ("GET", "/studies/{s}/panel/contacts/{c}/entry"), ("GET", "/studies/{s}/panel/contacts/{c}/withdraw"),
+    ("GET", "/studies/{s}/panel/non-completers.csv"), ("GET", "/studies/{s}/statements/{st}"),
     ("POST", "/studies/{s}/settings"), ("POST", "/studies/{s}/protocol"), ("POST", "/studies/{s}/protocol/check-rule"),
     ("POST", "/studies/{s}/groups"), ("POST", "/studies/{s}/statements"), ("POST", "/studies/{s}/statements/{st}"),
     ("POST", "/studies/{s}/statements/{st}/up"), ("POST", "/studies/{s}/statements/bank"),
     ("POST", "/studies/{s}/statements/import"), ("POST", "/studies/{s}/panel"), ("POST", "/studies/{s}/panel/import"),
-    ("POST", "/studies/{s}/panel/{p}/revoke"), ("POST", "/studies/{s}/panel/{p}/reissue"),
+    ("POST", "/studies/{s}/panel/contacts/{c}/revoke"), ("POST", "/studies/{s}/panel/contacts/{c}/reissue"),
+    ("POST", "/studies/{s}/panel/contacts/{c}/withdraw"),
     ("POST", "/studies/{s}/panel/invitation"), ("POST", "/studies/{s}/panel/reminder"),
     ("POST", "/studies/{s}/review/{st}/decide"), ("POST", "/studies/{s}/review/{st}/reword"),
     ("POST", "/studies/{s}/review/merge"), ("POST", "/studies/{s}/review/suggestions/{g}"),
-    ("POST", "/studies/{s}/review/comments"), ("POST", "/studies/{s}/entry"), ("POST", "/studies/{s}/entry/{p}"),
+    ("POST", "/studies/{s}/review/comments"), ("POST", "/studies/{s}/panel/contacts/{c}/entry"),
+    ("POST", "/studies/{s}/panel/contacts/{c}/entry/answers"),
     ("POST", "/studies/{s}/rounds/1/close"), ("POST", "/studies/{s}/rounds/open"),
 ]
 OWNER = [("POST", "/studies/{s}/members"), ("POST", "/studies/{s}/members/{m}/remove"), ("POST", "/studies/{s}/close")]
@@ -57,11 +60,12 @@ def setup(app, make_user, make_study, make_panellist):
             ids[key + "m"] = db.session.scalar(sa.select(StudyMember.id).where(
                 StudyMember.study_id == sid, StudyMember.role == StudyRole.researcher if not key
                 else StudyMember.role == StudyRole.owner))
+        ids["c"], ids["other_c"] = (db.session.get(Panellist, p).contact.id for p in (pid, other_pid))
     return {"s": study_id, "p": pid, "token": token, "other_p": other_pid, "other_study": other_study, **ids}
 
 
 def _url(template, ids):
-    return template.format(**{k: ids[k] for k in ("s", "p", "st", "g", "m")})
+    return template.format(**{k: ids[k] for k in ("s", "p", "c", "st", "g", "m")})
 
 
 def _call(client, method, url):
@@ -104,8 +108,10 @@ def test_ids_of_another_study_reach_nothing(client, auth, setup):
     for method, url in [
         ("GET", f"/studies/{s}/statements/{other['other_st']}"),
         ("POST", f"/studies/{s}/statements/{other['other_st']}/delete"),
-        ("GET", f"/studies/{s}/entry/{other['other_p']}"),
-        ("POST", f"/studies/{s}/panel/{other['other_p']}/revoke"),
+        ("GET", f"/studies/{s}/panel/contacts/{other['other_c']}/entry"),
+        ("POST", f"/studies/{s}/panel/contacts/{other['other_c']}/entry/answers"),
+        ("POST", f"/studies/{s}/panel/contacts/{other['other_c']}/revoke"),
+        ("POST", f"/studies/{s}/panel/contacts/{other['other_c']}/withdraw"),
         ("POST", f"/studies/{s}/review/{other['other_st']}/reword"),
         ("POST", f"/studies/{s}/review/suggestions/{other['other_g']}"),
         ("POST", f"/studies/{s}/members/{other['other_m']}/remove"),
@@ -126,14 +132,15 @@ def test_merge_with_another_studys_statement_is_404(client, auth, setup, app):
 
 def test_researchers_never_see_contact_details(client, auth, setup, app):
     with app.app_context():
-        db.session.get(Panellist, setup["p"]).contact = None
-        from delphi.models import Contact
-        db.session.add(Contact(panellist_id=setup["p"], email="secret@example.org"))
+        db.session.get(Panellist, setup["p"]).contact.email = "secret@example.org"
         db.session.commit()
     auth.login(email="researcher@example.org")
     for _, template in READ:
         assert "secret@example.org" not in client.get(_url(template, setup)).get_data(as_text=True)
-    assert client.get(f"/studies/{setup['s']}/panel").status_code == 403
+    # The contacts side is closed to researchers: the panel, its files and proxy entry.
+    for url in ("/panel", "/panel/non-completers.csv", f"/panel/contacts/{setup['c']}/entry",
+                f"/panel/contacts/{setup['c']}/withdraw"):
+        assert client.get(f"/studies/{setup['s']}{url}").status_code == 403, url
 
 
 def test_posts_need_a_csrf_token(app, setup):

@@ -110,7 +110,7 @@ def test_three_round_study(app, client, auth, make_user, runner, smtp, answer_ro
     result = runner.invoke("panel", "invite", str(study_id), str(contacts), "--links", str(links), "--send")
     assert result.exit_code == 0, result.output
     assert len(smtp.messages) == 4
-    assert links.read_text().splitlines()[0] == "group,link"
+    assert links.read_text().splitlines()[0] == "group,email,link"
     result = runner.invoke("panel", "invite", str(study_id), str(_contacts(tmp_path)), "--links", str(links))
     assert result.exit_code == 0, result.output
 

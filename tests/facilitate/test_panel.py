@@ -1,5 +1,6 @@
-"""The panel: panellists one by one or from CSV (errors add nobody), links shown once or as CSV, invitations through
-a real SMTP server, revoke and reissue; the CLI's panel invite; paper and telephone entry."""
+"""The panel (the contacts side): panellists one by one or from CSV (errors add nobody), links shown once or as CSV,
+invitations through a real SMTP server, revoke and reissue, withdrawal at a person's request; the CLI's panel invite.
+Proxy entry (paper and telephone) is in test_proxy_entry.py."""
 import csv
 import io
 from datetime import timedelta
@@ -7,10 +8,15 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from delphi.extensions import db
-from delphi.models import AuditEvent, Contact, OutboxMail, Panellist, Rating, Study, Submission, utcnow
+from delphi.models import AuditEvent, Contact, OutboxMail, Panellist, Rating, Study, utcnow
 from delphi.services.outbox import deliver_due
 from delphi.services.panel import hash_token, new_token
 from delphi.services.rounds import open_next_round
+
+
+def _contact(app, pid: int) -> int:
+    with app.app_context():
+        return db.session.get(Panellist, pid).contact.id
 
 
 def _count(app, study_id):
@@ -51,9 +57,12 @@ def test_contacts_csv_links_download(app, client, owner):
                            data={"file": (io.BytesIO(content.encode()), "c.csv"), "output": "csv"})
     assert response.status_code == 200 and response.mimetype == "text/csv"
     rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0] == ["pseudonym", "group", "email", "link"]
-    assert [r[1] for r in rows[1:]] == ["staff", "service_user", "staff"]
-    assert rows[1][2] == "'=cmd@example.org" and all("/p/" in r[3] for r in rows[1:])
+    assert rows[0] == ["group", "email", "link"]  # spec/cli.md: never the pseudonym
+    assert [r[0] for r in rows[1:]] == ["staff", "service_user", "staff"]
+    assert rows[1][1] == "'=cmd@example.org" and all("/p/" in r[2] for r in rows[1:])
+    with app.app_context():
+        pseudonyms = db.session.scalars(sa.select(Panellist.pseudonym)).all()
+    assert len(pseudonyms) == 3 and not any(p in response.get_data(as_text=True) for p in pseudonyms)
 
 
 def test_invitations_by_email_and_links_that_work(app, client, owner, make_panellist, smtp):
@@ -124,14 +133,51 @@ def test_a_request_only_queues_mail_and_the_worker_sends_it(app, client, owner, 
 def test_revoke_and_reissue_a_link(app, client, owner, make_panellist):
     _, study_id = owner
     pid, token = make_panellist(study_id, "staff")
-    assert client.post(f"/studies/{study_id}/panel/{pid}/revoke").status_code == 303
+    contact = _contact(app, pid)
+    assert client.post(f"/studies/{study_id}/panel/contacts/{contact}/revoke").status_code == 303
     assert app.test_client().get(f"/p/{token}").status_code == 404
-    response = client.post(f"/studies/{study_id}/panel/{pid}/reissue")
-    link = response.get_data(as_text=True).split('<code class="link">', 1)[1].split("<", 1)[0]
+    response = client.post(f"/studies/{study_id}/panel/contacts/{contact}/reissue")
+    page = response.get_data(as_text=True)
+    link = page.split('<code class="link">', 1)[1].split("<", 1)[0]
     assert app.test_client().get(link.replace("http://localhost", "")).status_code == 303
     with app.app_context():
-        actions = list(db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)))
-    assert actions[-2:] == ["panel.revoke_link", "panel.reissue_link"]
+        events = list(db.session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)))
+        pseudonym = db.session.get(Panellist, pid).pseudonym
+    # The contacts side and its audit entries name the contact's number, never the pseudonym.
+    assert [(e.action, e.target) for e in events[-2:]] == [
+        ("panel.revoke_link", f"contact #{contact}"), ("panel.reissue_link", f"contact #{contact}")]
+    assert f"#{contact}" in page and pseudonym not in page
+
+
+def test_a_contact_is_withdrawn_at_their_request(app, client, owner, make_panellist, answer_round):
+    _, study_id = owner
+    keep, _ = make_panellist(study_id, "staff", email="stays@example.org")
+    leave, token = make_panellist(study_id, "staff", email="leaves@example.org")
+    erase, _ = make_panellist(study_id, "staff", email="erase@example.org")
+    client.post(f"/studies/{study_id}/rounds/open")
+    answer_round(study_id, {p: {"A-01": 7} for p in (keep, leave, erase)})
+    contacts = {pid: _contact(app, pid) for pid in (keep, leave, erase)}
+    page = client.get(f"/studies/{study_id}/panel/contacts/{contacts[leave]}/withdraw").get_data(as_text=True)
+    assert "Withdraw contact" in page and "answers are kept" in page
+    response = client.post(f"/studies/{study_id}/panel/contacts/{contacts[leave]}/withdraw", data={})
+    assert response.status_code == 422 and "Tick the box" in response.get_data(as_text=True)
+    for pid, erase_answers in ((leave, ""), (erase, "y")):
+        response = client.post(f"/studies/{study_id}/panel/contacts/{contacts[pid]}/withdraw",
+                               data={"confirm": "y", "erase_answers": erase_answers})
+        assert response.status_code == 303
+    assert app.test_client().get(f"/p/{token}").status_code == 404
+    page = client.get(f"/studies/{study_id}/panel").get_data(as_text=True)
+    assert "stays@example.org" in page and "leaves@example.org" not in page and "2 have left the study" in page
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count(Contact.id))) == 1
+        ratings = {pid: db.session.scalar(sa.select(sa.func.count(Rating.id)).where(Rating.panellist_id == pid))
+                   for pid in (keep, leave, erase)}
+        assert ratings == {keep: 1, leave: 1, erase: 0}  # kept by the protocol's policy, erased on request
+        events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "panel.withdraw_at_request")
+                                    .order_by(AuditEvent.id)).all()
+        assert [(e.target, e.details["answers_erased"]) for e in events] == [
+            (f"contact #{contacts[leave]}", False), (f"contact #{contacts[erase]}", True)]
+    assert client.get(f"/studies/{study_id}/panel/contacts/{contacts[leave]}/withdraw").status_code == 404
 
 
 def test_cli_panel_invite_errors(app, runner, make_study, tmp_path):
@@ -145,34 +191,6 @@ def test_cli_panel_invite_errors(app, runner, make_study, tmp_path):
     assert _count(app, study_id) == 0
 
 
-def test_paper_entry_marks_answers_as_entered_by_staff(app, client, owner, make_panellist):
-    user_id, study_id = owner
-    pid, _ = make_panellist(study_id, "staff")
-    client.post(f"/studies/{study_id}/rounds/open")
-    with app.app_context():
-        study = db.session.get(Study, study_id)
-        pseudonym = db.session.get(Panellist, pid).pseudonym
-        ids = [rs.statement_id for rs in study.current_round.statements]
-    response = client.post(f"/studies/{study_id}/entry", data={"pseudonym": "P-NOBODY"})
-    assert response.status_code == 422 and "No active panellist" in response.get_data(as_text=True)
-    response = client.post(f"/studies/{study_id}/entry", data={"pseudonym": pseudonym.lower()})
-    assert response.headers["Location"].endswith(f"/entry/{pid}")
-    response = client.post(f"/studies/{study_id}/entry/{pid}", data={f"value-{ids[0]}": "12", f"value-{ids[1]}": "3"})
-    assert response.status_code == 422 and "Choose a point from 1 to 9" in response.get_data(as_text=True)
-    response = client.post(f"/studies/{study_id}/entry/{pid}", data={
-        f"value-{ids[0]}": "8", f"value-{ids[1]}": "unable", f"comment-{ids[2]}": "Said on the phone",
-        "submit_round": "yes"})
-    assert response.status_code == 303
-    with app.app_context():
-        ratings = db.session.scalars(sa.select(Rating).where(Rating.panellist_id == pid)).all()
-        assert {r.statement_id: (r.value, r.unable_to_rate) for r in ratings} == {
-            ids[0]: (8, False), ids[1]: (None, True), ids[2]: (None, False)}
-        assert all(r.entered_by_id == user_id for r in ratings)
-        assert db.session.scalar(sa.select(Submission.entered_by_id)) == user_id
-        event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "ratings.entered_for_panellist"))
-        assert event.actor_id == user_id and "Said on the phone" not in str(event.details)
-
-
 def _add_panel(app, study_id, count, email_every=1):
     from delphi.services.invitations import ContactRow, add_panel
 
@@ -181,8 +199,8 @@ def _add_panel(app, study_id, count, email_every=1):
         add_panel(study, [ContactRow(i, "staff", f"person{i:04d}@example.org" if i % email_every == 0 else None)
                           for i in range(count)], None)
         db.session.commit()
-        return db.session.scalars(sa.select(Panellist.pseudonym).where(Panellist.study_id == study_id)
-                                  .order_by(Panellist.id)).all()
+        return [f"#{c}" for c in db.session.scalars(
+            sa.select(Contact.id).join(Panellist).where(Panellist.study_id == study_id).order_by(Contact.id))]
 
 
 def _rows(page: str) -> list[str]:
@@ -193,29 +211,34 @@ def test_a_large_panel_is_shown_a_hundred_at_a_time_with_links_between_pages(app
     _, study_id = owner
     names = _add_panel(app, study_id, 250)
     first = client.get(f"/studies/{study_id}/panel").get_data(as_text=True)
-    assert "250 panellists." in first and "Panellists 1–100 of 250" in first and "Page 1 of 3" in first
+    assert "250 people on the panel" in first and "People 1–100 of 250" in first and "Page 1 of 3" in first
     assert _rows(first) == names[:100]
     assert f'href="/studies/{study_id}/panel?page=2" rel="next"' in first and 'rel="prev"' not in first
     last = client.get(f"/studies/{study_id}/panel?page=3").get_data(as_text=True)
-    assert _rows(last) == names[200:] and "Panellists 201–250 of 250" in last and 'rel="next"' not in last
+    assert _rows(last) == names[200:] and "People 201–250 of 250" in last and 'rel="next"' not in last
     # A page number that is not one, or past the end, shows the first or the last page rather than failing.
     for odd, expected in (("abc", names[:100]), ("0", names[:100]), ("-2", names[:100]), ("99", names[200:])):
         response = client.get(f"/studies/{study_id}/panel?page={odd}")
         assert response.status_code == 200 and _rows(response.get_data(as_text=True)) == expected
 
 
-def test_a_panellist_is_found_by_part_of_their_pseudonym_or_email(app, client, owner):
+def test_a_contact_is_found_by_part_of_their_email_never_by_pseudonym(app, client, owner):
     _, study_id = owner
     names = _add_panel(app, study_id, 30, email_every=2)
     page = client.get(f"/studies/{study_id}/panel", query_string={"q": "PERSON0012@"}).get_data(as_text=True)
-    assert _rows(page) == [names[12]] and "Panellists 1–1 of 1 whose pseudonym" in page
+    assert _rows(page) == [names[12]] and "People 1–1 of 1 whose e-mail address" in page
     assert "person0012@example.org" in page and 'value="PERSON0012@"' in page
-    assert _rows(client.get(f"/studies/{study_id}/panel", query_string={"q": names[7]}).get_data(as_text=True)) \
-        == [names[7]]
+    with app.app_context():
+        pseudonym = db.session.scalar(sa.select(Panellist.pseudonym).join(Contact).where(
+            Contact.email == "person0012@example.org"))
+    # The contacts side does not find anyone by pseudonym (nor show one).
+    for text in (pseudonym, pseudonym[2:6]):
+        page = client.get(f"/studies/{study_id}/panel", query_string={"q": text}).get_data(as_text=True)
+        assert _rows(page) == [] and "No e-mail address contains" in page
     # Wildcards are searched for as themselves.
     for text in ("%", "_"):
         page = client.get(f"/studies/{study_id}/panel", query_string={"q": text}).get_data(as_text=True)
-        assert _rows(page) == [] and "No panellist" in page
+        assert _rows(page) == [] and "No e-mail address contains" in page
 
 
 def test_the_panel_page_loads_contacts_with_the_page_not_one_query_per_panellist(app, client, owner):
@@ -237,7 +260,7 @@ def test_revoking_a_link_returns_to_the_same_page_of_the_same_search(app, client
     assert "page=2" in action
     response = client.post(action, data={})
     assert response.status_code == 303 and response.headers["Location"].endswith(f"/studies/{study_id}/panel?page=2")
-    assert f"The link of {names[100]} no longer works." in client.get(response.headers["Location"]).get_data(
+    assert f"The link of contact {names[100]} no longer works." in client.get(response.headers["Location"]).get_data(
         as_text=True)
 
 
@@ -267,9 +290,9 @@ def test_a_reminder_resends_the_same_link_and_nobody_loses_their_place(app, clie
     assert app.test_client().get(invited.removeprefix("http://delphi.test")).status_code == 303
 
     # Revoked, the link stops; reissued, a new one works and the revoked one never comes back.
-    client.post(f"/studies/{study_id}/panel/{pid}/revoke")
+    client.post(f"/studies/{study_id}/panel/contacts/{_contact(app, pid)}/revoke")
     assert app.test_client().get(f"/p/{token}").status_code == 404
-    reissued = client.post(f"/studies/{study_id}/panel/{pid}/reissue").get_data(as_text=True)
+    reissued = client.post(f"/studies/{study_id}/panel/contacts/{_contact(app, pid)}/reissue").get_data(as_text=True)
     new_link = reissued.split('<code class="link">', 1)[1].split("<", 1)[0]
     assert token not in new_link
     assert app.test_client().get(new_link.removeprefix("http://delphi.test")).status_code == 303
