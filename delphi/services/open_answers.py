@@ -153,7 +153,8 @@ def answer_rows(study: Study, question_id: int | None = None, search: str = "") 
         .join(Panellist, Panellist.id == OpenAnswer.panellist_id)
         .outerjoin(StakeholderGroup, StakeholderGroup.id == Panellist.group_id)
         .where(OpenQuestion.round_id == round_.id, OpenQuestion.study_id == study.id, OpenAnswer.text != "")
-        .order_by(OpenQuestion.position, StakeholderGroup.position, OpenAnswer.id)
+        # By pseudonym (random), never in the order the answers came in (see services/review.py).
+        .order_by(OpenQuestion.position, StakeholderGroup.position, Panellist.pseudonym)
     )
     if question_id is not None:
         query = query.where(OpenQuestion.id == question_id)

@@ -11,6 +11,7 @@ from delphi.extensions import db
 from delphi.models import (
     Classification,
     DomainError,
+    Panellist,
     Rating,
     RevisionKind,
     Round,
@@ -193,18 +194,27 @@ def decline_suggestion(round_: Round, suggestion: Suggestion, reason: str, actor
     db.session.flush()
 
 
+# The data side never shows the order in which answers came in: beside the contacts side's "sent the round" it could
+# tell whose they are (the last comment to appear is the last person reminded). Suggestions and comments are listed in
+# an order that says nothing about time: by text, and by statement then pseudonym (random).
+
+
 def suggestions(study: Study) -> list[Suggestion]:
-    """The panel's suggestions for the study, in the order they came in, decided ones included."""
+    """The panel's suggestions for the study, decided ones included, by round and text (not in the order they came
+    in)."""
     return list(db.session.scalars(
-        sa.select(Suggestion).where(Suggestion.study_id == study.id).order_by(Suggestion.id)))
+        sa.select(Suggestion).join(Round, Round.id == Suggestion.round_id).where(Suggestion.study_id == study.id)
+        .order_by(Round.number, Suggestion.text, Suggestion.id)))
 
 
 def comments(round_: Round) -> list[Rating]:
+    """The round's comments by statement, then by the writer's pseudonym (not in the order they came in)."""
     return list(db.session.scalars(
         sa.select(Rating).join(RoundStatement, sa.and_(RoundStatement.round_id == Rating.round_id,
                                                        RoundStatement.statement_id == Rating.statement_id))
+        .join(Panellist, Panellist.id == Rating.panellist_id)
         .where(Rating.round_id == round_.id, Rating.comment != "")
-        .order_by(RoundStatement.position, Rating.id)
+        .order_by(RoundStatement.position, Panellist.pseudonym)
     ))
 
 

@@ -26,6 +26,7 @@ from delphi.services.panel import add_panellist
 from delphi.services.review import approve_comments, comments
 from delphi.services.rounds import close_round, open_next_round
 from delphi.services.studies import create_study
+from tests.facilitate.conftest import answer_round  # noqa: F401 (a fixture)
 
 PROTOCOL = """
 title = "Crawl study"
@@ -243,3 +244,29 @@ def test_no_staff_page_or_file_holds_a_contact_beside_a_pseudonym_or_an_answer(a
     # Proxy entry was reached from the panel page, and its form (with last round's feedback) was checked too.
     proxy = [body.decode() for where, body in responses.items() if where.startswith("POST") and "/entry" in where]
     assert proxy and all("crawlcomment" in page and "Last time (round 2)" in page for page in proxy)
+
+
+def test_the_data_side_does_not_list_answers_in_the_order_they_came_in(app, client, make_user, make_study, auth,
+                                                                       make_panellist, answer_round):
+    """The contacts side says who has sent the round; were comments, suggestions or open answers listed as they came
+    in, the newest would belong to the person who just sent. They are listed by pseudonym (random) or text."""
+    owner_id = make_user("owner@example.org")
+    study_id = make_study(members={owner_id: StudyRole.owner})
+    early, late = (make_panellist(study_id, "staff")[0] for _ in range(2))
+    with app.app_context():
+        db.session.get(Panellist, early).pseudonym = "P-ZZZZZZZZ"  # came in first, sorts last
+        db.session.get(Panellist, late).pseudonym = "P-AAAAAAAA"
+        study = db.session.get(Study, study_id)
+        round_ = open_next_round(study)
+        for pid, text in ((early, "Zeta idea, sent first"), (late, "Alpha idea, sent last")):
+            db.session.add(Suggestion(study_id=study_id, round_id=round_.id, panellist_id=pid, text=text))
+        db.session.commit()
+    answer_round(study_id, {early: {"A-01": 5}}, comments={(early, "A-01"): "Comment sent first"})
+    answer_round(study_id, {late: {"A-01": 6}}, comments={(late, "A-01"): "Comment sent last"})
+    with app.app_context():
+        close_round(db.session.get(Study, study_id).current_round)
+        db.session.commit()
+    auth.login(email="owner@example.org")
+    page = client.get(f"/studies/{study_id}/review").get_data(as_text=True)
+    assert page.index("Comment sent last") < page.index("Comment sent first")
+    assert page.index("Alpha idea, sent last") < page.index("Zeta idea, sent first")
