@@ -270,3 +270,26 @@ def test_the_data_side_does_not_list_answers_in_the_order_they_came_in(app, clie
     page = client.get(f"/studies/{study_id}/review").get_data(as_text=True)
     assert page.index("Comment sent last") < page.index("Comment sent first")
     assert page.index("Alpha idea, sent last") < page.index("Zeta idea, sent first")
+
+
+@pytest.mark.parametrize("language, said, never", [
+    ("en", ["The study team knows that you were invited and whether you have sent your answers",
+            "Nobody in the study team can see which answers are yours.",
+            "If you give your answers by phone or on a paper form to someone in the study team, that person hears or "
+            "sees those answers."],
+     ["anonymous", "who said what"]),
+    ("nb", ["Studieteamet vet at du er invitert og om du har sendt svarene dine",
+            "Ingen i studieteamet kan se hvilke svar som er dine.",
+            "Hvis du gir svarene dine på telefon eller på et papirskjema til noen i studieteamet, hører eller ser den "
+            "personen disse svarene."],
+     ["anonyme", "hvem som har svart hva"]),
+])
+def test_panellists_are_told_exactly_who_can_know_what(client, make_study, make_panellist, language, said, never):
+    """The pages promised "Nobody else in the study can see who said what" while the study team saw who was invited
+    and who had answered. They now say what docs/security.md says, before consent and on every page."""
+    study_id = make_study(language=language)
+    _, token = make_panellist(study_id)
+    client.get(f"/p/{token}")
+    page = html.unescape(client.get("/panel/consent").get_data(as_text=True))
+    assert all(sentence in page for sentence in said), page
+    assert not any(word in page for word in never)
