@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from delphi.extensions import db
-from delphi.models import Panellist, Rating, Round, Statement, Study
+from delphi.models import Contact, Panellist, Rating, Round, Statement, Study
 from delphi.services.answers import Answer, save_answers, submit_round
 from tests.browser.conftest import axe_violations, screenshot, scrolls_sideways
 
@@ -232,9 +232,13 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
         phone.goto(base + path)
         assert not scrolls_sideways(phone), (path, phone.evaluate("""[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !e.closest(".table")).slice(0, 8).map(e => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))"""))
         screenshot(phone, f"facilitator-{name}-390")
+    with app.app_context():
+        first_contact = db.session.scalar(sa.select(Contact.id).order_by(Contact.id))
     for path, name in [(f"/studies/{study_id}/protocol", "protocol"), (f"/studies/{study_id}/settings", "texts"),
                        (f"/studies/{study_id}/groups", "groups"), (f"/studies/{study_id}/members", "members"),
-                       (f"/studies/{study_id}/entry", "paper entry"), ("/studies/", "dashboard"),
+                       (f"/studies/{study_id}/panel/contacts/{first_contact}/entry", "proxy entry"),
+                       (f"/studies/{study_id}/panel/contacts/{first_contact}/withdraw", "withdraw on request"),
+                       ("/studies/", "dashboard"),
                        ("/staff/password", "password"), (f"/studies/{study_id}/panel/reminder", "reminders")]:
         page.goto(base + path)
         checked(page, violations, name)
