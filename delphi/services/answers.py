@@ -405,8 +405,9 @@ def submit_round(panellist: Panellist, round_: Round, *, entered_by_id: int | No
     _lock_open_round(round_)
     statement = _insert(Submission.__table__).values(
         panellist_id=panellist.id, round_id=round_.id, submitted_at=utcnow(), entered_by_id=entered_by_id
-    ).on_conflict_do_nothing(index_elements=["panellist_id", "round_id"])
-    return db.session.execute(statement).rowcount == 1
+    ).on_conflict_do_nothing(index_elements=["panellist_id", "round_id"]).returning(Submission.id)
+    # RETURNING, not rowcount: on PostgreSQL (psycopg) this statement's rowcount is -1 whether or not it inserted.
+    return db.session.execute(statement).first() is not None
 
 
 def has_submitted(panellist: Panellist, round_: Round) -> bool:
