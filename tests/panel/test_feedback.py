@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from delphi.extensions import db
 from delphi.models import Classification, Panellist, Rating, Round, RoundResult, RoundStatus, Study
 from delphi.models.base import utcnow
-from delphi.services.feedback import suppressed_groups
+from delphi.services.suppression import withheld_cells
 from delphi.services.rounds import open_next_round
 from tests.conftest import MINIMAL_PROTOCOL
 
@@ -30,7 +30,7 @@ def three_group_protocol() -> str:
     ({"a": 5, "b": 5}, 5, set()),
 ])
 def test_small_groups_and_their_complements_are_withheld(sizes, minimum, withheld):
-    assert suppressed_groups(sizes, minimum) == withheld
+    assert withheld_cells(sizes, minimum).groups == withheld
 
 
 def close_with_figures(app, study_id, per_group: dict[str, list[int]], comments: dict[int, str] | None = None):
