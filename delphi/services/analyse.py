@@ -332,7 +332,7 @@ def analyse(long_ratings: LongRatings, protocol, closed: dict | None = None) -> 
             withheld = withheld_in_round(figures, keys, j, minimum,
                                          None if closed is None else closed.get((k, code), {}))
             for scope in figures.scopes:
-                if scope in withheld or (scope == "overall" and withheld.overall):
+                if scope in withheld.scopes:
                     statistics_rows.append({"round": k, "statement": code, "scope": scope, "verdict": "withheld"})
                     continue
                 summary = figures.summaries[scope]

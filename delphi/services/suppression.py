@@ -34,6 +34,14 @@ class Withheld:
     def __contains__(self, key: object) -> bool:
         return key in self.groups
 
+    @property
+    def scopes(self) -> frozenset[str]:
+        """The withheld scopes of a round's figures: the groups, ``overall`` when the panel is withheld, and
+        ``equal_groups`` whenever anything is (see the module's docstring)."""
+        if not self.groups and not self.overall:
+            return frozenset()
+        return self.groups | {"equal_groups"} | ({"overall"} if self.overall else set())
+
 
 def withheld_cells(sizes: Mapping[str, int | Sequence[int]], minimum: int) -> Withheld:
     """The groups (and whether the panel) to withhold from one table.
@@ -80,8 +88,7 @@ def withheld_in_round(figures: analysis.RoundFigures, keys: Sequence[str], j: in
 
     ``closed`` (scope -> (n, n_unable) as frozen when the round closed; None for ratings from a file) adds, per
     group, the cells of ratings and of "unable to rate" answers removed since the close (a withdrawal whose ratings
-    the protocol deletes): figures seen at the close minus figures now would give them. ``equal_groups`` is withheld
-    whenever a group is (see the module's docstring): its key is in the result then."""
+    the protocol deletes): figures seen at the close minus figures now would give them."""
     sizes = {}
     for key in keys:
         n, unable = int(figures.summaries[key].n[j]), int(figures.n_unable[key][j])
@@ -90,7 +97,4 @@ def withheld_in_round(figures: analysis.RoundFigures, keys: Sequence[str], j: in
         else:
             was_n, was_unable = closed.get(key, (n, unable))
             sizes[key] = (n, abs(was_n - n), abs(was_unable - unable))
-    result = withheld_cells(sizes, minimum)
-    if result.groups or result.overall:
-        return Withheld(result.groups | {"equal_groups"}, result.overall)
-    return result
+    return withheld_cells(sizes, minimum)
