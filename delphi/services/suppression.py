@@ -88,13 +88,13 @@ def withheld_in_round(figures: analysis.RoundFigures, keys: Sequence[str], j: in
 
     ``closed`` (scope -> (n, n_unable) as frozen when the round closed; None for ratings from a file) adds, per
     group, the cells of ratings and of "unable to rate" answers removed since the close (a withdrawal whose ratings
-    the protocol deletes): figures seen at the close minus figures now would give them."""
-    sizes = {}
+    the protocol deletes): figures seen at the close minus figures now would give them. Whatever was withheld at
+    the close stays withheld, so that a group withheld then beside a small one is not shown now to be subtracted
+    from the panel's figures of then."""
+    sizes, then = {}, {}
     for key in keys:
         n, unable = int(figures.summaries[key].n[j]), int(figures.n_unable[key][j])
-        if closed is None:
-            sizes[key] = (n, 0, 0)
-        else:
-            was_n, was_unable = closed.get(key, (n, unable))
-            sizes[key] = (n, abs(was_n - n), abs(was_unable - unable))
-    return withheld_cells(sizes, minimum)
+        was_n, was_unable = (n, unable) if closed is None else closed.get(key, (n, unable))
+        sizes[key], then[key] = (n, abs(was_n - n), abs(was_unable - unable)), was_n
+    now, at_close = withheld_cells(sizes, minimum), withheld_cells(then, minimum)
+    return Withheld(now.groups | at_close.groups, now.overall or at_close.overall)

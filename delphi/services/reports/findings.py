@@ -10,7 +10,7 @@ import numpy as np
 import analysis
 from delphi.services.analyse import analysis_scale, asked_statements
 from delphi.services.reports.source import ReportSource
-from delphi.services.suppression import withheld_cells, withheld_in_round
+from delphi.services.suppression import Withheld, withheld_cells, withheld_in_round
 
 
 @dataclass(frozen=True)
@@ -278,7 +278,12 @@ def attrition(source: ReportSource) -> list[AttritionRow]:
     sizes = {g.key: tuple(int((part & (long.groups == g.key)).sum())
                           for part in (stayed, left, stayed & rated, left & rated))
                     + (_removed_since_close(source, first, g.key),) for g in protocol.groups}
-    withheld = withheld_cells(sizes, protocol.min_group_feedback)
+    # What was withheld before a removal stays withheld: those removed stayed, or left.
+    minimum = protocol.min_group_feedback
+    withheld = [withheld_cells({key: (s + r, l, s + r, l, r) if as_stayer else (s, l + r, s, l + r, r)
+                                for key, (s, l, _, _, r) in sizes.items()}, minimum) for as_stayer in (True, False)]
+    withheld.append(withheld_cells(sizes, minimum))
+    withheld = Withheld(frozenset().union(*(w.groups for w in withheld)), any(w.overall for w in withheld))
     rows = []
     for key, name in [(g.key, g.name) for g in protocol.groups] + [(None, "All groups")]:
         if (key in withheld) if key is not None else withheld.overall:
