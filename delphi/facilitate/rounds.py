@@ -41,7 +41,7 @@ def monitor(study_id: int, timing_form: RoundTimingForm | None = None, status: i
     current = study.current_round
     return render_template("facilitate/monitor.html", study=study, role=role, current=current,
                            started=panellists_started(current),
-                           progress=response_progress(study.id, current.id if current else None),
+                           progress=response_progress(study.id, current.id if current else None, study.min_group_feedback),
                            action=ActionForm(), timing=timing_form or timing_form_for(current),
                            closing=closing_sentence(current, "en"), zone=site_zone().key), status
 

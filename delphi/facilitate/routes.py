@@ -69,7 +69,7 @@ def study(study_id: int):
     current = study.current_round
     return render_template(
         "facilitate/study.html", study=study, role=role, protocol=study_protocol(study),
-        progress=response_progress(study.id, current.id if current else None), current=current,
+        progress=response_progress(study.id, current.id if current else None, study.min_group_feedback), current=current,
         stopping=stopping_status(study), action=ActionForm(),
     )
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from delphi.models.base import Base, DomainError, utcnow, enum_type
 # The settings' choices and defaults are the protocol's (one definition); the columns store them.
@@ -92,8 +92,21 @@ class Study(Base):
         back_populates="study", cascade="all, delete-orphan", order_by="OpenQuestion.position"
     )
 
+    # The columns of the definition that locks when round 1 opens (protocol.md, "Locked at round 1"): [scale],
+    # [consensus], min_group_feedback, the stopping rule and the number of rounds.
+    LOCKED_COLUMNS = ("scale_min", "scale_max", "scale_labels", "unable_to_rate", "agree_low", "agree_high",
+                      "disagree_low", "disagree_high", "consensus_scope", "include_rule", "exclude_rule",
+                      "stable_change", "quantile_method", "min_group_feedback", "stopping_rule", "max_rounds")
+
     def __repr__(self) -> str:
         return f"<Study {self.id} {self.title!r}>"
+
+    @validates(*LOCKED_COLUMNS)
+    def _refuse_change_once_locked(self, key: str, value):
+        """Whatever the path (a form, a file, a script), a locked setting keeps its value."""
+        if self.is_locked and getattr(self, key) != value:
+            raise DomainError(f"Round 1 has opened, so {key} is locked and can no longer change.")
+        return value
 
     @property
     def is_locked(self) -> bool:

@@ -23,6 +23,7 @@ import numpy as np
 import analysis
 from analysis.round import compute_round
 from delphi.errors import InputErrors, Problem
+from delphi.services.suppression import withheld_in_round
 
 REQUIRED_COLUMNS = ("round", "panellist", "group", "statement", "rating")
 STATISTICS_COLUMNS = ("round", "statement", "scope", "n", "n_unable", "median", "q1", "q3", "iqr", "mean", "sd",
@@ -302,12 +303,17 @@ def asked_statements(long_ratings: LongRatings, round_number: int) -> np.ndarray
     return answered.any(axis=0)
 
 
-def analyse(long_ratings: LongRatings, protocol) -> tuple[list[dict], list[dict]]:
+def analyse(long_ratings: LongRatings, protocol, closed: dict | None = None) -> tuple[list[dict], list[dict]]:
     """Every round's figures: ``statistics`` rows (round x statement x scope, scopes ``overall``, each group key in
     protocol order, ``equal_groups``) and ``consensus`` rows (round x statement), as dicts of CSV cells.
 
-    A statement without any answer in a round (not asked then: retired, or added later) has no rows for that round."""
+    A statement without any answer in a round (not asked then: retired, or added later) has no rows for that round.
+    Small cells are withheld under the protocol's ``min_group_feedback``
+    (:func:`delphi.services.suppression.withheld_in_round`; ``closed``: the sizes frozen at each close, by (round,
+    statement code), for a study's own export): a withheld row keeps its round, statement and scope, has every
+    figure empty and the verdict ``withheld``. The study's classification (consensus rows) is always given."""
     scale = analysis_scale(protocol)
+    minimum = protocol.min_group_feedback
     consensus = protocol.consensus
     keys = [g.key for g in protocol.groups]
     statistics_rows, consensus_rows = [], []
@@ -323,7 +329,12 @@ def analyse(long_ratings: LongRatings, protocol) -> tuple[list[dict], list[dict]
         for j, code in enumerate(long_ratings.statements):
             if not asked[j]:
                 continue
+            withheld = withheld_in_round(figures, keys, j, minimum,
+                                         None if closed is None else closed.get((k, code), {}))
             for scope in figures.scopes:
+                if scope in withheld.scopes:
+                    statistics_rows.append({"round": k, "statement": code, "scope": scope, "verdict": "withheld"})
+                    continue
                 summary = figures.summaries[scope]
                 row = {"round": k, "statement": code, "scope": scope, "n": int(summary.n[j]),
                        "n_unable": int(figures.n_unable[scope][j])}

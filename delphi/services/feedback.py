@@ -11,6 +11,7 @@ from flask import current_app
 
 from delphi.extensions import db
 from delphi.models import Panellist, Rating, Round, RoundResult, RoundStatus, StakeholderGroup, Study
+from delphi.services.suppression import withheld_cells
 
 
 @dataclass(frozen=True)
@@ -47,28 +48,6 @@ class StatementFeedback:
     panel: Figures | None = None
     groups: list[Figures] = field(default_factory=list)
     comments: list[tuple[str | None, str]] = field(default_factory=list)  # (group name or None, comment)
-
-
-def suppressed_groups(sizes: dict[str, int], minimum: int) -> set[str]:
-    """Groups to withhold for one statement: those under the minimum and, when the withheld total is still under
-    it, the next smallest groups too, so that the panel's figures minus the shown groups never reveal a small group.
-
-    >>> sorted(suppressed_groups({"a": 12, "b": 9, "c": 2}, 5))
-    ['b', 'c']
-    >>> sorted(suppressed_groups({"a": 12, "b": 9, "c": 0}, 5))
-    []
-    >>> sorted(suppressed_groups({"a": 3, "b": 4}, 5))
-    ['a', 'b']
-    """
-    rated = {key: n for key, n in sizes.items() if n > 0}
-    withheld = {key for key, n in rated.items() if n < minimum}
-    if withheld:
-        # Complementary suppression: the withheld groups together must reach the minimum, or all groups are withheld.
-        for key in sorted(set(rated) - withheld, key=lambda k: (rated[k], k)):
-            if sum(rated[k] for k in withheld) >= minimum:
-                break
-            withheld.add(key)
-    return withheld
 
 
 def feedback_for(panellist: Panellist, round_: Round, statement_ids: Iterable[int] | None = None
@@ -157,9 +136,9 @@ def _statement_figures(scopes: dict[str, sa.Row], groups: tuple[tuple[str, str],
     if overall is None:
         return None
     sizes = {key: scopes[key].n if key in scopes else 0 for key, _ in groups}
-    withheld = suppressed_groups(sizes, minimum)
+    withheld = withheld_cells(sizes, minimum)
     return _StatementFigures(
-        panel=_figures("", overall, points, shown=overall.n >= minimum),
+        panel=_figures("", overall, points, shown=overall.n > 0 and not withheld.overall),
         groups=tuple(_figures(name, scopes[key], points, shown=key not in withheld)
                      for key, name in groups if sizes[key] > 0),
         withheld=frozenset(name for key, name in groups if key in withheld))

@@ -5,10 +5,13 @@ import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import Panellist, Rating, Round, StakeholderGroup, Submission
+from delphi.services.suppression import withheld_cells
 
 
-def response_progress(study_id: int, round_id: int | None) -> list[dict]:
-    """Panellists and submitted counts per stakeholder group for a round (counts only, never who)."""
+def response_progress(study_id: int, round_id: int | None, minimum: int) -> list[dict]:
+    """Panellists and submitted counts per stakeholder group for a round (counts only, never who). A group whose
+    submitted count is under ``minimum`` (and its complement) shows neither that count nor its share
+    (``submitted`` None; ``small`` True for the group under the minimum itself)."""
     submitted = (
         sa.select(sa.func.count(Submission.id))
         .join(Panellist, Panellist.id == Submission.panellist_id)
@@ -25,9 +28,12 @@ def response_progress(study_id: int, round_id: int | None) -> list[dict]:
         .where(StakeholderGroup.study_id == study_id)
         .order_by(StakeholderGroup.position)
     ).all()
+    withheld = withheld_cells({i: sub for i, (_, _, sub) in enumerate(rows)}, minimum)
     return [
+        {"group": name, "invited": inv, "submitted": None, "percent": None, "small": 0 < sub < minimum}
+        if i in withheld else
         {"group": name, "invited": inv, "submitted": sub, "percent": round(100 * sub / inv) if inv else 0}
-        for name, inv, sub in rows
+        for i, (name, inv, sub) in enumerate(rows)
     ]
 
 

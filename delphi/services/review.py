@@ -34,12 +34,14 @@ from delphi.protocol import MAX_TEXT
 from delphi.services import audit
 from delphi.services.answers import clean_text
 from delphi.services.statements import StatementError, add_statement
+from delphi.services.suppression import withheld_cells
 
 
 @dataclass
 class ReviewItem:
     round_statement: RoundStatement
-    results: dict[str, RoundResult]
+    results: dict[str, RoundResult]  # the scopes shown
+    withheld: frozenset[str] = frozenset()  # scopes withheld as small cells (delphi.services.suppression)
 
     @property
     def default_carry(self) -> bool:
@@ -75,7 +77,13 @@ def review_items(round_: Round) -> list[ReviewItem]:
     results: dict[int, dict[str, RoundResult]] = {}
     for row in db.session.scalars(sa.select(RoundResult).where(RoundResult.round_id == round_.id)):
         results.setdefault(row.statement_id, {})[row.scope] = row
-    return [ReviewItem(rs, results.get(rs.statement_id, {})) for rs in round_.statements]
+    keys, minimum = [g.key for g in round_.study.groups], round_.study.min_group_feedback
+    items = []
+    for rs in round_.statements:
+        scopes = results.get(rs.statement_id, {})
+        withheld = withheld_cells({key: scopes[key].n if key in scopes else 0 for key in keys}, minimum).scopes
+        items.append(ReviewItem(rs, {scope: r for scope, r in scopes.items() if scope not in withheld}, withheld))
+    return items
 
 
 def round_statement(round_: Round, statement_id: int) -> RoundStatement | None:

@@ -16,8 +16,9 @@ from delphi.protocol import GroupSpec, Protocol, ProtocolError, at, load_protoco
 from delphi.services import audit
 from delphi.services.studies import create_study, study_protocol, write_settings
 
-# Keys that make up the consensus definition, the scale it is read on, and the stopping rule: fixed at round 1.
-LOCKED_KEYS = frozenset({"scale", "consensus", "stopping", "max_rounds", "groups"})
+# Keys that make up the consensus definition, the scale it is read on, the smallest group whose figures are shown,
+# the stopping rule and the groups: fixed when round 1 opens (protocol.md, "Locked at round 1").
+LOCKED_KEYS = frozenset({"scale", "consensus", "min_group_feedback", "stopping", "max_rounds", "groups"})
 
 
 def create_from_protocol_text(text: str, owner: StaffUser) -> Study:
@@ -55,8 +56,8 @@ def current_settings(study: Study) -> dict[str, Any]:
 def update_settings(study: Study, changes: dict[str, Any], actor: StaffUser | None) -> list[str]:
     """Apply protocol changes (top-level keys; tables merge key by key); returns the keys that changed.
 
-    Raises DomainError when a change touches the consensus definition, scale, groups or stopping rule of a locked
-    study, and ProtocolError (nothing changed) when the result is not a valid protocol.
+    Raises ProtocolError (nothing changed) when the result is not a valid protocol, or when a change touches a key
+    of :data:`LOCKED_KEYS` of a locked study: one problem per such setting, naming it (``consensus.include``).
     """
     raw = current_settings(study)
     merged = dict(raw)
@@ -64,13 +65,25 @@ def update_settings(study: Study, changes: dict[str, Any], actor: StaffUser | No
         merged[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) and key != "groups" else value
     changed = sorted(key for key in merged if merged.get(key) != raw.get(key))
     if study.is_locked and LOCKED_KEYS.intersection(changed):
-        raise DomainError("Round 1 has opened, so the consensus definition, scale, groups and stopping rule are "
-                          "locked; they are as the study page shows.")
+        raise ProtocolError([at(key, "round 1 has opened, so this setting is locked and can no longer change")
+                             for key in _changed_settings(raw, merged) if key.partition(".")[0] in LOCKED_KEYS])
     protocol = parse_protocol(merged)
     if changed:
         _apply(study, protocol)
         audit.record("study.settings", study=study, actor=actor, target=f"study {study.id}", keys=changed)
         db.session.flush()
+    return changed
+
+
+def _changed_settings(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    """The settings that differ, as protocol keys: a table's by its own keys (``scale.max``), groups as one."""
+    changed = []
+    for key in sorted(set(before) | set(after)):
+        old, new = before.get(key), after.get(key)
+        if isinstance(old, dict) and isinstance(new, dict):
+            changed.extend(f"{key}.{part}" for part in sorted(set(old) | set(new)) if old.get(part) != new.get(part))
+        elif old != new:
+            changed.append(key)
     return changed
 
 

@@ -22,7 +22,7 @@ STATEMENTS = ("HOPE-01", "HOPE-02", "CHOICE-01", "CHOICE-02")
 
 def make_protocol(scope="each_group", unable_to_rate=True, include="pct_agree >= 70 and pct_disagree < 15"):
     return SimpleNamespace(
-        title="Recovery", language="en", max_rounds=3, min_group_feedback=5,
+        title="Recovery", language="en", max_rounds=3, min_group_feedback=1,  # nothing withheld: every figure checked
         scale=SimpleNamespace(min=1, max=9, unable_to_rate=unable_to_rate, labels={}),
         consensus=SimpleNamespace(agree=(7, 9), disagree=(1, 3), scope=scope, include=include,
                                   exclude="pct_disagree >= 70 and pct_agree < 15", stable_change=15.0,

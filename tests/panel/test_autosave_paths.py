@@ -52,12 +52,14 @@ def _later_round_drafted_early(p, study, round_):
     db.session.add(Round(study_id=study.id, number=2, status=RoundStatus.draft))
 
 
+# The scale locks when round 1 opens (Study refuses the change); a study created with these settings holds them, as
+# the database does after this update.
 def _unable_not_allowed(p, study, round_):
-    study.unable_to_rate = False
+    db.session.execute(sa.update(Study).where(Study.id == study.id).values(unable_to_rate=False))
 
 
 def _scale_of_five(p, study, round_):
-    study.scale_max = 5
+    db.session.execute(sa.update(Study).where(Study.id == study.id).values(scale_max=5))
 
 
 STATES = {

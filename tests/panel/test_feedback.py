@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from delphi.extensions import db
-from delphi.models import Classification, Panellist, Rating, Round, RoundResult, RoundStatus, Study
+from delphi.models import Classification, DomainError, Panellist, Rating, Round, RoundResult, RoundStatus, Study
 from delphi.models.base import utcnow
-from delphi.services.feedback import suppressed_groups
+from delphi.services.suppression import withheld_cells
 from delphi.services.rounds import open_next_round
 from tests.conftest import MINIMAL_PROTOCOL
 
@@ -30,7 +30,7 @@ def three_group_protocol() -> str:
     ({"a": 5, "b": 5}, 5, set()),
 ])
 def test_small_groups_and_their_complements_are_withheld(sizes, minimum, withheld):
-    assert suppressed_groups(sizes, minimum) == withheld
+    assert withheld_cells(sizes, minimum).groups == withheld
 
 
 def close_with_figures(app, study_id, per_group: dict[str, list[int]], comments: dict[int, str] | None = None):
@@ -247,8 +247,8 @@ def test_a_page_saved_with_errors_shows_its_feedback_and_keeps_the_reason(app, c
 
 def test_figures_kept_per_process_still_show_what_changed_after_the_close(app, client, make_study):
     """Each process keeps a closed round's figures once read (feedback._closed_figures). What can change after the
-    close must still show on the next page load: the minimum group size, the groups' names, comments approved later
-    and panellists who withdrew (whose comments go)."""
+    close must still show on the next page load: the groups' names, comments approved later and panellists who
+    withdrew (whose comments go); the minimum group size cannot change after round 1 opens."""
     from delphi.services.panel import withdraw_panellist
 
     study_id = make_study(three_group_protocol())
@@ -275,13 +275,14 @@ def test_figures_kept_per_process_still_show_what_changed_after_the_close(app, c
     assert "– Practitioners" not in page  # a withheld group's name is not attached to its comment
     assert page.count("Hope is where it starts.") == 2
 
+    # The minimum is locked since round 1 opened: lowering it to show the small groups is refused, whatever the path.
     with app.app_context():
-        db.session.get(Study, study_id).min_group_feedback = 2
-        db.session.commit()
+        with pytest.raises(DomainError, match="min_group_feedback is locked"):
+            db.session.get(Study, study_id).min_group_feedback = 2
+        db.session.rollback()
     page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
-    assert "Practitioners:</strong> 3 people answered." in page
-    assert "Approved after the close.</blockquote><p class=\"hint\">– Practitioners</p>" in page
-    assert "Family members:</strong> 2 people answered." in page  # figures are frozen at close; the minimum is not
+    assert "Practitioners:</strong> fewer than 5 people, not shown." in page
+    assert "Family members:</strong> 2 people answered." not in page
 
 
 def test_the_same_page_asks_for_reasons_only_from_those_who_answered_last_time(app, make_study):

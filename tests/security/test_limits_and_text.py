@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from delphi.extensions import db
 from delphi.models import Rating, Study, Suggestion
 from delphi.services.answers import clean_text
-from delphi.services.feedback import suppressed_groups
+from delphi.services.suppression import withheld_cells
 from delphi.services.rounds import open_next_round
 
 
@@ -63,7 +63,7 @@ def test_odd_characters_in_a_suggestion_are_stored_clean(app, panellist_client):
 def test_small_groups_cannot_be_subtracted_back(sizes):
     """Whatever is withheld adds up to at least the minimum, so the panel minus the shown groups is no small cell."""
     minimum = 5
-    withheld = suppressed_groups(sizes, minimum)
+    withheld = withheld_cells(sizes, minimum).groups
     small = {key for key, n in sizes.items() if 0 < n < minimum}
     assert small <= withheld
     assert sum(sizes[key] for key in withheld) >= minimum or withheld == set(sizes)
@@ -74,5 +74,5 @@ def test_drop_out_between_rounds_is_judged_on_the_round_shown():
     judged on that round's raters), and its complement goes with it."""
     round1 = {"service_user": 12, "staff": 9, "family": 5}
     round2 = {"service_user": 12, "staff": 9, "family": 4}
-    assert suppressed_groups(round1, 5) == set()
-    assert suppressed_groups(round2, 5) == {"family", "staff"}
+    assert withheld_cells(round1, 5).groups == set()
+    assert withheld_cells(round2, 5).groups == {"family", "staff"}

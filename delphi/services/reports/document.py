@@ -89,6 +89,14 @@ def methods(source: ReportSource) -> list[tuple[str, str]]:
          "agreement and distribution of ratings, each stakeholder group's figures where at least "
          f"{p.min_group_feedback} of its members rated (smaller groups withheld, with complementary suppression), "
          "and comments approved by the facilitator, without names."),
+        ("Small groups", f"A stakeholder group's figures and counts were withheld from panellists' feedback, this "
+         f"report and the statistics tables when fewer than {p.min_group_feedback} of its members rated a statement "
+         "or responded in a round (for attrition: stayed or left), together with the next smallest groups until the "
+         f"withheld ones reached {p.min_group_feedback}, and the whole panel's figures when the panel was that small; "
+         "figures with equal group weights were withheld whenever a group was. Where a withdrawal removed ratings "
+         f"from a closed round, a group's figures were withheld when fewer than {p.min_group_feedback} had been "
+         "removed, so that figures seen at the close minus those reported cannot give a person's rating. The "
+         f"minimum was fixed when round 1 opened."),
         ("Anonymity", "Panellists were anonymous to each other; the study team's exports carry pseudonyms only. "
          "Contact details are kept apart from answers and are not exported."),
         ("Statistics", "Per statement: n, median, quartiles, mean, SD, percentage agreement, RAND/UCLA, rwg; "
@@ -132,6 +140,7 @@ def report_html(source: ReportSource) -> str:
         p=p, source=source, version=__version__, methods=methods(source), views=views, rounds=rounds,
         results=results, names=names, divergence=findings.divergence(source, views),
         sensitivity=findings.sensitivity(source, views), attrition=findings.attrition(source),
+        stability=findings.stability(source, views),
         charts=charts_, bars=bars, checklist=CHECKLIST, flow=source.flow, embedded_stylesheet=_stylesheet(),
         verdicts={c.value: c.title for c in Classification},
     )

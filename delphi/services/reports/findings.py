@@ -9,8 +9,8 @@ import numpy as np
 
 import analysis
 from delphi.services.analyse import analysis_scale, asked_statements
-from delphi.services.feedback import suppressed_groups
 from delphi.services.reports.source import ReportSource
+from delphi.services.suppression import Withheld, withheld_cells, withheld_in_round
 
 
 @dataclass(frozen=True)
@@ -74,8 +74,15 @@ def compute_rounds(source: ReportSource) -> list[RoundView]:
     return views
 
 
-def cells(view: RoundView, j: int, keys: list[str], minimum: int) -> tuple[Cell, list[Cell]]:
-    """The overall cell and each group's for statement ``j`` of a round, small groups withheld (complementary)."""
+def closed_at(source: ReportSource, round_number: int, code: str) -> dict[str, tuple[int, int]] | None:
+    """The sizes frozen when the round closed, for :func:`delphi.services.suppression.withheld_in_round`."""
+    return None if source.closed is None else source.closed.get((round_number, code), {})
+
+
+def cells(view: RoundView, j: int, keys: list[str], minimum: int,
+          closed: dict[str, tuple[int, int]] | None = None) -> tuple[Cell, list[Cell]]:
+    """The overall cell and each group's for statement ``j`` of a round, small cells withheld
+    (:func:`delphi.services.suppression.withheld_in_round`)."""
     def cell(scope: str, shown: bool = True) -> Cell:
         s = view.figures.summaries[scope]
         if not shown:
@@ -84,8 +91,8 @@ def cells(view: RoundView, j: int, keys: list[str], minimum: int) -> tuple[Cell,
                     q3=float(s.q3[j]), iqr=float(s.iqr[j]), mean=float(s.mean[j]), pct_agree=float(s.pct_agree[j]),
                     pct_neutral=float(s.pct_neutral[j]), pct_disagree=float(s.pct_disagree[j]))
 
-    withheld = suppressed_groups({key: int(view.figures.summaries[key].n[j]) for key in keys}, minimum)
-    return cell("overall"), [cell(key, key not in withheld) for key in keys]
+    withheld = withheld_in_round(view.figures, keys, j, minimum, closed)
+    return cell("overall", not withheld.overall), [cell(key, key not in withheld) for key in keys]
 
 
 def statement_results(source: ReportSource, views: list[RoundView]) -> list[StatementResult]:
@@ -97,14 +104,53 @@ def statement_results(source: ReportSource, views: list[RoundView]) -> list[Stat
         if not asked:
             continue
         last, j = asked[-1]
-        overall, groups = cells(last, j, keys, protocol.min_group_feedback)
+        minimum = protocol.min_group_feedback
+        overall, groups = cells(last, j, keys, minimum, closed_at(source, last.number, spec.code))
         verdicts = [(v.number, str(v.figures.classification[i])) for v, i in asked]
         reached = next((k for k, verdict in verdicts if verdict in ("in", "out")), None)
         results.append(StatementResult(
             code=spec.code, domain=spec.domain, text=spec.text, rounds=[v.number for v, _ in asked],
             classification=verdicts[-1][1], reached_in=reached, overall=overall, groups=groups,
-            history=[(v.number, cells(v, i, keys, protocol.min_group_feedback)[0]) for v, i in asked]))
+            history=[(v.number, cells(v, i, keys, minimum, closed_at(source, v.number, spec.code))[0])
+                     for v, i in asked]))
     return results
+
+
+@dataclass(frozen=True)
+class StabilityRow:
+    """A statement's stability against the round before; ``shown`` False when its pairs are a small cell or either
+    round's panel figures are withheld."""
+
+    code: str
+    round: int
+    shown: bool
+    n_pairs: int = 0
+    pct_change: float = math.nan
+    stable: bool = False
+    delta_pct_agree: float = math.nan
+    wilcoxon_p: float = math.nan
+
+
+def stability(source: ReportSource, views: list[RoundView]) -> list[StabilityRow]:
+    """Each statement's stability in each round after the first, for statements with at least one pair."""
+    protocol = source.protocol
+    keys, minimum = [g.key for g in protocol.groups], protocol.min_group_feedback
+    rows = []
+    for before, view in zip(views, views[1:]):
+        st = view.figures.stability
+        for i, column in enumerate(view.columns):
+            n_pairs = int(st.n_pairs[i])
+            if n_pairs == 0:
+                continue
+            code = protocol.statements[column].code
+            j = before.at(int(column))
+            shown = not withheld_cells({"panel": n_pairs}, minimum).overall and all(
+                cells(v, k, keys, minimum, closed_at(source, v.number, code))[0].shown
+                for v, k in ((view, i), (before, j)) if k is not None)
+            rows.append(StabilityRow(code, view.number, False) if not shown else StabilityRow(
+                code, view.number, True, n_pairs, float(st.pct_change[i]), bool(st.stable[i]),
+                float(st.delta_pct_agree[i]), float(st.wilcoxon_p[i])))
+    return rows
 
 
 @dataclass(frozen=True)
@@ -132,7 +178,7 @@ def divergence(source: ReportSource, views: list[RoundView]) -> list[Divergence]
             continue
         view, j = asked[-1]
         kw = view.figures.kruskal_wallis
-        _, groups = cells(view, j, keys, protocol.min_group_feedback)
+        _, groups = cells(view, j, keys, protocol.min_group_feedback, closed_at(source, view.number, spec.code))
         shown = {c.scope for c in groups if c.shown}
         pairs = [(names[m.group_a], names[m.group_b], m.u, m.pvalue, m.pvalue_holm, m.rank_biserial)
                  for m in view.figures.mann_whitney
@@ -191,9 +237,29 @@ class AttritionRow:
     pvalue: float = math.nan
 
 
+def _removed_since_close(source: ReportSource, round_number: int, key: str) -> int:
+    """How many of group ``key``'s panellists have had their answers to round ``round_number`` removed since it
+    closed, at least: the largest drop in any statement's count of answers (0 for a ratings file)."""
+    if source.closed is None:
+        return 0
+    long = source.long
+    member = long.groups == key
+    now_n = (~np.isnan(long.ratings[round_number][member])).sum(axis=0)
+    now_unable = long.unable[round_number][member].sum(axis=0)
+    removed = 0
+    for j, code in enumerate(long.statements):
+        was_n, was_unable = source.closed.get((round_number, code), {}).get(key, (now_n[j], now_unable[j]))
+        removed = max(removed, int(was_n + was_unable - now_n[j] - now_unable[j]))
+    return removed
+
+
 def attrition(source: ReportSource) -> list[AttritionRow]:
     """Round-1 ratings of panellists who answered the last round ("stayed") against those who did not ("left"),
-    per group and overall. Each panellist's mean round-1 rating is compared with a Mann-Whitney test."""
+    per group and overall. Each panellist's mean round-1 rating is compared with a Mann-Whitney test.
+
+    A group's row is made of two cells, its stayers and its leavers, and the two add up to the group's round-1
+    panel shown elsewhere: a row is withheld whole when either is small, and the "All groups" row when the panel's
+    stayers or leavers are (:func:`delphi.services.suppression.withheld_cells`)."""
     long, protocol = source.long, source.protocol
     if len(long.rounds) < 2:
         return []
@@ -206,16 +272,25 @@ def attrition(source: ReportSource) -> list[AttritionRow]:
     valid = ~np.isnan(x)
     counts = valid.sum(axis=1)
     person_mean = np.where(counts > 0, np.where(valid, x, 0).sum(axis=1) / np.maximum(counts, 1), np.nan)
-    sizes = {g.key: int(min((stayed & (long.groups == g.key)).sum(), (left & (long.groups == g.key)).sum()))
-             for g in protocol.groups}
-    withheld = suppressed_groups(sizes, protocol.min_group_feedback)
+    rated = ~np.isnan(person_mean)
+    # The cells: who is counted (stayed, left), whose ratings the figures are made of (those with a rating), and
+    # who has been removed from round 1 since it closed (a withdrawal whose ratings are deleted).
+    sizes = {g.key: tuple(int((part & (long.groups == g.key)).sum())
+                          for part in (stayed, left, stayed & rated, left & rated))
+                    + (_removed_since_close(source, first, g.key),) for g in protocol.groups}
+    # What was withheld before a removal stays withheld: those removed stayed, or left.
+    minimum = protocol.min_group_feedback
+    withheld = [withheld_cells({key: (s + r, l, s + r, l, r) if as_stayer else (s, l + r, s, l + r, r)
+                                for key, (s, l, _, _, r) in sizes.items()}, minimum) for as_stayer in (True, False)]
+    withheld.append(withheld_cells(sizes, minimum))
+    withheld = Withheld(frozenset().union(*(w.groups for w in withheld)), any(w.overall for w in withheld))
     rows = []
     for key, name in [(g.key, g.name) for g in protocol.groups] + [(None, "All groups")]:
-        member = np.ones(len(long.groups), bool) if key is None else long.groups == key
-        a, b = stayed & member & ~np.isnan(person_mean), left & member & ~np.isnan(person_mean)
-        if key in withheld:
+        if (key in withheld) if key is not None else withheld.overall:
             rows.append(AttritionRow(name, False))
             continue
+        member = np.ones(len(long.groups), bool) if key is None else long.groups == key
+        a, b = stayed & member & rated, left & member & rated
         pooled = lambda rows_: x[rows_][~np.isnan(x[rows_])]  # noqa: E731
         agree = lambda v: 100 * float(((v >= low) & (v <= high)).mean()) if v.size else math.nan  # noqa: E731
         p = math.nan

@@ -21,6 +21,7 @@ from delphi.models import (
     RevisionKind,
     Round,
     RoundKind,
+    RoundResult,
     RoundStatement,
     RoundStatus,
     StakeholderGroup,
@@ -32,6 +33,7 @@ from delphi.protocol import Protocol, StatementSpec
 from delphi.services.analyse import LongRatings, read_ratings_text
 from delphi.services.csv_export import csv_text_by_column
 from delphi.services.studies import study_protocol
+from delphi.services.suppression import withheld_cells
 
 RATINGS_COLUMNS = ("round", "panellist", "group", "statement", "rating", "comment")
 
@@ -47,6 +49,7 @@ class FlowRow:
     responded: int  # answered at least one statement
     submitted: int | None
     retained: int  # responded in this round and in the first rating round
+    shown: bool = True  # False: fewer than the minimum responded (or withheld beside such a group); no count shown
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,9 @@ class ReportSource:
     flow: list[FlowRow] | None = None
     history: dict[str, list[HistoryEvent]] = field(default_factory=dict)
     statement_status: dict[str, str] = field(default_factory=dict)
+    # (round, statement code) -> {scope: (n, n_unable)} as frozen when the round closed; None for a ratings file.
+    # A withdrawal whose ratings the protocol deletes makes the figures now differ from those seen at the close.
+    closed: dict[tuple[int, str], dict[str, tuple[int, int]]] | None = None
 
 
 def _rating_rows(study: Study) -> list[tuple]:
@@ -98,6 +104,18 @@ def _rating_rows(study: Study) -> list[tuple]:
         result.close()
 
 
+def closed_sizes(study: Study) -> dict[tuple[int, str], dict[str, tuple[int, int]]]:
+    """The number of ratings and of "unable to rate" answers per round, statement and scope, as frozen at each close
+    (``RoundResult``): what the review page and panellists' feedback showed."""
+    sizes: dict[tuple[int, str], dict[str, tuple[int, int]]] = {}
+    for number, code, scope, n, n_unable in db.session.execute(
+            sa.select(Round.number, Statement.code, RoundResult.scope, RoundResult.n, RoundResult.n_unable)
+            .join(Round, Round.id == RoundResult.round_id).join(Statement, Statement.id == RoundResult.statement_id)
+            .where(Round.study_id == study.id)):
+        sizes.setdefault((number, code), {})[scope] = (n, n_unable)
+    return sizes
+
+
 def ratings_csv_text(rows) -> str:
     """The long-format ratings file of ``protocol.md`` with a ``comment`` column."""
     return csv_text_by_column(RATINGS_COLUMNS, rows)
@@ -121,7 +139,8 @@ def source_from_study(study: Study) -> ReportSource:
     return ReportSource(protocol=protocol, ratings_csv=text, long=long, from_study=True,
                         locked_protocol=study.locked_protocol, flow=participant_flow(study, long),
                         history=item_history(study),
-                        statement_status={s.code: s.status.value for s in study.statements})
+                        statement_status={s.code: s.status.value for s in study.statements},
+                        closed=closed_sizes(study))
 
 
 def source_from_ratings(long: LongRatings, protocol: Protocol, ratings_csv: str = "") -> ReportSource:
@@ -144,7 +163,21 @@ def responders_flow(long: LongRatings, protocol: Protocol) -> list[FlowRow]:
         for key in [g.key for g in protocol.groups] + [None]:
             answered = {p for p in responders[k] if key is None or group_of[p] == key}
             rows.append(FlowRow(k, key, None, None, len(answered), None, len(answered & first)))
-    return rows
+    return withhold_small_flow(rows, protocol.min_group_feedback)
+
+
+def withhold_small_flow(rows: list[FlowRow], minimum: int) -> list[FlowRow]:
+    """The flow with each round's groups of fewer than ``minimum`` responders withheld (and their complement, and
+    the whole panel's row when it is that small): :func:`delphi.services.suppression.withheld_cells` on the numbers
+    who responded."""
+    out = []
+    for k in sorted({row.round for row in rows}):
+        this_round = [row for row in rows if row.round == k]
+        withheld = withheld_cells({row.group: row.responded for row in this_round if row.group is not None}, minimum)
+        out.extend(replace(row, invited=None, consented=None, responded=0, submitted=None, retained=0, shown=False)
+                   if (row.group in withheld if row.group is not None else withheld.overall) else row
+                   for row in this_round)
+    return out
 
 
 def empty_ratings(protocol: Protocol) -> LongRatings:
@@ -179,7 +212,7 @@ def participant_flow(study: Study, long: LongRatings) -> list[FlowRow]:
                 responded=len(answered),
                 submitted=sum(1 for number, name in submitted if number == k and name in names),
                 retained=len(answered & first)))
-    return rows
+    return withhold_small_flow(rows, study.min_group_feedback)
 
 
 EVENT_NAMES = {

@@ -24,10 +24,11 @@ def unable_code(scale_max: int) -> int:
 
 def results_tables(source: ReportSource) -> dict[str, str]:
     """``statistics.csv`` and ``consensus.csv``: :func:`delphi.services.analyse.analyse` on the ratings as read back
-    from ``ratings.csv``, written by the same function as ``delphi analyse``."""
+    from ``ratings.csv``, written by the same function as ``delphi analyse``, small cells withheld (with the sizes
+    frozen at each close, so that a withdrawal cannot be subtracted out)."""
     if not source.long.rounds:
         return outputs_text([], [])
-    return outputs_text(*analyse(source.long, source.protocol))
+    return outputs_text(*analyse(source.long, source.protocol, source.closed))
 
 
 def statements_csv(source: ReportSource) -> str:
@@ -90,15 +91,22 @@ def codebook_csv(source: ReportSource) -> str:
          f"\"{p.consensus.include}\", exclude \"{p.consensus.exclude}\".", "in", "consensus in"],
         ["statistics.csv", "verdict", "", "out", "consensus out"],
         ["statistics.csv", "verdict", "", "none", "no consensus"],
+        ["statistics.csv", "verdict", f"A row whose figures are withheld: a group with fewer than "
+         f"{p.min_group_feedback} ratings (or fewer than {p.min_group_feedback} removed by a withdrawal since the "
+         "round closed), the next smallest group withheld with it, the panel's row when the panel is that small, and "
+         "equal_groups whenever any group is withheld. Every figure of the row is empty.", "withheld",
+         "figures withheld (small group)"],
         ["consensus.csv", "classification", f"The study's verdict for the statement in that round under the "
          f"protocol's scope ({p.consensus.scope}).", "in / out / none", "consensus in / out / no consensus"],
         ["statements.csv", "code, domain, text", "Each statement rated in the study, with its wording at the end "
          "(earlier wordings are in the history).", "", ""],
         ["statements.csv", "status", "active, retired, merged or dropped at the time of export.", "", ""],
         ["statements.csv", "history", "Each event in the statement's history, with its round and reason.", "", ""],
-        ["all files", "", "Numbers are written in full precision; an empty cell is a figure that cannot be computed. "
-         "These raw files are not suppressed for small groups: they are for the study team. Tables in report.html "
-         f"withhold groups with fewer than {p.min_group_feedback} ratings.", "", ""],
+        ["all files", "", "Numbers are written in full precision; an empty cell is a figure that cannot be computed "
+         "or is withheld. statistics.csv, consensus.csv, results.xlsx, results.json and report.html withhold small "
+         f"groups (fewer than {p.min_group_feedback}). The per-panellist files (ratings.csv, ratings.sav, ratings.dta, "
+         "comments.sav, comments.dta) are not suppressed: every published figure must be reproducible from them; "
+         "they are for the study team's analysts only.", "", ""],
     ]
     return csv_text(CODEBOOK_COLUMNS, rows)
 
