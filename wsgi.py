@@ -1,7 +1,8 @@
 """The WSGI entry point for production: ``gunicorn wsgi:app``.
 
-A server whose database cannot be used, or whose schema is not the one this code needs, refuses to start with the
-reason instead of serving errors: gunicorn stops with "Worker failed to boot" after the message.
+A server whose database cannot be used, whose schema is not the one this code needs, or that has no
+``DELPHI_PUBLIC_URL`` to build the links in its mails on, refuses to start with the reason instead of serving errors:
+gunicorn stops with "Worker failed to boot" after the message.
 """
 import sys
 
@@ -9,13 +10,16 @@ import sqlalchemy as sa
 
 from delphi import create_app
 from delphi.db import explain_database_error, schema_problem
+from delphi.links import public_url_problem
 
 app = create_app()
-with app.app_context():
-    try:
-        problem = schema_problem()
-    except sa.exc.OperationalError as error:
-        problem = explain_database_error(error, app.config["SQLALCHEMY_DATABASE_URI"])
+problem = public_url_problem(app.config.get("PUBLIC_URL"))
+if not problem:
+    with app.app_context():
+        try:
+            problem = schema_problem()
+        except sa.exc.OperationalError as error:
+            problem = explain_database_error(error, app.config["SQLALCHEMY_DATABASE_URI"])
 if problem:
     print(f"delphi: not starting: {problem}", file=sys.stderr, flush=True)
     raise SystemExit(3)

@@ -53,6 +53,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
+    _trust_only_the_public_host(app)
 
     _init_extensions(app)
     from delphi.jobs import init_jobs
@@ -70,6 +71,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         return {"current_locale_code": lambda: str(get_locale() or "en"), "app_version": __version__}
 
     return app
+
+
+def _trust_only_the_public_host(app: Flask) -> None:
+    """Answer only requests for ``PUBLIC_URL``'s host (400 for any other ``Host``), unless ``TRUSTED_HOSTS`` says
+    otherwise (for example ``DELPHI_TRUSTED_HOSTS='["delphi.example.org", "localhost"]'`` for a local health check).
+    Links never use the request's host (delphi/links.py); this also keeps the pages' own addresses honest."""
+    from delphi.links import public_host
+
+    host = public_host(app)
+    if app.config.get("TRUSTED_HOSTS") is None and host and ":" not in host:  # an IPv6 literal cannot be listed
+        app.config["TRUSTED_HOSTS"] = [host]
 
 
 def _loads(value: str) -> Any:

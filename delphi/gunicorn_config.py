@@ -2,12 +2,36 @@
 
 Arguments on the command line still win (``--workers``, ``--bind``). What this adds:
 - ``timeout``: long enough for the largest download still built inside a request (docs/performance.md).
+- A logger that never writes a link token: personal-link (``/p/<token>``) and password-reset
+  (``/staff/reset/<token>``) paths are written with ``[redacted]`` for the token in every access-log field (the
+  request line, the path, the referrer, any header or environment value a custom ``--access-logformat`` names) and
+  in the error log.
 - A warning at start when rate limits are kept in each worker's memory while several workers serve: each worker then
   counts on its own, so two workers double every limit (and each further instance adds one more). Production keeps
   the counts in Redis (``DELPHI_RATELIMIT_STORAGE_URI=redis://...``), where every worker and instance shares them.
 """
 from __future__ import annotations
 
+from gunicorn.glogging import Logger
+
+from delphi.security import RedactLinkTokens, redact_tokens
+
+
+class TokenRedactingLogger(Logger):
+    """gunicorn's logger, with link tokens cut out of every access-log atom and every error-log record."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            if not any(isinstance(f, RedactLinkTokens) for f in log.filters):
+                log.addFilter(RedactLinkTokens())
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        return {name: redact_tokens(value) if isinstance(value, str) else value
+                for name, value in super().atoms(resp, req, environ, request_time).items()}
+
+
+logger_class = TokenRedactingLogger
 timeout = 120
 graceful_timeout = 30
 

@@ -8,6 +8,7 @@ import re
 
 from flask import Flask, Response, abort, g, request
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.exceptions import SecurityError
 
 CSP = "; ".join([
     "default-src 'self'",
@@ -62,6 +63,15 @@ def register_security_headers(app: Flask) -> None:
     app.session_interface = SessionInterface()
     redact_tokens_in_logs()
 
+    def _refuse_other_hosts():
+        # A Host (or trusted X-Forwarded-Host) outside TRUSTED_HOSTS leaves the request without URL building, so no
+        # page can be drawn for it: answer in plain text, before CSRF checks or rate limits, which would draw one.
+        if isinstance(request.routing_exception, SecurityError):
+            return Response("This site does not answer to that address.\n", 400, mimetype="text/plain")
+        return None
+
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_other_hosts)
+
     @app.before_request
     def _limit_form_fields():
         # Werkzeug caps the parts of multipart bodies (MAX_FORM_PARTS) but not the fields of urlencoded ones; no
@@ -86,27 +96,60 @@ def register_security_headers(app: Flask) -> None:
         return response
 
 
-class RedactLinkTokens(logging.Filter):
-    """Remove personal-link tokens from request log lines (the dev server's and gunicorn's access logs)."""
+# The paths that carry a secret: a personal link (/p/<token>) and a password-reset link (/staff/reset/<token>; not
+# /staff/reset/sent). Whoever reads such a path in a log can act as that panellist, or take over that staff account.
+_TOKEN_PATH = re.compile(r"(/p/|/staff/reset/(?!sent(?:[\s?#\"'<>]|$)))[^\s?#\"'<>]+")
+_PLAIN = (int, float, bool, type(None))
 
-    pattern = re.compile(r"/p/[^\s?\"']+")
+
+def redact_tokens(text: str) -> str:
+    """``text`` with the token of every personal-link and password-reset path replaced by ``[redacted]``."""
+    return _TOKEN_PATH.sub(r"\1[redacted]", text)
+
+
+class RedactLinkTokens(logging.Filter):
+    """Remove link tokens from log records: the message, its arguments (gunicorn's access-log atoms too), and the
+    traceback of a logged exception (an error on ``/p/<token>`` is logged with its path)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.msg, str) and "/p/" in record.msg:
-            record.msg = self.pattern.sub("/p/[redacted]", record.msg)
-        if record.args:
-            if isinstance(record.args, dict):
-                record.args = {k: self._clean(v) for k, v in record.args.items()}
-            else:
-                record.args = tuple(self._clean(a) for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = redact_tokens(record.msg)
+        if isinstance(record.args, dict):
+            for key, value in record.args.items():
+                record.args[key] = self._clean(value)
+        elif record.args:
+            record.args = tuple(self._clean(a) for a in record.args)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact_tokens(record.exc_text)
+        if record.stack_info:
+            record.stack_info = redact_tokens(record.stack_info)
         return True
 
-    def _clean(self, value):
-        return self.pattern.sub("/p/[redacted]", value) if isinstance(value, str) and "/p/" in value else value
+    @staticmethod
+    def _clean(value):
+        if isinstance(value, _PLAIN):
+            return value
+        text = value if isinstance(value, str) else str(value)
+        cleaned = redact_tokens(text)
+        return value if cleaned == text else cleaned
 
 
 def redact_tokens_in_logs() -> None:
-    for name in ("werkzeug", "gunicorn.access", "gunicorn.error"):
-        logger = logging.getLogger(name)
-        if not any(isinstance(f, RedactLinkTokens) for f in logger.filters):
-            logger.addFilter(RedactLinkTokens())
+    """Redact link tokens from every log record this process makes, whichever logger makes it and whichever handler
+    writes it: the app's own log, the development server's and gunicorn's request logs, the worker's (Huey's) log of
+    a failed job, SQLAlchemy's errors. Done where records are made (the record factory), so that a logging set-up
+    the operator chooses (another handler, the root logger, syslog) cannot route around it."""
+    previous = logging.getLogRecordFactory()
+    if getattr(previous, "redacts_link_tokens", False):
+        return
+    redactor = RedactLinkTokens()
+
+    def make_record(*args, **kwargs) -> logging.LogRecord:
+        record = previous(*args, **kwargs)
+        redactor.filter(record)
+        return record
+
+    make_record.redacts_link_tokens = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(make_record)

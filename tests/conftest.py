@@ -128,6 +128,8 @@ def app_config(tmp_path):
         # a real one (tests/facilitate/test_outbox.py).
         "JOBS_IMMEDIATE": True,
         "MIN_PASSWORD_LENGTH": 10,
+        # Links are built on it (never on the request's host), and only its host is served: the test client's.
+        "PUBLIC_URL": "http://localhost",
     }
 
 

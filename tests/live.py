@@ -77,6 +77,7 @@ class LiveServer:
             "DATABASE_URL": database_url,
             "DELPHI_INSTANCE_PATH": str(instance_path),
             "DELPHI_SECRET_KEY": "live-test-secret-key",
+            "DELPHI_PUBLIC_URL": self.url,
             "DELPHI_LINK_RATE_LIMIT": "100000 per minute",
             "DELPHI_LOGIN_RATE_LIMIT": "100000 per minute",
             "PYTHONPATH": str(ROOT),

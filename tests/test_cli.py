@@ -157,6 +157,7 @@ def test_demo_seeds_a_study_and_prints_working_logins_and_links(app, runner, cli
         from tests.conftest import reset_database
 
         reset_database(db.engine)
+    app.config["PUBLIC_URL"] = None  # the demo's links then start with the address it serves on
     result = runner.invoke("demo", "--no-serve", "--port", "5055")
     assert result.exit_code == 0, result.output
     email = re.search(r"email:\s+(\S+)", result.output).group(1)
@@ -184,6 +185,7 @@ def test_demo_seeds_a_study_and_prints_working_logins_and_links(app, runner, cli
         assert client.get(entered.headers["Location"]).status_code == 200
 
     # Running the demo again keeps one study and prints fresh links that work.
+    app.config["PUBLIC_URL"] = None  # as in a new process
     again = runner.invoke("demo", "--no-serve")
     assert again.exit_code == 0, again.output
     with app.app_context():

@@ -1,4 +1,7 @@
+import unicodedata
+
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import EmailField, HiddenField, PasswordField, ValidationError
@@ -7,8 +10,16 @@ from wtforms.validators import DataRequired, EqualTo, Length, Regexp
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 
 
+def _typed_characters_only(form, field):
+    # An address with a control character (NUL above all, which PostgreSQL refuses in text) was not typed: it comes
+    # from a script or a broken paste. Refused before it is looked up, with the form shown again.
+    if field.data and any(unicodedata.category(character) == "Cc" for character in field.data):
+        raise ValidationError(_l("Type this again: it contains a character that cannot be typed on a keyboard."))
+
+
 class LoginForm(FlaskForm):
-    email = EmailField("Email address", validators=[DataRequired("Enter your email address."), Length(max=320)])
+    email = EmailField("Email address", validators=[
+        DataRequired("Enter your email address."), Length(max=320), _typed_characters_only])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])
     next = HiddenField()
 
@@ -45,7 +56,8 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
 
 class ResetRequestForm(FlaskForm):
     email = EmailField("Email address", validators=[
-        DataRequired("Enter your email address."), Length(max=320), Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.org.")])
+        DataRequired("Enter your email address."), Length(max=320), _typed_characters_only,
+        Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.org.")])
 
 
 class ResetPasswordForm(NewPasswordMixin, FlaskForm):

@@ -1,22 +1,15 @@
 """Staff sign-in, sign-out, password change and password reset by e-mail."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
-from werkzeug.security import check_password_hash
 
 from delphi.auth import bp
 from delphi.auth.forms import ChangePasswordForm, LoginForm, LogoutForm, ResetPasswordForm, ResetRequestForm
 from delphi.extensions import db, limiter
 from delphi.main.safety import is_safe_next
-from delphi.models import StaffUser
 from delphi.services import staff
-from delphi.services.outbox import queue_password_reset, wake_sender
-from delphi.services.password_reset import RESET_MAX_AGE, make_reset_token, user_for_reset_token
-
-# Checked against when the e-mail is unknown, so that a wrong e-mail takes as long as a wrong password.
-_DUMMY_HASH = "scrypt:32768:8:1$uHhR4pZkqcmMPLTb$" + "0" * 128
+from delphi.services.password_reset import request_password_reset, user_for_reset_token
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -26,11 +19,8 @@ def login():
         return redirect(url_for("facilitate.dashboard"))
     form = LoginForm(next=request.args.get("next", ""))
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email))
-        if user is None:
-            check_password_hash(_DUMMY_HASH, form.password.data)
-        elif user.active and user.check_password(form.password.data):
+        user = staff.authenticate(form.email.data, form.password.data)
+        if user is not None:
             login_user(user)
             target = form.next.data
             return redirect(target if is_safe_next(target) else url_for("facilitate.dashboard"), code=303)
@@ -41,6 +31,9 @@ def login():
 @bp.post("/logout")
 def logout():
     if LogoutForm().validate_on_submit():
+        if current_user.is_authenticated:
+            staff.end_sessions(current_user)  # a copy of this session's cookie must not outlive the sign-out
+            db.session.commit()
         logout_user()
         flash("You have signed out.", "info")
     return redirect(url_for("main.index"), code=303)
@@ -64,18 +57,9 @@ def change_password():
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        email = form.email.data.strip().lower()
-        user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email, StaffUser.active.is_(True)))
-        if user is not None:
-            path = url_for("auth.reset_password", token=make_reset_token(user))
-            base = current_app.config.get("PUBLIC_URL")
-            link = base.rstrip("/") + path if base else url_for("auth.reset_password", token=make_reset_token(user),
-                                                                _external=True)
-            body = render_template("email/password_reset.txt", link=link, minutes=RESET_MAX_AGE // 60)
-            queue_password_reset(user, "Reset your password", body)
-            db.session.commit()
-            wake_sender()
-        # The same answer whether or not there is an account, so the form does not reveal who has one.
+        # The same work and the same answer whether or not there is an account, so the form does not reveal who has
+        # one: the worker looks the address up.
+        request_password_reset(form.email.data)
         return redirect(url_for("auth.reset_sent"), code=303)
     return render_template("auth/reset_request.html", form=form), 422 if form.errors else 200
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
 
 from delphi.commands import refused
 from delphi.commands.database import require_schema
 from delphi.commands.studies import changing_study, find_study
 from delphi.db import writing
+from delphi.links import require_public_url
 
 
 @click.group(help="The panel of a study.")
@@ -31,6 +33,7 @@ def panel_invite(study_id: int, contacts: Path, links_file: Path, send: bool) ->
     from delphi.services.outbox import queue_panel_mail
     from delphi.services.round_timing import mail_text
 
+    require_public_url(current_app)
     require_schema()
     try:
         content = contacts.read_text(encoding="utf-8-sig")
@@ -82,6 +85,8 @@ def panel_remind(study_id: int, dry_run: bool) -> None:
     from delphi.services.outbox import queue_panel_mail
     from delphi.services.round_timing import mail_text
 
+    if not dry_run:
+        require_public_url(current_app)  # the reminders carry each panellist's link
     require_schema()
     with writing():
         study = find_study(study_id)

@@ -36,3 +36,27 @@ def user_create(email: str, role: str, password_stdin: bool) -> None:
         raise click.ClickException(str(exc)) from exc
     db.session.commit()
     click.echo(f"Created {role} account {created.email}.")
+
+
+@user.command("deactivate", help="Close a staff account: no more sign-ins or password resets, and every session "
+                                 "of it ends at once. Its studies and audit trail stay.")
+@click.argument("email")
+@with_appcontext
+def user_deactivate(email: str) -> None:
+    import sqlalchemy as sa
+
+    from delphi.extensions import db
+    from delphi.models import StaffUser
+    from delphi.services.staff import deactivate, normalise_email
+
+    require_schema()
+    address = normalise_email(email)
+    account = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == address))
+    if account is None:
+        raise click.ClickException(f"there is no staff account {address}.")
+    if not account.active:
+        click.echo(f"{address} was already deactivated.")
+        return
+    deactivate(account)
+    db.session.commit()
+    click.echo(f"Deactivated {address}; every session of it has ended.")

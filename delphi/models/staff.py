@@ -30,7 +30,8 @@ class StaffUser(UserMixin, Base):
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     active: Mapped[bool] = mapped_column(default=True)
     is_admin: Mapped[bool] = mapped_column(default=False)
-    # Bumped on password change and logout-everywhere; sessions carry it and die when it no longer matches.
+    # Bumped on sign-out, password change or reset, and deactivation; a session carries the version it was signed in
+    # with (``get_id``) and ends once it no longer matches, so a copied session cookie dies with the sign-out.
     session_version: Mapped[int] = mapped_column(default=1)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -48,13 +49,33 @@ class StaffUser(UserMixin, Base):
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method="scrypt")
-        self.session_version = (self.session_version or 0) + 1
+        self.end_sessions()
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    def end_sessions(self) -> None:
+        """Sign out every session of this account, on every device."""
+        self.session_version = (self.session_version or 0) + 1
+
+    def deactivate(self) -> None:
+        """No more sign-ins, reset links or sessions for this account (its studies and audit trail stay)."""
+        self.active = False
+        self.end_sessions()
+
     def role_in(self, study: Study) -> StudyRole | None:
         return next((m.role for m in self.memberships if m.study_id == study.id), None)
+
+
+# A hash with the method and cost of every account's (``set_password``; a test checks they stay the same) that no
+# password matches: checking against it costs what checking a real account's password costs.
+UNUSABLE_HASH = "scrypt:32768:8:1$uHhR4pZkqcmMPLTb$" + "0" * 128
+
+
+def check_password_of_nobody(password: str) -> None:
+    """The same slow hash check as :meth:`StaffUser.check_password`, against an account that does not exist, so that
+    refusing an unknown address takes as long as refusing a wrong password."""
+    check_password_hash(UNUSABLE_HASH, password)
 
 
 class StudyMember(Base):

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import current_app, has_request_context, url_for
+from flask import current_app
 
 from delphi.errors import InputErrors, Problem
 from delphi.extensions import db
+from delphi.links import panel_link
 from delphi.models import Contact, MailKind, Panellist, Round, StaffUser, Study, Submission, WithdrawalPolicy
 from delphi.services import audit
 from delphi.services.outbox import pending_recipients
@@ -48,13 +49,8 @@ class NewLink:
 
 
 def link_for(token: str) -> str:
-    """The panellist's personal link: on PUBLIC_URL when set, else on the host of this request."""
-    base = current_app.config.get("PUBLIC_URL")
-    if base:
-        return f"{base.rstrip('/')}/p/{token}"
-    if has_request_context():
-        return url_for("panel.enter", token=token, _external=True)
-    return f"http://localhost:5000/p/{token}"
+    """The panellist's personal link, on PUBLIC_URL (never on the request's host: delphi/links.py)."""
+    return panel_link(token)
 
 
 def check_email(email: str) -> str | None:

@@ -1,12 +1,21 @@
-"""Password-reset links: signed, expiring, and single-use because the signature's salt holds the password hash
-(setting a new password changes the hash, so the link stops working)."""
+"""Password resets by e-mail. The links are signed, expiring, and single-use because the signature's salt holds the
+password hash (setting a new password changes the hash, so the link stops working).
+
+A reset request only queues a job with the address it was given (:func:`request_password_reset`): the request does
+the same work, and takes the same time, whether or not the address has an account. The worker looks the account up
+and, for an active one, queues the mail in the outbox and sends it (:func:`send_password_reset`)."""
 from __future__ import annotations
 
-from flask import current_app
+import sqlalchemy as sa
+from flask import current_app, render_template
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
+from delphi.db import writing
 from delphi.extensions import db
+from delphi.jobs import job, run_soon
+from delphi.links import password_reset_link
 from delphi.models import StaffUser
+from delphi.services.outbox import deliver_due, queue_password_reset
 
 RESET_MAX_AGE = 60 * 60  # one hour
 
@@ -39,3 +48,40 @@ def user_for_reset_token(token: str, max_age: int = RESET_MAX_AGE) -> StaffUser 
     except (BadSignature, SignatureExpired):
         return None
     return user
+
+
+def request_password_reset(email: str) -> None:
+    """Hand a reset request for ``email`` to the worker; nothing about the address is looked up here.
+
+    If the queue cannot be reached, the work is done here instead (the mail matters more than the timing then).
+    """
+    address = email.strip().lower()
+    try:
+        run_soon(send_password_reset, address)
+    except Exception:  # the queue is away (Redis, the SQLite queue file): do the job's work in this request
+        if current_app.config.get("JOBS_IMMEDIATE"):
+            raise  # the job itself failed, here and now: there is no queue to fall back from
+        current_app.logger.exception("could not queue a password reset; handling it in the request")
+        send_password_reset.call_local(address)
+
+
+def queue_reset_mail(email: str) -> StaffUser | None:
+    """Queue a reset mail in the outbox to the active account with this address; the account, or None when there is
+    none. Flushes; the caller commits."""
+    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email, StaffUser.active.is_(True)))
+    if user is None:
+        return None
+    body = render_template("email/password_reset.txt", link=password_reset_link(make_reset_token(user)),
+                           minutes=RESET_MAX_AGE // 60)
+    queue_password_reset(user, "Reset your password", body)
+    return user
+
+
+@job()
+def send_password_reset(email: str) -> None:
+    """The worker's half of a reset request: queue the mail for an active account with this address, and send it."""
+    with writing():
+        user = queue_reset_mail(email)
+        db.session.commit()
+    if user is not None:
+        deliver_due()

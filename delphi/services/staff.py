@@ -7,6 +7,7 @@ import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import StaffUser
+from delphi.models.staff import check_password_of_nobody
 from delphi.services import audit
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
@@ -25,6 +26,34 @@ def check_password_rules(password: str, min_length: int) -> None:
         raise StaffError(f"the password must have at least {min_length} characters.")
     if len(password) > 200:
         raise StaffError("the password must have at most 200 characters.")
+
+
+def authenticate(email: str, password: str) -> StaffUser | None:
+    """The active account with this address and password, or None.
+
+    Every answer costs exactly one password-hash check: an unknown address is checked against a hash of nobody's
+    password, and a deactivated account's own hash is checked before it is refused, so that how long a refusal takes
+    does not tell an unknown or deactivated account from a wrong password.
+    """
+    user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == normalise_email(email)))
+    if user is None:
+        check_password_of_nobody(password)
+        return None
+    matches = user.check_password(password)
+    return user if matches and user.active else None
+
+
+def end_sessions(user: StaffUser) -> None:
+    """Sign ``user`` out everywhere (on signing out: a copy of the session cookie stops working too)."""
+    user.end_sessions()
+    db.session.flush()
+
+
+def deactivate(user: StaffUser) -> None:
+    """Close an account: it can no longer sign in or reset its password, and every session of it ends."""
+    user.deactivate()
+    audit.record("staff.deactivate", target=f"staff {user.id}")
+    db.session.flush()
 
 
 def create_staff_user(email: str, password: str, *, is_admin: bool = False, min_length: int = 10) -> StaffUser:
