@@ -1,19 +1,21 @@
 """The WSGI entry point for production: ``gunicorn wsgi:app``.
 
-A server whose database cannot be used, or whose schema is not the one this code needs, refuses to start with the
-reason instead of serving errors: gunicorn stops with "Worker failed to boot" after the message.
+A server whose database cannot be used, whose schema is not the one this code needs, or whose contacts key cannot
+read the stored contact details, refuses to start with the reason instead of serving errors: gunicorn stops with
+"Worker failed to boot" after the message.
 """
 import sys
 
 import sqlalchemy as sa
 
 from delphi import create_app
+from delphi.contact_cipher import contacts_key_problem
 from delphi.db import explain_database_error, schema_problem
 
 app = create_app()
 with app.app_context():
     try:
-        problem = schema_problem()
+        problem = schema_problem() or contacts_key_problem()
     except sa.exc.OperationalError as error:
         problem = explain_database_error(error, app.config["SQLALCHEMY_DATABASE_URI"])
 if problem:

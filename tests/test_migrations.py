@@ -99,20 +99,30 @@ def read_rows(conn: sa.Connection) -> dict[str, list[dict]]:
     }
 
 
+# Columns that 0008 made out of plaintext ones: before it, the value is written in clear under the old name.
+ENCRYPTED_FROM = {("contact", "email_encrypted"): "email", ("contact", "phone_encrypted"): "phone",
+                  ("contact", "name_encrypted"): "name", ("outbox_mail", "subject_encrypted"): "subject",
+                  ("outbox_mail", "body_encrypted"): "body", ("outbox_mail", "error_encrypted"): "error"}
+
+
 def write_rows(conn: sa.Connection, rows: dict[str, list[dict]]) -> dict[str, list[str]]:
     """Insert the rows into the tables as they are at the current revision; returns the columns written, by table.
-    A table or column that a later revision adds is left to that revision."""
+    A table or column that a later revision adds is left to that revision; an encrypted column's value goes in
+    clear into the plaintext column it was made from."""
     existing = sa.inspect(conn)
     carried = {}
     for table in db.metadata.sorted_tables:
         if not existing.has_table(table.name):
             continue
         present = {column["name"] for column in existing.get_columns(table.name)}
-        columns = [c for c in table.columns if c.name in present]
+        stored_as = {c.name: ENCRYPTED_FROM.get((table.name, c.name), c.name) for c in table.columns}
+        columns = [c for c in table.columns if stored_as[c.name] in present]
         carried[table.name] = [c.name for c in columns]
         if rows[table.name]:
-            old = sa.table(table.name, *[sa.column(c.name, c.type) for c in columns])
-            conn.execute(sa.insert(old), [{c.name: row[c.name] for c in columns} for row in rows[table.name]])
+            old = sa.table(table.name, *[sa.column(stored_as[c.name], sa.Text if c.name != stored_as[c.name]
+                                                   else c.type) for c in columns])
+            conn.execute(sa.insert(old), [{stored_as[c.name]: row[c.name] for c in columns}
+                                          for row in rows[table.name]])
     return carried
 
 

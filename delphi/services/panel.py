@@ -9,6 +9,7 @@ import secrets
 import sqlalchemy as sa
 from flask import current_app
 
+from delphi.contact_cipher import email_index
 from delphi.extensions import db
 from delphi.models import Contact, Panellist, StakeholderGroup, Study, utcnow
 
@@ -66,8 +67,9 @@ def add_panellist(study: Study, group: StakeholderGroup | None, email: str | Non
         raise ValueError("the group belongs to another study")
     panellist = Panellist(group=group, pseudonym=new_pseudonym(), link_generation=0)
     study.panellists.append(panellist)
+    email, phone = (email or "").strip() or None, (phone or "").strip() or None
     if email or phone:
-        panellist.contact = Contact(email=email.strip() if email else None, phone=phone.strip() if phone else None)
+        panellist.contact = Contact(email=email, email_index=email_index(study.id, email), phone=phone)
     db.session.add(panellist)
     db.session.flush()  # the token is derived from the id
     token = link_token(panellist)
