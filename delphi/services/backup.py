@@ -8,7 +8,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from delphi.config import create_private, write_private
 
@@ -75,7 +75,8 @@ def _backup_postgres(url, out: Path) -> Path:
 def pg_dump_command(pg_dump: str, url, out: Path) -> tuple[list[str], dict[str, str]]:
     """pg_dump's arguments and environment for a copy of ``url`` into ``out``: the password is left out of both (it
     goes in a pass file)."""
-    plain = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    plain = URL.create("postgresql", username=url.username, host=url.host, port=url.port, database=url.database,
+                       query=url.query).render_as_string(hide_password=False)
     env = {k: v for k, v in os.environ.items() if k != "PGPASSWORD"} if url.password is not None else dict(os.environ)
     return [pg_dump, "--format=custom", "--no-owner", f"--file={out}", f"--dbname={plain}"], env
 
