@@ -244,10 +244,11 @@ def test_pg_dump_gets_the_password_from_a_private_pass_file_not_its_command_line
 
     seen = {}
 
-    def fake_run(command, env, **options):
-        passfile = Path(env["PGPASSFILE"])
-        seen.update(command=command, env=env, umask=options.get("umask"), passfile=passfile,
-                    content=passfile.read_text(), mode=stat.S_IMODE(passfile.stat().st_mode))
+    def fake_run(command, env=None, **options):
+        seen.update(command=command, env=env if env is not None else dict(os.environ), umask=options.get("umask"))
+        if "PGPASSFILE" in seen["env"]:
+            passfile = Path(seen["env"]["PGPASSFILE"])
+            seen.update(passfile=passfile, content=passfile.read_text(), mode=stat.S_IMODE(passfile.stat().st_mode))
         return subprocess.CompletedProcess(command, 0, "", "")
 
     monkeypatch.setattr(backup.shutil, "which", lambda name: "/usr/bin/pg_dump")
