@@ -12,6 +12,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
+from sqlalchemy.orm import contains_eager, selectinload
 
 from delphi.contact_cipher import email_index
 from delphi.errors import InputErrors, Problem
@@ -197,8 +198,11 @@ def non_completers(study: Study, round_: Round, with_email: bool = False) -> lis
     submitted = sa.select(Submission.panellist_id).where(Submission.round_id == round_.id)
     query = sa.select(Panellist).where(Panellist.study_id == study.id, Panellist.withdrawn.is_(False),
                                        Panellist.id.not_in(submitted))
+    # Each contact comes with its panellist: not one query per panellist (5,000 of them on a national panel).
     if with_email:
-        query = query.join(Contact).where(Contact.email.is_not(None))
+        query = query.join(Contact).where(Contact.email.is_not(None)).options(contains_eager(Panellist.contact))
+    else:
+        query = query.options(selectinload(Panellist.contact))
     return list(db.session.scalars(query.order_by(Panellist.id)))
 
 
@@ -209,7 +213,8 @@ def reminder_recipients(study: Study, round_: Round) -> list[Panellist]:
 
 def invitation_recipients(study: Study, only_new: bool = True) -> list[Panellist]:
     query = sa.select(Panellist).join(Contact).where(
-        Panellist.study_id == study.id, Panellist.withdrawn.is_(False), Contact.email.is_not(None))
+        Panellist.study_id == study.id, Panellist.withdrawn.is_(False), Contact.email.is_not(None)
+    ).options(contains_eager(Panellist.contact))
     if only_new:
         query = query.where(Contact.invited_at.is_(None), Contact.id.not_in(pending_recipients(study,
                                                                                                 MailKind.invitation)))
