@@ -9,6 +9,7 @@ from typing import Any, Mapping
 from flask import Flask, request, session
 
 from delphi.config import DEFAULTS, instance_secret_key, normalise_database_url
+from delphi.contact_cipher import init_contact_cipher, instance_contacts_key
 
 __version__ = "0.1.0"
 
@@ -25,7 +26,8 @@ def instance_folder() -> str:
     """``DELPHI_INSTANCE_PATH``, else ``instance/`` in the working directory.
 
     Flask's own default for an installed package is ``<venv>/var/delphi-instance``: the database and the secret key
-    would live inside the virtual environment, and be lost with it when it is rebuilt for an upgrade.
+    would live inside the virtual environment, and be lost with it when it is rebuilt for an upgrade. The factory
+    creates it readable by its owner only (0700).
     """
     return str(Path(os.environ.get("DELPHI_INSTANCE_PATH") or "instance").resolve())
 
@@ -46,7 +48,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if config:
         app.config.from_mapping(config)
 
-    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    # The folder holds the keys and the SQLite files: private to the user the platform runs as.
+    Path(app.instance_path).mkdir(mode=0o700, parents=True, exist_ok=True)
     app.config.setdefault(
         "SQLALCHEMY_DATABASE_URI", "sqlite:///" + str(Path(app.instance_path) / "delphi.sqlite3")
     )
@@ -54,6 +57,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = instance_secret_key(Path(app.instance_path))
     _trust_only_the_public_host(app)
+    if not app.config.get("CONTACTS_KEY"):
+        app.config["CONTACTS_KEY"] = instance_contacts_key(Path(app.instance_path))
+    init_contact_cipher(app)
 
     _init_extensions(app)
     from delphi.jobs import init_jobs

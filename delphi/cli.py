@@ -18,6 +18,7 @@ from flask import Flask
 from flask.cli import AppGroup, ScriptInfo, pass_script_info
 
 from delphi import create_app
+from delphi.contact_cipher import ContactsKeyError
 from delphi.commands import database, facilitate, reports, server, studies, users
 
 
@@ -26,7 +27,10 @@ def app_for_command() -> Flask:
     the instance folder. Its database connections are closed when the command ends."""
     context = click.get_current_context()
     url = context.find_object(ScriptInfo).data.get("database_url")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url} if url else None)
+    try:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url} if url else None)
+    except ContactsKeyError as exc:
+        raise click.ClickException(str(exc)) from exc
     context.find_root().call_on_close(lambda: database.close_connections(app))
     return app
 

@@ -6,6 +6,7 @@ and the ``delphi`` command pass a mapping to ``create_app(config)`` which wins o
 """
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -51,6 +52,9 @@ DEFAULTS = {
     "LINK_RATE_LIMIT": "60 per minute; 600 per hour",
     # Number of reverse proxies in front of the app whose X-Forwarded-For to trust (0: none).
     "PROXY_COUNT": 0,
+    # The key that encrypts contact details (delphi/contact_cipher.py): DELPHI_CONTACTS_KEY, else the file
+    # contacts.key in the instance folder, made on first start. Never kept in the database.
+    "CONTACTS_KEY": None,
 }
 
 
@@ -63,13 +67,33 @@ def normalise_database_url(url: str) -> str:
 
 
 def instance_secret_key(instance_path: Path) -> str:
-    """The secret key kept in the instance folder, made on first use (never a hard-coded one)."""
+    """The secret key kept in the instance folder, made on first use (never a hard-coded one), readable by its owner
+    only."""
     path = instance_path / "secret_key"
     if path.exists():
         key = path.read_text(encoding="ascii").strip()
         if key:
             return key
     key = secrets.token_hex(32)
-    path.touch(mode=0o600)
-    path.write_text(key, encoding="ascii")
+    write_private(path, key)
     return key
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable and writable by its owner only (0600), whatever the umask: the file is
+    created with that mode, and an existing file is narrowed to it before anything is written."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        os.fchmod(file.fileno(), 0o600)
+        file.write(text)
+
+
+def create_private(path: Path) -> bool:
+    """Create ``path`` empty and 0600 if it does not exist, so that the program that fills it next (SQLite, pg_dump,
+    Huey) keeps that mode rather than the umask's 0644; True when it was created here. An existing file is left as
+    it is."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        return False
+    return True

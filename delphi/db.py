@@ -4,10 +4,13 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import time
+from pathlib import Path
 
 from flask import Flask, has_request_context, request
 from sqlalchemy import event, exc
 from sqlalchemy.engine import Engine
+
+from delphi.config import create_private
 
 # Set by `writing()` for work outside a request that writes (the CLI's round close, the demo seed).
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar("delphi_write_intent", default=False)
@@ -67,6 +70,10 @@ def _ping_when_idle(engine: Engine, idle_seconds: float) -> None:
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     in_memory = engine.url.database in (None, "", ":memory:")
+    if not in_memory and not engine.url.query.get("uri") and Path(engine.url.database).parent.is_dir():
+        # SQLite would create the file with the umask's mode (0644: anyone on the machine could copy it); its -wal
+        # and -shm files take the database file's mode.
+        create_private(Path(engine.url.database))
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

@@ -21,6 +21,8 @@ from huey import Huey
 from huey.consumer import Consumer
 from huey.storage import MemoryStorage, RedisStorage, SqliteStorage
 
+from delphi.config import create_private
+
 # One queue per process, bound to the app that `init_jobs` configured last (one app per process outside the tests).
 huey = Huey("delphi", storage_class=MemoryStorage, results=False, utc=True)
 _apps: list[Flask] = []
@@ -31,7 +33,10 @@ def init_jobs(app: Flask) -> None:
     if url.startswith("redis://") or url.startswith("rediss://"):
         huey.storage_class, huey.storage_kwargs = RedisStorage, {"url": url}
     elif url.startswith("sqlite:///"):
-        huey.storage_class, huey.storage_kwargs = SqliteStorage, {"filename": url.removeprefix("sqlite:///")}
+        filename = url.removeprefix("sqlite:///")
+        if Path(filename).parent.is_dir():
+            create_private(Path(filename))  # queued jobs name rows and studies: not for other users to read
+        huey.storage_class, huey.storage_kwargs = SqliteStorage, {"filename": filename}
     else:
         raise ValueError(f"JOBS_URL must start with sqlite:/// or redis://, not {url!r}")
     huey.storage = huey.create_storage()

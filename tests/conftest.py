@@ -24,6 +24,7 @@ from delphi.models import Panellist, StaffUser, Study, StudyMember, StudyRole
 from delphi.protocol import load_protocol
 from delphi.services.panel import add_panellist
 from delphi.services.studies import create_study
+from tests.live import TEST_CONTACTS_KEY
 
 TEST_DATABASE_URL = os.environ.get("DELPHI_TEST_DATABASE_URL")
 
@@ -122,6 +123,7 @@ def app_config(tmp_path):
     return {
         "TESTING": True,
         "SECRET_KEY": "test-secret-key-not-for-production",
+        "CONTACTS_KEY": TEST_CONTACTS_KEY,
         "SQLALCHEMY_DATABASE_URI": database_url(tmp_path),
         "WTF_CSRF_ENABLED": False,
         # Jobs (mail) run where they are queued, so a page's test sees the result; tests of the worker itself start

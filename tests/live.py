@@ -17,6 +17,9 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The contacts key of every test app and of the servers and workers they start (they share the test database, so
+# they must share its key). A fixed key, never used outside the tests.
+TEST_CONTACTS_KEY = "dGVzdC1jb250YWN0cy1rZXktbm90LWZvci11c2UtISE="
 
 
 def free_port() -> int:
@@ -55,7 +58,7 @@ def stamp_as_migrated(database_url: str) -> None:
     from delphi import create_app
     from delphi.extensions import db
 
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "CONTACTS_KEY": TEST_CONTACTS_KEY})
     with app.app_context():
         stamp()
         db.session.remove()
@@ -78,6 +81,7 @@ class LiveServer:
             "DELPHI_INSTANCE_PATH": str(instance_path),
             "DELPHI_SECRET_KEY": "live-test-secret-key",
             "DELPHI_PUBLIC_URL": self.url,
+            "DELPHI_CONTACTS_KEY": TEST_CONTACTS_KEY,
             "DELPHI_LINK_RATE_LIMIT": "100000 per minute",
             "DELPHI_LOGIN_RATE_LIMIT": "100000 per minute",
             "PYTHONPATH": str(ROOT),

@@ -9,8 +9,8 @@ from flask_migrate import upgrade
 
 from delphi.extensions import db
 from delphi.models import (
-    ConsentDecision, ConsentRecord, OpenAnswer, OpenQuestion, Panellist, Rating, RoundResult, RoundStatus, Study,
-    Suggestion,
+    ConsentDecision, ConsentRecord, Contact, OpenAnswer, OpenQuestion, OutboxMail, Panellist, Rating, RoundResult,
+    RoundStatus, Study, Suggestion,
 )
 from delphi.services.demo import seed_demo
 from delphi.services.panel import add_panellist, withdraw_panellist
@@ -118,20 +118,30 @@ def read_rows(conn: sa.Connection) -> dict[str, list[dict]]:
     }
 
 
+# Columns that 0008 made out of plaintext ones: before it, the value is written in clear under the old name.
+ENCRYPTED_FROM = {("contact", "email_encrypted"): "email", ("contact", "phone_encrypted"): "phone",
+                  ("contact", "name_encrypted"): "name", ("outbox_mail", "subject_encrypted"): "subject",
+                  ("outbox_mail", "body_encrypted"): "body", ("outbox_mail", "error_encrypted"): "error"}
+
+
 def write_rows(conn: sa.Connection, rows: dict[str, list[dict]]) -> dict[str, list[str]]:
     """Insert the rows into the tables as they are at the current revision; returns the columns written, by table.
-    A table or column that a later revision adds is left to that revision."""
+    A table or column that a later revision adds is left to that revision; an encrypted column's value goes in
+    clear into the plaintext column it was made from."""
     existing = sa.inspect(conn)
     carried = {}
     for table in db.metadata.sorted_tables:
         if not existing.has_table(table.name):
             continue
         present = {column["name"] for column in existing.get_columns(table.name)}
-        columns = [c for c in table.columns if c.name in present]
+        stored_as = {c.name: ENCRYPTED_FROM.get((table.name, c.name), c.name) for c in table.columns}
+        columns = [c for c in table.columns if stored_as[c.name] in present]
         carried[table.name] = [c.name for c in columns]
         if rows[table.name]:
-            old = sa.table(table.name, *[sa.column(c.name, c.type) for c in columns])
-            conn.execute(sa.insert(old), [{c.name: row[c.name] for c in columns} for row in rows[table.name]])
+            old = sa.table(table.name, *[sa.column(stored_as[c.name], sa.Text if c.name != stored_as[c.name]
+                                                   else c.type) for c in columns])
+            conn.execute(sa.insert(old), [{stored_as[c.name]: row[c.name] for c in columns}
+                                          for row in rows[table.name]])
     return carried
 
 
@@ -142,3 +152,52 @@ def migration_scripts() -> ScriptDirectory:
 def schema_differences(conn: sa.Connection) -> list:
     context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
     return compare_metadata(context, db.metadata)
+
+
+def test_0008_encrypts_the_contacts_and_the_outbox_that_were_in_clear(app):
+    """A database at 0005 with contacts and outbox mail in clear (a refusal that quotes the address, a password
+    reset holding its link): after 0008 the tables hold only ciphertext, the app reads the same values, and an
+    address is found by its blind index."""
+    from delphi.services.invitations import already_on_panel
+
+    with app.app_context():
+        rows = populated_rows()
+        reset_database(db.engine)
+        upgrade(revision="0005")
+        with db.engine.begin() as conn:
+            write_rows(conn, rows)
+            contact_id = conn.execute(sa.text("SELECT id FROM contact WHERE email = 'panellist@example.org'")).scalar()
+            conn.execute(sa.text("UPDATE contact SET phone = '+47 912 34 567', name = 'Kari Nordmann' "
+                                 "WHERE id = :id"), {"id": contact_id})
+            conn.execute(sa.text("UPDATE contact SET email = '' WHERE id <> :id"), {"id": contact_id})
+            staff_id = conn.execute(sa.text("SELECT min(id) FROM staff_user")).scalar()
+            conn.execute(sa.text(
+                "INSERT INTO outbox_mail (study_id, contact_id, staff_user_id, kind, subject, body, status, attempts, "
+                "next_attempt_at, error, created_at) VALUES "
+                "(NULL, :contact, NULL, 'invitation', 'Join {study}', 'Your link: {link}', 'failed', 1, :now, "
+                "'550 <panellist@example.org>: unknown', :now), "
+                "(NULL, NULL, :staff, 'password_reset', 'Reset', 'http://x/staff/reset/RESET-TOKEN', 'queued', 0, "
+                ":now, '', :now)"), {"contact": contact_id, "staff": staff_id, "now": "2026-12-01 09:00:00"})
+            before = " ".join(str(v) for t in ("contact", "outbox_mail")
+                              for row in conn.execute(sa.text(f"SELECT * FROM {t}")) for v in row)
+        assert "panellist@example.org" in before and "Kari Nordmann" in before and "RESET-TOKEN" in before
+
+        upgrade()
+        with db.engine.connect() as conn:
+            assert schema_differences(conn) == []
+            after = " ".join(str(v) for t in ("contact", "outbox_mail")
+                             for row in conn.execute(sa.text(f"SELECT * FROM {t}")) for v in row)
+            emails = conn.execute(sa.text("SELECT count(*) FROM contact WHERE email_encrypted IS NOT NULL")).scalar()
+        for clear in ("panellist@example.org", "Kari Nordmann", "912 34", "RESET-TOKEN", "Your link", "Join"):
+            assert clear not in after
+        assert emails == 1  # the empty addresses became NULL
+        db.session.remove()
+        contact = db.session.get(Contact, contact_id)
+        assert (contact.email, contact.phone, contact.name) == ("panellist@example.org", "+47 912 34 567",
+                                                                 "Kari Nordmann")
+        mails = db.session.scalars(sa.select(OutboxMail).order_by(OutboxMail.id)).all()
+        assert [(m.subject, m.body, m.error) for m in mails] == [
+            ("Join {study}", "Your link: {link}", "550 <panellist@example.org>: unknown"),
+            ("Reset", "http://x/staff/reset/RESET-TOKEN", "")]
+        study = contact.panellist.study
+        assert already_on_panel(study, [" PANELLIST@example.org"]) == {contact.email_index}

@@ -10,10 +10,12 @@ from flask.cli import with_appcontext
 
 
 def require_schema() -> None:
-    """Refuse to work on a database that migrations have not brought up to date."""
+    """Refuse to work on a database that migrations have not brought up to date, or whose contact details this
+    server's contacts key cannot read."""
+    from delphi.contact_cipher import contacts_key_problem
     from delphi.db import schema_problem
 
-    problem = schema_problem()
+    problem = schema_problem() or contacts_key_problem()
     if problem:
         raise click.ClickException(problem)
 

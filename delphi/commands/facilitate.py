@@ -42,10 +42,10 @@ def panel_invite(study_id: int, contacts: Path, links_file: Path, send: bool) ->
     with writing():
         study = find_study(study_id)
         try:
-            rows = invitations.parse_contacts_csv(content, study)
+            links = invitations.add_panel(study, invitations.parse_contacts_csv(content, study), None)
         except invitations.ContactsError as exc:
+            db.session.rollback()
             raise refused(f"{contacts} has problems; nobody was added:", exc.errors) from exc
-        links = invitations.add_panel(study, rows, None)
         try:
             links_file.write_text(invitations.links_csv(links), encoding="utf-8")
         except OSError as exc:

@@ -10,7 +10,9 @@ from flask_login import current_user, login_required
 from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import CONTACTS_SIDE, get_contact_or_404, get_study_or_404
-from delphi.facilitate.forms import options, ActionForm, ContactsForm, MailForm, PanellistForm, WithdrawRequestForm
+from delphi.facilitate.forms import (
+    options, show_problems, ActionForm, ContactsForm, MailForm, PanellistForm, WithdrawRequestForm,
+)
 from delphi.facilitate.uploads import download, uploaded_text
 from delphi.models import MailKind, RoundKind
 from delphi.services.invitations import (
@@ -73,9 +75,13 @@ def add_panellist(study_id: int):
     form.group.choices = options((g.key, g.name) for g in study.groups)
     if form.validate_on_submit():
         email = (form.email.data or "").strip() or None
-        links = add_panel(study, [ContactRow(0, form.group.data, email)], current_user)
-        db.session.commit()
-        return _links_response(study, links, request.form.get("output", "page"))
+        try:
+            links = add_panel(study, [ContactRow(0, form.group.data, email)], current_user)
+        except ContactsError as exc:
+            show_problems(form, exc, form.email)
+        else:
+            db.session.commit()
+            return _links_response(study, links, request.form.get("output", "page"))
     return _panel_page(study, form=form, status=422)
 
 
@@ -100,11 +106,10 @@ def import_panel(study_id: int):
     upload = ContactsForm()
     if upload.validate_on_submit() and (content := uploaded_text(upload.file)) is not None:
         try:
-            rows = parse_contacts_csv(content, study)
+            links = add_panel(study, parse_contacts_csv(content, study), current_user)
         except ContactsError as exc:
             upload.file.errors.extend(exc.errors)
         else:
-            links = add_panel(study, rows, current_user)
             db.session.commit()
             return _links_response(study, links, request.form.get("output", "page"))
     return _panel_page(study, upload=upload, status=422)

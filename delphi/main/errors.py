@@ -5,6 +5,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from delphi.contact_cipher import ContactsKeyError
 from delphi.extensions import db
 
 
@@ -19,6 +20,14 @@ def register_error_handlers(app: Flask) -> None:
             return {"status": "error"}, error.code
         template = f"errors/{error.code}.html" if error.code in (403, 404, 413, 429) else "errors/generic.html"
         return render_template(template, error=error), error.code
+
+    @app.errorhandler(ContactsKeyError)
+    def contacts_key_error(error: ContactsKeyError):
+        # The server has the wrong contacts key (start-up refuses that, so it was changed while running): the
+        # operator's log says what is wrong; the person sees a calm page, and nothing is read as garbage.
+        db.session.rollback()
+        app.logger.error("contact details cannot be read on %s %s: %s", request.method, request.path, error)
+        return render_template("errors/500.html"), 503
 
     @app.errorhandler(Exception)
     def server_error(error: Exception):

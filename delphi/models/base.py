@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 import sqlalchemy.orm
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import operators
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -40,6 +41,45 @@ class UTCDateTime(TypeDecorator):
         if value.tzinfo is None:
             return value.replace(tzinfo=timezone.utc)
         return value.astimezone(timezone.utc)
+
+
+class EncryptedText(TypeDecorator):
+    """Text stored encrypted with the app's contacts key (delphi/contact_cipher.py); read and written as plain text.
+
+    ``purpose`` (the column's name, such as ``"contact.email"``) is bound into each ciphertext, so a value copied into
+    another column does not open. The database sees only ciphertext, so it cannot compare or search these values:
+    comparing one with anything but None raises, rather than silently matching nothing (find an e-mail address by
+    its blind index, ``Contact.email_index``)."""
+
+    impl = sa.Text
+    cache_ok = True
+
+    class Comparator(TypeDecorator.Comparator):
+        def operate(self, op, *other, **kwargs):
+            if op in (operators.is_, operators.is_not) or (
+                    op in (operators.eq, operators.ne) and all(o is None for o in other)):
+                return super().operate(op, *other, **kwargs)
+            raise TypeError(f"{self.expr} is encrypted: the database cannot compare it (use the blind index)")
+
+    comparator_factory = Comparator
+
+    def __init__(self, purpose: str):
+        super().__init__()
+        self.purpose = purpose
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        from delphi.contact_cipher import contact_cipher
+
+        return contact_cipher().encrypt(value, self.purpose)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        from delphi.contact_cipher import contact_cipher
+
+        return contact_cipher().decrypt(value, self.purpose)
 
 
 class Base(DeclarativeBase):

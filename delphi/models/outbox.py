@@ -3,7 +3,8 @@
 Each row is one recipient: delivered once, retried with back-off when the mail server is away, and marked failed with
 the server's own reason when it refuses the address. Rows belong to the contacts side: a panel mail points at the
 contact (erasing the contact deletes its mail), a password reset at the staff account. No row holds an address or a
-personal link: both are read when the mail is sent, so the outbox never keeps a link in clear.
+panellist's link: both are read when the mail is sent; the texts are stored encrypted (a password reset's holds its
+link until it is sent), so a copy of the database alone opens nothing.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from delphi.models.base import Base, enum_type, utcnow
+from delphi.models.base import Base, EncryptedText, enum_type, utcnow
 
 if TYPE_CHECKING:
     from delphi.models.panellist import Contact
@@ -48,14 +49,15 @@ class OutboxMail(Base):
     staff_user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id", ondelete="CASCADE"))
     kind: Mapped[MailKind] = mapped_column(enum_type(MailKind, 20))
     # Panel mails keep the facilitator's text with its {study} and {link} placeholders, filled in when sent. A password
-    # reset keeps its text whole (its link expires within the hour) and only until it is sent or given up.
-    subject: Mapped[str] = mapped_column(sa.String(200))
-    body: Mapped[str] = mapped_column(sa.Text)
+    # reset keeps its text whole (its link expires within the hour) and only until it is sent or given up. Both are
+    # encrypted with the contacts key, and so is the server's reason for a refusal (it often quotes the address).
+    subject: Mapped[str] = mapped_column("subject_encrypted", EncryptedText("outbox_mail.subject"))
+    body: Mapped[str] = mapped_column("body_encrypted", EncryptedText("outbox_mail.body"))
     status: Mapped[MailStatus] = mapped_column(enum_type(MailStatus, 20), default=MailStatus.queued)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_until: Mapped[datetime | None]
-    error: Mapped[str] = mapped_column(sa.String(500), default="")
+    error: Mapped[str] = mapped_column("error_encrypted", EncryptedText("outbox_mail.error"), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from delphi.models.base import Base, utcnow, enum_type
+from delphi.models.base import Base, EncryptedText, utcnow, enum_type
 
 if TYPE_CHECKING:
     from delphi.models.study import StakeholderGroup, Study
@@ -61,7 +61,11 @@ class Panellist(Base):
 
 
 class Contact(Base):
-    """How to reach a panellist. Erasing this row leaves the ratings, and no trace of whose they were."""
+    """How to reach a panellist. Erasing this row leaves the ratings, and no trace of whose they were.
+
+    The address, phone number and name are stored encrypted with the contacts key (delphi/contact_cipher.py): the
+    code reads and writes them as text, the database holds only ciphertext. ``email_index`` is the address's blind
+    index within the study, set with the address (services/panel.add_panellist), to find an exact address."""
 
     __tablename__ = "contact"
 
@@ -69,10 +73,11 @@ class Contact(Base):
     panellist_id: Mapped[int] = mapped_column(
         sa.ForeignKey("panellist.id", ondelete="CASCADE"), unique=True
     )
-    email: Mapped[str | None] = mapped_column(sa.String(320))
+    email: Mapped[str | None] = mapped_column("email_encrypted", EncryptedText("contact.email"))
+    email_index: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     # For text messages and phone calls: many service users have no e-mail.
-    phone: Mapped[str | None] = mapped_column(sa.String(40))
-    name: Mapped[str | None] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column("phone_encrypted", EncryptedText("contact.phone"))
+    name: Mapped[str | None] = mapped_column("name_encrypted", EncryptedText("contact.name"))
     invited_at: Mapped[datetime | None]
     last_reminded_at: Mapped[datetime | None]
 

@@ -9,6 +9,7 @@ import secrets
 import sqlalchemy as sa
 from flask import current_app
 
+from delphi.contact_cipher import email_index
 from delphi.extensions import db
 from delphi.models import Contact, Panellist, StakeholderGroup, Study, utcnow
 
@@ -68,7 +69,8 @@ def add_panellist(study: Study, group: StakeholderGroup | None, email: str | Non
     study.panellists.append(panellist)
     # Every panellist has a contact row, addresses or not: the contacts side names a person by it ("contact #12"),
     # never by the pseudonym.
-    panellist.contact = Contact(email=email.strip() if email else None, phone=phone.strip() if phone else None)
+    email, phone = (email or "").strip() or None, (phone or "").strip() or None
+    panellist.contact = Contact(email=email, email_index=email_index(study.id, email), phone=phone)
     db.session.add(panellist)
     db.session.flush()  # the token is derived from the id
     token = link_token(panellist)

@@ -6,7 +6,6 @@ import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import selectinload
 
-from delphi.db import contains_pattern
 from delphi.extensions import db
 from delphi.models import Contact, Panellist, Round, Study, Submission
 
@@ -24,7 +23,8 @@ def panel_page(study: Study, number: int = 1, search: str = "") -> Pagination:
               .where(Panellist.study_id == study.id, Panellist.withdrawn.is_(False)).order_by(Contact.id)
               .options(selectinload(Contact.panellist).selectinload(Panellist.group)))
     if search:
-        select = select.where(sa.func.lower(Contact.email).like(contains_pattern(search.lower()), escape="\\"))
+        select = select.where(Contact.panellist_id.in_(
+            sa.bindparam("email_matches", email_matches(study, search), expanding=True, literal_execute=True)))
     page = db.paginate(select, page=max(number, 1), per_page=PAGE_SIZE, max_per_page=PAGE_SIZE, error_out=False)
     if not page.items and page.page > 1:
         page = db.paginate(select, page=max(page.pages, 1), per_page=PAGE_SIZE, max_per_page=PAGE_SIZE,
@@ -39,6 +39,19 @@ def submitted_among(contacts: list[Contact], round_: Round | None) -> set[int]:
     return set(db.session.scalars(
         sa.select(Contact.id).join(Submission, Submission.panellist_id == Contact.panellist_id)
         .where(Submission.round_id == round_.id, Contact.id.in_([c.id for c in contacts]))))
+
+
+def email_matches(study: Study, search: str) -> list[int]:
+    """Ids of the study's panellists whose e-mail address contains ``search`` (case aside).
+
+    Addresses are stored encrypted, so the database cannot search them: the study's addresses are read and opened
+    here, in memory, and dropped when the request ends. 5,000 addresses take about 0.1 s on one core (see
+    docs/performance.md); an exact address could be found by its blind index instead, but a facilitator often
+    remembers only part of one."""
+    needle = search.lower()
+    rows = db.session.execute(sa.select(Contact.panellist_id, Contact.email).join(Panellist)
+                              .where(Panellist.study_id == study.id, Contact.email.is_not(None)))
+    return [panellist_id for panellist_id, email in rows if needle in email.lower()]
 
 
 def panel_size(study: Study) -> int:

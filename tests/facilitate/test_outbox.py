@@ -160,7 +160,8 @@ def test_a_worker_killed_mid_batch_loses_nothing_and_sends_nothing_twice(app, ma
     queue(app, make_study, make_panellist, addresses)
     env = {key: value for key, value in os.environ.items() if not key.startswith("DELPHI_")}
     env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], DELPHI_INSTANCE_PATH=str(tmp_path / "worker"),
-               DELPHI_SECRET_KEY=app.config["SECRET_KEY"], DELPHI_MAIL_SERVER="127.0.0.1",
+               DELPHI_SECRET_KEY=app.config["SECRET_KEY"],
+               DELPHI_CONTACTS_KEY=app.config["CONTACTS_KEY"], DELPHI_MAIL_SERVER="127.0.0.1",
                DELPHI_MAIL_PORT=str(controller.port), DELPHI_MAIL_FROM="delphi@example.org",
                DELPHI_PUBLIC_URL="http://delphi.test", DELPHI_MAIL_CLAIM_SECONDS="2", PYTHONPATH=str(ROOT))
     with app.app_context():

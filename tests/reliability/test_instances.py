@@ -122,6 +122,7 @@ def test_two_workers_on_one_queue_send_each_mail_once(two_instances, app, make_s
         db.session.commit()
     env = {key: value for key, value in os.environ.items() if not key.startswith("DELPHI_")}
     env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], DELPHI_SECRET_KEY=app.config["SECRET_KEY"],
+               DELPHI_CONTACTS_KEY=app.config["CONTACTS_KEY"],
                DELPHI_JOBS_URL=REDIS_URL.rsplit("/", 1)[0] + "/1", DELPHI_MAIL_SERVER="127.0.0.1",
                DELPHI_MAIL_PORT=str(controller.port), DELPHI_MAIL_FROM="delphi@example.org",
                DELPHI_PUBLIC_URL="http://delphi.test", PYTHONPATH=str(ROOT))

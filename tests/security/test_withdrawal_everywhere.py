@@ -3,9 +3,11 @@ figures and every export; with "keep" they stay, anonymous, and nothing links th
 import pytest
 import sqlalchemy as sa
 
+from delphi.contact_cipher import email_index
 from delphi.extensions import db
 from delphi.models import Contact, Panellist, Rating, RoundResult, Study, StudyRole, WithdrawalPolicy
 from delphi.services.answers import Answer, save_answers, submit_round
+from delphi.services.invitations import already_on_panel
 from delphi.services.panel import add_panellist, withdraw_panellist
 from delphi.services.rounds import close_round, open_next_round
 
@@ -35,7 +37,8 @@ def test_withdrawal_in_database_figures_and_exports(app, client, auth, make_user
         assert overall.distribution["9"] == (1 if kept else 0)
         assert db.session.scalar(sa.select(sa.func.count(Rating.id)).where(
             Rating.panellist_id == leaver.id)) == (3 if kept else 0)
-        assert db.session.scalar(sa.select(Contact.email).where(Contact.email == "p0@example.org")) is None
+        assert db.session.scalar(sa.select(Contact.id).where(Contact.panellist_id == leaver.id)) is None
+        assert already_on_panel(study, ["p0@example.org", "p1@example.org"]) == {email_index(study.id, "p1@example.org")}
         assert db.session.get(Panellist, leaver.id).token_hash is None
 
     auth.login(email="owner@example.org")
