@@ -178,7 +178,8 @@ def test_another_key_is_refused_with_the_reason_not_read_as_garbage(app, client,
     # The production server does not start.
     env = {k: v for k, v in os.environ.items() if not k.startswith("DELPHI_")}
     env.update(DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"], DELPHI_INSTANCE_PATH=str(tmp_path / "server"),
-               DELPHI_CONTACTS_KEY=new_contacts_key(), PYTHONPATH=str(ROOT))
+               DELPHI_CONTACTS_KEY=new_contacts_key(), DELPHI_PUBLIC_URL="https://delphi.example.org",
+               PYTHONPATH=str(ROOT))
     started = subprocess.run([sys.executable, "-c", "import wsgi"], env=env, cwd=ROOT, capture_output=True,
                              text=True, timeout=60)
     assert started.returncode == 3, started.stderr
