@@ -65,7 +65,7 @@ def main() -> None:
     url = (os.environ["DELPHI_BENCH_POSTGRES_URL"] if args.database == "postgres"
            else f"sqlite:///{folder}/bench.db")
     tokens = seed(url, args.panellists, 200)[: args.clients]
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "PUBLIC_URL": "http://localhost"})
     clients = signed_in_clients(app, tokens)
     livez = app.test_client()
 

@@ -82,7 +82,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         os.environ["DELPHI_INSTANCE_PATH"] = folder
         url = os.environ["DELPHI_BENCH_POSTGRES_URL"] if args.database == "postgres" else f"sqlite:///{folder}/f.db"
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "PUBLIC_URL": "http://localhost"})
         with app.app_context():
             empty_database()
             t0 = time.perf_counter()

@@ -71,7 +71,7 @@ def seed(url: str, panellists: int, statements: int, round_number: int = 1) -> l
     """A fresh database with one study whose round ``round_number`` is open. For round 2, every panellist has rated
     every statement of round 1 (one comment in 500 approved), and round 1 is closed the way the app closes it, so
     that the rating pages show feedback."""
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "PUBLIC_URL": "http://localhost"})
     groups = "".join(f'\n[[groups]]\nkey = "g{i}"\nname = "Group {i}"\n' for i in range(4))
     items = "".join(f'\n[[statements]]\ncode = "S{i:03d}"\ndomain = "Domain {i // 20:02d}"\n'
                     f'text = "Statement number {i}, about recovery-oriented practice in everyday work."\n'

@@ -74,7 +74,7 @@ def seed(panellists: int, statements: int, rng: np.random.Generator) -> tuple[in
 
 
 def run(url: str, panellists: int, statements: int) -> dict:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench"})
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "PUBLIC_URL": "http://localhost"})
     with app.app_context():
         empty_database()
         t0 = time.perf_counter()

@@ -22,7 +22,7 @@ from delphi.models import Contact, MailKind, Panellist, Round, StaffUser, Study,
 from delphi.services import audit
 from delphi.services.outbox import pending_recipients
 from delphi.services.panel import (
-    add_panellist, current_link_token, reissue_token, revoke_token, withdraw_panellist,
+    add_panellists, current_link_token, reissue_token, revoke_token, withdraw_panellist,
 )
 from delphi.services.statements import write_csv
 
@@ -120,10 +120,8 @@ def add_panel(study: Study, rows: list[ContactRow], actor: StaffUser | None) -> 
             Problem(f"{'line %d: ' % row.line if row.line else ''}{row.email} is already on this study's panel",
                     field="email", line=row.line or None)
             for row in rows if row.email and email_index(study.id, row.email) in already])
-    links = []
-    for row in rows:
-        panellist, token = add_panellist(study, study.group_by_key(row.group_key), email=row.email, phone=row.phone)
-        links.append(NewLink(panellist, token))
+    links = [NewLink(panellist, token) for panellist, token in add_panellists(
+        study, [(study.group_by_key(row.group_key), row.email, row.phone) for row in rows])]
     audit.record("panel.add", study=study, actor=actor, target=f"study {study.id}", count=len(links))
     return links
 

@@ -51,31 +51,55 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def new_pseudonym() -> str:
-    """A pseudonym never used before in any study (checked against the database)."""
-    while True:
-        candidate = "P-" + "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(8))
-        exists = db.session.scalar(sa.select(Panellist.id).where(Panellist.pseudonym == candidate))
-        if exists is None:
-            return candidate
+def new_pseudonyms(count: int) -> list[str]:
+    """``count`` different pseudonyms never used before in any study (checked against the database in one query a
+    thousand, however many are asked for)."""
+    chosen: list[str] = []
+    while len(chosen) < count:
+        candidates = list({_random_pseudonym() for _ in range(count - len(chosen))} - set(chosen))
+        taken = set()
+        for start in range(0, len(candidates), 1000):
+            taken.update(db.session.scalars(sa.select(Panellist.pseudonym).where(
+                Panellist.pseudonym.in_(candidates[start:start + 1000]))))
+        chosen.extend(c for c in candidates if c not in taken)
+    return chosen
+
+
+def _random_pseudonym() -> str:
+    return "P-" + "".join(secrets.choice(_PSEUDONYM_ALPHABET) for _ in range(8))
+
+
+def add_panellists(study: Study, people: list[tuple[StakeholderGroup | None, str | None, str | None]]
+                   ) -> list[tuple[Panellist, str]]:
+    """Add a panellist with a fresh personal link for each ``(group, email, phone)``; returns each panellist with the
+    token of their link (shown once, never stored). One flush for all: a contacts file of 5,000 people is one insert
+    of panellists and one of contacts, not 5,000 round trips through a growing session."""
+    if any(group is not None and group.study_id != study.id for group, _, _ in people):
+        raise ValueError("the group belongs to another study")
+    panellists = []
+    for (group, email, phone), pseudonym in zip(people, new_pseudonyms(len(people))):
+        # Every panellist has a contact row, addresses or not: the contacts side names a person by it
+        # ("contact #12"), never by the pseudonym.
+        email, phone = (email or "").strip() or None, (phone or "").strip() or None
+        panellist = Panellist(study_id=study.id, group=group, pseudonym=pseudonym, link_generation=0,
+                              contact=Contact(email=email, email_index=email_index(study.id, email), phone=phone))
+        panellists.append(panellist)
+    db.session.add_all(panellists)
+    db.session.flush()  # the tokens are derived from the ids
+    added = []
+    for panellist in panellists:
+        token = link_token(panellist)
+        panellist.token_hash = hash_token(token)
+        added.append((panellist, token))
+    if "panellists" not in sa.inspect(study).unloaded:
+        db.session.expire(study, ["panellists"])
+    return added
 
 
 def add_panellist(study: Study, group: StakeholderGroup | None, email: str | None = None,
                   phone: str | None = None) -> tuple[Panellist, str]:
-    """Add a panellist with a fresh personal link; returns the panellist and the token (shown once, never stored)."""
-    if group is not None and group.study_id != study.id:
-        raise ValueError("the group belongs to another study")
-    panellist = Panellist(group=group, pseudonym=new_pseudonym(), link_generation=0)
-    study.panellists.append(panellist)
-    # Every panellist has a contact row, addresses or not: the contacts side names a person by it ("contact #12"),
-    # never by the pseudonym.
-    email, phone = (email or "").strip() or None, (phone or "").strip() or None
-    panellist.contact = Contact(email=email, email_index=email_index(study.id, email), phone=phone)
-    db.session.add(panellist)
-    db.session.flush()  # the token is derived from the id
-    token = link_token(panellist)
-    panellist.token_hash = hash_token(token)
-    return panellist, token
+    """Add one panellist with a fresh personal link; returns the panellist and the token."""
+    return add_panellists(study, [(group, email, phone)])[0]
 
 
 def reissue_token(panellist: Panellist) -> str:
