@@ -21,6 +21,7 @@ from delphi.services.reports.builds import (
     file_chunks,
     file_content,
     kept_file,
+    outdated_at,
     request_build,
     start_build,
 )
@@ -58,7 +59,8 @@ def index(study_id: int):
     build = current_build(study)
     sizes = {f.name: f.size for f in build.files} if build is not None and build.status is BuildStatus.ready else {}
     return render_template("reports/index.html", study=study, role=role, downloads=DOWNLOADS, build=build,
-                           sizes=sizes, folder=download_folder(study))
+                           sizes=sizes, folder=download_folder(study),
+                           outdated=outdated_at(study) if build is None else None)
 
 
 @bp.post("/<int:study_id>/reports/build")

@@ -292,7 +292,8 @@ def test_a_stale_build_is_never_served_and_the_next_replaces_it(app, client, sig
         db.session.commit()
     for path in ("/files/ratings.csv", "/all.zip", "/report"):
         assert client.get(base + path).headers["Location"] == f"{base}/build"
-    assert status_text(client.get(base).get_data(as_text=True)).startswith("Not built yet")
+    assert status_text(client.get(base).get_data(as_text=True)).startswith(
+        "Not built yet for the study's data as they are now: they have changed since the last build (")
     prepare_downloads(client, signed_in)
     new = client.get(f"{base}/files/ratings.csv").data
     assert b"Written after the first build." in new and b"Written after the first build." not in old

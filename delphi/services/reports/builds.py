@@ -19,8 +19,8 @@ import hashlib
 import io
 import re
 import zipfile
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Iterator
 
 import sqlalchemy as sa
 from flask import current_app
@@ -120,6 +120,12 @@ def current_build(study: Study, fingerprint_now: str | None = None) -> ReportBui
     fingerprint_now = fingerprint_now or fingerprint(study)
     return db.session.scalar(sa.select(ReportBuild).where(ReportBuild.study_id == study.id,
                                                           ReportBuild.fingerprint == fingerprint_now))
+
+
+def outdated_at(study: Study) -> datetime | None:
+    """When the study's last build that no longer matches its data was made (None: there is none)."""
+    return db.session.scalar(sa.select(sa.func.max(ReportBuild.finished_at))
+                             .where(ReportBuild.study_id == study.id, ReportBuild.status == BuildStatus.ready))
 
 
 def request_build(study: Study, actor: StaffUser | None) -> ReportBuild:
