@@ -153,12 +153,13 @@ def test_only_the_study_team_gets_in(app, client, auth, make_user, make_study, p
     assert client.get(url).status_code == 404
     assert client.post(f"/studies/{study_id}/reports/build").status_code == 404
     prepare_downloads(client, other_study)
-    assert client.get(f"/studies/{other_study}/reports{path}").status_code == 200
+    other = client.get(f"/studies/{other_study}/reports{path}")
+    assert other.status_code == 200 and other.data  # a file is streamed: read to its end
     auth.logout()
     auth.login("owner@example.org")
     prepare_downloads(client, study_id)
     response = client.get(url)
-    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store" and response.data
     assert client.post(url).status_code == 405
     assert client.get(f"/studies/{study_id}/reports/files/secrets.txt").status_code == 404
 
