@@ -166,7 +166,8 @@ def main() -> None:
             started = time.perf_counter()
             assert run_build(build_id)
             build_s = time.perf_counter() - started
-            kept = db.session.scalar(sa.select(sa.func.sum(ReportFile.size)).where(ReportFile.build_id == build_id))
+            kept = int(db.session.scalar(sa.select(sa.func.sum(ReportFile.size))  # a Decimal on PostgreSQL
+                                         .where(ReportFile.build_id == build_id)))
             db.session.remove()
         print(f"{'fingerprint (no request)':<28} {fingerprint_s:8.2f} {fingerprint_s / close_s:8.1f}")
         print(f"{'build job (the worker)':<28} {build_s:8.2f} {build_s / close_s:8.1f} {kept / 1e6:8.1f} MB "
