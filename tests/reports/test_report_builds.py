@@ -159,19 +159,21 @@ def test_a_build_keeps_the_files_build_downloads_makes_and_serves_them_streamed(
 
 
 def _sav(content: bytes):
-    return pyreadstat.read_sav(_file(content, ".sav"))[0]
+    return _read(pyreadstat.read_sav, content, ".sav")
 
 
 def _dta(content: bytes):
-    return pyreadstat.read_dta(_file(content, ".dta"))[0]
+    return _read(pyreadstat.read_dta, content, ".dta")
 
 
-def _file(content: bytes, suffix: str) -> str:
+def _read(reader, content: bytes, suffix: str):
     import tempfile
+    from pathlib import Path
 
-    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as handle:
-        handle.write(content)
-    return handle.name
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"file{suffix}"
+        path.write_bytes(content)
+        return reader(str(path))[0]
 
 
 def _cells(content: bytes):
