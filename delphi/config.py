@@ -41,6 +41,9 @@ DEFAULTS = {
     "MAIL_CLAIM_SECONDS": 120,
     # Seconds before each new try while the mail server is away; after the last, the mail is marked failed.
     "MAIL_RETRY_DELAYS": [60, 300, 1800, 7200, 21600],
+    # A report build claimed by a worker is its own for this long after each file it keeps (a killed worker's
+    # build is taken over by the next after it).
+    "REPORT_BUILD_CLAIM_SECONDS": 300,
     # Background jobs (delphi/jobs.py): None keeps the queue in the instance folder (SQLite); redis://... in Redis.
     "JOBS_URL": None,
     "JOBS_IMMEDIATE": False,

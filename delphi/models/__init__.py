@@ -5,6 +5,7 @@ from delphi.models.outbox import MailKind, MailStatus, MailText, OutboxMail
 from delphi.models.open_round import OpenAnswer, OpenQuestion, Suggestion, SuggestionStatus
 from delphi.models.panellist import ConsentDecision, ConsentRecord, Contact, Panellist
 from delphi.models.rating import Rating, Submission
+from delphi.models.report_build import BuildStatus, ReportBuild, ReportChunk, ReportFile
 from delphi.models.round import Classification, Round, RoundKind, RoundResult, RoundStatement, RoundStatus
 from delphi.models.staff import StaffUser, StudyMember, StudyRole
 from delphi.models.statement import RevisionKind, Statement, StatementRevision, StatementStatus, statement_source
@@ -18,9 +19,9 @@ from delphi.models.study import (
 )
 
 __all__ = [
-    "AuditEvent", "Base", "Classification", "ConsensusScope", "ConsentDecision", "ConsentRecord", "Contact",
+    "AuditEvent", "Base", "BuildStatus", "Classification", "ConsensusScope", "ConsentDecision", "ConsentRecord", "Contact",
     "DomainError", "MailKind", "MailStatus", "MailText", "OpenAnswer", "OutboxMail", "OpenQuestion", "Panellist", "Rating", "RevisionKind", "Round", "RoundKind",
-    "RoundResult", "RoundStatement", "RoundStatus", "StaffUser", "StakeholderGroup", "Statement",
+    "ReportBuild", "ReportChunk", "ReportFile", "RoundResult", "RoundStatement", "RoundStatus", "StaffUser", "StakeholderGroup", "Statement",
     "StatementRevision", "StatementStatus", "StoppingRule", "Study", "StudyMember", "StudyRole", "StudyStatus",
     "Submission", "Suggestion", "SuggestionStatus", "WithdrawalPolicy", "statement_source", "utcnow",
 ]

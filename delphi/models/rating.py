@@ -28,6 +28,9 @@ class Rating(Base):
         ),
         sa.CheckConstraint("NOT (unable_to_rate AND value IS NOT NULL)", name="value_or_unable"),
         sa.Index("ix_rating_round_statement", "round_id", "statement_id"),
+        # A closed round's count, highest id and last change, read from the index alone: the reports' fingerprint
+        # (services/reports/builds.py) checks them on every reports page and download.
+        sa.Index("ix_rating_round_updated", "round_id", "updated_at"),
         # The approved comments of a round are read for every feedback page: a partial index finds them without
         # visiting the round's other ratings.
         sa.Index("ix_rating_approved_comment", "round_id", "statement_id",

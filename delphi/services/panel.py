@@ -142,6 +142,9 @@ def withdraw_panellist(panellist: Panellist, erase_answers: bool = False) -> Non
     panellist.contact = None
     db.session.execute(sa.update(Suggestion).where(Suggestion.panellist_id == panellist.id).values(panellist_id=None))
     if erase_answers or panellist.study.withdrawal_policy is WithdrawalPolicy.delete:
+        from delphi.services.reports.builds import purge_builds
+
         for model in (Rating, Submission, OpenAnswer):
             db.session.execute(sa.delete(model).where(model.panellist_id == panellist.id))
+        purge_builds(panellist.study_id)  # no kept download may keep their answers either
     db.session.flush()

@@ -258,6 +258,17 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
     researcher.goto(f"{base}/studies/{study_id}")
     with researcher.expect_navigation():
         researcher.get_by_role("link", name="Reports and data").click()
+    # The live server runs no worker: the button queues the build; the test does the worker's part.
+    with researcher.expect_navigation():
+        researcher.get_by_role("button", name="Prepare the downloads").click()
+    checked(researcher, violations, "reports progress")
+    with app.app_context():
+        from delphi.models import ReportBuild
+        from delphi.services.reports.builds import run_build
+
+        assert run_build(db.session.scalar(sa.select(ReportBuild.id).where(ReportBuild.study_id == study_id)))
+    with researcher.expect_navigation():
+        researcher.get_by_role("link", name=re.compile("Check again|Show the downloads")).click()
     checked(researcher, violations, "reports")
     screenshot(researcher, "researcher-reports-1280")
     with researcher.expect_download() as download_info:

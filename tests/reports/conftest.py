@@ -145,3 +145,10 @@ def three_round_study(app, researcher):
 
 def study_in(app, study_id: int) -> Study:
     return db.session.get(Study, study_id)
+
+
+def prepare_downloads(client, study_id: int) -> None:
+    """Ask for the study's download set as the reports page's button does (the job runs inline in the tests)."""
+    response = client.post(f"/studies/{study_id}/reports/build")
+    assert response.status_code == 303, response.status_code
+

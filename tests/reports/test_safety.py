@@ -11,7 +11,7 @@ from delphi.extensions import db
 from delphi.models import StudyRole
 from delphi.services.csv_export import csv_text, csv_text_by_column, neutralise
 from delphi.services.reports.source import RATINGS_COLUMNS
-from tests.reports.conftest import build_three_round_study
+from tests.reports.conftest import build_three_round_study, prepare_downloads
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -64,6 +64,7 @@ def study_files(app, client, auth, make_user):
     auth.login("researcher@example.org")
     import zipfile
 
+    prepare_downloads(client, study_id)
     archive = zipfile.ZipFile(io.BytesIO(client.get(f"/studies/{study_id}/reports/all.zip").data))
     return {name.split("/", 1)[1]: archive.read(name) for name in archive.namelist()}
 
@@ -150,11 +151,15 @@ def test_only_the_study_team_gets_in(app, client, auth, make_user, make_study, p
     assert client.get(url).status_code == 302  # to the sign-in page
     auth.login("outsider@example.org")
     assert client.get(url).status_code == 404
-    assert client.get(f"/studies/{other_study}/reports{path}").status_code == 200
+    assert client.post(f"/studies/{study_id}/reports/build").status_code == 404
+    prepare_downloads(client, other_study)
+    other = client.get(f"/studies/{other_study}/reports{path}")
+    assert other.status_code == 200 and other.data  # a file is streamed: read to its end
     auth.logout()
     auth.login("owner@example.org")
+    prepare_downloads(client, study_id)
     response = client.get(url)
-    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store"
+    assert response.status_code == 200 and response.headers["Cache-Control"] == "no-store" and response.data
     assert client.post(url).status_code == 405
     assert client.get(f"/studies/{study_id}/reports/files/secrets.txt").status_code == 404
 
@@ -184,6 +189,7 @@ def test_a_lone_carriage_return_in_a_comment_does_not_break_the_ratings_file(app
         ratings[0].comment, ratings[1].comment = "first line\rsecond line", "\r=1+1"
         db.session.commit()
     auth.login("researcher@example.org")
+    prepare_downloads(client, study_id)
     shown = client.get(f"/studies/{study_id}/reports/report")
     assert shown.status_code == 200
     text = client.get(f"/studies/{study_id}/reports/files/ratings.csv").data.decode()

@@ -94,6 +94,7 @@ STAFF_PAGES = ["/studies/", "/studies/{id}", "/studies/{id}/statements", "/studi
 def test_injected_text_is_escaped_on_staff_pages_and_in_the_report(app, client, auth, make_study, make_user):
     study_id, _ = hostile_study(app, make_study, make_user)
     auth.login(email="owner@example.org")
+    assert client.post(f"/studies/{study_id}/reports/build").status_code == 303  # the report is built by a job
     for path in STAFF_PAGES:
         response = client.get(path.format(id=study_id))
         assert response.status_code == 200, path
@@ -110,6 +111,7 @@ def test_injected_text_cannot_become_a_formula_in_any_export(app, client, auth, 
         study.statements[0].text = '=HYPERLINK("http://evil.example","click")'
         db.session.commit()
     auth.login(email="owner@example.org")
+    assert client.post(f"/studies/{study_id}/reports/build").status_code == 303
     exports = [f"/studies/{study_id}/statements.csv", f"/studies/{study_id}/reports/files/statements.csv",
                f"/studies/{study_id}/reports/files/ratings.csv", f"/studies/{study_id}/reports/files/codebook.csv"]
     for path in exports:

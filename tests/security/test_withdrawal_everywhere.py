@@ -42,6 +42,7 @@ def test_withdrawal_in_database_figures_and_exports(app, client, auth, make_user
         assert db.session.get(Panellist, leaver.id).token_hash is None
 
     auth.login(email="owner@example.org")
+    assert client.post(f"/studies/{study_id}/reports/build").status_code == 303  # built by a job
     ratings_csv = client.get(f"/studies/{study_id}/reports/files/ratings.csv").get_data(as_text=True)
     assert (pseudonym in ratings_csv) is kept
     assert "p0@example.org" not in ratings_csv

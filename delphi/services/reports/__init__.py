@@ -2,7 +2,8 @@
 tables (as CSV, a workbook and JSON), the protocol as locked, and a self-contained consensus report.
 
 ``build_downloads(study)`` returns every file as bytes in memory, keyed by file name (nothing is written and nothing
-committed); ``write_downloads`` and ``zip_downloads`` put them in a folder or one zip. ``report_from_ratings`` is the
+committed); ``write_downloads`` and ``zip_downloads`` put them in a folder or one zip (``delphi report``). The
+Reports pages serve a set built once by a background job and kept until the data change (``builds.py``). ``report_from_ratings`` is the
 report that ``delphi analyse`` writes for ratings collected elsewhere.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+from typing import Iterator
 
 from delphi.models import Study
 from delphi.services.reports import document, stat_files, tables, workbook
@@ -92,9 +94,16 @@ class _Files:
         return builders[name]()
 
 
-def downloads_from_source(source: ReportSource, live_settings_toml: str | None = None) -> dict[str, bytes]:
+def each_download(source: ReportSource, live_settings_toml: str | None = None) -> Iterator[tuple[str, bytes]]:
+    """Each file of the set in :data:`DOWNLOADS` order, built as it is asked for (the report builds keep one file
+    at a time, not the whole set)."""
     files = _Files(source, live_settings_toml)
-    return {d.name: files.build(d.name) for d in DOWNLOADS}
+    for d in DOWNLOADS:
+        yield d.name, files.build(d.name)
+
+
+def downloads_from_source(source: ReportSource, live_settings_toml: str | None = None) -> dict[str, bytes]:
+    return dict(each_download(source, live_settings_toml))
 
 
 def build_downloads(study: Study) -> dict[str, bytes]:
@@ -122,9 +131,13 @@ def zip_downloads(files: dict[str, bytes], folder: str) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, content in files.items():
-            archive.writestr(zipfile.ZipInfo(f"{folder}/{name}", date_time=(1980, 1, 1, 0, 0, 0)), content,
-                             compress_type=zipfile.ZIP_DEFLATED)
+            add_to_zip(archive, folder, name, content)
     return buffer.getvalue()
+
+
+def add_to_zip(archive: zipfile.ZipFile, folder: str, name: str, content: bytes) -> None:
+    archive.writestr(zipfile.ZipInfo(f"{folder}/{name}", date_time=(1980, 1, 1, 0, 0, 0)), content,
+                     compress_type=zipfile.ZIP_DEFLATED)
 
 
 def report_from_ratings(long_ratings, protocol, ratings_csv: str = "") -> str:

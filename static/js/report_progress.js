@@ -1,0 +1,28 @@
+// Optional: while the downloads are being made, asks every few seconds how far the build has got and says so in the
+// page's live region. Without JavaScript the "Check again" link does the same.
+(function () {
+  "use strict";
+  var box = document.querySelector("[data-build-progress]");
+  if (!box || !window.fetch) { return; }
+  var url = box.getAttribute("data-build-progress");
+  var live = box.querySelector(".build-status");
+  var bar = box.querySelector("progress");
+  var again = box.querySelector(".check-again");
+  if (!again) { return; }
+  var said = live.textContent.trim();
+  function poll() {
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        if (bar && data.total) { bar.max = data.total; bar.value = data.done; bar.textContent = data.done + " of " + data.total; }
+        if (data.message && data.message !== said) { live.textContent = data.message; said = data.message; }
+        if (data.status === "queued" || data.status === "running") {
+          setTimeout(poll, 3000);
+        } else if (data.status === "ready") {
+          again.textContent = "Show the downloads";
+        }
+      })
+      .catch(function () { setTimeout(poll, 10000); });
+  }
+  setTimeout(poll, 3000);
+})();
