@@ -114,8 +114,8 @@ def main() -> None:
         else:
             url = f"sqlite:///{folder}/bench.sqlite3"
         # Jobs queued, not run: the build is timed on its own, as the worker runs it.
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "PUBLIC_URL": "http://localhost", "WTF_CSRF_ENABLED": False,
-                          "LOGIN_RATE_LIMIT": "1000 per minute", "JOBS_IMMEDIATE": False})
+        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "PUBLIC_URL": "http://localhost",
+                          "WTF_CSRF_ENABLED": False, "LOGIN_RATE_LIMIT": "1000 per minute", "JOBS_IMMEDIATE": False})
         with app.app_context():
             empty_database()
             started = time.perf_counter()

@@ -240,7 +240,7 @@ CHANGES = {
     "a statement reworded": _reword,
     "a comment approved": _approve_comment,
     "the open round closed": _close_round,
-    "a setting changed": lambda study: setattr(study, "min_group_feedback", 3),
+    "a setting changed": lambda study: setattr(study, "allow_suggestions", not study.allow_suggestions),
     "the title changed": lambda study: setattr(study, "title", "Another title"),
     "a group renamed": lambda study: setattr(study.groups[0], "name", "Service users"),
     "a panellist moved to another group": _move_group,
@@ -254,7 +254,9 @@ def open_fourth_round(app, three_round_study):
     """The three-round study with a fourth rating round open (its ratings are in no file until it closes)."""
     with app.app_context():
         study = db.session.get(Study, three_round_study)
-        study.max_rounds = 4
+        # The number of rounds locks when round 1 opens; this test needs a fourth, so it is set underneath the app.
+        db.session.execute(sa.update(Study).where(Study.id == study.id).values(max_rounds=4))
+        db.session.refresh(study)
         open_next_round(study)
         db.session.commit()
     return three_round_study

@@ -219,6 +219,8 @@ def test_no_staff_page_or_file_holds_a_contact_beside_a_pseudonym_or_an_answer(a
     with app.app_context():
         searches.append(db.session.scalars(sa.select(Panellist.pseudonym)).first()[2:6])
 
+    # The downloads are built by a job (run inline in tests) when asked for, then served from the kept build.
+    assert client.post(f"/studies/{study_id}/reports/build").status_code == 303
     closed = crawl(client, "/studies/", searches)
     assert f"/studies/{study_id}/review" in closed and f"/studies/{study_id}/panel" in closed
     assert any("/reports/files/ratings.sav" in u for u in closed) and any(u.endswith(".zip") for u in closed)
@@ -230,6 +232,7 @@ def test_no_staff_page_or_file_holds_a_contact_beside_a_pseudonym_or_an_answer(a
     with app.app_context():
         next_round_with_answers(study_id, owned)
     client.get("/studies/")
+    assert client.post(f"/studies/{study_id}/reports/build").status_code == 303
     running = crawl(client, "/studies/", searches)
     assert any("non-completers" in u or "not-answered" in u for u in running)
     responses = {**{f"closed {u}": b for u, b in closed.items()}, **{f"running {u}": b for u, b in running.items()},
