@@ -1,7 +1,8 @@
 """gunicorn's settings for this app: ``gunicorn -c python:delphi.gunicorn_config wsgi:app``.
 
 Arguments on the command line still win (``--workers``, ``--bind``). What this adds:
-- ``timeout``: long enough for the largest download still built inside a request (docs/performance.md).
+- ``timeout``: a margin over the longest request left, closing a round of a national study (about 6-9 s; downloads
+  are built by the worker and kept, docs/performance.md).
 - A logger that never writes a link token: personal-link (``/p/<token>``) and password-reset
   (``/staff/reset/<token>``) paths are written with ``[redacted]`` for the token in every access-log field (the
   request line, the path, the referrer, any header or environment value a custom ``--access-logformat`` names) and
