@@ -103,6 +103,7 @@ QUANTILE_METHODS = (
 GROUP_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 STATEMENT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 MAX_TEXT = 2000
+MAX_DEPTH = 4  # lists and tables inside each other (the top-level table not counted)
 
 
 class ProtocolError(InputErrors):
@@ -168,8 +169,9 @@ class Protocol:
 
 
 def load_protocol(source: str | Path) -> Protocol:
-    """Read a protocol from a path, or from TOML text when ``source`` is a str that is not an existing file."""
-    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and Path(source).is_file()):
+    """Read a protocol from a path, or from TOML text when ``source`` is a str that is not an existing file (text
+    from a person, such as an upload, goes to :func:`protocol_from_text`, which never opens a file)."""
+    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and _is_file(source)):
         path = Path(source)
         try:
             text = path.read_text(encoding="utf-8-sig")
@@ -179,15 +181,48 @@ def load_protocol(source: str | Path) -> Protocol:
             raise ProtocolError([f"{path} is not UTF-8 text"]) from None
     else:
         text = str(source)
+    return protocol_from_text(text)
+
+
+def _is_file(name: str) -> bool:
+    try:
+        return Path(name).is_file()
+    except (OSError, ValueError):  # a name too long for the system, a NUL byte: not a file
+        return False
+
+
+def protocol_from_text(text: str) -> Protocol:
+    """Read a protocol from TOML text."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProtocolError([f"the file is not valid TOML: {exc}"]) from None
+    except RecursionError:  # tomllib reads nested lists and tables recursively: a few hundred levels exhaust it
+        raise ProtocolError([_too_deep()]) from None
     return parse_protocol(raw)
+
+
+def _too_deep() -> str:
+    return (f"the file puts lists or tables inside each other more than {MAX_DEPTH} levels deep; a protocol needs "
+            "at most 3 (such as [[statements]] with text = { en = \"...\" })")
+
+
+def _depth(value: Any) -> int:
+    """How many lists and tables lie inside each other in ``value`` (read without recursion, level by level)."""
+    depth, level = 0, [value]
+    while level:
+        level = [inner for item in level if isinstance(item, (dict, list))
+                 for inner in (item.values() if isinstance(item, dict) else item)]
+        depth += 1
+        if depth > MAX_DEPTH + 1:
+            break
+    return depth - 1
 
 
 def parse_protocol(raw: dict[str, Any]) -> Protocol:
     """Validate a protocol already read from TOML (a dict) and build a :class:`Protocol`."""
+    if _depth(raw) > MAX_DEPTH:
+        raise ProtocolError([_too_deep()])
     problems: list[Problem] = []
     check = _Checker(problems)
 

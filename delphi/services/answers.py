@@ -219,12 +219,27 @@ UNABLE = "unable"  # the value an "unable to rate" answer is sent with
 AUTOSAVE_FIELDS = {"s": "value", "c": "comment", "r": "change_reason"}
 
 
+def plain_number(text: str, digits: int) -> int | None:
+    """``text`` as a whole number when it is 1 to ``digits`` ASCII digits, else None.
+
+    ``str.isdigit`` alone is true for "²" (which ``int`` refuses) and for Arabic-Indic and other digits (which ``int``
+    reads): a page only ever sends 0-9, so anything else is not an answer."""
+    if 0 < len(text) <= digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
+# Ids and page numbers a request may name: at most 9 digits, so every one fits the database's 32-bit integers.
+ID_DIGITS = 9
+
+
 def rating_answer(raw: str, scale_min: int, scale_max: int, unable_allowed: bool) -> Answer | None:
     """A rating as sent by a page (a number on the scale, or "unable to rate" where allowed); None if it is not one."""
     if raw == UNABLE and unable_allowed:
         return Answer(unable=True)
-    if raw.isdigit() and scale_min <= int(raw) <= scale_max:
-        return Answer(value=int(raw))
+    value = plain_number(raw, 3)
+    if value is not None and scale_min <= value <= scale_max:
+        return Answer(value=value)
     return None
 
 class Refusal(enum.Enum):
@@ -308,15 +323,15 @@ def autosave_answer(panellist_id: int | None, link_hash: str, name: str, raw: st
         raise RoundClosed("The round has closed.")
     if refused is not None:
         raise SaveRefused(refused)
-    kind, number = name[:1], name[1:]
-    if kind not in {*AUTOSAVE_FIELDS, "q"} or not number.isdigit() or len(raw) > 20000:
+    kind, number = name[:1], plain_number(name[1:], ID_DIGITS)
+    if kind not in {*AUTOSAVE_FIELDS, "q"} or number is None or len(raw) > 20000:
         raise ValueError("not an answer's field")
     if kind == "q":
         save_open_answers(db.session.get(Panellist, panellist_id), db.session.get(Round, found.round_id),
-                          {int(number): raw})
+                          {number: raw})
         return False
     field = AUTOSAVE_FIELDS[kind]
-    row = {"panellist_id": panellist_id, "round_id": found.round_id, "statement_id": int(number),
+    row = {"panellist_id": panellist_id, "round_id": found.round_id, "statement_id": number,
            "value": None, "unable_to_rate": False, "comment": "", "change_reason": "", "updated_at": utcnow()}
     if field == "value":
         answer = rating_answer(raw, found.scale_min, found.scale_max, found.unable_to_rate)

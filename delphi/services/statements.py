@@ -19,6 +19,7 @@ from delphi.protocol import MAX_TEXT, STATEMENT_BANK, STATEMENT_CODE, load_proto
 from delphi.services import audit
 from delphi.services.answers import clean_text
 from delphi.services.csv_export import neutralise
+from delphi.services.csv_import import read_rows
 
 MAX_IMPORT_ROWS = 1000
 
@@ -129,8 +130,7 @@ def add_from_bank(study: Study, actor: StaffUser | None) -> int:
 
 def parse_statements_csv(content: str, study: Study) -> list[StatementRow]:
     """Read ``code,domain,text`` rows (a header row is optional); raises StatementError naming every bad line."""
-    content = content.lstrip("\ufeff")
-    rows = list(csv.reader(io.StringIO(content, newline="")))
+    rows = read_rows(content, StatementError)
     start = 1
     if rows and [c.strip().lower() for c in rows[0]] == ["code", "domain", "text"]:
         rows, start = rows[1:], 2

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import DomainError, Panellist, StaffUser, StakeholderGroup, Study
-from delphi.protocol import GroupSpec, Protocol, ProtocolError, at, load_protocol, parse_protocol, protocol_to_toml
+from delphi.protocol import GroupSpec, Protocol, ProtocolError, at, parse_protocol, protocol_from_text, protocol_to_toml
 from delphi.services import audit
 from delphi.services.studies import create_study, study_protocol, write_settings
 
@@ -22,7 +22,7 @@ LOCKED_KEYS = frozenset({"scale", "consensus", "stopping", "max_rounds", "groups
 
 def create_from_protocol_text(text: str, owner: StaffUser) -> Study:
     """Create a draft study from protocol TOML; raises ProtocolError listing every problem."""
-    return create_study(load_protocol(text), owner=owner)
+    return create_study(protocol_from_text(text), owner=owner)
 
 
 def create_blank(title: str, language: str, groups: list[dict], owner: StaffUser) -> Study:
