@@ -14,6 +14,7 @@ from delphi.extensions import db
 from delphi.models import DomainError, Panellist, StaffUser, StakeholderGroup, Study
 from delphi.protocol import GroupSpec, Protocol, ProtocolError, at, parse_protocol, protocol_from_text, protocol_to_toml
 from delphi.services import audit
+from delphi.services.consent import consent_changed
 from delphi.services.studies import create_study, study_protocol, write_settings
 
 # Keys that make up the consensus definition, the scale it is read on, and the stopping rule: fixed at round 1.
@@ -75,8 +76,8 @@ def update_settings(study: Study, changes: dict[str, Any], actor: StaffUser | No
 
 
 def _apply(study: Study, protocol: Protocol) -> None:
-    if protocol.consent != study.consent_text and study.consent_text:
-        study.consent_version += 1  # panellists are asked again when the consent they gave has changed
+    if consent_changed(study.consent_text, protocol.consent):
+        study.consent_version += 1  # panellists who consented to the earlier text are asked again
     write_settings(study, protocol)
     _apply_groups(study, protocol.groups)
 
