@@ -15,6 +15,7 @@ from typing import Any
 import tomli_w
 
 from delphi.errors import InputErrors, Problem
+from delphi.free_text import clean_text
 
 
 class RichEnum(enum.Enum):
@@ -103,6 +104,13 @@ QUANTILE_METHODS = (
 GROUP_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 STATEMENT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 MAX_TEXT = 2000
+# How big a study may be, for the web and for files alike (docs/limits.md): far above what a Delphi panel can rate
+# (the national-scale benchmark has 4 groups and 200 statements), and small enough that every page stays usable.
+MAX_GROUPS = 20
+MAX_STATEMENTS = 500
+MAX_OPEN_QUESTIONS = 50
+MAX_QUESTION = 1000  # characters of an open question
+MAX_LABEL = 200
 MAX_DEPTH = 4  # lists and tables inside each other (the top-level table not counted)
 
 
@@ -280,13 +288,11 @@ class _Checker:
         if not isinstance(value, str):
             self.problems.append(at(prefix + key, f"must be text in quotes, not {_kind(value)}"))
             return ""
-        value = value.strip()
+        value = clean_text(value, None)  # as every text a person writes is cleaned (delphi.free_text)
         if required and not value:
             self.problems.append(at(prefix + key, "must not be empty"))
         if len(value) > max_len:
             self.problems.append(at(prefix + key, f"is {len(value)} characters long; the limit is {max_len}"))
-        if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
-            self.problems.append(at(prefix + key, "contains control characters"))
         return value
 
     def integer(self, raw: dict, key: str, default: int, *, low: int, high: int, prefix: str = "") -> int:
@@ -359,10 +365,13 @@ def _parse_scale(raw: dict, problems: list[Problem]) -> ScaleSpec:
             continue
         if not low <= number <= high:
             problems.append(at(f"scale.labels.{point}", f"{number} is not on the scale {low}-{high}"))
-        if not isinstance(label, str) or not label.strip():
+        label = clean_text(label, None) if isinstance(label, str) else ""
+        if not label:
             problems.append(at(f"scale.labels.{point}", "must be non-empty text"))
             continue
-        labels[number] = label.strip()
+        if len(label) > MAX_LABEL:
+            problems.append(at(f"scale.labels.{point}", f"is {len(label)} characters long; the limit is {MAX_LABEL}"))
+        labels[number] = label
     return ScaleSpec(min=low, max=high, unable_to_rate=unable, labels=dict(sorted(labels.items())))
 
 
@@ -432,6 +441,9 @@ def _parse_groups(raw: Any, problems: list[Problem]) -> tuple[GroupSpec, ...]:
         return ()
     if not raw:
         problems.append(at("groups", "list at least one stakeholder group"))
+    if len(raw) > MAX_GROUPS:
+        problems.append(at("groups", f"{len(raw)} groups are listed; the limit is {MAX_GROUPS}"))
+        return ()
     groups, seen = [], set()
     for i, entry in enumerate(raw, start=1):
         check = _Checker(problems)
@@ -455,6 +467,9 @@ def _parse_statements(raw: Any, problems: list[Problem]) -> tuple[StatementSpec,
     if not isinstance(raw, list) or not all(isinstance(s, dict) for s in raw):
         problems.append(at("statements", "must be a list of tables ([[statements]])"))
         return ()
+    if len(raw) > MAX_STATEMENTS:
+        problems.append(at("statements", f"{len(raw)} statements are listed; the limit is {MAX_STATEMENTS}"))
+        return ()
     statements, seen = [], set()
     for i, entry in enumerate(raw, start=1):
         check = _Checker(problems)
@@ -475,10 +490,18 @@ def _parse_statements(raw: Any, problems: list[Problem]) -> tuple[StatementSpec,
 
 
 def _parse_open_questions(raw: Any, problems: list[Problem]) -> tuple[str, ...]:
-    if not isinstance(raw, list) or not all(isinstance(q, str) and q.strip() for q in raw):
+    if not isinstance(raw, list) or not all(isinstance(q, str) and clean_text(q, None) for q in raw):
         problems.append(at("open_questions", "must be a list of non-empty texts"))
         return ()
-    return tuple(q.strip() for q in raw)
+    if len(raw) > MAX_OPEN_QUESTIONS:
+        problems.append(at("open_questions", f"{len(raw)} questions are listed; the limit is {MAX_OPEN_QUESTIONS}"))
+        return ()
+    questions = tuple(clean_text(q, None) for q in raw)
+    for i, question in enumerate(questions, start=1):
+        if len(question) > MAX_QUESTION:
+            problems.append(at(f"open_questions[{i}]",
+                               f"is {len(question)} characters long; the limit is {MAX_QUESTION}"))
+    return questions
 
 
 def protocol_to_toml(protocol: Protocol) -> str:

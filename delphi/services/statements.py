@@ -15,7 +15,7 @@ from delphi.models import (
     StatementStatus,
     Study,
 )
-from delphi.protocol import MAX_TEXT, STATEMENT_BANK, STATEMENT_CODE, load_protocol
+from delphi.protocol import MAX_STATEMENTS, MAX_TEXT, STATEMENT_BANK, STATEMENT_CODE, load_protocol
 from delphi.services import audit
 from delphi.services.answers import clean_text
 from delphi.services.csv_export import neutralise
@@ -67,6 +67,9 @@ def add_statement(study: Study, code: str, domain: str, text: str, actor: StaffU
     """Add an active statement at the end (it goes into the next round that opens)."""
     code, domain, text = code.strip() or next_code(study), clean_text(domain, 200), clean_text(text, MAX_TEXT + 1)
     errors = check_statement(code, domain, text, taken={s.code for s in study.statements})
+    if len(study.statements) >= MAX_STATEMENTS:
+        errors.append(Problem(f"the study has {len(study.statements)} statements; the limit is {MAX_STATEMENTS}",
+                              field="text"))
     if errors:
         raise StatementError(errors)
     round_number = (study.current_round.number + 1) if study.current_round else None
@@ -154,6 +157,9 @@ def parse_statements_csv(content: str, study: Study) -> list[StatementRow]:
         parsed.append(StatementRow(line, code, domain, text))
     if not parsed and not errors:
         errors.append("the file has no statements")
+    if len(study.statements) + len(parsed) > MAX_STATEMENTS:
+        errors.append(f"the study has {len(study.statements)} statements and the file {len(parsed)} more; the limit "
+                      f"is {MAX_STATEMENTS} statements in a study")
     if errors:
         raise StatementError(errors)
     return parsed
