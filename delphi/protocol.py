@@ -15,6 +15,7 @@ from typing import Any
 import tomli_w
 
 from delphi.errors import InputErrors, Problem
+from delphi.free_text import clean_text
 
 
 class RichEnum(enum.Enum):
@@ -103,6 +104,14 @@ QUANTILE_METHODS = (
 GROUP_KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 STATEMENT_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$")
 MAX_TEXT = 2000
+# How big a study may be, for the web and for files alike (docs/limits.md): far above what a Delphi panel can rate
+# (the national-scale benchmark has 4 groups and 200 statements), and small enough that every page stays usable.
+MAX_GROUPS = 20
+MAX_STATEMENTS = 500
+MAX_OPEN_QUESTIONS = 50
+MAX_QUESTION = 1000  # characters of an open question
+MAX_LABEL = 200
+MAX_DEPTH = 4  # lists and tables inside each other (the top-level table not counted)
 
 
 class ProtocolError(InputErrors):
@@ -168,8 +177,9 @@ class Protocol:
 
 
 def load_protocol(source: str | Path) -> Protocol:
-    """Read a protocol from a path, or from TOML text when ``source`` is a str that is not an existing file."""
-    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and Path(source).is_file()):
+    """Read a protocol from a path, or from TOML text when ``source`` is a str that is not an existing file (text
+    from a person, such as an upload, goes to :func:`protocol_from_text`, which never opens a file)."""
+    if isinstance(source, Path) or (isinstance(source, str) and "\n" not in source and _is_file(source)):
         path = Path(source)
         try:
             text = path.read_text(encoding="utf-8-sig")
@@ -179,15 +189,48 @@ def load_protocol(source: str | Path) -> Protocol:
             raise ProtocolError([f"{path} is not UTF-8 text"]) from None
     else:
         text = str(source)
+    return protocol_from_text(text)
+
+
+def _is_file(name: str) -> bool:
+    try:
+        return Path(name).is_file()
+    except (OSError, ValueError):  # a name too long for the system, a NUL byte: not a file
+        return False
+
+
+def protocol_from_text(text: str) -> Protocol:
+    """Read a protocol from TOML text."""
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ProtocolError([f"the file is not valid TOML: {exc}"]) from None
+    except RecursionError:  # tomllib reads nested lists and tables recursively: a few hundred levels exhaust it
+        raise ProtocolError([_too_deep()]) from None
     return parse_protocol(raw)
+
+
+def _too_deep() -> str:
+    return (f"the file puts lists or tables inside each other more than {MAX_DEPTH} levels deep; a protocol needs "
+            "at most 3 (such as [[statements]] with text = { en = \"...\" })")
+
+
+def _depth(value: Any) -> int:
+    """How many lists and tables lie inside each other in ``value`` (read without recursion, level by level)."""
+    depth, level = 0, [value]
+    while level:
+        level = [inner for item in level if isinstance(item, (dict, list))
+                 for inner in (item.values() if isinstance(item, dict) else item)]
+        depth += 1
+        if depth > MAX_DEPTH + 1:
+            break
+    return depth - 1
 
 
 def parse_protocol(raw: dict[str, Any]) -> Protocol:
     """Validate a protocol already read from TOML (a dict) and build a :class:`Protocol`."""
+    if _depth(raw) > MAX_DEPTH:
+        raise ProtocolError([_too_deep()])
     problems: list[Problem] = []
     check = _Checker(problems)
 
@@ -245,13 +288,11 @@ class _Checker:
         if not isinstance(value, str):
             self.problems.append(at(prefix + key, f"must be text in quotes, not {_kind(value)}"))
             return ""
-        value = value.strip()
+        value = clean_text(value, None)  # as every text a person writes is cleaned (delphi.free_text)
         if required and not value:
             self.problems.append(at(prefix + key, "must not be empty"))
         if len(value) > max_len:
             self.problems.append(at(prefix + key, f"is {len(value)} characters long; the limit is {max_len}"))
-        if any(ord(ch) < 32 and ch not in "\n\t" for ch in value):
-            self.problems.append(at(prefix + key, "contains control characters"))
         return value
 
     def integer(self, raw: dict, key: str, default: int, *, low: int, high: int, prefix: str = "") -> int:
@@ -324,10 +365,13 @@ def _parse_scale(raw: dict, problems: list[Problem]) -> ScaleSpec:
             continue
         if not low <= number <= high:
             problems.append(at(f"scale.labels.{point}", f"{number} is not on the scale {low}-{high}"))
-        if not isinstance(label, str) or not label.strip():
+        label = clean_text(label, None) if isinstance(label, str) else ""
+        if not label:
             problems.append(at(f"scale.labels.{point}", "must be non-empty text"))
             continue
-        labels[number] = label.strip()
+        if len(label) > MAX_LABEL:
+            problems.append(at(f"scale.labels.{point}", f"is {len(label)} characters long; the limit is {MAX_LABEL}"))
+        labels[number] = label
     return ScaleSpec(min=low, max=high, unable_to_rate=unable, labels=dict(sorted(labels.items())))
 
 
@@ -397,6 +441,9 @@ def _parse_groups(raw: Any, problems: list[Problem]) -> tuple[GroupSpec, ...]:
         return ()
     if not raw:
         problems.append(at("groups", "list at least one stakeholder group"))
+    if len(raw) > MAX_GROUPS:
+        problems.append(at("groups", f"{len(raw)} groups are listed; the limit is {MAX_GROUPS}"))
+        return ()
     groups, seen = [], set()
     for i, entry in enumerate(raw, start=1):
         check = _Checker(problems)
@@ -420,6 +467,9 @@ def _parse_statements(raw: Any, problems: list[Problem]) -> tuple[StatementSpec,
     if not isinstance(raw, list) or not all(isinstance(s, dict) for s in raw):
         problems.append(at("statements", "must be a list of tables ([[statements]])"))
         return ()
+    if len(raw) > MAX_STATEMENTS:
+        problems.append(at("statements", f"{len(raw)} statements are listed; the limit is {MAX_STATEMENTS}"))
+        return ()
     statements, seen = [], set()
     for i, entry in enumerate(raw, start=1):
         check = _Checker(problems)
@@ -440,10 +490,18 @@ def _parse_statements(raw: Any, problems: list[Problem]) -> tuple[StatementSpec,
 
 
 def _parse_open_questions(raw: Any, problems: list[Problem]) -> tuple[str, ...]:
-    if not isinstance(raw, list) or not all(isinstance(q, str) and q.strip() for q in raw):
+    if not isinstance(raw, list) or not all(isinstance(q, str) and clean_text(q, None) for q in raw):
         problems.append(at("open_questions", "must be a list of non-empty texts"))
         return ()
-    return tuple(q.strip() for q in raw)
+    if len(raw) > MAX_OPEN_QUESTIONS:
+        problems.append(at("open_questions", f"{len(raw)} questions are listed; the limit is {MAX_OPEN_QUESTIONS}"))
+        return ()
+    questions = tuple(clean_text(q, None) for q in raw)
+    for i, question in enumerate(questions, start=1):
+        if len(question) > MAX_QUESTION:
+            problems.append(at(f"open_questions[{i}]",
+                               f"is {len(question)} characters long; the limit is {MAX_QUESTION}"))
+    return questions
 
 
 def protocol_to_toml(protocol: Protocol) -> str:

@@ -27,6 +27,7 @@ from delphi.errors import InputErrors
 from delphi.models import ConsensusScope, StoppingRule, StudyRole
 from delphi.protocol import Protocol
 from delphi.services.invitations import check_email
+from delphi.services.round_timing import one_line
 from delphi.services.study_setup import parse_lines
 
 
@@ -234,6 +235,10 @@ class MailForm(FlaskForm):
     subject = StringField("Subject", validators=[DataRequired("Write a subject."), Length(max=200)])
     body = TextAreaField("Message", validators=[DataRequired("Write the message."), Length(max=20000)])
 
+    def validate_subject(self, field):
+        if not one_line(field.data or ""):
+            raise ValidationError("Write the subject on one line: it must not contain a line break.")
+
 
 class DecisionForm(FlaskForm):
     carry_forward = RadioField("Decision", choices=options([("yes", "Carry forward to the next round"), ("no", "Retire")]),
@@ -298,6 +303,6 @@ class RoundTimingForm(FlaskForm):
 
     def validate_reminder_days(self, field) -> None:
         parts = [part.strip() for part in (field.data or "").replace(";", ",").split(",") if part.strip()]
-        if not all(part.isdigit() for part in parts):
+        if not all(part.isascii() and part.isdigit() for part in parts):
             raise ValidationError("Write whole numbers of days separated by commas, such as 7, 2, or leave it empty.")
         self.days = [int(part) for part in parts]

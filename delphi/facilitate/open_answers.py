@@ -131,7 +131,7 @@ def open_question_action(study_id: int, question_id: int, action: str):
 
 def _filters(source) -> tuple[int | None, str]:
     raw = (source.get("question") or "").strip()
-    question_id = int(raw) if raw.isdigit() and len(raw) < 10 else None
+    question_id = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 10 else None
     return question_id, (source.get("search") or "")[:200]
 
 

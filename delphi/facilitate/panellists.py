@@ -25,7 +25,7 @@ from delphi.services.round_timing import mail_text, save_mail_text
 
 
 def _page_number(text) -> int:
-    return int(text) if text and text.isdigit() and int(text) > 0 else 1
+    return int(text) if text and len(text) < 10 and text.isascii() and text.isdigit() and int(text) > 0 else 1
 
 
 def _search_text(text) -> str:
@@ -173,8 +173,8 @@ def mail_panel(study_id: int, kind: str):
             flash("There is nobody to send this to.", "info")
             return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
         else:
-            save_mail_text(study, mail_kind, study.language, form.subject.data, form.body.data)
-            queued = queue_panel_mail(study, mail_kind, recipients, form.subject.data, form.body.data, current_user)
+            subject, body = save_mail_text(study, mail_kind, study.language, form.subject.data, form.body.data)
+            queued = queue_panel_mail(study, mail_kind, recipients, subject, body, current_user)
             db.session.commit()
             wake_sender()
             flash(f"{queued} {kind}{'' if queued == 1 else 's'} queued. They are being sent; the panel page shows "

@@ -161,7 +161,7 @@ def review_suggestion(study_id: int, suggestion_id: int):
 def review_comments(study_id: int):
     study, _ = get_study_or_404(study_id, RUNNING_ROLES)
     if (round_ := _round_or_back(study)) is not None and ActionForm().validate_on_submit():
-        approved = {int(v) for v in request.form.getlist("approved") if v.isdigit() and len(v) < 10}
+        approved = {int(v) for v in request.form.getlist("approved") if v.isascii() and v.isdigit() and len(v) < 10}
         count = approve_comments(round_, approved, current_user)
         db.session.commit()
         flash(f"{count} comments will be shown to panellists in the next round.", "success")

@@ -59,6 +59,12 @@ class Panellist(Base):
     def has_consented(self) -> bool:
         return self.consent is not None and self.consent.decision is ConsentDecision.given
 
+    @property
+    def consent_is_current(self) -> bool:
+        """Consented to the study's consent text as it is now: a text changed since (a higher ``consent_version``)
+        is asked again before anything more is saved."""
+        return self.has_consented and self.consent.consent_version >= self.study.consent_version
+
 
 class Contact(Base):
     """How to reach a panellist. Erasing this row leaves the ratings, and no trace of whose they were.

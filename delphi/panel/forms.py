@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    HiddenField,
     RadioField,
     SelectMultipleField,
     StringField,
@@ -36,6 +37,8 @@ class RatingPageForm(FlaskForm):
     previous = SubmitField(_l("Save and go back"))
     next = SubmitField(_l("Save and continue"))
     leave = SubmitField(_l("Save and come back later"))
+    # Whose page this is, opaquely (``panel.kept``): answers posted after the session ended are kept for them alone.
+    keeper = HiddenField()
 
     statement_fields: tuple[tuple[PageStatement, str, str, str | None], ...]
     # What the page writes out for every statement, made once: (value, anchor label or None) per scale point, and the

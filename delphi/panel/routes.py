@@ -11,6 +11,7 @@ import functools
 from flask import abort, current_app, g, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
 from wtforms.fields.choices import SelectChoice
 
 from delphi.extensions import csrf, db, limiter
@@ -19,6 +20,7 @@ from sqlalchemy.orm import joinedload
 
 from delphi.models import ConsentDecision, ConsentRecord, Panellist, RoundKind, Study, Suggestion
 from delphi.panel import bp
+from delphi.panel import kept as kept_answers
 from delphi.panel.phrases import feedback_phrases
 from delphi.security import keep_session_cookie
 from delphi.panel.forms import (
@@ -34,6 +36,7 @@ from delphi.panel.forms import (
 )
 from delphi.services import answers as answer_service
 from delphi.services.answers import Answer, NotAnAnswer, Refusal, RoundClosed, SaveRefused, Standing
+from delphi.services.consent import consent_changes, consent_items
 from delphi.services.feedback import answered_before, feedback_for
 from delphi.services.panel import find_by_token, withdraw_panellist
 from delphi.services.round_timing import closing_sentence
@@ -46,13 +49,15 @@ def enter(token: str):
     if panellist is None:
         session.pop("panellist", None)
         return render_template("panel/link_invalid.html"), 404
-    pending = session.get("pending")
+    kept = session.get(kept_answers.SESSION_KEY)
     session.clear()
-    if pending:
-        session["pending"] = pending
     session["panellist"] = {"id": panellist.id, "link": panellist.token_hash}
     session.permanent = True
     session["lang"] = panellist.language or panellist.study.language
+    if kept:
+        # Answers kept in this browser go on only for the panellist who wrote them; anyone else's are dropped unseen.
+        session[kept_answers.SESSION_KEY] = kept
+        kept_answers.held_for(panellist)
     return redirect(url_for("panel.home"), code=303)
 
 
@@ -128,15 +133,15 @@ def open_round_or_none():
 @bp.get("/panel/")
 @panellist_required
 def home():
-    if session.get("pending"):
-        return redirect(url_for("panel.pending"))
     consent = g.panellist.consent
     if consent is not None and consent.decision is ConsentDecision.refused:
         return render_template("panel/declined.html")
-    if not g.panellist.has_consented:
+    if not g.panellist.consent_is_current:
         return redirect(url_for("panel.consent"))
     if g.panellist.group is None:
         return redirect(url_for("panel.choose_group"))
+    if kept_answers.held_for(g.panellist):
+        return redirect(url_for("panel.pending"))
     current = g.study.current_round
     progress = _progress(current) if current is not None and current.is_open else None
     return render_template("panel/home.html", current=current, progress=progress,
@@ -162,9 +167,11 @@ def _progress(round_):
 @bp.route("/panel/consent", methods=["GET", "POST"])
 @panellist_required
 def consent():
-    if g.panellist.has_consented:
+    if g.panellist.consent_is_current:
         return redirect(url_for("panel.home"))
-    items = [line.strip() for line in g.study.consent_text.splitlines() if line.strip()]
+    items = consent_items(g.study.consent_text)
+    # Consent given to an earlier text is asked again, saying what changed.
+    earlier = g.panellist.consent if g.panellist.has_consented else None
     form = ConsentForm()
     form.statements.choices = [SelectChoice(str(i), text) for i, text in enumerate(items)]
     if form.validate_on_submit():
@@ -181,13 +188,15 @@ def consent():
             return redirect(url_for("panel.home"), code=303)
         form.statements.errors.append(_("To take part, please tick every box. If you do not agree with one of them, "
                                         "you can choose not to take part."))
-    return render_template("panel/consent.html", form=form, items=items), 422 if form.errors else 200
+    changes = consent_changes(earlier.statements, items) if earlier is not None else None
+    return render_template("panel/consent.html", form=form, items=items, earlier=earlier, changes=changes), \
+        422 if form.errors else 200
 
 
 @bp.route("/panel/group", methods=["GET", "POST"])
 @panellist_required
 def choose_group():
-    if g.panellist.group is not None or not g.panellist.has_consented:
+    if g.panellist.group is not None or not g.panellist.consent_is_current:
         return redirect(url_for("panel.home"))
     if not g.study.allow_group_choice:
         return render_template("panel/no_group.html")
@@ -258,6 +267,7 @@ def _rate(page: int):
     reasons = _reasons_asked(round_, statement_ids, feedback)
     form = rating_form(g.study, current.statements, with_reasons=reasons,
                        data=None if request.method == "POST" else _saved_data(current.statements, reasons, saved))
+    form.keeper.data = kept_answers.keeper(g.panellist)
     expired = False
     if request.method == "POST":
         if form.validate():
@@ -296,43 +306,59 @@ def _after_save(form, page: int, pages: int) -> str:
 
 
 def _keep_for_later(page: int):
-    """The session ended with answers on the page: keep them in this browser until the panellist comes back by
-    their link and confirms."""
-    kept = {key: value[:5000] for key, value in request.form.items()
-            if key[:1] in "scr" and key[1:].isdigit() and len(key) < 12}
-    session["pending"] = {"page": page, "answers": kept}
-    return render_template("panel/session_ended.html"), 401
+    """The session ended with answers on the page: keep them in this browser, for the panellist whose page it was,
+    until they come back by their link, see them and confirm (``panel.kept``)."""
+    if not kept_answers.keep(page, request.form):
+        # Not answers this browser may keep (no keeper: a form on another site, or a cross-site post). Nothing is
+        # rendered here, so the session cookie is left as it was: a redirect, not a page that would start one.
+        return redirect(url_for("panel.session_ended"), code=303)
+    return render_template("panel/session_ended.html", kept=True), 401
+
+
+@bp.get("/panel/session-ended")
+def session_ended():
+    return render_template("panel/session_ended.html", kept=False), 401
 
 
 @bp.route("/panel/pending", methods=["GET", "POST"])
 @ready_to_answer
 def pending():
-    held = session.get("pending")
+    """Answers kept after a session ended: shown, statement by statement, and saved only when the panellist
+    confirms (with their own session and CSRF token)."""
+    held = kept_answers.held_for(g.panellist)
     round_ = open_round_or_none()
-    if not held or round_ is None:
-        session.pop("pending", None)
-        return redirect(url_for("panel.home"))
-    page = int(held.get("page", 1))
-    pages = answer_service.round_pages(round_)
-    if not 1 <= page <= len(pages):
-        session.pop("pending", None)
+    answers, page = _kept_answers(held, round_) if held and round_ else ({}, None)
+    if not answers:
+        kept_answers.drop()
         return redirect(url_for("panel.home"))
     confirm = ConfirmPendingForm()
     if confirm.validate_on_submit():
-        session.pop("pending", None)
-        if confirm.save.data:
-            from werkzeug.datastructures import MultiDict
+        kept_answers.drop()
+        if not confirm.save.data:
+            return redirect(url_for("panel.home"), code=303)
+        try:
+            answer_service.save_answers(g.panellist, round_, answers)
+        except RoundClosed:
+            db.session.rollback()
+            return render_template("panel/round_closed.html"), 409
+        db.session.commit()
+        return redirect(url_for("panel.rate", page=page.number), code=303)
+    shown = [(rs, answers[rs.statement_id]) for rs in page.statements if rs.statement_id in answers]
+    return render_template("panel/pending.html", form=confirm, page=page, shown=shown)
 
-            statements = pages[page - 1].statements
-            form = rating_form(g.study, statements, formdata=MultiDict(held.get("answers", {})), meta={"csrf": False},
-                               with_reasons=_reasons_asked(round_, [s.statement_id for s in statements]))
-            if form.validate():
-                saved = answer_service.answers_for(g.panellist, round_)
-                answer_service.save_answers(g.panellist, round_, _answers_from_form(form, saved))
-                db.session.commit()
-            return redirect(url_for("panel.rate", page=page), code=303)
-        return redirect(url_for("panel.home"), code=303)
-    return render_template("panel/pending.html", form=confirm, held=held, page=pages[page - 1])
+
+def _kept_answers(held: dict, round_):
+    """The kept answers as the page would have saved them ({statement id: Answer}, the page), or ({}, None) when they
+    are not answers to a page of this round."""
+    pages = answer_service.round_pages(round_)
+    if round_.kind is not RoundKind.rating or not 1 <= held["page"] <= len(pages):
+        return {}, None
+    page = pages[held["page"] - 1]
+    form = rating_form(g.study, page.statements, formdata=MultiDict(held["answers"]), meta={"csrf": False},
+                       with_reasons=_reasons_asked(round_, [s.statement_id for s in page.statements]))
+    if not form.validate():
+        return {}, None
+    return _answers_from_form(form, answer_service.answers_for(g.panellist, round_)), page
 
 
 @bp.post("/panel/autosave")
@@ -408,7 +434,7 @@ def saved():
 def questions():
     if current_panellist() is None:
         if request.method == "POST":
-            return render_template("panel/session_ended.html"), 401
+            return render_template("panel/session_ended.html", kept=False), 401
         return render_template("panel/link_invalid.html"), 404
     return _questions()
 

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 import enum
 import hmac
-import re
-import unicodedata
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -16,6 +14,7 @@ from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from delphi.extensions import db
+from delphi.free_text import clean_text
 from delphi.models import (
     ConsentDecision,
     ConsentRecord,
@@ -33,8 +32,6 @@ from delphi.models import (
 )
 
 MAX_COMMENT = 5000
-# C0/C1 controls except tab and newline, and bidirectional overrides that can disguise text shown to others.
-_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 class RoundClosed(DomainError):
@@ -47,15 +44,6 @@ class Answer:
     unable: bool = False
     comment: str = ""
     change_reason: str = ""
-
-
-def clean_text(text: str | None, limit: int = MAX_COMMENT) -> str:
-    """Normalise free text: NFC, CRLF to LF, no control or direction-override characters, no lone surrogates."""
-    if not text:
-        return ""
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    return _UNSAFE.sub("", text).strip()[:limit]
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,19 +207,34 @@ UNABLE = "unable"  # the value an "unable to rate" answer is sent with
 AUTOSAVE_FIELDS = {"s": "value", "c": "comment", "r": "change_reason"}
 
 
+def plain_number(text: str, digits: int) -> int | None:
+    """``text`` as a whole number when it is 1 to ``digits`` ASCII digits, else None.
+
+    ``str.isdigit`` alone is true for "²" (which ``int`` refuses) and for Arabic-Indic and other digits (which ``int``
+    reads): a page only ever sends 0-9, so anything else is not an answer."""
+    if 0 < len(text) <= digits and text.isascii() and text.isdigit():
+        return int(text)
+    return None
+
+
+# Ids and page numbers a request may name: at most 9 digits, so every one fits the database's 32-bit integers.
+ID_DIGITS = 9
+
+
 def rating_answer(raw: str, scale_min: int, scale_max: int, unable_allowed: bool) -> Answer | None:
     """A rating as sent by a page (a number on the scale, or "unable to rate" where allowed); None if it is not one."""
     if raw == UNABLE and unable_allowed:
         return Answer(unable=True)
-    if raw.isdigit() and scale_min <= int(raw) <= scale_max:
-        return Answer(value=int(raw))
+    value = plain_number(raw, 3)
+    if value is not None and scale_min <= value <= scale_max:
+        return Answer(value=value)
     return None
 
 class Refusal(enum.Enum):
     """Why a panellist may not save an answer now (``refusal`` gives the first that holds, in this order)."""
 
     signed_out = "signed out"  # no such panellist, withdrawn, or their link revoked or reissued since they came in
-    no_consent = "no consent"  # their latest consent decision is not "given"
+    no_consent = "no consent"  # their latest consent decision is not "given", or was on an earlier consent text
     no_group = "no group"
     round_closed = "round closed"  # the study's latest round is not open (or there is none yet)
 
@@ -252,25 +255,34 @@ class Standing:
     withdrawn: bool
     token_hash: str | None
     consent: ConsentDecision | None  # their latest decision
+    consent_outdated: bool  # that decision was on an earlier version of the study's consent text
     group_id: int | None
     round_status: RoundStatus | None  # of the study's latest round
 
     @classmethod
     def of(cls, panellist: Panellist) -> Standing:
         latest, current = panellist.consent, panellist.study.current_round
-        return cls(panellist.withdrawn, panellist.token_hash, latest.decision if latest else None, panellist.group_id,
-                   current.status if current else None)
+        return cls(panellist.withdrawn, panellist.token_hash, latest.decision if latest else None,
+                   latest is not None and latest.consent_version < panellist.study.consent_version,
+                   panellist.group_id, current.status if current else None)
+
+    @classmethod
+    def from_row(cls, row) -> Standing:
+        """From a row of ``_build_standing_query``."""
+        outdated = row.consent_version is not None and row.consent_version < row.study_consent_version
+        return cls(row.withdrawn, row.token_hash, row.consent, outdated, row.group_id, row.round_status)
 
 
 def refusal(standing: Standing | None, link_hash: str) -> Refusal | None:
     """Who may save an answer, stated once: a panellist who still has the link they came in with (``link_hash``,
-    compared in constant time), is not withdrawn, has consented (latest decision) and has a group, while their study's
+    compared in constant time), is not withdrawn, has consented (latest decision) to the study's current consent text
+    and has a group, while their study's
     latest round is open. Returns the first reason that holds, or None when they may save. (Saves then check, after
     holding the round, that it is still open and that each statement is in it.)"""
     if (standing is None or standing.withdrawn or standing.token_hash is None
             or not hmac.compare_digest(standing.token_hash, link_hash)):
         return Refusal.signed_out
-    if standing.consent is not ConsentDecision.given:
+    if standing.consent is not ConsentDecision.given or standing.consent_outdated:
         return Refusal.no_consent
     if standing.group_id is None:
         return Refusal.no_group
@@ -303,20 +315,20 @@ def autosave_answer(panellist_id: int | None, link_hash: str, name: str, raw: st
     if isinstance(panellist_id, int):
         found = connection.execute(_autosave_statement(dialect, "standing"),
                                    {"panellist_id": panellist_id}).one_or_none()
-    refused = refusal(Standing(*found[:5]) if found else None, link_hash)
+    refused = refusal(Standing.from_row(found) if found else None, link_hash)
     if refused is Refusal.round_closed:
         raise RoundClosed("The round has closed.")
     if refused is not None:
         raise SaveRefused(refused)
-    kind, number = name[:1], name[1:]
-    if kind not in {*AUTOSAVE_FIELDS, "q"} or not number.isdigit() or len(raw) > 20000:
+    kind, number = name[:1], plain_number(name[1:], ID_DIGITS)
+    if kind not in {*AUTOSAVE_FIELDS, "q"} or number is None or len(raw) > 20000:
         raise ValueError("not an answer's field")
     if kind == "q":
         save_open_answers(db.session.get(Panellist, panellist_id), db.session.get(Round, found.round_id),
-                          {int(number): raw})
+                          {number: raw})
         return False
     field = AUTOSAVE_FIELDS[kind]
-    row = {"panellist_id": panellist_id, "round_id": found.round_id, "statement_id": int(number),
+    row = {"panellist_id": panellist_id, "round_id": found.round_id, "statement_id": number,
            "value": None, "unable_to_rate": False, "comment": "", "change_reason": "", "updated_at": utcnow()}
     if field == "value":
         answer = rating_answer(raw, found.scale_min, found.scale_max, found.unable_to_rate)
@@ -341,20 +353,23 @@ def _autosave_statement(dialect: str, name: str) -> sa.Executable:
 
 
 def _build_standing_query(dialect: str) -> sa.Select:
-    """A panellist's ``Standing`` (its first five columns, in its order), their study's current round and scale.
+    """The facts of a panellist's ``Standing``, their study's current round and scale.
 
     Plain Core on the tables (no ORM entities to compile). On PostgreSQL the same statement holds the current round
     for this save (see ``hold_round_for_save``); the upsert reads the round's status again, in a later snapshot, after
     the lock is held."""
     panellist, study, round_ = Panellist.__table__, Study.__table__, Round.__table__
     consent, later = ConsentRecord.__table__.alias("consent"), Round.__table__.alias("later")
-    latest_consent = (sa.select(consent.c.decision).where(consent.c.panellist_id == panellist.c.id)
-                      .order_by(consent.c.id.desc()).limit(1).correlate(panellist).scalar_subquery())
+    latest_consent, latest_version = (
+        sa.select(column).where(consent.c.panellist_id == panellist.c.id)
+        .order_by(consent.c.id.desc()).limit(1).correlate(panellist).scalar_subquery()
+        for column in (consent.c.decision, consent.c.consent_version))
     current_number = (sa.select(sa.func.max(later.c.number)).where(later.c.study_id == panellist.c.study_id)
                       .correlate(panellist).scalar_subquery())
-    columns = [panellist.c.withdrawn, panellist.c.token_hash, latest_consent.label("consent"), panellist.c.group_id,
-               round_.c.status.label("round_status"), round_.c.id.label("round_id"), study.c.scale_min,
-               study.c.scale_max, study.c.unable_to_rate]
+    columns = [panellist.c.withdrawn, panellist.c.token_hash, latest_consent.label("consent"),
+               latest_version.label("consent_version"), study.c.consent_version.label("study_consent_version"),
+               panellist.c.group_id, round_.c.status.label("round_status"), round_.c.id.label("round_id"),
+               study.c.scale_min, study.c.scale_max, study.c.unable_to_rate]
     if dialect == "postgresql":
         columns.append(sa.func.pg_advisory_xact_lock_shared(ROUND_LOCK_NAMESPACE, round_.c.id).label("held"))
     return (

@@ -4,8 +4,6 @@ server key whenever it is sent (services/panel.py), so the same link goes out un
 itself goes through the outbox (services/outbox.py)."""
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +18,7 @@ from delphi.extensions import db
 from delphi.links import panel_link
 from delphi.models import Contact, MailKind, Panellist, Round, StaffUser, Study, Submission, WithdrawalPolicy
 from delphi.services import audit
+from delphi.services.csv_import import read_rows
 from delphi.services.outbox import pending_recipients
 from delphi.services.panel import (
     add_panellists, current_link_token, reissue_token, revoke_token, withdraw_panellist,
@@ -72,7 +71,7 @@ def parse_contacts_csv(content: str, study: Study) -> list[ContactRow]:
 
     Many service users have no e-mail: a phone number alone, or nothing, is fine (they are reached by text, letter
     or a call, from the non-completers list)."""
-    rows = list(csv.reader(io.StringIO(content.lstrip("\ufeff"), newline="")))
+    rows = read_rows(content, ContactsError)
     start = 1
     if rows and rows[0] and rows[0][0].strip().lower() == "group":
         rows, start = rows[1:], 2

@@ -26,7 +26,8 @@ def _message(mail: Mail, sender: str) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = mail.to
-    message["Subject"] = mail.subject
+    # A header cannot hold a line break (EmailMessage raises on one): whatever reached the outbox is sent on one line.
+    message["Subject"] = " ".join(mail.subject.split())
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
     message.set_content(mail.body)

@@ -29,12 +29,12 @@ from delphi.models import (
     StudyStatus,
     statement_source,
 )
+from delphi.protocol import MAX_OPEN_QUESTIONS, MAX_QUESTION
 from delphi.services import audit
 from delphi.services.answers import clean_text
 from delphi.services.statements import StatementError, add_statement
 from delphi.services.study_setup import require_unlocked
 
-MAX_QUESTION = 1000
 NO_GROUP = "No group"
 
 
@@ -65,6 +65,9 @@ def add_question(study: Study, text: str, actor: StaffUser | None) -> OpenQuesti
     has opened and StatementError for an empty or over-long question."""
     require_unlocked(study, "the open questions")
     text, errors = check_question(text)
+    if len(study.open_questions) >= MAX_OPEN_QUESTIONS:
+        errors.append(Problem(f"the study has {len(study.open_questions)} open questions; the limit is "
+                              f"{MAX_OPEN_QUESTIONS}", field="text"))
     if errors:
         raise StatementError(errors)
     question = OpenQuestion(text=text, position=len(study.open_questions))

@@ -14,10 +14,12 @@ from flask_babel import force_locale, format_datetime, get_timezone, gettext
 from huey import crontab
 
 from delphi.db import writing
+from delphi.errors import InputErrors, Problem
 from delphi.extensions import db
 from delphi.jobs import huey, periodic_job
 from delphi.models import DomainError, MailKind, MailText, Round, RoundStatus, StaffUser, Study, utcnow
 from delphi.services import audit
+from delphi.services.answers import clean_text
 
 MAX_REMINDER_DAYS = 60
 
@@ -88,7 +90,18 @@ def mail_text(study: Study, kind: MailKind, language: str | None = None) -> tupl
     return (saved.subject, saved.body) if saved else default_template(kind.value, language)
 
 
-def save_mail_text(study: Study, kind: MailKind, language: str, subject: str, body: str) -> None:
+def one_line(text: str) -> bool:
+    """Whether ``text`` has no line break of any kind (a mail header cannot hold one: it would start a new header)."""
+    return len(text.splitlines()) <= 1 and not text.endswith(("\r", "\n"))
+
+
+def save_mail_text(study: Study, kind: MailKind, language: str, subject: str, body: str) -> tuple[str, str]:
+    """Keep the study's wording of a mail; a subject with a line break is refused (``InputErrors`` on ``subject``),
+    and both texts are cleaned as panellists' texts are; returns them as kept."""
+    if not one_line(subject):
+        raise InputErrors([Problem("Write the subject on one line: it must not contain a line break.",
+                                   field="subject")])
+    subject, body = clean_text(subject, 200), clean_text(body, 20000)
     saved = db.session.scalar(sa.select(MailText).where(MailText.study_id == study.id, MailText.kind == kind,
                                                         MailText.language == language))
     if saved is None:
@@ -96,6 +109,7 @@ def save_mail_text(study: Study, kind: MailKind, language: str, subject: str, bo
     else:
         saved.subject, saved.body = subject, body
     db.session.flush()
+    return subject, body
 
 
 def send_due_reminders(now: datetime | None = None, dry_run: bool = False,

@@ -33,7 +33,12 @@ def open_next_round(study: Study, actor: StaffUser | None = None) -> Round:
 
     The first round locks the consensus definition and stopping rule. Statements the facilitator did not carry
     forward from the previous round are retired first.
+
+    Two requests to open the next round at once open it once: each first locks the study's row (PostgreSQL; SQLite's
+    writers queue already) and reads its rounds again, so the second sees the round the first opened and is refused
+    with a ``DomainError`` instead of breaking the unique (study, number) constraint.
     """
+    _hold_study(study)
     if study.status is StudyStatus.closed:
         raise DomainError("This study is closed; no more rounds can open.")
     previous = study.current_round
@@ -70,6 +75,14 @@ def open_next_round(study: Study, actor: StaffUser | None = None) -> Round:
                  statements=len(new_round.statements))
     db.session.flush()
     return new_round
+
+
+def _hold_study(study: Study) -> None:
+    """Lock the study's row for this transaction and read the study and its rounds as they are now (after any
+    transaction that held it has committed)."""
+    db.session.execute(sa.select(Study.id).where(Study.id == study.id).with_for_update())
+    db.session.refresh(study)
+    db.session.expire(study, ["rounds"])
 
 
 def _apply_carry_forward(previous: Round, next_number: int, actor: StaffUser | None) -> None:

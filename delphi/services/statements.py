@@ -15,10 +15,11 @@ from delphi.models import (
     StatementStatus,
     Study,
 )
-from delphi.protocol import MAX_TEXT, STATEMENT_BANK, STATEMENT_CODE, load_protocol
+from delphi.protocol import MAX_STATEMENTS, MAX_TEXT, STATEMENT_BANK, STATEMENT_CODE, load_protocol
 from delphi.services import audit
 from delphi.services.answers import clean_text
 from delphi.services.csv_export import neutralise
+from delphi.services.csv_import import read_rows
 
 MAX_IMPORT_ROWS = 1000
 
@@ -66,6 +67,9 @@ def add_statement(study: Study, code: str, domain: str, text: str, actor: StaffU
     """Add an active statement at the end (it goes into the next round that opens)."""
     code, domain, text = code.strip() or next_code(study), clean_text(domain, 200), clean_text(text, MAX_TEXT + 1)
     errors = check_statement(code, domain, text, taken={s.code for s in study.statements})
+    if len(study.statements) >= MAX_STATEMENTS:
+        errors.append(Problem(f"the study has {len(study.statements)} statements; the limit is {MAX_STATEMENTS}",
+                              field="text"))
     if errors:
         raise StatementError(errors)
     round_number = (study.current_round.number + 1) if study.current_round else None
@@ -129,8 +133,7 @@ def add_from_bank(study: Study, actor: StaffUser | None) -> int:
 
 def parse_statements_csv(content: str, study: Study) -> list[StatementRow]:
     """Read ``code,domain,text`` rows (a header row is optional); raises StatementError naming every bad line."""
-    content = content.lstrip("\ufeff")
-    rows = list(csv.reader(io.StringIO(content, newline="")))
+    rows = read_rows(content, StatementError)
     start = 1
     if rows and [c.strip().lower() for c in rows[0]] == ["code", "domain", "text"]:
         rows, start = rows[1:], 2
@@ -154,6 +157,9 @@ def parse_statements_csv(content: str, study: Study) -> list[StatementRow]:
         parsed.append(StatementRow(line, code, domain, text))
     if not parsed and not errors:
         errors.append("the file has no statements")
+    if len(study.statements) + len(parsed) > MAX_STATEMENTS:
+        errors.append(f"the study has {len(study.statements)} statements and the file {len(parsed)} more; the limit "
+                      f"is {MAX_STATEMENTS} statements in a study")
     if errors:
         raise StatementError(errors)
     return parsed

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import DomainError, Panellist, StaffUser, StakeholderGroup, Study
-from delphi.protocol import GroupSpec, Protocol, ProtocolError, at, load_protocol, parse_protocol, protocol_to_toml
+from delphi.protocol import GroupSpec, Protocol, ProtocolError, at, parse_protocol, protocol_from_text, protocol_to_toml
 from delphi.services import audit
+from delphi.services.consent import consent_changed
 from delphi.services.studies import create_study, study_protocol, write_settings
 
 # Keys that make up the consensus definition, the scale it is read on, the smallest group whose figures are shown,
@@ -23,7 +24,7 @@ LOCKED_KEYS = frozenset({"scale", "consensus", "min_group_feedback", "stopping",
 
 def create_from_protocol_text(text: str, owner: StaffUser) -> Study:
     """Create a draft study from protocol TOML; raises ProtocolError listing every problem."""
-    return create_study(load_protocol(text), owner=owner)
+    return create_study(protocol_from_text(text), owner=owner)
 
 
 def create_blank(title: str, language: str, groups: list[dict], owner: StaffUser) -> Study:
@@ -88,8 +89,8 @@ def _changed_settings(before: dict[str, Any], after: dict[str, Any]) -> list[str
 
 
 def _apply(study: Study, protocol: Protocol) -> None:
-    if protocol.consent != study.consent_text and study.consent_text:
-        study.consent_version += 1  # panellists are asked again when the consent they gave has changed
+    if consent_changed(study.consent_text, protocol.consent):
+        study.consent_version += 1  # panellists who consented to the earlier text are asked again
     write_settings(study, protocol)
     _apply_groups(study, protocol.groups)
 

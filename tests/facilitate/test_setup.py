@@ -57,7 +57,8 @@ def test_texts_are_saved_and_consent_change_bumps_version(app, client, owner):
     assert client.post(f"/studies/{study_id}/settings", data=data).status_code == 303
     with app.app_context():
         study = db.session.get(Study, study_id)
-        assert (study.title, study.min_group_feedback, study.consent_version) == ("New title", 4, 2)
+        # Twice changed: consent statements added where there were none, then reworded; each asks panellists again.
+        assert (study.title, study.min_group_feedback, study.consent_version) == ("New title", 4, 3)
     data["min_group_feedback"] = "zero"
     response = client.post(f"/studies/{study_id}/settings", data=data)
     assert response.status_code == 422 and "whole number" in response.get_data(as_text=True)

@@ -72,4 +72,9 @@ def csrf_from(html: str) -> str:
     return re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html).group(1)
 
 
-__all__ = ["Panellist", "csrf_from"]
+def keeper_from(html: str) -> str:
+    """The rating page's keeper (``delphi.panel.kept``): whose page it is, opaquely."""
+    return re.search(r'id="keeper" name="keeper" type="hidden" value="([^"]+)"', html).group(1)
+
+
+__all__ = ["Panellist", "csrf_from", "keeper_from"]

@@ -30,6 +30,10 @@ def _consent_withdrawn_later(p, study, round_):
                                  statements=[]))
 
 
+def _consent_text_changed(p, study, round_):
+    study.consent_version += 1  # as editing the consent text does (services/study_setup.py)
+
+
 def _never_consented(p, study, round_):
     db.session.execute(sa.delete(ConsentRecord).where(ConsentRecord.panellist_id == p.id))
 
@@ -68,6 +72,7 @@ STATES = {
     "link reissued": _link_reissued,
     "link revoked": _link_revoked,
     "consent withdrawn later": _consent_withdrawn_later,
+    "consent text changed since": _consent_text_changed,
     "never consented": _never_consented,
     "no group": _no_group,
     "round closed": _round_closed,
@@ -145,8 +150,8 @@ ANSWERABLE = [
     ({"comment": ("long " * 1500).strip()[:5000]}, {}),
 ]
 # Who may not answer gets at autosave what the rating page gives them, whatever they send.
-REFUSED_LIKE_THE_PAGE = {"withdrawn", "link reissued", "link revoked", "consent withdrawn later", "never consented",
-                         "no group"}
+REFUSED_LIKE_THE_PAGE = {"withdrawn", "link reissued", "link revoked", "consent withdrawn later",
+                         "consent text changed since", "never consented", "no group"}
 ROUND_NOT_OPEN = {"round closed", "next round still a draft", "a later round drafted while this one is open"}
 NEW_RATING = {"value": None, "unable_to_rate": False, "comment": "", "change_reason": "", "comment_approved": False,
               "entered_by_id": None}
@@ -207,7 +212,8 @@ def test_autosave_in_every_state(app, client, setting, state):
 
 def test_a_saves_standing_is_read_the_same_both_ways(app, client, setting):
     refusals = {"withdrawn": "signed out", "link reissued": "signed out", "link revoked": "signed out",
-                "consent withdrawn later": "no consent", "never consented": "no consent", "no group": "no group",
+                "consent withdrawn later": "no consent", "consent text changed since": "no consent",
+                "never consented": "no consent", "no group": "no group",
                 "round closed": "round closed", "next round still a draft": "round closed",
                 "a later round drafted while this one is open": "round closed"}
     with app.app_context():
@@ -221,7 +227,7 @@ def test_a_saves_standing_is_read_the_same_both_ways(app, client, setting):
             db.session.flush()
             db.session.expire_all()
             loaded = answer_service.Standing.of(db.session.get(Panellist, setting["panellist"]))
-            read = answer_service.Standing(*db.session.execute(query, {"panellist_id": panellist.id}).one()[:5])
+            read = answer_service.Standing.from_row(db.session.execute(query, {"panellist_id": panellist.id}).one())
             assert read == loaded, state
             refused = answer_service.refusal(read, link)
             assert (refused.value if refused else None) == refusals.get(state), state

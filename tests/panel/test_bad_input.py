@@ -136,3 +136,24 @@ def test_a_panellist_can_only_reach_their_own_answers(app, client, make_panellis
     with app.app_context():
         mine = db.session.scalar(sa.select(Rating).where(Rating.panellist_id == ready["panellist"]))
         assert (mine.value, mine.comment) == (8, "mine only")
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "۷", "５", "٣٣", "9" * 5000])
+def test_autosave_takes_only_the_digits_a_page_sends(app, client, ready, value):
+    """"²".isdigit() is true and int("²") raises; Arabic-Indic and full-width digits are read by int() as 3, 7, 5:
+    none is an answer a page can send, so each is refused with the page's message and nothing is saved."""
+    response = client.post("/panel/autosave", data={"field": f"s{ready['ids']['A-01']}", "value": value})
+    assert response.status_code == 400
+    assert response.get_json() == {"saved": False, "message": "Choose one of the answers shown."}
+    assert count_ratings(app) == 0
+
+
+@pytest.mark.parametrize("field", ["s99999999999999999999", "c99999999999999999999", "q99999999999999999999",
+                                   "s²", "s٣", "c" + "1" * 5000])
+def test_autosave_refuses_ids_no_statement_can_have(app, client, ready, field):
+    """An id beyond the database's integers once reached the INSERT (SQLite: OverflowError; PostgreSQL:
+    "integer out of range"), a 500."""
+    response = client.post("/panel/autosave", data={"field": field, "value": "5"})
+    assert response.status_code == 400
+    assert response.get_json()["saved"] is False
+    assert count_ratings(app) == 0

@@ -14,6 +14,7 @@ from delphi.models.base import utcnow
 from delphi.services.suppression import withheld_cells
 from delphi.services.rounds import open_next_round
 from tests.conftest import MINIMAL_PROTOCOL
+from tests.panel.conftest import keeper_from
 
 def three_group_protocol() -> str:
     # Groups must come before statements in the TOML; insert the third group after "staff".
@@ -80,6 +81,7 @@ def enter(app, client, panellist_id):
         db.session.commit()
     client.get(f"/p/{token}")
     client.post("/panel/consent", data={"agree": "1"})
+    return token
 
 
 def test_round_two_shows_own_rating_panel_and_each_group(app, client, make_study):
@@ -149,14 +151,17 @@ def test_reason_typed_after_the_session_ended_is_kept_with_the_answer(app, clien
     study_id = make_study(three_group_protocol())
     members, sid = close_with_figures(app, study_id, {"service_user": [8] * 6, "staff": [6] * 6})
     panellist_id = members["service_user"][0]
-    enter(app, client, panellist_id)
+    token = enter(app, client, panellist_id)
+    keeper = keeper_from(client.get("/panel/rate/1").get_data(as_text=True))
     with client.session_transaction() as session:
         session.pop("panellist")  # the session ended while the panellist was typing
     response = client.post("/panel/rate/1", data={f"s{sid}": "3", f"r{sid}": "Hearing from staff changed my mind.",
-                                                  "next": "1"})
+                                                  "next": "1", "keeper": keeper})
     assert response.status_code == 401
-    enter(app, client, panellist_id)
+    client.get(f"/p/{token}")  # the same link (answers kept under a link since reissued are dropped)
     assert client.get("/panel/").headers["Location"] == "/panel/pending"
+    assert "Why your view changed: Hearing from staff changed my mind." in client.get("/panel/pending").get_data(
+        as_text=True)
     assert client.post("/panel/pending", data={"save": "1"}).status_code == 303
     with app.app_context():
         round2 = db.session.get(Study, study_id).rounds[-1]

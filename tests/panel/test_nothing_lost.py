@@ -4,7 +4,7 @@ import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import Rating
-from tests.panel.conftest import csrf_from
+from tests.panel.conftest import csrf_from, keeper_from
 
 
 @pytest.fixture
@@ -68,19 +68,24 @@ def test_expired_csrf_token_rerenders_the_answers_and_saves_on_confirm(app, clie
 
 def test_answers_posted_after_the_session_ended_are_kept_until_confirmed(app, client, ready):
     ids = ready["ids"]
-    token_field = csrf_from(client.get("/panel/rate/1").get_data(as_text=True))
+    page = client.get("/panel/rate/1").get_data(as_text=True)
+    token_field, keeper = csrf_from(page), keeper_from(page)
     with client.session_transaction() as session:
         session.pop("panellist")  # the session ended (cookie lost, server restarted with a new key, ...)
     response = client.post("/panel/rate/1", data={f"s{ids['A-01']}": "4", f"c{ids['A-01']}": "after a long break",
-                                                  "next": "1", "csrf_token": token_field})
+                                                  "next": "1", "csrf_token": token_field, "keeper": keeper})
     assert response.status_code == 401
     assert "open your personal link again" in response.get_data(as_text=True).lower()
+    assert "kept in this browser" in response.get_data(as_text=True)
     assert ratings(app) == {}
 
     client.get(f"/p/{ready['token']}")
     assert client.get("/panel/").headers["Location"] == "/panel/pending"
     confirm_page = client.get("/panel/pending").get_data(as_text=True)
     assert "Save your earlier answers?" in confirm_page
+    # The panellist sees what would be saved before saying yes.
+    assert "Staff believe recovery is possible." in confirm_page
+    assert "Your answer: 4" in confirm_page and "after a long break" in confirm_page
     response = client.post("/panel/pending", data={"save": "1", "csrf_token": csrf_from(confirm_page)})
     assert response.headers["Location"] == "/panel/rate/1"
     assert ratings(app) == {ids["A-01"]: (4, False, "after a long break")}
