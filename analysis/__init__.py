@@ -4,15 +4,18 @@
 are 1-D arrays inside frozen dataclasses. See ``statistics.md`` for the conventions.
 """
 from .agreement import FleissKappa, KendallW, average_deviation, fleiss_kappa, kendalls_w, rwg, rwg_j
+from .bootstrap import BootstrapIntervals, bootstrap_intervals
 from .groups import GroupDifference, MannWhitneyRow, holm, kruskal_wallis, pairwise_mann_whitney
 from .intervals import wilson_interval
 from .krippendorff import krippendorff_alpha
+from .multiplicity import GroupTestCorrections, adjust_pvalues, benjamini_hochberg, correct_group_tests
 from .rand_ucla import RandUcla, rand_ucla
 from .round import RoundFigures, compute_round
 from .rules import Rule, check_rule_scope, classify, classify_summaries, parse_rule, verdicts
 from .scale import Scale, check_ratings
-from .stability import Stability, stability
+from .stability import Stability, stability, stability_by_group
 from .summary import Summary, summarise, summarise_equal_groups
+from .verdict_change import VerdictChange, verdict_changes
 
 __all__ = [
     "Scale", "check_ratings",
@@ -20,8 +23,10 @@ __all__ = [
     "RandUcla", "rand_ucla",
     "KendallW", "kendalls_w", "FleissKappa", "fleiss_kappa", "krippendorff_alpha",
     "rwg", "rwg_j", "average_deviation",
-    "Stability", "stability",
+    "Stability", "stability", "stability_by_group", "VerdictChange", "verdict_changes",
     "GroupDifference", "MannWhitneyRow", "kruskal_wallis", "pairwise_mann_whitney", "holm",
+    "GroupTestCorrections", "adjust_pvalues", "benjamini_hochberg", "correct_group_tests",
+    "BootstrapIntervals", "bootstrap_intervals",
     "wilson_interval",
     "Rule", "parse_rule", "verdicts", "classify", "classify_summaries", "check_rule_scope",
     "RoundFigures", "compute_round",

@@ -14,7 +14,7 @@ from .rand_ucla import RandUcla, rand_ucla_from_counts
 from .rules import check_rule_scope, classify_summaries, parse_rule, verdicts
 from .scale import Scale, check_ratings
 from .stability import Stability, stability
-from .summary import equal_groups_from_counts, summary_from_counts
+from .summary import check_unable, equal_groups_from_counts, summary_from_counts
 
 __all__ = ["RoundFigures", "compute_round"]
 
@@ -41,7 +41,8 @@ class RoundFigures:
 
 
 def compute_round(ratings, groups, group_keys, scale: Scale, include, exclude, scope: str, previous=None,
-                  stable_change: float = 15, quantile_method: str = "linear", unable=None) -> RoundFigures:
+                  stable_change: float = 15, quantile_method: str = "linear", unable=None,
+                  unable_in_denominator: bool = False) -> RoundFigures:
     r"""Compute a round's figures: summaries overall, per group and with equal group weights, the rules' verdict
     for each, the study classification under ``scope``, RAND/UCLA (1-9 scale), rwg, average deviation,
     Kruskal-Wallis, pairwise Mann-Whitney, Kendall's W, Krippendorff's alpha (ordinal), rwg(J), and stability
@@ -72,6 +73,10 @@ def compute_round(ratings, groups, group_keys, scale: Scale, include, exclude, s
     quantile_method : str
     unable : array_like of bool, optional
         Where a panellist answered "unable to rate" (the matrix alone cannot tell it from a missing answer).
+    unable_in_denominator : bool
+        The protocol's ``consensus.unable_in_denominator``: count those answers in the denominator of ``pct_agree``,
+        ``pct_neutral``, ``pct_disagree`` and the Wilson interval of every scope (see :func:`~analysis.summary.summarise`),
+        and so in the rules and the classification.
 
     Returns
     -------
@@ -101,30 +106,29 @@ def compute_round(ratings, groups, group_keys, scale: Scale, include, exclude, s
         previous = check_ratings(previous, scale, "previous")
         if previous.shape != x.shape:
             raise ValueError(f"previous: must have the same shape as ratings {x.shape}, got {previous.shape}")
-    if unable is not None:
-        unable = np.asarray(unable, dtype=bool)
-        if unable.shape != x.shape:
-            raise ValueError(f"unable: must have the same shape as ratings {x.shape}, got {unable.shape}")
+    unable = check_unable(unable, x)
 
     counts = value_counts(x, scale.min, scale.n_points, g, len(keys))
     overall = counts.sum(axis=0)
     rows_per_group = np.bincount(g, minlength=len(keys))
-    summaries = {"overall": summary_from_counts(overall, x.shape[0], scale, quantile_method)}
+    unable_counts = (np.zeros((len(keys), x.shape[1]), dtype=np.int64) if unable is None
+                     else value_counts(np.where(unable, 0.0, np.nan), 0, 1, g, len(keys))[:, 0, :])
+    in_denominator = bool(unable_in_denominator)
+    summaries = {"overall": summary_from_counts(overall, x.shape[0], scale, quantile_method,
+                                                unable_counts.sum(axis=0) if in_denominator else None)}
     for i, key in enumerate(keys):
-        summaries[key] = summary_from_counts(counts[i], int(rows_per_group[i]), scale, quantile_method)
-    summaries["equal_groups"] = equal_groups_from_counts(counts, x.shape[0], scale)
+        summaries[key] = summary_from_counts(counts[i], int(rows_per_group[i]), scale, quantile_method,
+                                             unable_counts[i] if in_denominator else None)
+    summaries["equal_groups"] = equal_groups_from_counts(counts, x.shape[0], scale,
+                                                         unable_counts if in_denominator else None)
     scopes = tuple(summaries)
     per_scope_verdicts = {name: verdicts(include, exclude, s) for name, s in summaries.items()}
     classification = classify_summaries(include, exclude, scope, overall=summaries["overall"],
                                         by_group={key: summaries[key] for key in keys},
                                         equal_groups=summaries["equal_groups"])
-    if unable is None:
-        n_unable = {name: np.zeros(x.shape[1], dtype=np.int64) for name in scopes}
-    else:
-        by_group = np.stack([unable[g == i].sum(axis=0) for i in range(len(keys))]) if keys else None
-        n_unable = {"overall": unable.sum(axis=0).astype(np.int64)}
-        n_unable.update({key: by_group[i].astype(np.int64) for i, key in enumerate(keys)})
-        n_unable["equal_groups"] = n_unable["overall"]
+    n_unable = {"overall": unable_counts.sum(axis=0).astype(np.int64)}
+    n_unable.update({key: unable_counts[i].astype(np.int64) for i, key in enumerate(keys)})
+    n_unable["equal_groups"] = n_unable["overall"]
 
     s = summaries["overall"]
     variance = s.sd ** 2

@@ -1,10 +1,11 @@
 """Benchmark: a round of a large study (2,000 panellists x 200 statements x 4 groups, 5% missing), computed by
 ``analysis.compute_round`` and by a straightforward per-statement loop over numpy / scipy calls, in the same run;
-both must agree. Also ``krippendorff_alpha`` beside the ``krippendorff`` package.
+both must agree. Also ``krippendorff_alpha`` beside the ``krippendorff`` package, and ``bootstrap_intervals``
+(2,000 resamples) beside ``scipy.stats.bootstrap(method="percentile")`` drawing from the same seed.
 
 Run from the repository root: ``python benchmarks/bench_analysis.py``.
 Targets (issue 3): compute_round < 1 s and >= 20x faster than the loop; Krippendorff no slower than the package and
-equal to 1e-9.
+equal to 1e-9. Issue 20: bootstrap intervals for 2,000 panellists x 200 statements < 1 s, equal to scipy to 1e-9.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from scipy import stats
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import analysis  # noqa: E402
+import analysis.bootstrap  # noqa: E402
 
 PANELLISTS, STATEMENTS, KEYS, MISSING, SEED = 2000, 200, ["service_user", "family", "staff", "peer"], 0.05, 2024
 INCLUDE, EXCLUDE = "pct_agree >= 70 and pct_disagree < 15", "pct_disagree >= 70 and pct_agree < 15"
@@ -93,6 +95,29 @@ def timed(function, *args, repeat=3, **kwargs):
     return best, result
 
 
+def bench_bootstrap(x):
+    """Ours on the whole round; scipy on its first statements (all at once it would hold 800 M resampled values)."""
+    scale, subset = analysis.Scale(), 20
+    ours_time, ours = timed(analysis.bootstrap_intervals, x, scale)
+    start = time.perf_counter()
+    columns = x[:, :subset].T
+    reference = [stats.bootstrap((columns,), statistic, vectorized=True, axis=-1, n_resamples=2000, batch=2000,
+                                 method="percentile", rng=np.random.default_rng(analysis.bootstrap.DEFAULT_SEED))
+                 for statistic in (np.nanmedian,
+                                   lambda a, axis: 100 * np.sum(a >= 7, axis=axis) / np.sum(~np.isnan(a), axis=axis))]
+    scipy_time = time.perf_counter() - start
+    check = np.testing.assert_allclose
+    check(ours.median_low[:subset], reference[0].confidence_interval.low, rtol=0, atol=1e-9)
+    check(ours.median_high[:subset], reference[0].confidence_interval.high, rtol=0, atol=1e-9)
+    check(ours.pct_agree_low[:subset], reference[1].confidence_interval.low, rtol=0, atol=1e-9)
+    check(ours.pct_agree_high[:subset], reference[1].confidence_interval.high, rtol=0, atol=1e-9)
+    per_statement_ours, per_statement_scipy = ours_time / x.shape[1], scipy_time / subset
+    print(f"bootstrap_intervals, 2,000 resamples, {x.shape[0]} x {x.shape[1]}: {ours_time * 1000:8.1f} ms "
+          f"(target < 1000 ms); equal to scipy.stats.bootstrap on {subset} statements")
+    print(f"  per statement: ours {per_statement_ours * 1000:6.2f} ms, scipy {per_statement_scipy * 1000:7.1f} ms "
+          f"({per_statement_scipy / per_statement_ours:.0f}x)")
+
+
 def main():
     x, before, groups = synthetic_round()
     scale = analysis.Scale()
@@ -124,6 +149,7 @@ def main():
     print(f"compute_round (with previous round): {fast_time * 1000:8.1f} ms")
     print(f"per-statement scipy/numpy loop:      {loop_time * 1000:8.1f} ms")
     print(f"speed-up: {loop_time / fast_time:.1f}x  (targets: < 1000 ms, >= 20x)")
+    bench_bootstrap(x)
 
     try:
         import krippendorff

@@ -141,6 +141,7 @@ class ConsensusSpec:
     exclude: str = "pct_disagree >= 70 and pct_agree < 15"
     stable_change: float = 15.0
     quantile_method: str = "linear"
+    unable_in_denominator: bool = False  # count "unable to rate" in the denominator of pct_agree/neutral/disagree
 
 
 @dataclass(frozen=True)
@@ -426,9 +427,11 @@ def _parse_consensus(raw: dict, scale: ScaleSpec, problems: list[Problem]) -> Co
     stable_change = check.number(raw, "stable_change", defaults.stable_change, low=0, high=100, prefix="consensus.")
     quantile_method = check.choice(raw, "quantile_method", QUANTILE_METHODS, defaults.quantile_method,
                                    prefix="consensus.")
+    unable_in_denominator = check.boolean(raw, "unable_in_denominator", defaults.unable_in_denominator,
+                                          prefix="consensus.")
     return ConsensusSpec(
         agree=agree, disagree=disagree, scope=scope, include=rules["include"], exclude=rules["exclude"],
-        stable_change=stable_change, quantile_method=quantile_method,
+        stable_change=stable_change, quantile_method=quantile_method, unable_in_denominator=unable_in_denominator,
     )
 
 
@@ -532,6 +535,7 @@ def protocol_to_toml(protocol: Protocol) -> str:
     doc["consensus"] = {
         "agree": list(c.agree), "disagree": list(c.disagree), "scope": c.scope, "include": c.include,
         "exclude": c.exclude, "stable_change": c.stable_change, "quantile_method": c.quantile_method,
+        "unable_in_denominator": c.unable_in_denominator,
     }
     doc["groups"] = [
         {"key": g.key, "name": g.name, **({"description": g.description} if g.description else {})}

@@ -22,6 +22,23 @@ def test_protocol_round_trips_through_toml():
     assert load_protocol(protocol_to_toml(protocol)) == protocol
 
 
+def test_unable_in_denominator_defaults_to_false_and_round_trips():
+    assert load_protocol(MINIMAL_PROTOCOL).consensus.unable_in_denominator is False
+    protocol = load_protocol(with_change('scope = "overall"', 'scope = "overall"\nunable_in_denominator = true'))
+    assert protocol.consensus.unable_in_denominator is True
+    assert load_protocol(protocol_to_toml(protocol)) == protocol
+
+
+def test_a_study_keeps_unable_in_denominator(app):
+    from delphi.services.studies import create_study, study_protocol
+
+    protocol = load_protocol(with_change('scope = "overall"', 'scope = "overall"\nunable_in_denominator = true'))
+    with app.app_context():
+        study = create_study(protocol)
+        assert study.unable_in_denominator is True
+        assert study_protocol(study).consensus.unable_in_denominator is True
+
+
 def test_missing_codes_are_generated():
     text = MINIMAL_PROTOCOL + '\n[[statements]]\ntext = "No code here."\n'
     protocol = load_protocol(text)
@@ -48,6 +65,8 @@ def with_change(old: str, new: str) -> str:
         (with_change('scope = "overall"', 'scope = "overall"\ninclude = "pct_agree >= "'), "consensus.include:"),
         (with_change('scope = "overall"', 'scope = "overall"\ninclude = "__import__(\'os\')"'), "consensus.include:"),
         (with_change('scope = "overall"', 'scope = "overall"\nquantile_method = "type9"'), "consensus.quantile_method"),
+        (with_change('scope = "overall"', 'scope = "overall"\nunable_in_denominator = "yes"'),
+         "consensus.unable_in_denominator: must be true or false"),
         (with_change('key = "staff"', 'key = "service_user"'), "groups[2].key: 'service_user' is used by an earlier"),
         (with_change('key = "staff"', 'key = "Staff Members"'), "groups[2].key: 'Staff Members' must start"),
         (with_change('code = "A-02"', 'code = "A-01"'), "statements[2].code: 'A-01' is used by an earlier"),

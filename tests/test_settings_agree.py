@@ -27,7 +27,7 @@ ROWS = {"groups", "statements", "open_questions"}
 STATE_COLUMNS = {"id", "status", "consent_version", "starts_with_open_round", "locked_protocol", "locked_at",
                  "created_at", "closed_at"}
 # Settings a protocol file sets but no settings page changes.
-NOT_IN_BROWSER = {"withdrawal", "allow_group_choice", "consensus.quantile_method"}
+NOT_IN_BROWSER = {"withdrawal", "allow_group_choice", "consensus.quantile_method", "consensus.unable_in_denominator"}
 FORMS = (TextsForm, ProtocolForm, GroupsForm)
 
 

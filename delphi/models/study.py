@@ -60,6 +60,7 @@ class Study(Base):
     exclude_rule: Mapped[str] = mapped_column(sa.String(500), default=ConsensusSpec.exclude)
     stable_change: Mapped[float] = mapped_column(default=ConsensusSpec.stable_change)
     quantile_method: Mapped[str] = mapped_column(sa.String(30), default=ConsensusSpec.quantile_method)
+    unable_in_denominator: Mapped[bool] = mapped_column(default=ConsensusSpec.unable_in_denominator)
     stopping_rule: Mapped[StoppingRule] = mapped_column(
         enum_type(StoppingRule, 40), default=StoppingRule(Protocol.stopping)
     )
@@ -96,7 +97,8 @@ class Study(Base):
     # [consensus], min_group_feedback, the stopping rule and the number of rounds.
     LOCKED_COLUMNS = ("scale_min", "scale_max", "scale_labels", "unable_to_rate", "agree_low", "agree_high",
                       "disagree_low", "disagree_high", "consensus_scope", "include_rule", "exclude_rule",
-                      "stable_change", "quantile_method", "min_group_feedback", "stopping_rule", "max_rounds")
+                      "stable_change", "quantile_method", "unable_in_denominator", "min_group_feedback",
+                      "stopping_rule", "max_rounds")
 
     def __repr__(self) -> str:
         return f"<Study {self.id} {self.title!r}>"

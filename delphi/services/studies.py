@@ -90,6 +90,7 @@ SETTINGS = (
     Setting("consensus.exclude", "exclude_rule"),
     Setting("consensus.stable_change", "stable_change"),
     Setting("consensus.quantile_method", "quantile_method"),
+    Setting("consensus.unable_in_denominator", "unable_in_denominator"),
 )
 
 

@@ -70,6 +70,7 @@ def test_the_definition_changes_before_round_one(app, client, owner):
     ({"min_group_feedback": 1}, "min_group_feedback"),
     ({"scale": {"unable_to_rate": False}}, "scale.unable_to_rate"),
     ({"consensus": {"quantile_method": "weibull"}}, "consensus.quantile_method"),
+    ({"consensus": {"unable_in_denominator": True}}, "consensus.unable_in_denominator"),
 ])
 def test_a_file_or_command_path_is_refused_too(app, make_study, changes, key):
     from delphi.services.rounds import open_next_round
@@ -89,7 +90,7 @@ def test_a_file_or_command_path_is_refused_too(app, make_study, changes, key):
 
 
 @pytest.mark.parametrize("column, value", [("min_group_feedback", 1), ("scale_max", 5), ("include_rule", "n >= 1"),
-                                           ("agree_low", 5), ("stable_change", 1.0)])
+                                           ("agree_low", 5), ("stable_change", 1.0), ("unable_in_denominator", True)])
 def test_the_model_keeps_a_locked_value_whatever_the_path(app, make_study, column, value):
     from delphi.services.rounds import open_next_round
 
