@@ -1,6 +1,6 @@
 """consensus.unable_in_denominator: whether "unable to rate" counts in the percentages' denominator
 
-Revision ID: 0020b
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-11-30 13:30:00
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0020b'
+revision = '0009'
 down_revision = '0008'
 branch_labels = None
 depends_on = None
