@@ -11,7 +11,7 @@ from openpyxl import Workbook
 
 from delphi.cli import main
 from delphi.protocol import load_protocol, parse_protocol, protocol_to_toml
-from delphi.services.analyse import RatingsFileError, analyse, outputs_text, read_ratings_csv
+from delphi.services.analyse import RatingsFileError, analyse, analyse_file, outputs_text, read_ratings_csv
 from delphi.services.ratings_import import parse_codes, parse_columns, read_ratings_file
 from tests.analysis.test_analyse_file import to_text, well_formed
 
@@ -438,3 +438,18 @@ def test_cli_reads_a_redcap_style_file_and_refuses_a_bad_one_writing_nothing(tmp
     assert "has problems; nothing was written:\n  - line 3, column 'choice_01': 'five' is not a rating; accepted: " \
            "a whole number 1-9" in result.output
     assert not (tmp_path / "out2").exists()
+
+
+def test_the_report_of_ratings_from_elsewhere_says_what_it_cannot_know(tmp_path):
+    """Honest methods: for a ratings file, no claim that the definition was locked before round 1 or about what
+    panellists saw; the checklist leaves those items to the authors."""
+    protocol = make_protocol(tmp_path)
+    analyse_file(plain_long(tmp_path, panel_ratings()), protocol, tmp_path / "out")
+    html = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
+    assert "Defined before round 1 and locked" not in html and "From round 2, each panellist saw" not in html
+    assert "12 panellists, rating round(s) 1, 2, 3" in html
+    assert "Whether this definition was set before round 1 is not known" in html
+    assert "What panellists saw between rounds is not known." in html
+    checklist = html[html.index('id="checklist"'):]
+    assert checklist.count("For the authors to report: a ratings file cannot show it") == 8
+    assert '<a href="#consensus">' in checklist  # what the file does show still points to its section
