@@ -181,8 +181,9 @@ def _text_table(raw: bytes, suffix: str) -> _Table:
                 rows.append(row + [""] * (len(header) - len(row)))
                 places.append(start)
     except csv.Error as exc:
-        raise RatingsFileError([Problem(f"line {reader.line_num}: the file cannot be read as CSV ({exc}); accepted: "
-                                        "cells separated by commas, semicolons or tabs", line=reader.line_num)]) from None
+        line = reader.line_num
+        raise RatingsFileError([Problem(f"line {line}: the file cannot be read as CSV ({exc}); accepted: cells "
+                                        "separated by commas, semicolons or tabs", line=line)]) from None
     kind = "TSV" if suffix == ".tsv" else "CSV"
     given = [f"a {kind} file ({encoding}, {DELIMITERS[delimiter]}-separated)"]
     return _Table(header or [], rows, places, False, given)

@@ -453,3 +453,12 @@ def test_the_report_of_ratings_from_elsewhere_says_what_it_cannot_know(tmp_path)
     checklist = html[html.index('id="checklist"'):]
     assert checklist.count("For the authors to report: a ratings file cannot show it") == 8
     assert '<a href="#consensus">' in checklist  # what the file does show still points to its section
+
+
+def test_a_file_the_csv_module_cannot_split_names_the_line(tmp_path):
+    path = tmp_path / "ratings.csv"
+    path.write_text(HEADER + "1,P1,staff,HOPE-01,7\n1,P2,staff,HOPE-01,\"" + "x" * 200_000 + "\"\n", encoding="utf-8")
+    with pytest.raises(RatingsFileError) as caught:
+        read_ratings_file(path, make_protocol(tmp_path), missing=("NA",))
+    assert caught.value.errors[0].startswith("line 3: the file cannot be read as CSV (field larger than field limit")
+    assert caught.value.errors[0].endswith("accepted: cells separated by commas, semicolons or tabs")
