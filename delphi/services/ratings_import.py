@@ -396,9 +396,10 @@ def _read(table: _Table, protocol, at: dict[str, int], statement_at, missing, un
             key = (k, panellist) if statement_at is not None else (k, panellist, cells[0][0])
             first_i = row_seen.setdefault(key, i)
             if first_i != i:
-                what = "a second row" if statement_at is not None else f"a second rating of {code!r}"
+                what, once = (("a second row", "one row per panellist and round") if statement_at is not None else
+                              (f"a second rating of {code!r}", "one rating per panellist, statement and round"))
                 problems.add(where(i), table.line(i), f"{what} for panellist {panellist!r} in round {k} (the first "
-                             f"is on {where(first_i)}); accepted: one per panellist and round")
+                             f"is on {where(first_i)}); accepted: {once}")
         for j, c in cells:
             text = row[c]
             if not text.strip():

@@ -305,8 +305,8 @@ ACCEPTED_RATING = ("accepted: a whole number 1-9, a label starting with one (\"9
      "line 3, column 'group': 'peer': panellist 'P1' is in group 'staff' on line 2; accepted: one group per "
      "panellist"),
     (WIDE + "1,P1,staff,7,8,9,5\n1,P1,staff,7,8,9,6\n", {},
-     "line 3: a second row for panellist 'P1' in round 1 (the first is on line 2); accepted: one per panellist "
-     "and round"),
+     "line 3: a second row for panellist 'P1' in round 1 (the first is on line 2); accepted: one row per "
+     "panellist and round"),
     (WIDE + "1,P1,staff,7,8,9,5\nRound 2,P1,staff,7,8,9,5\n", {},
      "line 3, column 'round': the round 'Round 2' is not a number while other rounds in the column are; accepted: "
      "whole numbers 1, 2, ... throughout the column, or names throughout (numbered in order of first "
@@ -321,7 +321,8 @@ ACCEPTED_RATING = ("accepted: a whole number 1-9, a label starting with one (\"9
      "line 2, column 'statement': 'HOPE-99' is not a statement of the protocol; accepted: HOPE-01, HOPE-02, "
      "CHOICE-01, CHOICE-02"),
     (HEADER + "1,P1,staff,HOPE-01,7\n1,P1,staff,HOPE-01,8\n", {},
-     "line 3: a second rating of 'HOPE-01' for panellist 'P1' in round 1 (the first is on line 2)"),
+     "line 3: a second rating of 'HOPE-01' for panellist 'P1' in round 1 (the first is on line 2); accepted: one "
+     "rating per panellist, statement and round"),
     ("round,panellist,group,HOPE-01,CHOICE-01\n1,P1,staff,7,8\n", {},
      "line 1: no column for statement(s) 'HOPE-02'; 'CHOICE-02'; accepted: a wide file with one column per "
      "protocol statement, named by its code or its `column` key, or a long file with the columns statement and "
