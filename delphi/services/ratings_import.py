@@ -355,7 +355,7 @@ def _read(table: _Table, protocol, at: dict[str, int], statement_at, missing, un
     groups_accepted = ("accepted (any case): " + ", ".join(f"{g.key} or {g.name!r}" for g in protocol.groups))
     rating_of = _Ratings(scale, missing, unable)
 
-    round_of = _round_numbers(table, at.get("round"), problems)
+    round_of, round_names = _round_numbers(table, at.get("round"), problems)
     group_seen: dict[str, tuple[str, int]] = {}
     row_seen: dict[tuple, int] = {}
     code_of = {}
@@ -418,30 +418,26 @@ def _read(table: _Table, protocol, at: dict[str, int], statement_at, missing, un
         raise RatingsFileError(["the file has a header but no ratings (every rating cell is empty or a --missing "
                                 "code); accepted: at least one rating"])
     given = list(table.given)
-    if getattr(round_of, "named", None):
+    if round_names:
         given.append("rounds named in the file, numbered in order of first appearance: "
-                     + ", ".join(f"{name!r} = round {k}" for name, k in round_of.named.items()))
+                     + ", ".join(f"{name!r} = round {k}" for name, k in round_names.items()))
     return ImportedRatings(_long_ratings(records, group_seen, protocol), tuple(given))
 
 
-class _RoundNumbers(list):
-    named: dict[str, int] | None = None
-
-
-def _round_numbers(table: _Table, column: int | None, problems: _Problems) -> _RoundNumbers:
-    """Each row's round: the number in the round column, or, when no value there is a number (REDCap's
-    ``round_1_arm_1``), the values numbered in order of first appearance; round 1 without a round column."""
-    numbers = _RoundNumbers([1] * len(table.rows))
+def _round_numbers(table: _Table, column: int | None, problems: _Problems) -> tuple[list, dict[str, int] | None]:
+    """Each row's round (None where refused): the number in the round column, or, when no value there is a number
+    (REDCap's ``round_1_arm_1``), the values numbered in order of first appearance, which are returned too; round 1
+    without a round column."""
+    numbers: list[int | None] = [1] * len(table.rows)
     if column is None:
-        return numbers
+        return numbers, None
     texts = [row[column].strip() for row in table.rows]
     as_numbers = {text: _whole_number(text) for text in set(texts)}
     numeric = {text for text in as_numbers if _number(text)}
-    if not numeric:
-        numbers.named = {}
+    named = None if numeric else {}
     for i, text in enumerate(texts):
-        if numbers.named is not None and text:
-            numbers[i] = numbers.named.setdefault(text, len(numbers.named) + 1)
+        if named is not None and text:
+            numbers[i] = named.setdefault(text, len(named) + 1)
             continue
         number = as_numbers[text]
         if number is None or number < 1:
@@ -452,7 +448,7 @@ def _round_numbers(table: _Table, column: int | None, problems: _Problems) -> _R
                          "1, 2, ... throughout the column, or names throughout (numbered in order of first appearance)")
         else:
             numbers[i] = number
-    return numbers
+    return numbers, named
 
 
 def _number(text: str) -> bool:
