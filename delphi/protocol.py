@@ -156,6 +156,7 @@ class StatementSpec:
     code: str
     domain: str
     text: str
+    column: str = ""  # the statement's column in a wide ratings file from elsewhere, when not its code (cli.md)
 
 
 @dataclass(frozen=True)
@@ -488,7 +489,8 @@ def _parse_statements(raw: Any, problems: list[Problem]) -> tuple[StatementSpec,
         seen.add(code)
         domain = check.text(entry, "domain", max_len=200, prefix=prefix)
         text = check.text(entry, "text", required=True, prefix=prefix)
-        statements.append(StatementSpec(code=code, domain=domain, text=text))
+        column = check.text(entry, "column", max_len=500, prefix=prefix)
+        statements.append(StatementSpec(code=code, domain=domain, text=text, column=column))
     return tuple(statements)
 
 
@@ -543,7 +545,8 @@ def protocol_to_toml(protocol: Protocol) -> str:
     ]
     if protocol.statements:
         doc["statements"] = [
-            {"code": s.code, **({"domain": s.domain} if s.domain else {}), "text": s.text} for s in protocol.statements
+            {"code": s.code, **({"domain": s.domain} if s.domain else {}), "text": s.text,
+             **({"column": s.column} if s.column else {})} for s in protocol.statements
         ]
     return tomli_w.dumps(doc, multiline_strings=True)
 STATEMENT_BANK = Path(__file__).resolve().parent / "bank" / "recovery_practice.toml"

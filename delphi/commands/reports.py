@@ -32,21 +32,36 @@ def report(study_id: int, out_dir: Path) -> None:
         click.echo(f"Wrote {path}")
 
 
-@click.command(help="Compute the statistics of ratings collected elsewhere (long-format CSV) under a protocol.")
+@click.command(help="Compute the statistics and report of ratings collected elsewhere (csv, tsv or xlsx; long or wide) "
+                    "under a protocol, into DIR.")
 @click.argument("ratings_file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
 @click.option("--protocol", "protocol_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
-def analyse(ratings_file: Path, protocol_file: Path, out_dir: Path) -> None:
+@click.option("--columns", "columns", multiple=True, metavar="ROLE=NAME,...",
+              help="The file's own names for the columns round, panellist, group (and statement, rating in a long "
+                   "file), e.g. panellist=record_id,group=role,round=redcap_event_name.")
+@click.option("--missing", "missing", metavar="CODES",
+              help="Codes that mean no rating, comma-separated, e.g. NA,99 (the cell is skipped).")
+@click.option("--unable", "unable", metavar="CODES",
+              help="Codes that mean \"unable to rate\", comma-separated, e.g. X,10.")
+def analyse(ratings_file: Path, protocol_file: Path, out_dir: Path, columns: tuple[str, ...], missing: str | None,
+            unable: str | None) -> None:
     from delphi.protocol import ProtocolError, load_protocol
-    from delphi.services.analyse import RatingsFileError, analyse_file
+    from delphi.services.analyse import RatingsFileError, write_analysis
+    from delphi.services.ratings_import import parse_codes, parse_columns, read_ratings_file
 
     try:
         protocol = load_protocol(protocol_file)
     except ProtocolError as exc:
         raise refused(f"{protocol_file} is not a valid protocol:", exc.errors) from exc
     try:
-        written = analyse_file(ratings_file, protocol, out_dir)
+        imported = read_ratings_file(ratings_file, protocol, parse_columns(columns),
+                                     parse_codes(missing, "--missing", protocol.scale),
+                                     parse_codes(unable, "--unable", protocol.scale))
     except RatingsFileError as exc:
         raise refused(f"{ratings_file} has problems; nothing was written:", exc.errors) from exc
-    for path in written:
+    long = imported.long
+    click.echo(f"Read {ratings_file}: " + "; ".join(imported.given) + f"; {len(long.panellists)} panellists, "
+               f"round(s) {', '.join(map(str, long.rounds))}")
+    for path in write_analysis(long, protocol, out_dir):
         click.echo(f"Wrote {path}")

@@ -372,13 +372,22 @@ def write_outputs(out_dir, statistics_rows, consensus_rows) -> list[Path]:
     return written
 
 
-def analyse_file(ratings_path, protocol, out_dir, report: bool = True) -> list[Path]:
+def analyse_file(ratings_path, protocol, out_dir, report: bool = True, columns: dict[str, str] | None = None,
+                 missing=(), unable=()) -> list[Path]:
     """Read, compute and write: the whole of ``delphi analyse``. Nothing is written when the file has problems.
 
-    With ``report`` (the default) ``report.html`` is written too: the report of ``delphi report``, from what a
-    ratings file and a protocol can tell (see :func:`delphi.services.reports.report_from_ratings_file`)."""
-    long_ratings = read_ratings_csv(ratings_path, [g.key for g in protocol.groups],
-                                    [s.code for s in protocol.statements], protocol.scale)
+    The file is read by :func:`delphi.services.ratings_import.read_ratings_file` (csv/tsv/xlsx, long or wide;
+    ``columns``, ``missing`` and ``unable`` as there). With ``report`` (the default) ``report.html`` is written too:
+    the report of ``delphi report``, from what a ratings file and a protocol can tell (see
+    :func:`delphi.services.reports.report_from_ratings`)."""
+    from delphi.services.ratings_import import read_ratings_file  # it builds on this module
+
+    long_ratings = read_ratings_file(ratings_path, protocol, columns, missing, unable).long
+    return write_analysis(long_ratings, protocol, out_dir, report)
+
+
+def write_analysis(long_ratings: LongRatings, protocol, out_dir, report: bool = True) -> list[Path]:
+    """Compute and write what :func:`analyse_file` writes, for ratings already read."""
     statistics_rows, consensus_rows = analyse(long_ratings, protocol)
     written = write_outputs(out_dir, statistics_rows, consensus_rows)
     if report:

@@ -44,6 +44,23 @@ CHECKLIST = [
 ]
 
 
+# What a ratings file from elsewhere cannot show (``delphi analyse``): these items are the authors' to report.
+NOT_IN_A_RATINGS_FILE = {"Define consensus in advance (threshold, scope)",
+                         "Feedback given to panellists between rounds", "Anonymity of panellists",
+                         "Participants: number invited, responding and retained in each round",
+                         "Changes to statements between rounds (added, reworded, merged, dropped)",
+                         "Definition of consensus and its rationale, set before the study",
+                         "Informational input and feedback given to the panel", "Response rates per round"}
+
+
+def checklist(source: ReportSource) -> list[tuple[str, str, str | None]]:
+    """The checklist with each item's section; None for an item the data cannot support (the authors')."""
+    if source.from_study:
+        return CHECKLIST
+    return [(guideline, item, None if item in NOT_IN_A_RATINGS_FILE else section)
+            for guideline, item, section in CHECKLIST]
+
+
 def number(value, digits: int = 1) -> str:
     """A figure for a table: rounded for reading (the CSV files hold full precision), a dash when undefined."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -74,7 +91,7 @@ def methods(source: ReportSource) -> list[tuple[str, str]]:
     labels = "; ".join(f"{point} = {label}" for point, label in sorted(s.labels.items())) or "no labels"
     unable = ("Panellists could answer \"unable to rate\"; such answers count in no statistic and are reported "
               "separately (n_unable)." if s.unable_to_rate else "There was no \"unable to rate\" option.")
-    return [
+    told = [
         ("Rating scale", f"Statements were rated on a {s.min}-{s.max} scale ({labels}). {unable}"),
         ("Consensus definition", f"Defined before round 1 and locked when it opened. Agreement is a rating of "
          f"{c.agree[0]}-{c.agree[1]}, disagreement {c.disagree[0]}-{c.disagree[1]}. A statement reached consensus "
@@ -105,6 +122,37 @@ def methods(source: ReportSource) -> list[tuple[str, str]]:
          "net change and the Wilcoxon signed-rank test."),
         ("Software", f"Delphi consensus platform version {__version__}; statistics by its analysis package "
          "(numpy, scipy), the same code for the live study and for re-analysis with `delphi analyse`."),
+    ]
+    return told if source.from_study else _from_elsewhere(source, dict(told))
+
+
+def _from_elsewhere(source: ReportSource, told: dict[str, str]) -> list[tuple[str, str]]:
+    """The methods for ratings collected elsewhere: what the analysis was given, and, for what a ratings file cannot
+    show (when the definition was set, what panellists saw, how anonymity was kept), that the authors must say."""
+    p, long = source.protocol, source.long
+    c = p.consensus
+    rounds = ", ".join(map(str, long.rounds)) or "none"
+    authors = "This report cannot know it from a ratings file; the authors should report it."
+    return [
+        ("Data", f"Ratings collected elsewhere, analysed with `delphi analyse` from a ratings file and a protocol "
+         f"file: {len(long.panellists)} panellists, rating round(s) {rounds}. Who was invited or consented, what "
+         "panellists were shown and how statements changed between rounds are not in such a file."),
+        ("Rating scale", told["Rating scale"]),
+        ("Consensus definition", f"As given in the protocol file: agreement is a rating of {c.agree[0]}-{c.agree[1]}, "
+         f"disagreement {c.disagree[0]}-{c.disagree[1]}. A statement reached consensus in when \"{c.include}\", "
+         f"consensus out when \"{c.exclude}\" (otherwise no consensus), "
+         f"{_phrase(ConsensusScope, c.scope, c.scope)}. Whether this definition was set before round 1 is not "
+         f"known: {authors}"),
+        ("Stopping rule", told["Stopping rule"]),
+        ("Quartiles", told["Quartiles"]),
+        ("Feedback to panellists", f"What panellists saw between rounds is not known. {authors}"),
+        ("Small groups", f"In this report and the statistics tables, a stakeholder group's figures were withheld when "
+         f"fewer than {p.min_group_feedback} of its members rated a statement, together with the next smallest "
+         "groups until the withheld ones reached that number, and the whole panel's figures when the panel was that "
+         "small; figures with equal group weights were withheld whenever a group was."),
+        ("Anonymity", f"How panellists' anonymity was kept is not known. {authors}"),
+        ("Statistics", told["Statistics"]),
+        ("Software", told["Software"]),
     ]
 
 
@@ -141,7 +189,7 @@ def report_html(source: ReportSource) -> str:
         results=results, names=names, divergence=findings.divergence(source, views),
         sensitivity=findings.sensitivity(source, views), attrition=findings.attrition(source),
         stability=findings.stability(source, views),
-        charts=charts_, bars=bars, checklist=CHECKLIST, flow=source.flow, embedded_stylesheet=_stylesheet(),
+        charts=charts_, bars=bars, checklist=checklist(source), flow=source.flow, embedded_stylesheet=_stylesheet(),
         verdicts={c.value: c.title for c in Classification},
     )
 
