@@ -31,9 +31,9 @@ RUN = [
     ("POST", "/studies/{s}/panel/contacts/{c}/entry/answers"),
     ("POST", "/studies/{s}/rounds/1/close"), ("POST", "/studies/{s}/rounds/open"),
 ]
-OWNER = [("POST", "/studies/{s}/members"), ("POST", "/studies/{s}/members/{m}/remove"), ("POST", "/studies/{s}/close"),
-         ("POST", "/studies/{s}/members/{m}/role"), ("POST", "/studies/{s}/members/{m}/reinvite"),
-         ("GET", "/studies/{s}/audit"), ("GET", "/studies/{s}/audit.csv")]
+OWNER = [("POST", "/studies/{s}/members"), ("POST", "/studies/{s}/members/{m}/role"),
+         ("POST", "/studies/{s}/members/{m}/reinvite"), ("GET", "/studies/{s}/audit"), ("GET", "/studies/{s}/audit.csv"),
+         ("POST", "/studies/{s}/members/{m}/remove"), ("POST", "/studies/{s}/close")]
 ALL = READ + RUN + OWNER
 
 
