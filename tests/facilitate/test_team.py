@@ -293,6 +293,7 @@ def test_admin_deactivation_ends_sessions_and_keeps_the_last_admin(app, client, 
     with app.app_context():
         assert db.session.get(StaffUser, user_id).active is False
     client.post(f"/admin/accounts/{user_id}/reactivate")
+    assert other.get("/studies/").status_code == 302  # ended, not paused: reopening does not bring it back
     assert other.post("/staff/login", data={"email": "colleague@example.org",
                                             "password": "correct horse battery"}).status_code == 303
     # The only administrator can neither lose the rights nor be closed.
