@@ -58,7 +58,8 @@ def test_invitation_mail_reaches_the_server_and_its_link_lets_the_colleague_join
     assert "has not chosen a password yet" in client.get(f"/studies/{study_id}/members").get_data(as_text=True)
     assert member_of(app, study_id, "new@example.org").role is StudyRole.facilitator
     auth.logout()
-    assert auth.login(email="new@example.org", password="").status_code == 422
+    for guess in ("", "correct horse battery", "0" * 64):
+        assert auth.login(email="new@example.org", password=guess).status_code == 422
 
     page = client.get(path)
     assert page.status_code == 200 and "new@example.org" in page.get_data(as_text=True)
