@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import render_template, request
+from flask_login import login_required
 
 from delphi.extensions import db
 from delphi.facilitate import bp
@@ -9,7 +10,6 @@ from delphi.facilitate.access import OWNER_ONLY, get_study_or_404
 from delphi.facilitate.forms import AuditFilterForm
 from delphi.facilitate.uploads import download
 from delphi.services import audit
-from flask_login import login_required
 
 
 def audit_filter(study_id: int | None) -> AuditFilterForm:

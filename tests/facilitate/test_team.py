@@ -12,7 +12,16 @@ import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import (
-    AuditEvent, MailKind, OutboxMail, Panellist, StaffInvitation, StaffUser, Study, StudyMember, StudyRole, utcnow,
+    AuditEvent,
+    MailKind,
+    OutboxMail,
+    Panellist,
+    StaffInvitation,
+    StaffUser,
+    Study,
+    StudyMember,
+    StudyRole,
+    utcnow,
 )
 from delphi.services import audit
 from delphi.services.invitations import reissue_link, revoke_link, withdraw_at_request
@@ -211,7 +220,7 @@ def test_audit_csv_holds_the_studys_entries_newest_first(app, client, owner, mak
 
 
 def test_audit_page_is_paged_newest_first_and_filtered(app, client, owner):
-    owner_id, study_id = owner
+    _, study_id = owner
     with app.app_context():
         study = db.session.get(Study, study_id)
         for n in range(1, 61):
