@@ -157,6 +157,7 @@ def _register_blueprints(app: Flask) -> None:
             super().__init__(map, *args, **kwargs)
 
     app.url_map.converters["int"] = DatabaseId
+    from delphi.admin import bp as admin_bp
     from delphi.auth import bp as auth_bp
     from delphi.facilitate import bp as facilitate_bp
     from delphi.main import bp as main_bp
@@ -169,4 +170,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(panel_bp)
     app.register_blueprint(facilitate_bp)
     app.register_blueprint(reports_bp)
+    app.register_blueprint(admin_bp)
     register_error_handlers(app)

@@ -90,15 +90,16 @@ def register_security_headers(app: Flask) -> None:
         response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), payment=()")
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-        if request.blueprint in {"panel", "auth", "facilitate", "reports"}:
+        if request.blueprint in {"panel", "auth", "facilitate", "reports", "admin"}:
             # Answers and study data must not linger in shared caches or the back-forward cache of a shared device.
             response.headers.setdefault("Cache-Control", "no-store")
         return response
 
 
-# The paths that carry a secret: a personal link (/p/<token>) and a password-reset link (/staff/reset/<token>; not
-# /staff/reset/sent). Whoever reads such a path in a log can act as that panellist, or take over that staff account.
-_TOKEN_PATH = re.compile(r"(/p/|/staff/reset/(?!sent(?:[\s?#\"'<>]|$)))[^\s?#\"'<>]+")
+# The paths that carry a secret: a personal link (/p/<token>), a password-reset link (/staff/reset/<token>; not
+# /staff/reset/sent) and a staff invitation (/staff/join/<token>). Whoever reads such a path in a log can act as that
+# panellist, or take over that staff account.
+_TOKEN_PATH = re.compile(r"(/p/|/staff/join/|/staff/reset/(?!sent(?:[\s?#\"'<>]|$)))[^\s?#\"'<>]+")
 _PLAIN = (int, float, bool, type(None))
 
 

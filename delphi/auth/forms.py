@@ -64,4 +64,8 @@ class ResetPasswordForm(NewPasswordMixin, FlaskForm):
     pass
 
 
-__all__ = ["LoginForm", "LogoutForm", "ChangePasswordForm", "ResetRequestForm", "ResetPasswordForm"]
+class JoinForm(NewPasswordMixin, FlaskForm):
+    """An invited colleague's first password."""
+
+
+__all__ = ["LoginForm", "LogoutForm", "ChangePasswordForm", "ResetRequestForm", "ResetPasswordForm", "JoinForm"]

@@ -1,15 +1,24 @@
-"""Staff sign-in, sign-out, password change and password reset by e-mail."""
+"""Staff sign-in, sign-out, password change, password reset by e-mail, and joining through an invitation."""
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from delphi.auth import bp
-from delphi.auth.forms import ChangePasswordForm, LoginForm, LogoutForm, ResetPasswordForm, ResetRequestForm
+from delphi.auth.forms import (
+    ChangePasswordForm,
+    JoinForm,
+    LoginForm,
+    LogoutForm,
+    ResetPasswordForm,
+    ResetRequestForm,
+)
 from delphi.extensions import db, limiter
 from delphi.main.safety import is_safe_next
 from delphi.services import staff
 from delphi.services.password_reset import request_password_reset, user_for_reset_token
+from delphi.services.staff_invitations import INVITATION_DAYS, accept_invitation, invitation_for_token
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -83,3 +92,19 @@ def reset_password(token: str):
         flash("Your password has been changed. Sign in with the new one.", "success")
         return redirect(url_for("auth.login"), code=303)
     return render_template("auth/reset_password.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/join/<token>", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["PASSWORD_RESET_RATE_LIMIT"], methods=["POST"])
+def join(token: str):
+    invitation = invitation_for_token(token)
+    if invitation is None:
+        return render_template("auth/join_invalid.html", days=INVITATION_DAYS), 404
+    form = JoinForm()
+    if form.validate_on_submit():
+        user = accept_invitation(invitation, form.new_password.data)
+        db.session.commit()
+        login_user(user)
+        flash(_("Welcome. Your password is saved and you are signed in."), "success")
+        return redirect(url_for("facilitate.dashboard"), code=303)
+    return render_template("auth/join.html", form=form, user=invitation.user), 422 if form.errors else 200

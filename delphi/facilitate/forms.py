@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import time
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
@@ -192,11 +193,29 @@ class GroupsForm(FlaskForm):
                            for k, n in self.group_pairs]}
 
 
+ROLE_CHOICES = [(StudyRole.owner.value, _l("Owner")), (StudyRole.facilitator.value, _l("Facilitator")),
+                (StudyRole.researcher.value, _l("Researcher"))]
+
+
 class MemberForm(FlaskForm):
-    email = EmailField("Email address of their staff account",
-                       validators=[DataRequired("Enter the email address of a staff account."), Length(max=320)])
-    role = RadioField("Role", choices=options((r.value, r.value.capitalize()) for r in StudyRole),
-                      validators=[InputRequired("Choose a role.")], default=StudyRole.facilitator.value)
+    email = EmailField(_l("Their email address"),
+                       validators=[DataRequired(_l("Enter your colleague's email address.")),
+                                   Length(max=320, message=_l("Use at most 320 characters."))])
+    role = RadioField(_l("Role"), choices=options(ROLE_CHOICES),
+                      validators=[InputRequired(_l("Choose a role."))], default=StudyRole.facilitator.value)
+
+
+class RoleForm(FlaskForm):
+    role = SelectField(_l("Role"), choices=options(ROLE_CHOICES), validators=[InputRequired(_l("Choose a role."))])
+
+
+class AuditFilterForm(FlaskForm):
+    """The audit log's filter, sent by GET (bookmarkable, no CSRF token needed to read)."""
+
+    class Meta:
+        csrf = False
+
+    action = SelectField(_l("Action"), choices=[], validate_choice=True)
 
 
 class StatementForm(FlaskForm):

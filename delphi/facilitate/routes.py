@@ -3,17 +3,19 @@ the study when the stopping rule is met."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from delphi.errors import InputErrors
 from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import OWNER_ONLY, get_in_study_or_404, get_study_or_404
-from delphi.facilitate.forms import show_problems, ActionForm, MemberForm, NewStudyForm, UploadProtocolForm
+from delphi.facilitate.forms import show_problems, ActionForm, MemberForm, NewStudyForm, RoleForm, UploadProtocolForm
 from delphi.facilitate.uploads import uploaded_text
 from delphi.models import DomainError, StudyMember, StudyRole
 from delphi.protocol import ProtocolError
 from delphi.services import membership, rounds
+from delphi.services.outbox import wake_sender
 from delphi.services.progress import response_progress
 from delphi.services.review import stopping_status
 from delphi.services.study_setup import create_blank, create_from_protocol_text, parse_lines
@@ -98,21 +100,62 @@ def members(study_id: int):
         get_study_or_404(study_id, OWNER_ONLY)
     if form.validate_on_submit():
         try:
-            member = membership.add_member(study, form.email.data, StudyRole(form.role.data), current_user)
+            added = membership.add_member(study, form.email.data, StudyRole(form.role.data), current_user)
         except InputErrors as exc:
             show_problems(form, exc, form.email)
         else:
             db.session.commit()
-            flash(f"{member.user.email} has been added as {form.role.data}.", "success")
+            wake_sender()
+            email, role_name = added.member.user.email, form.role.data
+            flash(_("%(email)s has been invited as %(role)s. The e-mail has a link to choose a password.",
+                    email=email, role=role_name) if added.invited else
+                  _("%(email)s has been added as %(role)s and told by e-mail.", email=email, role=role_name), "success")
             return redirect(url_for("facilitate.members", study_id=study.id), code=303)
-    return render_template("facilitate/members.html", study=study, role=role, form=form,
-                           action=ActionForm()), 422 if form.errors else 200
+    return render_template("facilitate/members.html", study=study, role=role, form=form, action=ActionForm(),
+                           role_form=RoleForm(formdata=None)), 422 if form.errors else 200
+
+
+@bp.post("/<int:study_id>/members/<int:member_id>/role")
+@login_required
+def change_member_role(study_id: int, member_id: int):
+    study, _role = get_study_or_404(study_id, OWNER_ONLY)
+    member = get_in_study_or_404(StudyMember, member_id, study)
+    form = RoleForm()
+    if form.validate_on_submit():
+        try:
+            membership.change_role(study, member, StudyRole(form.role.data), current_user)
+        except DomainError as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            flash(_("%(email)s is now %(role)s.", email=member.user.email, role=member.role.value), "success")
+    else:
+        flash(_("Choose one of the roles."), "error")
+    return redirect(url_for("facilitate.members", study_id=study.id), code=303)
+
+
+@bp.post("/<int:study_id>/members/<int:member_id>/reinvite")
+@login_required
+def reinvite_member(study_id: int, member_id: int):
+    study, _role = get_study_or_404(study_id, OWNER_ONLY)
+    member = get_in_study_or_404(StudyMember, member_id, study)
+    if ActionForm().validate_on_submit():
+        try:
+            membership.resend_invitation(study, member, current_user)
+        except DomainError as exc:
+            flash(str(exc), "error")
+        else:
+            db.session.commit()
+            wake_sender()
+            flash(_("A new invitation has been sent to %(email)s; the earlier link no longer works.",
+                    email=member.user.email), "success")
+    return redirect(url_for("facilitate.members", study_id=study.id), code=303)
 
 
 @bp.post("/<int:study_id>/members/<int:member_id>/remove")
 @login_required
 def remove_member(study_id: int, member_id: int):
-    study, _ = get_study_or_404(study_id, OWNER_ONLY)
+    study, _role = get_study_or_404(study_id, OWNER_ONLY)
     member = get_in_study_or_404(StudyMember, member_id, study)
     if ActionForm().validate_on_submit():
         try:
@@ -121,5 +164,5 @@ def remove_member(study_id: int, member_id: int):
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash("The colleague has been removed from this study.", "success")
+            flash(_("The colleague has been removed from this study."), "success")
     return redirect(url_for("facilitate.members", study_id=study.id), code=303)

@@ -7,7 +7,7 @@ from delphi.models.panellist import ConsentDecision, ConsentRecord, Contact, Pan
 from delphi.models.rating import Rating, Submission
 from delphi.models.report_build import BuildStatus, ReportBuild, ReportChunk, ReportFile
 from delphi.models.round import Classification, Round, RoundKind, RoundResult, RoundStatement, RoundStatus
-from delphi.models.staff import StaffUser, StudyMember, StudyRole
+from delphi.models.staff import StaffInvitation, StaffUser, StudyMember, StudyRole
 from delphi.models.statement import RevisionKind, Statement, StatementRevision, StatementStatus, statement_source
 from delphi.models.study import (
     ConsensusScope,
@@ -21,7 +21,7 @@ from delphi.models.study import (
 __all__ = [
     "AuditEvent", "Base", "BuildStatus", "Classification", "ConsensusScope", "ConsentDecision", "ConsentRecord", "Contact",
     "DomainError", "MailKind", "MailStatus", "MailText", "OpenAnswer", "OutboxMail", "OpenQuestion", "Panellist", "Rating", "RevisionKind", "Round", "RoundKind",
-    "ReportBuild", "ReportChunk", "ReportFile", "RoundResult", "RoundStatement", "RoundStatus", "StaffUser", "StakeholderGroup", "Statement",
+    "ReportBuild", "ReportChunk", "ReportFile", "RoundResult", "RoundStatement", "RoundStatus", "StaffInvitation", "StaffUser", "StakeholderGroup", "Statement",
     "StatementRevision", "StatementStatus", "StoppingRule", "Study", "StudyMember", "StudyRole", "StudyStatus",
     "Submission", "Suggestion", "SuggestionStatus", "WithdrawalPolicy", "statement_source", "utcnow",
 ]

@@ -26,6 +26,8 @@ class MailKind(enum.Enum):
     invitation = "invitation"
     reminder = "reminder"
     password_reset = "password_reset"
+    staff_invitation = "staff_invitation"  # a link to choose the first password of an invited staff account
+    staff_added = "staff_added"  # a colleague added an existing account to a study
 
 
 class MailStatus(enum.Enum):

@@ -66,6 +66,12 @@ class StaffUser(UserMixin, Base):
     def role_in(self, study: Study) -> StudyRole | None:
         return next((m.role for m in self.memberships if m.study_id == study.id), None)
 
+    @property
+    def has_password(self) -> bool:
+        """False for an account made by invitation whose owner has not yet followed the link and chosen a password:
+        it cannot sign in (no password matches :data:`UNUSABLE_HASH`)."""
+        return self.password_hash != UNUSABLE_HASH
+
 
 # A hash with the method and cost of every account's (``set_password``; a test checks they stay the same) that no
 # password matches: checking against it costs what checking a real account's password costs.
@@ -89,3 +95,20 @@ class StudyMember(Base):
 
     study: Mapped[Study] = relationship(back_populates="members")
     user: Mapped[StaffUser] = relationship(back_populates="memberships")
+
+
+class StaffInvitation(Base):
+    """A one-time link that lets the owner of an invited account choose its first password. Only a hash of the
+    link's token is kept; the link expires (``expires_at``) and works once (``used_at``)."""
+
+    __tablename__ = "staff_invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("staff_user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    invited_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[StaffUser] = relationship(foreign_keys=[user_id])

@@ -41,8 +41,19 @@ def queue_panel_mail(study: Study, kind: MailKind, recipients: list[Panellist], 
     return len(rows)
 
 
+# Mail to staff accounts; the first two hold a link that opens the account, kept only until sent or given up.
+STAFF_KINDS = frozenset({MailKind.password_reset, MailKind.staff_invitation, MailKind.staff_added})
+KEYS_TO_ACCOUNTS = frozenset({MailKind.password_reset, MailKind.staff_invitation})
+
+
 def queue_password_reset(user: StaffUser, subject: str, body: str) -> None:
-    db.session.add(OutboxMail(staff_user_id=user.id, kind=MailKind.password_reset, subject=subject, body=body))
+    queue_staff_mail(user, MailKind.password_reset, subject, body)
+
+
+def queue_staff_mail(user: StaffUser, kind: MailKind, subject: str, body: str) -> None:
+    """Queue one mail to a staff account; its address is read when it is sent. The caller commits, then calls
+    :func:`wake_sender`."""
+    db.session.add(OutboxMail(staff_user_id=user.id, kind=kind, subject=subject, body=body))
     db.session.flush()
 
 
@@ -134,7 +145,7 @@ def _claim_next(now: datetime) -> OutboxMail | None:
 
 
 def _compose(row: OutboxMail) -> Mail | None:
-    if row.kind is MailKind.password_reset:
+    if row.kind in STAFF_KINDS:
         return Mail(row.staff_user.email, row.subject, row.body) if row.staff_user and row.staff_user.active else None
     from delphi.services.invitations import contact_ref, link_for, render
     from delphi.services.panel import current_link_token, reissue_token
@@ -171,7 +182,7 @@ def _finish(row: OutboxMail, status: MailStatus, error: str = "") -> None:
         row.sent_at = now
         if row.kind in MAIL_EFFECT and row.contact is not None:
             setattr(row.contact, MAIL_EFFECT[row.kind], now)
-    if row.kind is MailKind.password_reset:
+    if row.kind in KEYS_TO_ACCOUNTS:
         row.body = ""  # its link opens an account until it expires: not kept once sent or given up
     db.session.commit()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from delphi.extensions import db
 from delphi.models import StaffUser
@@ -19,6 +20,10 @@ class StaffError(ValueError):
 
 def normalise_email(email: str) -> str:
     return email.strip().lower()
+
+
+def valid_email(address: str) -> bool:
+    return bool(_EMAIL.match(address)) and len(address) <= 320
 
 
 def check_password_rules(password: str, min_length: int) -> None:
@@ -49,16 +54,51 @@ def end_sessions(user: StaffUser) -> None:
     db.session.flush()
 
 
-def deactivate(user: StaffUser) -> None:
+def deactivate(user: StaffUser, actor: StaffUser | None = None) -> None:
     """Close an account: it can no longer sign in or reset its password, and every session of it ends."""
     user.deactivate()
-    audit.record("staff.deactivate", target=f"staff {user.id}")
+    audit.record("staff.deactivate", actor=actor, target=f"staff {user.id}")
+    db.session.flush()
+
+
+def accounts() -> list[StaffUser]:
+    """Every staff account, by address."""
+    return list(db.session.scalars(sa.select(StaffUser).order_by(StaffUser.email)))
+
+
+def _keep_an_admin(user: StaffUser) -> None:
+    """Refuse to take away the last active administrator: nobody could manage accounts in the app after that."""
+    others = db.session.scalar(sa.select(sa.func.count(StaffUser.id)).where(
+        StaffUser.is_admin.is_(True), StaffUser.active.is_(True), StaffUser.id != user.id))
+    if user.is_admin and user.active and not others:
+        raise StaffError(_("This is the only administrator. Make another account an administrator first."))
+
+
+def close_account(user: StaffUser, actor: StaffUser | None) -> None:
+    """Deactivate an account from the administration pages, never the last administrator."""
+    _keep_an_admin(user)
+    deactivate(user, actor)
+
+
+def reactivate(user: StaffUser, actor: StaffUser | None) -> None:
+    """Open a closed account again; it signs in with its old password (its sessions stay ended)."""
+    user.active = True
+    audit.record("staff.reactivate", actor=actor, target=f"staff {user.id}")
+    db.session.flush()
+
+
+def set_admin(user: StaffUser, is_admin: bool, actor: StaffUser | None) -> None:
+    """Make ``user`` an administrator or not, never removing the last one. Audited."""
+    if not is_admin:
+        _keep_an_admin(user)
+    user.is_admin = is_admin
+    audit.record("staff.admin_grant" if is_admin else "staff.admin_revoke", actor=actor, target=f"staff {user.id}")
     db.session.flush()
 
 
 def create_staff_user(email: str, password: str, *, is_admin: bool = False, min_length: int = 10) -> StaffUser:
     address = normalise_email(email)
-    if not _EMAIL.match(address) or len(address) > 320:
+    if not valid_email(address):
         raise StaffError(f"{email!r} is not an email address.")
     if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == address)) is not None:
         raise StaffError(f"there is already an account for {address}.")

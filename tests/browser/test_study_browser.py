@@ -228,7 +228,8 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
     phone.get_by_label("Password").fill("a long enough password")
     phone.get_by_role("button", name="Sign in").click()
     for path, name in [(f"/studies/{study_id}", "study"), (f"/studies/{study_id}/rounds/current", "monitor"),
-                       (f"/studies/{study_id}/statements", "statements"), (f"/studies/{study_id}/panel", "panel")]:
+                       (f"/studies/{study_id}/statements", "statements"), (f"/studies/{study_id}/panel", "panel"),
+                       (f"/studies/{study_id}/members", "members"), (f"/studies/{study_id}/audit", "audit")]:
         phone.goto(base + path)
         assert not scrolls_sideways(phone), (path, phone.evaluate("""[...document.querySelectorAll("body *")].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1 && !e.closest(".table")).slice(0, 8).map(e => e.tagName + "." + e.className + " " + Math.round(e.getBoundingClientRect().right))"""))
         screenshot(phone, f"facilitator-{name}-390")
@@ -236,6 +237,7 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
         first_contact = db.session.scalar(sa.select(Contact.id).order_by(Contact.id))
     for path, name in [(f"/studies/{study_id}/protocol", "protocol"), (f"/studies/{study_id}/settings", "texts"),
                        (f"/studies/{study_id}/groups", "groups"), (f"/studies/{study_id}/members", "members"),
+                       (f"/studies/{study_id}/audit", "audit log"),
                        (f"/studies/{study_id}/panel/contacts/{first_contact}/entry", "proxy entry"),
                        (f"/studies/{study_id}/panel/contacts/{first_contact}/withdraw", "withdraw on request"),
                        ("/studies/", "dashboard"),
@@ -246,9 +248,9 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
 
     # The lead adds a researcher, who reads the report and downloads the data.
     page.goto(f"{base}/studies/{study_id}/members")
-    page.get_by_label("Email address of their staff account").fill("researcher@example.org")
+    page.get_by_label("Their email address").fill("researcher@example.org")
     page.get_by_label("Researcher").check()
-    page.get_by_role("button", name="Add to the study").click()
+    page.get_by_role("button", name="Invite").click()
     context.close()
     researcher_context, researcher = staff_page(chromium)
     researcher.goto(base + "/staff/login")

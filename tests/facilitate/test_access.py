@@ -31,7 +31,9 @@ RUN = [
     ("POST", "/studies/{s}/panel/contacts/{c}/entry/answers"),
     ("POST", "/studies/{s}/rounds/1/close"), ("POST", "/studies/{s}/rounds/open"),
 ]
-OWNER = [("POST", "/studies/{s}/members"), ("POST", "/studies/{s}/members/{m}/remove"), ("POST", "/studies/{s}/close")]
+OWNER = [("POST", "/studies/{s}/members"), ("POST", "/studies/{s}/members/{m}/role"),
+         ("POST", "/studies/{s}/members/{m}/reinvite"), ("GET", "/studies/{s}/audit"), ("GET", "/studies/{s}/audit.csv"),
+         ("POST", "/studies/{s}/members/{m}/remove"), ("POST", "/studies/{s}/close")]
 ALL = READ + RUN + OWNER
 
 
@@ -115,6 +117,8 @@ def test_ids_of_another_study_reach_nothing(client, auth, setup):
         ("POST", f"/studies/{s}/review/{other['other_st']}/reword"),
         ("POST", f"/studies/{s}/review/suggestions/{other['other_g']}"),
         ("POST", f"/studies/{s}/members/{other['other_m']}/remove"),
+        ("POST", f"/studies/{s}/members/{other['other_m']}/role"),
+        ("POST", f"/studies/{s}/members/{other['other_m']}/reinvite"),
         ("POST", f"/studies/{s}/rounds/7/close"),
         ("GET", f"/studies/{s}/statements/99999999999"),
     ]:

@@ -65,6 +65,7 @@ def test_a_failed_jobs_log_is_redacted(app, caplog):
     (f"/p/{LINK_TOKEN}", "/p/[redacted]"),
     (f"/staff/reset/{RESET_TOKEN}", "/staff/reset/[redacted]"),
     ("/staff/reset/sent", "/staff/reset/sent"),
+    (f"/staff/join/{RESET_TOKEN}", "/staff/join/[redacted]"),  # a staff invitation sets an account's password
     ("/panel/rate/2", "/panel/rate/2"),
 ])
 def test_gunicorn_access_log_never_prints_a_token(tmp_path, path, shown):
