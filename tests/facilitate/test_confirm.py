@@ -94,6 +94,13 @@ def test_closing_the_study_needs_its_page(app, client, round_open):
 def test_the_close_study_page_warns_of_an_open_round(client, round_open):
     page = client.get(f"/studies/{round_open}/close").get_data(as_text=True)
     assert "Round 1 is still open. Close it before closing the study." in page
+    assert f'action="/studies/{round_open}/close"' not in page  # no button to press in vain
+
+
+def test_the_open_round_page_says_why_a_round_cannot_open(client, round_open):
+    page = client.get(f"/studies/{round_open}/rounds/open").get_data(as_text=True)
+    assert "Round 1 is still open; close it first." in page
+    assert f'action="/studies/{round_open}/rounds/open"' not in page
 
 
 def test_deleting_a_statement_needs_its_page(app, client, owner):
