@@ -26,6 +26,9 @@ ROWS = {"groups", "statements", "open_questions"}
 # Study columns that are the study's state, not a protocol setting.
 STATE_COLUMNS = {"id", "status", "consent_version", "starts_with_open_round", "locked_protocol", "locked_at",
                  "created_at", "closed_at"}
+# Study columns that run the service, not the study's science: set on their own page, not in the protocol file
+# (docs/operations.md, "Keeping contact details after the study closes").
+SERVICE_COLUMNS = {"contacts_retention_days"}
 # Settings a protocol file sets but no settings page changes.
 NOT_IN_BROWSER = {"withdrawal", "allow_group_choice", "consensus.quantile_method", "consensus.unable_in_denominator"}
 FORMS = (TextsForm, ProtocolForm, GroupsForm)
@@ -55,8 +58,8 @@ def flat_keys(changes: dict, prefix: str = "") -> set[str]:
 def test_every_protocol_setting_has_its_study_columns():
     assert leaf_keys(Protocol) == {s.key for s in SETTINGS} | ROWS
     kept = {c for s in SETTINGS for c in (s.column if isinstance(s.column, tuple) else (s.column,))}
-    assert {c.key for c in sa.inspect(Study).columns} == kept | STATE_COLUMNS
-    assert not kept & STATE_COLUMNS
+    assert {c.key for c in sa.inspect(Study).columns} == kept | STATE_COLUMNS | SERVICE_COLUMNS
+    assert not kept & (STATE_COLUMNS | SERVICE_COLUMNS)
 
 
 def test_study_column_defaults_are_the_protocol_defaults(app):

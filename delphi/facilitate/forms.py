@@ -237,6 +237,32 @@ class ActionForm(FlaskForm):
     """A button that posts (delete, move, revoke, ...): only the CSRF token."""
 
 
+class ConfirmForm(FlaskForm):
+    """The button of a confirmation page that says what an irreversible action will do. The action's POST acts only
+    with ``confirm=yes`` from that page; a POST without it (a stale one-click form, a script) is sent to the page."""
+
+    confirm = HiddenField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.is_submitted():
+            self.confirm.data = "yes"  # what the page's button sends; a POST without it leaves it empty
+
+    def confirmed(self) -> bool:
+        return self.validate_on_submit() and self.confirm.data == "yes"
+
+
+class DeleteStudyForm(FlaskForm):
+    title = StringField("Type the study's title to confirm",
+                        validators=[DataRequired("Type the study's title to confirm."), Length(max=300)])
+
+
+class RetentionForm(FlaskForm):
+    contacts_retention_days = WholeNumberField(
+        "Erase contact details this many days after the study closes",
+        validators=[Optional(), NumberRange(0, 3650, "Enter a number of days from 0 to 3650, or leave it empty.")])
+
+
 class PanellistForm(FlaskForm):
     group = SelectField("Stakeholder group", validators=[InputRequired("Choose a group.")])
     email = EmailField("Email address (optional)", validators=[Length(max=320)])

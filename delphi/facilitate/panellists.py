@@ -5,13 +5,14 @@ or answer is ever shown here; a person is named by their contact number."""
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import CONTACTS_SIDE, get_contact_or_404, get_study_or_404
 from delphi.facilitate.forms import (
-    options, show_problems, ActionForm, ContactsForm, MailForm, PanellistForm, WithdrawRequestForm,
+    options, show_problems, ActionForm, ConfirmForm, ContactsForm, MailForm, PanellistForm, WithdrawRequestForm,
 )
 from delphi.facilitate.uploads import download, uploaded_text
 from delphi.models import MailKind, RoundKind
@@ -21,6 +22,7 @@ from delphi.services.invitations import (
 )
 from delphi.services.outbox import latest_mail, outbox_summary, queue_panel_mail, wake_sender
 from delphi.services.panel_search import MAX_SEARCH, panel_page, panel_size, submitted_among, withdrawn_count
+from delphi.services.retention import erase_contact_details
 from delphi.services.round_timing import mail_text, save_mail_text
 
 
@@ -148,6 +150,26 @@ def withdraw_contact(study_id: int, contact_id: int):
         return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
     return render_template("facilitate/withdraw_contact.html", study=study, contact=contact,
                            form=form), 422 if form.errors else 200
+
+
+@bp.route("/<int:study_id>/panel/contacts/<int:contact_id>/erase", methods=["GET", "POST"])
+@login_required
+def erase_contact(study_id: int, contact_id: int):
+    """A person asked for their contact details to be erased but to stay in the study: say what goes and what stays;
+    erase them when that page's button is pressed."""
+    study, role = get_study_or_404(study_id, CONTACTS_SIDE)
+    contact = get_contact_or_404(contact_id, study)
+    form = ConfirmForm()
+    if form.confirmed():
+        erase_contact_details(contact, current_user)
+        db.session.commit()
+        flash(_("The contact details of contact #%(number)s are erased; they stay on the panel with their answers.",
+                number=contact.id), "success")
+        return _back_to_panel(study)
+    if form.is_submitted():
+        return redirect(url_for("facilitate.erase_contact", study_id=study.id, contact_id=contact.id), code=303)
+    return render_template("facilitate/confirm_erase_contact.html", study=study, role=role, form=form,
+                           contact=contact)
 
 
 @bp.route("/<int:study_id>/panel/<any(invitation, reminder):kind>", methods=["GET", "POST"])

@@ -5,33 +5,39 @@ from datetime import time
 
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_study_or_404
-from delphi.facilitate.forms import ActionForm, RoundTimingForm
+from delphi.facilitate.forms import ActionForm, ConfirmForm, RoundTimingForm
 from delphi.models import DomainError, Round, RoundKind
 from delphi.services.progress import panellists_started, response_progress
 from delphi.services.round_timing import closing_sentence, local_time, set_round_timing, site_zone, utc_from_local
-from delphi.services.rounds import close_round, open_next_round
+from delphi.services.rounds import close_round, next_round_plan, open_next_round, round_response_totals
 
 
-@bp.post("/<int:study_id>/rounds/open")
+@bp.route("/<int:study_id>/rounds/open", methods=["GET", "POST"])
 @login_required
 def open_round(study_id: int):
-    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
-    if ActionForm().validate_on_submit():
+    """Say what opening the next round will do; open it when that page's button is pressed."""
+    study, role = get_study_or_404(study_id, RUNNING_ROLES)
+    form = ConfirmForm()
+    if form.confirmed():
         try:
             opened = open_next_round(study, actor=current_user)
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc), "error")
-        else:
-            db.session.commit()
-            flash(f"Round {opened.number} is open.", "success")
-            return redirect(url_for("facilitate.monitor", study_id=study.id), code=303)
-    return redirect(url_for("facilitate.study", study_id=study.id), code=303)
+            return redirect(url_for("facilitate.study", study_id=study.id), code=303)
+        db.session.commit()
+        flash(_("Round %(number)s is open.", number=opened.number), "success")
+        return redirect(url_for("facilitate.monitor", study_id=study.id), code=303)
+    if form.is_submitted():
+        return redirect(url_for("facilitate.open_round", study_id=study.id), code=303)
+    return render_template("facilitate/confirm_open_round.html", study=study, role=role, form=form,
+                           plan=next_round_plan(study))
 
 
 @bp.get("/<int:study_id>/rounds/current")
@@ -80,14 +86,16 @@ def round_timing(study_id: int, number: int):
     return monitor(study.id, timing_form=form, status=422)
 
 
-@bp.post("/<int:study_id>/rounds/<int:number>/close")
+@bp.route("/<int:study_id>/rounds/<int:number>/close", methods=["GET", "POST"])
 @login_required
 def close(study_id: int, number: int):
-    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
+    """Say who has and has not sent the round and what closing it does; close it when that page's button is pressed."""
+    study, role = get_study_or_404(study_id, RUNNING_ROLES)
     round_ = db.session.scalar(sa.select(Round).where(Round.study_id == study.id, Round.number == number))
     if round_ is None:
         abort(404)
-    if ActionForm().validate_on_submit():
+    form = ConfirmForm()
+    if form.confirmed():
         try:
             close_round(round_, actor=current_user)
         except DomainError as exc:
@@ -96,10 +104,17 @@ def close(study_id: int, number: int):
             return redirect(url_for("facilitate.study", study_id=study.id), code=303)
         db.session.commit()
         if round_.kind is RoundKind.open:
-            flash(f"Round {number} is closed. Turn the panel's answers into statements for the first rating round.",
-                  "success")
+            flash(_("Round %(number)s is closed. Turn the panel's answers into statements for the first rating "
+                    "round.", number=number), "success")
             return redirect(url_for("facilitate.open_answers", study_id=study.id), code=303)
-        flash(f"Round {number} is closed and its figures are computed. Review the statements before the next "
-              "round.", "success")
+        flash(_("Round %(number)s is closed and its figures are computed. Review the statements before the next "
+                "round.", number=number), "success")
         return redirect(url_for("facilitate.review", study_id=study.id), code=303)
-    return redirect(url_for("facilitate.monitor", study_id=study.id), code=303)
+    if form.is_submitted():
+        return redirect(url_for("facilitate.close", study_id=study.id, number=number), code=303)
+    if not round_.is_open:
+        flash(_("Round %(number)s is not open, so there is nothing to close.", number=number), "error")
+        return redirect(url_for("facilitate.study", study_id=study.id), code=303)
+    panel, submitted = round_response_totals(round_)
+    return render_template("facilitate/confirm_close_round.html", study=study, role=role, form=form, round_=round_,
+                           panel=panel, submitted=submitted)

@@ -10,11 +10,14 @@ from delphi.errors import InputErrors
 from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import OWNER_ONLY, get_in_study_or_404, get_study_or_404
-from delphi.facilitate.forms import show_problems, ActionForm, MemberForm, NewStudyForm, RoleForm, UploadProtocolForm
+from delphi.facilitate.forms import (
+    show_problems, ActionForm, ConfirmForm, DeleteStudyForm, MemberForm, NewStudyForm, RetentionForm, RoleForm,
+    UploadProtocolForm,
+)
 from delphi.facilitate.uploads import uploaded_text
 from delphi.models import DomainError, StudyMember, StudyRole
 from delphi.protocol import ProtocolError
-from delphi.services import membership, rounds
+from delphi.services import membership, retention, rounds, study_deletion
 from delphi.services.outbox import wake_sender
 from delphi.services.progress import response_progress
 from delphi.services.review import stopping_status
@@ -76,19 +79,67 @@ def study(study_id: int):
     )
 
 
-@bp.post("/<int:study_id>/close")
+@bp.route("/<int:study_id>/close", methods=["GET", "POST"])
 @login_required
 def close_study(study_id: int):
-    study, _ = get_study_or_404(study_id, OWNER_ONLY)
-    if ActionForm().validate_on_submit():
+    """Say what closing the study does; close it when that page's button is pressed."""
+    study, role = get_study_or_404(study_id, OWNER_ONLY)
+    form = ConfirmForm()
+    if form.confirmed():
         try:
             rounds.close_study(study, current_user)
         except DomainError as exc:
+            db.session.rollback()
             flash(str(exc), "error")
         else:
             db.session.commit()
-            flash("The study is closed. Its results stay available to its members.", "success")
-    return redirect(url_for("facilitate.study", study_id=study.id), code=303)
+            flash(_("The study is closed. Its results stay available to its members."), "success")
+        return redirect(url_for("facilitate.study", study_id=study.id), code=303)
+    if form.is_submitted():
+        return redirect(url_for("facilitate.close_study", study_id=study.id), code=303)
+    current = study.current_round
+    return render_template("facilitate/confirm_close_study.html", study=study, role=role, form=form, current=current,
+                           stopping=stopping_status(study))
+
+
+@bp.route("/<int:study_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_study(study_id: int):
+    """Delete the study and everything of it, once the owner has typed its title."""
+    study, role = get_study_or_404(study_id, OWNER_ONLY)
+    form = DeleteStudyForm()
+    if form.validate_on_submit():
+        title = study.title
+        try:
+            study_deletion.delete_study(study, form.title.data, current_user)
+        except InputErrors as exc:
+            db.session.rollback()
+            show_problems(form, exc, form.title)
+        else:
+            db.session.commit()
+            flash(_("The study “%(title)s” and everything in it have been deleted.", title=title), "success")
+            return redirect(url_for("facilitate.dashboard"), code=303)
+    return render_template("facilitate/delete_study.html", study=study, role=role, form=form,
+                           counts=study_deletion.study_counts(study)), 422 if form.errors else 200
+
+
+@bp.route("/<int:study_id>/retention", methods=["GET", "POST"])
+@login_required
+def retention_setting(study_id: int):
+    """How many days after the study closes its contact details are erased by the scheduled job."""
+    study, role = get_study_or_404(study_id, OWNER_ONLY)
+    form = RetentionForm(data={"contacts_retention_days": study.contacts_retention_days})
+    if form.validate_on_submit():
+        try:
+            retention.set_retention(study, form.contacts_retention_days.data, current_user)
+        except InputErrors as exc:
+            show_problems(form, exc, form.contacts_retention_days)
+        else:
+            db.session.commit()
+            flash(_("The retention period for contact details is saved."), "success")
+            return redirect(url_for("facilitate.study", study_id=study.id), code=303)
+    return render_template("facilitate/retention.html", study=study, role=role, form=form,
+                           due=retention.erase_due_at(study)), 422 if form.errors else 200
 
 
 @bp.route("/<int:study_id>/members", methods=["GET", "POST"])

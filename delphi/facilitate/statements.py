@@ -3,12 +3,13 @@ export. Before round 1 only; afterwards wording changes go through the review be
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_study_or_404
-from delphi.facilitate.forms import ActionForm, CsvConfirmForm, CsvUploadForm, StatementForm
+from delphi.facilitate.forms import ActionForm, ConfirmForm, CsvConfirmForm, CsvUploadForm, StatementForm
 from delphi.facilitate.uploads import download, uploaded_text
 from delphi.models import DomainError, Statement
 from delphi.services.statements import (
@@ -74,7 +75,7 @@ def edit_statement(study_id: int, statement_id: int):
                            form=form), 422 if form.errors else 200
 
 
-@bp.post("/<int:study_id>/statements/<int:statement_id>/<any(up, down, delete):action>")
+@bp.post("/<int:study_id>/statements/<int:statement_id>/<any(up, down):action>")
 @login_required
 def statement_action(study_id: int, statement_id: int, action: str):
     study = _editable(study_id)
@@ -84,13 +85,33 @@ def statement_action(study_id: int, statement_id: int, action: str):
             require_unlocked(study, "statements")
         except DomainError as exc:
             return _locked_redirect(study, exc)
-        if action == "delete":
-            delete_statement(statement, current_user)
-            flash(f"Statement {statement.code} has been deleted.", "success")
-        else:
-            move_statement(statement, -1 if action == "up" else 1)
+        move_statement(statement, -1 if action == "up" else 1)
         db.session.commit()
     return redirect(url_for("facilitate.statements", study_id=study.id) + f"#s{statement.id}", code=303)
+
+
+@bp.route("/<int:study_id>/statements/<int:statement_id>/delete", methods=["GET", "POST"],
+          endpoint="delete_statement")
+@login_required
+def delete_statement_page(study_id: int, statement_id: int):
+    """Say which statement goes and what that means; delete it when that page's button is pressed."""
+    study, role = get_study_or_404(study_id, RUNNING_ROLES)
+    statement = get_in_study_or_404(Statement, statement_id, study)
+    try:
+        require_unlocked(study, "statements")
+    except DomainError as exc:
+        return _locked_redirect(study, exc)
+    form = ConfirmForm()
+    if form.confirmed():
+        code = statement.code
+        delete_statement(statement, current_user)
+        db.session.commit()
+        flash(_("Statement %(code)s has been deleted.", code=code), "success")
+        return redirect(url_for("facilitate.statements", study_id=study.id), code=303)
+    if form.is_submitted():
+        return redirect(url_for("facilitate.delete_statement", study_id=study.id, statement_id=statement.id), code=303)
+    return render_template("facilitate/confirm_delete_statement.html", study=study, role=role, form=form,
+                           statement=statement)
 
 
 @bp.post("/<int:study_id>/statements/bank")

@@ -70,6 +70,9 @@ class Study(Base):
     allow_group_choice: Mapped[bool] = mapped_column(default=Protocol.allow_group_choice)
     allow_suggestions: Mapped[bool] = mapped_column(default=Protocol.allow_suggestions)
     starts_with_open_round: Mapped[bool] = mapped_column(default=False)
+    # Contact details (e-mail, phone, name; never answers) are erased this many days after the study closes, by the
+    # retention job (services/retention.py); None keeps them until staff erase them.
+    contacts_retention_days: Mapped[int | None]
     # The protocol as TOML, written when round 1 opens; reports export this, never the live settings. Tens of
     # kilobytes for a large study and read only by reports, so not loaded with the study (every panellist request
     # reads the study).

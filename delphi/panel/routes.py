@@ -18,7 +18,7 @@ from delphi.extensions import csrf, db, limiter
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from delphi.models import ConsentDecision, ConsentRecord, Panellist, RoundKind, Study, Suggestion
+from delphi.models import ConsentDecision, ConsentRecord, Panellist, RoundKind, Study, StudyStatus, Suggestion
 from delphi.panel import bp
 from delphi.panel import kept as kept_answers
 from delphi.panel.phrases import feedback_phrases
@@ -40,6 +40,7 @@ from delphi.services.consent import consent_changes, consent_items
 from delphi.services.feedback import answered_before, feedback_for
 from delphi.services.panel import find_by_token, withdraw_panellist
 from delphi.services.round_timing import closing_sentence
+from delphi.services.study_results import study_outcomes
 
 
 @bp.get("/p/<path:token>")
@@ -483,6 +484,15 @@ def suggest():
 @ready_to_answer
 def suggested():
     return render_template("panel/suggested.html")
+
+
+@bp.get("/panel/results")
+@panellist_required
+def results():
+    """Once the study has closed: what the panel agreed, by the panellist's own link."""
+    if g.study.status is not StudyStatus.closed or not g.panellist.has_consented:
+        return redirect(url_for("panel.home"))
+    return render_template("panel/results.html", outcomes=study_outcomes(g.study), t=feedback_phrases())
 
 
 @bp.route("/panel/withdraw", methods=["GET", "POST"])

@@ -2,12 +2,15 @@
 study after its last round."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import (
     Classification,
     DomainError,
+    Panellist,
     RevisionKind,
     Round,
     RoundKind,
@@ -18,6 +21,7 @@ from delphi.models import (
     StatementStatus,
     Study,
     StudyStatus,
+    Submission,
     utcnow,
 )
 from delphi.protocol import protocol_to_toml
@@ -26,6 +30,56 @@ from delphi.services.answers import ROUND_LOCK_NAMESPACE
 from delphi.services.review import stopping_status
 from delphi.services.round_figures import compute_round_figures, load_round_matrix, store_round_figures  # noqa: F401
 from delphi.services.studies import study_protocol
+
+
+@dataclass(frozen=True)
+class RoundPlan:
+    """What opening the next round would do, for its confirmation page; ``problem`` says why it cannot open."""
+
+    number: int
+    kind: RoundKind
+    statements: int  # the statements (or open questions) it will show
+    retiring: int  # statements of the previous round the facilitator did not carry forward
+    locks: bool  # the consensus definition and stopping rule lock now
+    panel: int  # panellists still on the panel
+    problem: str | None
+
+
+def next_round_plan(study: Study) -> RoundPlan:
+    """The next round as :func:`open_next_round` would open it, without opening it."""
+    previous = study.current_round
+    number = 1 if previous is None else previous.number + 1
+    kind = RoundKind.open if previous is None and study.starts_with_open_round else RoundKind.rating
+    dropped = set()
+    if previous is not None and previous.kind is RoundKind.rating:
+        dropped = {rs.statement_id for rs in previous.statements
+                   if rs.statement.status is StatementStatus.active and rs.carry_forward is False}
+    active = [s for s in study.statements if s.status is StatementStatus.active and s.id not in dropped]
+    shown = len(active) if kind is RoundKind.rating else len(study.open_questions)
+    rating_rounds = sum(1 for r in study.rounds if r.kind is RoundKind.rating)
+    problem = None
+    if study.status is StudyStatus.closed:
+        problem = "This study is closed; no more rounds can open."
+    elif previous is not None and previous.status is not RoundStatus.closed:
+        problem = f"Round {previous.number} is still {previous.status.value}; close it first."
+    elif kind is RoundKind.rating and rating_rounds >= study.max_rounds:
+        problem = f"The protocol allows at most {study.max_rounds} rating rounds."
+    elif not shown:
+        problem = ("There are no active statements to rate. Add or carry forward at least one."
+                   if kind is RoundKind.rating else "An open round needs at least one open question.")
+    panel = db.session.scalar(sa.select(sa.func.count(Panellist.id)).where(Panellist.study_id == study.id,
+                                                                         Panellist.withdrawn.is_(False)))
+    return RoundPlan(number, kind, shown, len(dropped), not study.is_locked, panel, problem)
+
+
+def round_response_totals(round_: Round) -> tuple[int, int]:
+    """(panellists still on the panel, how many of them have sent the round): whole-panel counts, no group's."""
+    on_panel = sa.and_(Panellist.study_id == round_.study_id, Panellist.withdrawn.is_(False))
+    panel = db.session.scalar(sa.select(sa.func.count(Panellist.id)).where(on_panel))
+    submitted = db.session.scalar(sa.select(sa.func.count(Submission.id))
+                                  .join(Panellist, Panellist.id == Submission.panellist_id)
+                                  .where(Submission.round_id == round_.id, on_panel))
+    return panel, submitted
 
 
 def open_next_round(study: Study, actor: StaffUser | None = None) -> Round:

@@ -102,6 +102,8 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
         chosen = {key: (first_of[key].pseudonym, link_of[first_of[key].id]) for key in ("service_user", "staff", "family")}
 
     page.goto(f"{base}/studies/{study_id}")
+    page.get_by_role("link", name="Open round 1").click()
+    checked(page, violations, "open round 1: what it will do")
     page.get_by_role("button", name="Open round 1").click()
     checked(page, violations, "study page (round 1 open)")
     screenshot(page, "facilitator-study-1280")
@@ -173,6 +175,8 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
                        "peer": [8, 2]})
     page.goto(f"{base}/studies/{study_id}/rounds/current")
     checked(page, violations, "monitor")
+    page.get_by_role("link", name="Close round 1").click()
+    checked(page, violations, "close round 1: who has not sent it")
     page.get_by_role("button", name="Close round 1").click()
     page.goto(f"{base}/studies/{study_id}/review")
     checked(page, violations, "review")
@@ -187,6 +191,7 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
     reword.get_by_label("Why (for the item history)").fill("Panellists asked for deeds, not only words.")
     reword.get_by_role("button", name=f"Reword {target_code}").click()
     page.goto(f"{base}/studies/{study_id}/review")
+    page.get_by_role("link", name="Open round 2").click()
     page.get_by_role("button", name="Open round 2").click()
     with app.app_context():
         study = db.session.get(Study, study_id)

@@ -157,8 +157,8 @@ def test_posts_need_a_csrf_token(app, setup):
                                       "csrf_token": csrf_from(login_page)})
     response = client.post(f"/studies/{setup['s']}/rounds/open", data={})
     assert response.status_code == 400
-    page = client.get(f"/studies/{setup['s']}").get_data(as_text=True)
-    response = client.post(f"/studies/{setup['s']}/rounds/open", data={"csrf_token": csrf_from(page)})
+    page = client.get(f"/studies/{setup['s']}/rounds/open").get_data(as_text=True)
+    response = client.post(f"/studies/{setup['s']}/rounds/open", data={"csrf_token": csrf_from(page), "confirm": "yes"})
     assert response.status_code == 303
     with app.app_context():
         assert len(db.session.get(Study, setup["s"]).rounds) == 2

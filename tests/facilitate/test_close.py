@@ -14,7 +14,7 @@ def answered(app, client, owner, make_panellist, answer_round, round_of):
     """Round 1 open and answered by four panellists; returns the study id."""
     _, study_id = owner
     pids = [make_panellist(study_id, key)[0] for key in ("staff", "staff", "service_user", "service_user")]
-    assert client.post(f"/studies/{study_id}/rounds/open").status_code == 303
+    assert client.post(f"/studies/{study_id}/rounds/open", data={"confirm": "yes"}).status_code == 303
     answer_round(study_id, {pid: {"A-01": 8, "A-02": 2 + i, "B-01": 9} for i, pid in enumerate(pids)})
     return study_id
 
@@ -39,14 +39,14 @@ def test_a_failure_mid_close_leaves_the_round_open_and_nothing_stored(app, clien
     monkeypatch.setattr(rounds_service, "store_round_figures", store_then_fail)
     if propagate:
         with pytest.raises(RuntimeError):
-            client.post(f"/studies/{answered}/rounds/1/close")
+            client.post(f"/studies/{answered}/rounds/1/close", data={"confirm": "yes"})
     else:
         app.config["PROPAGATE_EXCEPTIONS"] = False
-        response = client.post(f"/studies/{answered}/rounds/1/close")
+        response = client.post(f"/studies/{answered}/rounds/1/close", data={"confirm": "yes"})
         assert response.status_code == 500
     assert _state(app, answered) == (RoundStatus.open, 0, [None, None, None], None, 0)
     monkeypatch.setattr(rounds_service, "store_round_figures", real_store)
-    assert client.post(f"/studies/{answered}/rounds/1/close").status_code == 303
+    assert client.post(f"/studies/{answered}/rounds/1/close", data={"confirm": "yes"}).status_code == 303
     status, results, classified, figures, closes = _state(app, answered)
     assert status is RoundStatus.closed and results == 3 * 4 and None not in classified and closes == 1
 
@@ -67,7 +67,7 @@ def test_two_facilitators_closing_at_once_close_once(app, answered, make_user):
 
     def close(i):
         barrier.wait()
-        locations[i] = clients[i].post(f"/studies/{answered}/rounds/1/close").headers["Location"]
+        locations[i] = clients[i].post(f"/studies/{answered}/rounds/1/close", data={"confirm": "yes"}).headers["Location"]
 
     threads = [threading.Thread(target=close, args=(i,)) for i in range(2)]
     for t in threads:
@@ -80,8 +80,8 @@ def test_two_facilitators_closing_at_once_close_once(app, answered, make_user):
 
 
 def test_closing_twice_says_so(app, client, answered, runner):
-    assert client.post(f"/studies/{answered}/rounds/1/close").status_code == 303
-    response = client.post(f"/studies/{answered}/rounds/1/close", follow_redirects=True)
+    assert client.post(f"/studies/{answered}/rounds/1/close", data={"confirm": "yes"}).status_code == 303
+    response = client.post(f"/studies/{answered}/rounds/1/close", data={"confirm": "yes"}, follow_redirects=True)
     assert "can only be closed once" in response.get_data(as_text=True)
     result = runner.invoke("round", "close", str(answered))
     assert result.exit_code == 1

@@ -143,7 +143,7 @@ def test_three_round_study(app, client, auth, make_user, runner, smtp, answer_ro
     assert "8 panellists have saved" in monitor and "p0@example.org" not in monitor
 
     # Close round 1 in the browser; the review lists every statement with figures.
-    response = client.post(f"/studies/{study_id}/rounds/1/close")
+    response = client.post(f"/studies/{study_id}/rounds/1/close", data={"confirm": "yes"})
     assert response.status_code == 303 and response.headers["Location"].endswith("/review")
     review = client.get(f"/studies/{study_id}/review").get_data(as_text=True)
     assert "Review of round 1" in review and "consensus in" in review and "consensus out" in review
@@ -182,7 +182,7 @@ def test_three_round_study(app, client, auth, make_user, runner, smtp, answer_ro
     assert client.post(f"/studies/{study_id}/review/comments", data={"approved": [str(comment_id)]}).status_code == 303
 
     # Round 2 opens in the browser with the decisions applied.
-    assert client.post(f"/studies/{study_id}/rounds/open").status_code == 303
+    assert client.post(f"/studies/{study_id}/rounds/open", data={"confirm": "yes"}).status_code == 303
     with app.app_context():
         study = db.session.get(Study, study_id)
         round2 = study.rounds[1]
@@ -222,7 +222,7 @@ def test_three_round_study(app, client, auth, make_user, runner, smtp, answer_ro
     result = runner.invoke("round", "open", str(study_id))
     assert result.exit_code == 0, result.output
     answer_round(study_id, _values(_round2(), pids))
-    assert client.post(f"/studies/{study_id}/rounds/3/close").status_code == 303
+    assert client.post(f"/studies/{study_id}/rounds/3/close", data={"confirm": "yes"}).status_code == 303
     with app.app_context():
         round3 = db.session.get(Study, study_id).rounds[2]
         assert db.session.scalar(sa.select(sa.func.count()).select_from(RoundResult)
@@ -232,7 +232,7 @@ def test_three_round_study(app, client, auth, make_user, runner, smtp, answer_ro
     assert "Stopping rule met" in page and "maximum of 3 rating rounds" in page
     result = runner.invoke("round", "open", str(study_id))
     assert result.exit_code == 1
-    assert client.post(f"/studies/{study_id}/close").status_code == 303
+    assert client.post(f"/studies/{study_id}/close", data={"confirm": "yes"}).status_code == 303
     with app.app_context():
         assert db.session.get(Study, study_id).status is StudyStatus.closed
     toml = client.get(f"/studies/{study_id}/protocol.toml").get_data(as_text=True)

@@ -16,7 +16,7 @@ TEXTS = {"title": "Test study", "language": "en", "information": "", "consent": 
 
 
 def _open_round_one(client, study_id):
-    assert client.post(f"/studies/{study_id}/rounds/open").status_code == 303
+    assert client.post(f"/studies/{study_id}/rounds/open", data={"confirm": "yes"}).status_code == 303
 
 
 def test_the_minimum_changes_before_round_one_and_not_after(app, client, owner):

@@ -101,7 +101,7 @@ def test_open_round_to_first_rating_round(app, client, auth, make_user, make_stu
 
     # The panel: two people with lived experience and one staff member; round 1 opens as the open round.
     tokens = {group: [make_panellist(study_id, group)[1] for _ in rows] for group, rows in ANSWERS.items()}
-    assert client.post(f"{base}/rounds/open").status_code == 303
+    assert client.post(f"{base}/rounds/open", data={"confirm": "yes"}).status_code == 303
     with app.app_context():
         study = db.session.get(Study, study_id)
         assert study.current_round.kind is RoundKind.open and study.is_locked
@@ -122,7 +122,7 @@ def test_open_round_to_first_rating_round(app, client, auth, make_user, make_stu
     # While the round is open the answers can be read, not used.
     reading = client.get(f"{base}/open-answers").get_data(as_text=True)
     assert "still open" in reading and 'type="checkbox"' not in reading
-    assert client.post(f"{base}/rounds/1/close").status_code == 303
+    assert client.post(f"{base}/rounds/1/close", data={"confirm": "yes"}).status_code == 303
     assert "Turn the answers into statements" in client.get(base).get_data(as_text=True)
 
     # Every answer, by question, with the stakeholder group and never the pseudonym.
@@ -180,7 +180,7 @@ def test_open_round_to_first_rating_round(app, client, auth, make_user, make_stu
         assert "from 2 answers: People with lived experience 1, Staff 1" in text
 
     # Round 2 is the first rating round, with exactly these statements; a panellist rates them.
-    assert client.post(f"{base}/rounds/open").status_code == 303
+    assert client.post(f"{base}/rounds/open", data={"confirm": "yes"}).status_code == 303
     with app.app_context():
         study = db.session.get(Study, study_id)
         round_ = study.current_round

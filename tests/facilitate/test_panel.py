@@ -155,7 +155,7 @@ def test_a_contact_is_withdrawn_at_their_request(app, client, owner, make_panell
     keep, _ = make_panellist(study_id, "staff", email="stays@example.org")
     leave, token = make_panellist(study_id, "staff", email="leaves@example.org")
     erase, _ = make_panellist(study_id, "staff", email="erase@example.org")
-    client.post(f"/studies/{study_id}/rounds/open")
+    client.post(f"/studies/{study_id}/rounds/open", data={"confirm": "yes"})
     answer_round(study_id, {p: {"A-01": 7} for p in (keep, leave, erase)})
     contacts = {pid: _contact(app, pid) for pid in (keep, leave, erase)}
     page = client.get(f"/studies/{study_id}/panel/contacts/{contacts[leave]}/withdraw").get_data(as_text=True)

@@ -27,7 +27,7 @@ def _events(app):
 def test_proxy_entry_opens_from_the_contact_and_asks_who_how_and_why(app, client, owner, make_panellist):
     _, study_id = owner
     pid, _ = make_panellist(study_id, "staff", email="caller@example.org")
-    client.post(f"/studies/{study_id}/rounds/open")
+    client.post(f"/studies/{study_id}/rounds/open", data={"confirm": "yes"})
     contact, _ = _ids(app, study_id, pid)
     panel = client.get(f"/studies/{study_id}/panel").get_data(as_text=True)
     assert f'href="/studies/{study_id}/panel/contacts/{contact}/entry"' in panel
@@ -55,7 +55,7 @@ def test_proxy_entry_is_audited_by_contact_number_and_never_shows_this_rounds_an
         app, client, owner, make_panellist, answer_round):
     user_id, study_id = owner
     pid, _ = make_panellist(study_id, "staff", email="caller@example.org")
-    client.post(f"/studies/{study_id}/rounds/open")
+    client.post(f"/studies/{study_id}/rounds/open", data={"confirm": "yes"})
     contact, ids = _ids(app, study_id, pid)
     answer_round(study_id, {pid: {"A-01": 2, "A-02": 3}}, submit=False,
                  comments={(pid, "A-01"): "Zebra remark typed online"})
@@ -100,7 +100,7 @@ def test_in_a_later_round_proxy_entry_shows_own_previous_rating_and_feedback_and
         app, client, owner, make_panellist, answer_round):
     _, study_id = owner
     panel = [make_panellist(study_id, "staff", email=f"p{i}@example.org")[0] for i in range(4)]
-    client.post(f"/studies/{study_id}/rounds/open")
+    client.post(f"/studies/{study_id}/rounds/open", data={"confirm": "yes"})
     answer_round(study_id, {pid: {"A-01": 7 if pid == panel[0] else 3, "A-02": 5, "B-01": 6} for pid in panel},
                  comments={(panel[1], "A-01"): "An approved comment from the panel"})
     with app.app_context():

@@ -7,7 +7,7 @@ from delphi.models import AuditEvent, RevisionKind, Statement, Study, StudyRole,
 
 def _closed_with_suggestions(app, client, study_id, make_panellist, answer_round):
     pid, _ = make_panellist(study_id, "staff")
-    assert client.post(f"/studies/{study_id}/rounds/open").status_code == 303
+    assert client.post(f"/studies/{study_id}/rounds/open", data={"confirm": "yes"}).status_code == 303
     answer_round(study_id, {pid: {"A-01": 9, "A-02": 5, "B-01": 1}})
     with app.app_context():
         round_id = db.session.get(Study, study_id).current_round.id
@@ -15,7 +15,7 @@ def _closed_with_suggestions(app, client, study_id, make_panellist, answer_round
         db.session.commit()
         ids = [s.id for s in db.session.scalars(sa.select(Suggestion).order_by(Suggestion.id))]
         statements = {s.code: s.id for s in db.session.get(Study, study_id).statements}
-    assert client.post(f"/studies/{study_id}/rounds/1/close").status_code == 303
+    assert client.post(f"/studies/{study_id}/rounds/1/close", data={"confirm": "yes"}).status_code == 303
     return ids, statements
 
 

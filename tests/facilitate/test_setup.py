@@ -98,7 +98,7 @@ def test_protocol_saved_and_validated_like_a_file(app, client, owner):
 
 def test_settings_lock_when_round_one_opens(app, client, owner):
     _, study_id = owner
-    assert client.post(f"/studies/{study_id}/rounds/open").status_code == 303
+    assert client.post(f"/studies/{study_id}/rounds/open", data={"confirm": "yes"}).status_code == 303
     response = client.post(f"/studies/{study_id}/protocol", data=_protocol_form(stopping="stable"))
     assert response.status_code == 422 and "locked" in response.get_data(as_text=True)
     response = client.post(f"/studies/{study_id}/groups", data={"groups": "service_user: Users\nstaff: Staff\nx: X"})
@@ -137,7 +137,7 @@ def test_statements_add_edit_move_delete(app, client, owner):
     assert client.post(f"/studies/{study_id}/statements/{new_id}/up").status_code == 303
     assert client.post(f"/studies/{study_id}/statements/{new_id}",
                        data={"code": "M-01", "domain": "Meaning", "text": "Edited"}).status_code == 303
-    assert client.post(f"/studies/{study_id}/statements/{first_id}/delete").status_code == 303
+    assert client.post(f"/studies/{study_id}/statements/{first_id}/delete", data={"confirm": "yes"}).status_code == 303
     with app.app_context():
         study = db.session.get(Study, study_id)
         assert [s.code for s in study.statements] == ["A-02", "M-01", "B-01"]
