@@ -95,7 +95,7 @@ def test_staff_pages_take_only_ascii_numbers(app, client, owner, value):
     _, study_id = owner
     assert client.get(f"/studies/{study_id}/panel?page={value}").status_code == 200
     assert client.get(f"/studies/{study_id}/open-answers?question={value}").status_code in (200, 303)
-    assert client.post(f"/studies/{study_id}/rounds/open").status_code == 303
+    assert client.post(f"/studies/{study_id}/rounds/open", data={"confirm": "yes"}).status_code == 303
     response = client.post(f"/studies/{study_id}/rounds/1/timing",
                            data={"closes_on": "2099-01-01", "closes_time": "12:00", "reminder_days": value})
     assert response.status_code == 422

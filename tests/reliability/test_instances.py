@@ -84,7 +84,7 @@ def test_a_revoked_link_stops_at_once_on_the_other_instance(two_instances, app, 
         study = db.session.get(Study, study_id)
         panellist, token = add_panellist(study, study.groups[0])
         db.session.commit()
-        panellist_id = panellist.id
+        contact_id = panellist.contact.id
     assert Browser(b.url).get(f"/p/{token}").status == 303
 
     staff = Browser(a.url)
@@ -92,7 +92,7 @@ def test_a_revoked_link_stops_at_once_on_the_other_instance(two_instances, app, 
     assert staff.post("/staff/login", {"csrf_token": page.csrf(), "email": "facilitator@example.org",
                                        "password": "correct horse battery"}).status == 303
     panel = staff.get(f"/studies/{study_id}/panel")
-    revoked = staff.post(f"/studies/{study_id}/panel/{panellist_id}/revoke", {"csrf_token": panel.csrf()})
+    revoked = staff.post(f"/studies/{study_id}/panel/contacts/{contact_id}/revoke", {"csrf_token": panel.csrf()})
     assert revoked.status == 303
 
     assert Browser(b.url).get(f"/p/{token}").status == 404

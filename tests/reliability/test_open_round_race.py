@@ -37,7 +37,7 @@ def test_two_opens_at_once_open_one_round(app, make_user, make_study, monkeypatc
     responses = {}
 
     def open_round(i):
-        responses[i] = clients[i].post(f"/studies/{study_id}/rounds/open")
+        responses[i] = clients[i].post(f"/studies/{study_id}/rounds/open", data={"confirm": "yes"})
 
     threads = [threading.Thread(target=open_round, args=(i,)) for i in range(2)]
     for t in threads:
