@@ -31,14 +31,14 @@ def panel_invite(study_id: int, contacts: Path, links_file: Path, send: bool) ->
     from delphi.models import MailKind
     from delphi.services import invitations
     from delphi.services.outbox import queue_panel_mail
+    from delphi.services.csv_import import decode_spreadsheet_text
     from delphi.services.round_timing import mail_text
 
     require_public_url(current_app)
     require_schema()
-    try:
-        content = contacts.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise click.ClickException(f"{contacts} is not UTF-8 text.") from exc
+    content = decode_spreadsheet_text(contacts.read_bytes())
+    if content is None:
+        raise click.ClickException(f"{contacts} is not text: save it from your spreadsheet as CSV.")
     with writing():
         study = find_study(study_id)
         try:

@@ -106,7 +106,7 @@ def non_completers(study_id: int):
 def import_panel(study_id: int):
     study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
     upload = ContactsForm()
-    if upload.validate_on_submit() and (content := uploaded_text(upload.file)) is not None:
+    if upload.validate_on_submit() and (content := uploaded_text(upload.file, spreadsheet=True)) is not None:
         try:
             links = add_panel(study, parse_contacts_csv(content, study), current_user)
         except ContactsError as exc:

@@ -139,7 +139,7 @@ def import_statements(study_id: int):
     if confirm.validate_on_submit() and confirm.content.data:
         content = confirm.content.data
     elif upload.validate_on_submit():
-        content = uploaded_text(upload.file)
+        content = uploaded_text(upload.file, spreadsheet=True)
         errors = list(upload.file.errors)
     else:
         content = None

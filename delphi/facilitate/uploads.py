@@ -1,13 +1,16 @@
-"""Reading an uploaded text file (CSV, TOML) as UTF-8, with a plain-language error for the form."""
+"""Reading an uploaded text file (CSV, TOML), with a plain-language error for the form."""
 from __future__ import annotations
 
 from flask import Response
 
+from delphi.services.csv_import import decode_spreadsheet_text
+
 MAX_UPLOAD = 1024 * 1024
 
 
-def uploaded_text(field) -> str | None:
-    """The file's text, or None after adding an error to the field."""
+def uploaded_text(field, spreadsheet: bool = False) -> str | None:
+    """The file's text, or None after adding an error to the field. A ``spreadsheet`` file (CSV) may also be
+    Windows-1252, as Excel saves "CSV" by default; a protocol (TOML) is UTF-8 by definition."""
     storage = field.data
     if storage is None or not getattr(storage, "filename", ""):
         field.errors.append("Choose a file to upload.")
@@ -16,10 +19,15 @@ def uploaded_text(field) -> str | None:
     if len(raw) > MAX_UPLOAD:
         field.errors.append("The file is larger than 1 MB.")
         return None
+    if spreadsheet:
+        text = decode_spreadsheet_text(raw)
+        if text is None:
+            field.errors.append("The file is not text. Save it from your spreadsheet as “CSV” and try again.")
+        return text
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
-        field.errors.append("The file is not UTF-8 text. Save it as “CSV UTF-8” (or UTF-8 text) and try again.")
+        field.errors.append("The file is not UTF-8 text. Save it as UTF-8 text and try again.")
         return None
 
 

@@ -170,12 +170,44 @@ def test_statement_import_errors_write_nothing(app, client, owner, content, mess
         assert len(db.session.get(Study, study_id).statements) == 3
 
 
-def test_statement_import_rejects_non_utf8(client, owner):
+def test_statement_import_reads_norwegian_excel_csv(app, client, owner):
+    """Norwegian Excel's "CSV": semicolons and Windows-1252 (once refused as "not UTF-8"); the preview shows the
+    text as written, and confirming it stores it."""
+    _, study_id = owner
+    content = ("code;domain;text\nNO-01;Håp;Å bli hørt av de ansatte, også når jeg er uenig\n"
+               'NO-02;Tilhørighet;"Familie; venner og nettverk"\n')
+    response = client.post(f"/studies/{study_id}/statements/import",
+                           data={"file": (io.BytesIO(content.encode("cp1252")), "s.csv")},
+                           content_type="multipart/form-data")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Import 2 statements" in page
+    assert "Å bli hørt av de ansatte, også når jeg er uenig" in page
+    assert client.post(f"/studies/{study_id}/statements/import", data={"content": content}).status_code == 303
+    with app.app_context():
+        texts = {s.code: (s.domain, s.text) for s in db.session.get(Study, study_id).statements}
+    assert texts["NO-01"] == ("Håp", "Å bli hørt av de ansatte, også når jeg er uenig")
+    assert texts["NO-02"] == ("Tilhørighet", "Familie; venner og nettverk")
+
+
+def test_statement_import_refuses_a_file_that_is_not_text(client, owner):
     _, study_id = owner
     response = client.post(f"/studies/{study_id}/statements/import",
-                           data={"file": (io.BytesIO("a,b,æ".encode("latin-1")), "s.csv")},
+                           data={"file": (io.BytesIO(b"PK\x03\x04\x81\x8d\x8f\x90\x9d"), "s.xlsx")},
                            content_type="multipart/form-data")
-    assert response.status_code == 422 and "not UTF-8" in response.get_data(as_text=True)
+    assert response.status_code == 422 and "not text" in response.get_data(as_text=True)
+
+
+def test_contacts_file_with_semicolons_in_windows_1252(app, client, owner):
+    _, study_id = owner
+    content = "group;email;phone\nservice_user;åse@example.org;+47 900 00 000\nstaff;;+47 911 11 111\n"
+    response = client.post(f"/studies/{study_id}/panel/import",
+                           data={"file": (io.BytesIO(content.encode("cp1252")), "c.csv")},
+                           content_type="multipart/form-data")
+    assert response.status_code == 200, response.get_data(as_text=True)
+    with app.app_context():
+        contacts = sorted((p.group.key, p.contact.email, p.contact.phone)
+                          for p in db.session.get(Study, study_id).panellists)
+    assert contacts == [("service_user", "åse@example.org", "+47 900 00 000"), ("staff", None, "+47 911 11 111")]
 
 
 def test_statement_export_neutralises_formulas(app, client, owner):
