@@ -89,8 +89,16 @@ class StoppingRule(RichEnum):
 
 
 class WithdrawalPolicy(RichEnum):
+    """What happens to a panellist's answers when they leave the study (their contact details are erased either
+    way). Panellists consent under it, so it locks when round 1 opens."""
+
     keep = "keep"  # ratings stay, anonymous, in the analysis; contact details are erased
     delete = "delete"  # ratings are deleted too
+
+    __titles__ = {
+        "keep": "Keep their answers in the analysis, with no trace of whose they were",
+        "delete": "Delete their answers too",
+    }
 
 
 LANGUAGES = ("en", "nb")

@@ -25,7 +25,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from analysis import parse_rule
 from delphi.errors import InputErrors
-from delphi.models import ConsensusScope, StoppingRule, StudyRole
+from delphi.models import ConsensusScope, StoppingRule, StudyRole, WithdrawalPolicy
 from delphi.protocol import Protocol
 from delphi.services.invitations import check_email
 from delphi.services.round_timing import one_line
@@ -93,18 +93,23 @@ class TextsForm(FlaskForm):
     min_group_feedback = WholeNumberField("Smallest group whose figures panellists see",
                                       validators=_whole("the smallest group size", 1, 1000))
     allow_suggestions = BooleanField("Panellists may suggest new statements")
+    allow_group_choice = BooleanField("Panellists choose their own stakeholder group when they first open their link")
+    withdrawal = RadioField("When a panellist leaves the study", choices=options(WithdrawalPolicy.choices()),
+                            validators=[DataRequired("Choose what happens to a leaving panellist's answers.")])
 
     @classmethod
     def of(cls, protocol: Protocol) -> TextsForm:
         return cls(data=dict(title=protocol.title, language=protocol.language, information=protocol.information,
                              consent=protocol.consent, min_group_feedback=protocol.min_group_feedback,
-                             allow_suggestions=protocol.allow_suggestions))
+                             allow_suggestions=protocol.allow_suggestions,
+                             allow_group_choice=protocol.allow_group_choice, withdrawal=protocol.withdrawal))
 
     def changes(self) -> dict:
         """The protocol keys this form sets (``update_settings``)."""
         return {"title": self.title.data, "language": self.language.data, "information": self.information.data or "",
                 "consent": self.consent.data or "", "min_group_feedback": self.min_group_feedback.data,
-                "allow_suggestions": self.allow_suggestions.data}
+                "allow_suggestions": self.allow_suggestions.data, "allow_group_choice": self.allow_group_choice.data,
+                "withdrawal": self.withdrawal.data}
 
 
 class ProtocolForm(FlaskForm):

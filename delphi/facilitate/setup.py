@@ -24,6 +24,7 @@ PROTOCOL_FIELDS = {
     "consensus": "agree_low", "stopping": "stopping", "max_rounds": "max_rounds",
     "title": "title", "language": "language", "information": "information", "consent": "consent",
     "min_group_feedback": "min_group_feedback", "allow_suggestions": "allow_suggestions", "groups": "groups",
+    "allow_group_choice": "allow_group_choice", "withdrawal": "withdrawal",
 }
 
 

@@ -101,7 +101,7 @@ class Study(Base):
     LOCKED_COLUMNS = ("scale_min", "scale_max", "scale_labels", "unable_to_rate", "agree_low", "agree_high",
                       "disagree_low", "disagree_high", "consensus_scope", "include_rule", "exclude_rule",
                       "stable_change", "quantile_method", "unable_in_denominator", "min_group_feedback",
-                      "stopping_rule", "max_rounds")
+                      "stopping_rule", "max_rounds", "withdrawal_policy")
 
     def __repr__(self) -> str:
         return f"<Study {self.id} {self.title!r}>"

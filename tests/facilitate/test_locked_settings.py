@@ -104,3 +104,22 @@ def test_the_model_keeps_a_locked_value_whatever_the_path(app, make_study, colum
         with pytest.raises(DomainError, match=f"Round 1 has opened, so {column} is locked"):
             setattr(study, column, value)
         setattr(study, column, getattr(study, column))  # writing the same value back is no change
+
+
+def test_withdrawal_policy_and_group_choice_are_set_on_the_web_and_the_policy_locks(app, client, owner):
+    """Both lived only in protocol files; panellists consent under the withdrawal policy, so it locks at round 1."""
+    _, study_id = owner
+    data = {**TEXTS, "withdrawal": "delete", "allow_group_choice": "y"}
+    assert client.post(f"/studies/{study_id}/settings", data=data).status_code == 303
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        assert (study.withdrawal_policy.value, study.allow_group_choice) == ("delete", True)
+    _open_round_one(client, study_id)
+    page = client.get(f"/studies/{study_id}/settings").get_data(as_text=True)
+    assert "Delete their answers too. Locked" in page
+    response = client.post(f"/studies/{study_id}/settings", data={**data, "withdrawal": "keep"})
+    assert response.status_code == 422 and "withdrawal: round 1 has opened" in response.get_data(as_text=True)
+    assert client.post(f"/studies/{study_id}/settings", data={**data, "allow_group_choice": ""}).status_code == 303
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        assert (study.withdrawal_policy.value, study.allow_group_choice) == ("delete", False)
