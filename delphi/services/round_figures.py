@@ -10,6 +10,7 @@ import numpy as np
 import sqlalchemy as sa
 
 import analysis
+from analysis.rand_ucla import rand_ucla_from_counts
 from delphi.extensions import db
 from delphi.models import (
     Classification,
@@ -127,9 +128,16 @@ def scope_figures(figures: analysis.RoundFigures, ratings: np.ndarray, groups: n
         elif scope == "equal_groups":
             ru, row["rwg"], row["ad"] = None, nan, nan
         else:
+            # From the group's tally, as compute_round does for the panel: integer counts do not depend on which
+            # empty rows the matrix holds, so the close and ``delphi analyse`` agree to the last bit.
             part = x[groups == scope]
-            ru = analysis.rand_ucla(part, quantile_method) if on_1_9 else None
-            row["rwg"], row["ad"] = analysis.rwg(part, scale), analysis.average_deviation(part)
+            t = np.stack([(part == v).sum(axis=0) for v in scale.points]).astype(float)
+            ru = rand_ucla_from_counts(t, quantile_method) if on_1_9 else None
+            n = summary.n
+            uniform = (scale.n_points ** 2 - 1) / 12
+            row["rwg"] = np.where(n > 1, np.maximum(1 - summary.sd ** 2 / np.where(n > 1, uniform, 1), 0.0), np.nan)
+            spread = np.abs(scale.points[:, None] - np.where(np.isnan(summary.mean), 0, summary.mean)[None, :])
+            row["ad"] = np.where(n > 1, (t * spread).sum(axis=0) / np.maximum(n, 1), np.nan)
         for name in RAND_UCLA_COLUMNS:
             row[name] = getattr(ru, name) if ru is not None else np.full(n_statements, None, dtype=object)
         out[scope] = row

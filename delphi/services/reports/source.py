@@ -30,9 +30,10 @@ from delphi.models import (
     Submission,
 )
 from delphi.protocol import Protocol, StatementSpec
-from delphi.services.analyse import LongRatings, read_ratings_text
+from delphi.services.analyse import LongRatings
 from delphi.services.csv_export import csv_text_by_column
 from delphi.services.studies import study_protocol
+from delphi.services.reports.stored import StoredRound, stored_rounds
 from delphi.services.suppression import withheld_cells
 
 RATINGS_COLUMNS = ("round", "panellist", "group", "statement", "rating", "comment")
@@ -73,6 +74,9 @@ class ReportSource:
     # (round, statement code) -> {scope: (n, n_unable)} as frozen when the round closed; None for a ratings file.
     # A withdrawal whose ratings the protocol deletes makes the figures now differ from those seen at the close.
     closed: dict[tuple[int, str], dict[str, tuple[int, int]]] | None = None
+    # The figures stored at each round's close (``stored.py``): what every table of a study's report and downloads
+    # shows. None for a ratings file, whose figures are computed from ``long``.
+    stored: list[StoredRound] | None = None
 
 
 def _rating_rows(study: Study) -> list[tuple]:
@@ -131,16 +135,50 @@ def analysis_protocol(study: Study) -> Protocol:
     return replace(protocol, statements=statements)
 
 
+def long_from_rows(rows, protocol: Protocol) -> LongRatings:
+    """The rows of :func:`_rating_rows` as the matrices that ``delphi analyse`` reads from the same rows written out
+    as ``ratings.csv`` (panellists sorted by pseudonym, statements in protocol order, "unable to rate" where the value
+    is empty), built straight from the database rows with numpy, without writing and parsing text."""
+    if not rows:
+        return empty_ratings(protocol)
+    codes = [s.code for s in protocol.statements]
+    column_of = {code: j for j, code in enumerate(codes)}
+    rounds = tuple(sorted({r[0] for r in rows}))
+    group_of = {r[1]: r[2] for r in rows}
+    panellists = tuple(sorted(group_of))
+    row_of = {name: i for i, name in enumerate(panellists)}
+    round_at = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    row_at = np.fromiter((row_of[r[1]] for r in rows), dtype=np.intp, count=len(rows))
+    column_at = np.fromiter((column_of[r[3]] for r in rows), dtype=np.intp, count=len(rows))
+    value_at = np.fromiter((np.nan if r[4] is None else r[4] for r in rows), dtype=float, count=len(rows))
+    shape = (len(panellists), len(codes))
+    ratings, unable = {}, {}
+    for k in rounds:
+        chosen = round_at == k
+        ratings[k] = np.full(shape, np.nan)
+        ratings[k][row_at[chosen], column_at[chosen]] = value_at[chosen]
+        unable[k] = np.zeros(shape, dtype=bool)
+        unable[k][row_at[chosen], column_at[chosen]] = np.isnan(value_at[chosen])
+    return LongRatings(rounds=rounds, panellists=panellists, groups=np.array([group_of[p] for p in panellists],
+                                                                               dtype=object),
+                       statements=tuple(codes), ratings=ratings, unable=unable)
+
+
 def source_from_study(study: Study) -> ReportSource:
+    """A study's source: its ratings straight from the database (as the round close loads them) and the figures
+    stored at each close, which every table shows."""
     protocol = analysis_protocol(study)
-    text = ratings_csv_text(_rating_rows(study))
-    long = read_ratings_text(text, [g.key for g in protocol.groups], [s.code for s in protocol.statements],
-                             protocol.scale) if text.count("\n") > 1 else empty_ratings(protocol)
+    rows = _rating_rows(study)
+    text = ratings_csv_text(rows)
+    long = long_from_rows(rows, protocol)
+    del rows
+    keys = [g.key for g in protocol.groups]
     return ReportSource(protocol=protocol, ratings_csv=text, long=long, from_study=True,
                         locked_protocol=study.locked_protocol, flow=participant_flow(study, long),
                         history=item_history(study),
                         statement_status={s.code: s.status.value for s in study.statements},
-                        closed=closed_sizes(study))
+                        closed=closed_sizes(study),
+                        stored=stored_rounds(study, [s.code for s in protocol.statements], keys))
 
 
 def source_from_ratings(long: LongRatings, protocol: Protocol, ratings_csv: str = "") -> ReportSource:

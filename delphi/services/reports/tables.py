@@ -9,6 +9,7 @@ import tomli_w
 from delphi.protocol import protocol_to_toml
 from delphi.services.analyse import analyse, outputs_text
 from delphi.services.csv_export import csv_text
+from delphi.services.reports import stored
 from delphi.services.reports.source import ReportSource
 
 CODEBOOK_COLUMNS = ("file", "column", "meaning", "code", "code_meaning")
@@ -23,9 +24,14 @@ def unable_code(scale_max: int) -> int:
 
 
 def results_tables(source: ReportSource) -> dict[str, str]:
-    """``statistics.csv`` and ``consensus.csv``: :func:`delphi.services.analyse.analyse` on the ratings as read back
-    from ``ratings.csv``, written by the same function as ``delphi analyse``, small cells withheld (with the sizes
-    frozen at each close, so that a withdrawal cannot be subtracted out)."""
+    """``statistics.csv`` and ``consensus.csv``, written by the same function as ``delphi analyse``: a study's from
+    the figures stored at each close (``stored.py``; no statistics computed here), a ratings file's from
+    :func:`delphi.services.analyse.analyse`; small cells withheld (with the sizes frozen at each close, so that a
+    withdrawal cannot be subtracted out)."""
+    if source.stored is not None:
+        p = source.protocol
+        return outputs_text(*stored.statistics_rows(source.stored, source.long, [g.key for g in p.groups],
+                                                    p.min_group_feedback))
     if not source.long.rounds:
         return outputs_text([], [])
     return outputs_text(*analyse(source.long, source.protocol, source.closed))
