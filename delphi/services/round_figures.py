@@ -140,11 +140,13 @@ def scope_figures(figures: analysis.RoundFigures, ratings: np.ndarray, groups: n
             row["ad"] = np.where(n > 1, (t * spread).sum(axis=0) / np.maximum(n, 1), np.nan)
         for name in RAND_UCLA_COLUMNS:
             row[name] = getattr(ru, name) if ru is not None else np.full(n_statements, None, dtype=object)
+        if ru is not None:  # no ratings: neither disagreement nor its absence
+            row["disagreement"] = np.where(summary.n > 0, ru.disagreement.astype(object), None)
         out[scope] = row
     return out
 
 
-def _scope_extra(values: dict[str, np.ndarray], j: int, has_ratings: bool) -> dict:
+def _scope_extra(values: dict[str, np.ndarray], j: int) -> dict:
     """One row's :data:`SCOPE_COLUMNS` as stored in ``RoundResult.extra``: RAND/UCLA as its own dict (absent off a
     1-9 scale), the rest flat."""
     item = {"cv": _clean(values["cv"][j]), "agree_ci_low": _clean(values["agree_ci_low"][j]),
@@ -152,7 +154,7 @@ def _scope_extra(values: dict[str, np.ndarray], j: int, has_ratings: bool) -> di
             "average_deviation": _clean(values["ad"][j])}
     if values["appropriateness"][j] is not None:
         item["rand_ucla"] = {name: _clean(values[name][j]) for name in ("p30", "p70", "ipr", "iprcp", "ipras")}
-        item["rand_ucla"].update(disagreement=bool(values["disagreement"][j]) if has_ratings else None,
+        item["rand_ucla"].update(disagreement=_clean(values["disagreement"][j]),
                                  appropriateness=str(values["appropriateness"][j]))
     return item
 
@@ -200,10 +202,13 @@ def compute_round_figures(round_: Round) -> ClosedRoundFigures:
                 "verdict": Classification(str(computed.verdicts[scope][j])),
                 "distribution": {str(v): int(c[j]) for v, c in counts.items()},
                 "extra": {**(extra[j] if scope == "overall" else {}),
-                          **_scope_extra(per_scope[scope], j, bool(summary.n[j]))},
+                          **_scope_extra(per_scope[scope], j)},
             })
     w = computed.kendalls_w
-    kappa = analysis.fleiss_kappa(ratings) if ratings.size else None
+    # Fleiss' kappa on the panellists who rated (one who only answered "unable to rate" would leave no statement
+    # complete), as the report computes it for a ratings file.
+    raters = ratings[(~np.isnan(ratings)).any(axis=1)] if ratings.size else ratings
+    kappa = analysis.fleiss_kappa(raters) if raters.size else None
     figures.indices = {
         "n_panellists": int((~np.isnan(ratings)).any(axis=1).sum()),
         # Kendall's W is listwise: only panellists who rated every statement of the round count.
