@@ -77,6 +77,9 @@ class ReportSource:
     # The figures stored at each round's close (``stored.py``): what every table of a study's report and downloads
     # shows. None for a ratings file, whose figures are computed from ``long``.
     stored: list[StoredRound] | None = None
+    # Panellists' reasons for changing a rating: (round, pseudonym, group, statement code, reason), by round,
+    # pseudonym and statement (never by time: docs/security.md, "Who can know what").
+    reasons: list[tuple] = field(default_factory=list)
 
 
 def _rating_rows(study: Study) -> list[tuple]:
@@ -106,6 +109,22 @@ def _rating_rows(study: Study) -> list[tuple]:
         return result.cursor.fetchall()
     finally:
         result.close()
+
+
+def _reason_rows(study: Study) -> list[tuple]:
+    """Every reason given for changing a rating in the study's closed rating rounds, on the ratings that
+    ``ratings.csv`` holds: (round, pseudonym, group, code, reason), by round, pseudonym and statement."""
+    return [tuple(row) for row in db.session.execute(
+        sa.select(Round.number, Panellist.pseudonym, StakeholderGroup.key, Statement.code, Rating.change_reason)
+        .join(Round, Round.id == Rating.round_id)
+        .join(Panellist, Panellist.id == Rating.panellist_id)
+        .join(StakeholderGroup, StakeholderGroup.id == Panellist.group_id)
+        .join(Statement, Statement.id == Rating.statement_id)
+        .join(RoundStatement, sa.and_(RoundStatement.round_id == Rating.round_id,
+                                      RoundStatement.statement_id == Rating.statement_id))
+        .where(Round.study_id == study.id, Round.status == RoundStatus.closed, Round.kind == RoundKind.rating,
+               sa.or_(Rating.value.is_not(None), Rating.unable_to_rate), Rating.change_reason != "")
+        .order_by(Round.number, Panellist.pseudonym, RoundStatement.position))]
 
 
 def closed_sizes(study: Study) -> dict[tuple[int, str], dict[str, tuple[int, int]]]:
@@ -178,7 +197,8 @@ def source_from_study(study: Study) -> ReportSource:
                         history=item_history(study),
                         statement_status={s.code: s.status.value for s in study.statements},
                         closed=closed_sizes(study),
-                        stored=stored_rounds(study, [s.code for s in protocol.statements], keys))
+                        stored=stored_rounds(study, [s.code for s in protocol.statements], keys),
+                        reasons=_reason_rows(study))
 
 
 def source_from_ratings(long: LongRatings, protocol: Protocol, ratings_csv: str = "") -> ReportSource:

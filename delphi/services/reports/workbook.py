@@ -12,7 +12,9 @@ from delphi import __version__
 from delphi.services.csv_export import neutralise
 
 NUMERIC = {"round", "n", "n_unable", "median", "q1", "q3", "iqr", "mean", "sd", "pct_agree", "pct_neutral",
-           "pct_disagree", "rating"}
+           "pct_disagree", "rating", "p30", "p70", "ipr", "iprcp", "ipras", "rwg", "ad", "cv", "agree_ci_low",
+           "agree_ci_high"}
+BOOLEAN = {"disagreement"}
 
 
 def _rows(text: str) -> tuple[list[str], list[dict]]:
@@ -23,6 +25,10 @@ def _rows(text: str) -> tuple[list[str], list[dict]]:
 def _typed(column: str, cell: str):
     """A CSV cell as the value it stands for: numbers in numeric columns (None when empty), text otherwise (the CSV
     writer's apostrophe kept, since the spreadsheet needs it too)."""
+    if cell is None:  # a row shorter than the header (csv.DictReader's restval)
+        return None
+    if column in BOOLEAN:
+        return {"true": True, "false": False}.get(cell)
     if column in NUMERIC:
         if cell == "":
             return None
@@ -34,7 +40,9 @@ def _typed(column: str, cell: str):
 def tables(texts: dict[str, str]) -> dict[str, tuple[list[str], list[list]]]:
     """The CSV downloads as typed tables, keyed by sheet name."""
     out = {}
-    for name in ("statistics.csv", "consensus.csv", "statements.csv", "codebook.csv"):
+    for name in ("statistics.csv", "consensus.csv", "statements.csv", "reasons.csv", "codebook.csv"):
+        if name not in texts:
+            continue
         header, rows = _rows(texts[name])
         out[name.removesuffix(".csv")] = (header, [[_typed(c, r[c]) for c in header] for r in rows])
     return out
