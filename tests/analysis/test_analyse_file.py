@@ -89,8 +89,8 @@ def test_outputs_match_the_analysis_functions(tmp_path, scope):
                     ru = analysis.rand_ucla(part)
                     independent.update({f: getattr(ru, f)[j] for f in ("p30", "p70", "ipr", "iprcp", "ipras")},
                                        rwg=analysis.rwg(part, scale)[j], ad=analysis.average_deviation(part)[j])
-                    if summary.n[j]:
-                        assert row["disagreement"] == ("true" if ru.disagreement[j] else "false")
+                    assert row["disagreement"] == (("true" if ru.disagreement[j] else "false") if summary.n[j]
+                                                   else "")  # no ratings: neither disagreement nor its absence
                     assert row["appropriateness"] == ru.appropriateness[j]
                 else:
                     assert all(row[f] == "" for f in ("p30", "ipr", "disagreement", "appropriateness", "rwg", "ad"))
