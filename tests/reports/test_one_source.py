@@ -199,3 +199,27 @@ def test_a_withdrawal_after_the_close_leaves_the_figures_frozen_and_one_verdict_
         check_report(report, db.session.get(Study, study_id), verdicts, figures, indices)
         assert "withdrawals removed answers from these rounds" in report
         assert "Every figure is as it was when its round closed" in report
+
+
+def test_the_workbook_and_json_hold_each_rounds_indices_as_stored(app):
+    """Fleiss' kappa, Krippendorff's alpha and Kendall's W (with the panellists it used, of those who rated) per
+    round, in the workbook and results.json, as stored at each close."""
+    with app.app_context():
+        study_id = build_three_round_study()
+        files = build_downloads(db.session.get(Study, study_id))
+        _, _, indices = stored_values(study_id)
+    rounds = json.loads(files["results.json"])["rounds"]
+    assert [r["round"] for r in rounds] == sorted(indices)
+    for row in rounds:
+        stored = indices[row["round"]]
+        w = stored["kendalls_w"]
+        assert (row["n_panellists"], row["kendalls_w_n"], row["kendalls_w"], row["kendalls_w_p"]) == (
+            stored["n_panellists"], w["n_panellists"], w["w"], w["pvalue"])
+        assert row["krippendorff_alpha"] == stored["krippendorff_alpha_ordinal"]
+        assert (row["fleiss_kappa"], row["fleiss_kappa_statements"]) == (
+            stored["fleiss_kappa"]["kappa"], stored["fleiss_kappa"]["n_subjects"])
+        assert row["rwg_j"] == stored["rwg_j"]
+        assert row["kendalls_w_n"] <= row["n_panellists"]
+    book = openpyxl.load_workbook(io.BytesIO(files["results.xlsx"]))
+    sheet = list(book["rounds"].values)
+    assert [dict(zip(sheet[0], r))["kendalls_w_n"] for r in sheet[1:]] == [r["kendalls_w_n"] for r in rounds]

@@ -64,7 +64,8 @@ class _Files:
     def texts(self) -> dict[str, str]:
         """The CSV tables that the workbook and the JSON repeat."""
         return {"codebook.csv": tables.codebook_csv(self.source), "statements.csv": tables.statements_csv(self.source),
-                **tables.results_tables(self.source), "reasons.csv": tables.reasons_csv(self.source)}
+                **tables.results_tables(self.source), "rounds.csv": tables.rounds_csv(self.source),
+                "reasons.csv": tables.reasons_csv(self.source)}
 
     @cached_property
     def ratings_frame(self):

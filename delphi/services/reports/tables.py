@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tomllib
 
+import numpy as np
+
 import tomli_w
 
 from delphi.protocol import protocol_to_toml
@@ -35,6 +37,34 @@ def results_tables(source: ReportSource) -> dict[str, str]:
     if not source.long.rounds:
         return outputs_text([], [])
     return outputs_text(*analyse(source.long, source.protocol, source.closed))
+
+
+ROUNDS_COLUMNS = ("round", "statements", "n_panellists", "kendalls_w_n", "kendalls_w", "kendalls_w_uncorrected",
+                  "kendalls_w_chi2", "kendalls_w_df", "kendalls_w_p", "krippendorff_alpha", "fleiss_kappa",
+                  "fleiss_kappa_z", "fleiss_kappa_p", "fleiss_kappa_statements", "rwg_j")
+
+
+def rounds_csv(source: ReportSource) -> str:
+    """Whole-panel indices per round, for the workbook and the JSON (a study's as stored at each close): Kendall's W
+    with the panellists it used (listwise: those who rated every statement of the round, of ``n_panellists`` who
+    rated any), Krippendorff's alpha (ordinal), Fleiss' kappa with the statements it used, rwg(J)."""
+    from delphi.services.reports.findings import compute_rounds
+
+    rows = []
+    for v in compute_rounds(source):
+        w, kappa = v.figures.kendalls_w, v.fleiss
+        rows.append([v.number, len(v.columns), v.n_raters, w.n_panellists, w.w, w.w_uncorrected, w.chi2, w.df,
+                     w.pvalue, v.figures.krippendorff_alpha, *((kappa.kappa, kappa.z, kappa.pvalue, kappa.n_subjects)
+                                                               if kappa is not None else (None,) * 4),
+                     v.figures.rwg_j])
+    return csv_text(ROUNDS_COLUMNS, [[_cell(value) for value in row] for row in rows])
+
+
+def _cell(value):
+    """Plain Python numbers for :func:`csv_cell` (which writes floats in full precision, NaN and None empty)."""
+    if value is None:
+        return None
+    return int(value) if isinstance(value, (int, np.integer)) else float(value)
 
 
 def reasons_csv(source: ReportSource) -> str:
@@ -92,6 +122,12 @@ def codebook_csv(source: ReportSource) -> str:
           for name in ("comments.sav", "comments.dta")],
         *[[name, "reason", "The reason the panellist gave for changing their rating from the round before (may be "
            "empty).", "", ""] for name in ("comments.sav", "comments.dta")],
+        ["results.xlsx, results.json", "rounds", "Whole-panel indices per round, as stored at each close: the "
+         "statements rated, the panellists who rated any (n_panellists), Kendall's W (tie-corrected; kendalls_w_n: "
+         "the panellists it used, only those who rated every statement of the round, as SPSS does), its chi-squared, "
+         "df and p, Krippendorff's alpha (ordinal, every rating), Fleiss' kappa with z and p (each scale point a "
+         "category; fleiss_kappa_statements: the statements every panellist rated, the only ones it uses), rwg(J).",
+         "", ""],
         ["results.xlsx, results.json", "reasons", "Every reason given for changing a rating: round, statement and "
          "reason, by round and statement (not in the order written; no pseudonym: match them in comments.sav or "
          "comments.dta).", "", ""],

@@ -13,7 +13,9 @@ from delphi.services.csv_export import neutralise
 
 NUMERIC = {"round", "n", "n_unable", "median", "q1", "q3", "iqr", "mean", "sd", "pct_agree", "pct_neutral",
            "pct_disagree", "rating", "p30", "p70", "ipr", "iprcp", "ipras", "rwg", "ad", "cv", "agree_ci_low",
-           "agree_ci_high"}
+           "agree_ci_high", "statements", "n_panellists", "kendalls_w_n", "kendalls_w", "kendalls_w_uncorrected",
+           "kendalls_w_chi2", "kendalls_w_df", "kendalls_w_p", "krippendorff_alpha", "fleiss_kappa", "fleiss_kappa_z",
+           "fleiss_kappa_p", "fleiss_kappa_statements", "rwg_j"}
 BOOLEAN = {"disagreement"}
 
 
@@ -40,7 +42,7 @@ def _typed(column: str, cell: str):
 def tables(texts: dict[str, str]) -> dict[str, tuple[list[str], list[list]]]:
     """The CSV downloads as typed tables, keyed by sheet name."""
     out = {}
-    for name in ("statistics.csv", "consensus.csv", "statements.csv", "reasons.csv", "codebook.csv"):
+    for name in ("statistics.csv", "consensus.csv", "rounds.csv", "statements.csv", "reasons.csv", "codebook.csv"):
         if name not in texts:
             continue
         header, rows = _rows(texts[name])
