@@ -59,9 +59,6 @@ def test_round_trip_through_delphi_analyse_is_exact(files, runner, tmp_path, app
     result = runner.invoke("analyse", str(tmp_path / "ratings.csv"), "--protocol", str(tmp_path / "protocol.toml"),
                            "--out", str(tmp_path / "out"))
     assert result.exit_code == 0, result.output
-    mine, theirs = rows((tmp_path / "out" / "statistics.csv").read_bytes()), rows(files["statistics.csv"])
-    for a, b in zip(mine, theirs):
-        assert a == b, {k: (a[k], b[k]) for k in a if a[k] != b[k]} | {"at": (a["round"], a["statement"], a["scope"])}
     assert (tmp_path / "out" / "statistics.csv").read_bytes() == files["statistics.csv"]
     assert (tmp_path / "out" / "consensus.csv").read_bytes() == files["consensus.csv"]
     assert "A ratings file does not say who was invited" in (tmp_path / "out" / "report.html").read_text()
