@@ -58,18 +58,19 @@ def methods_lines(methods: list[tuple[str, str]]) -> list[list[str]]:
 def results_xlsx(texts: dict[str, str], methods: list[tuple[str, str]]) -> bytes:
     """A workbook with a "Methods" sheet first, then statistics, consensus, statements and codebook. Every text cell,
     headers included, is neutralised against formulas; numbers are stored as numbers."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Methods"
+    # Write-only: rows go straight to the file's XML instead of a cell object each (about a third less time for
+    # the statistics sheet of a national study, 2,400 rows x 27 columns).
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Methods")
     for line in methods_lines(methods):
         sheet.append([neutralise(v) for v in line])
     for name, (header, rows) in tables(texts).items():
         sheet = book.create_sheet(name)
+        sheet.freeze_panes = "A2"  # set before the first row, as a write-only sheet needs
         sheet.append([neutralise(h) for h in header])
         for row in rows:
             # Text cells arrive already neutralised by the CSV writer; neutralise() leaves "'=..." alone.
             sheet.append([neutralise(v) for v in row])
-        sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
