@@ -16,7 +16,14 @@ import pytest
 import sqlalchemy as sa
 
 from delphi.extensions import db
-from delphi.models import Panellist, Round, RoundResult, RoundStatement, Statement, Study
+from delphi.models import (
+    Panellist,
+    Round,
+    RoundResult,
+    RoundStatement,
+    Statement,
+    Study,
+)
 from delphi.services.analyse import analyse
 from delphi.services.panel import withdraw_panellist
 from delphi.services.reports import build_downloads

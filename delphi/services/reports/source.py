@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-
 import sqlalchemy as sa
 
 from delphi.extensions import db
@@ -32,8 +31,8 @@ from delphi.models import (
 from delphi.protocol import Protocol, StatementSpec
 from delphi.services.analyse import LongRatings
 from delphi.services.csv_export import csv_text_by_column
-from delphi.services.studies import study_protocol
 from delphi.services.reports.stored import StoredRound, stored_rounds
+from delphi.services.studies import study_protocol
 from delphi.services.suppression import withheld_cells
 
 RATINGS_COLUMNS = ("round", "panellist", "group", "statement", "rating", "comment")

@@ -23,7 +23,16 @@ import sqlalchemy as sa
 
 import analysis
 from delphi.extensions import db
-from delphi.models import Classification, Round, RoundKind, RoundResult, RoundStatement, RoundStatus, Statement, Study
+from delphi.models import (
+    Classification,
+    Round,
+    RoundKind,
+    RoundResult,
+    RoundStatement,
+    RoundStatus,
+    Statement,
+    Study,
+)
 from delphi.services.analyse import statistics_row, withheld_row
 from delphi.services.round_figures import RAND_UCLA_COLUMNS, SUMMARY_COLUMNS
 from delphi.services.suppression import withheld_in_round
@@ -141,10 +150,10 @@ def stored_rounds(study: Study, statement_codes: list[str], group_keys: list[str
     by_round: dict[int, dict[str, dict[str, RoundResult]]] = {}
     for number, code, result in results:
         by_round.setdefault(number, {}).setdefault(code, {})[result.scope] = result
-    classified = dict(((number, code), rs_class) for number, code, rs_class in db.session.execute(
+    classified = {(number, code): rs_class for number, code, rs_class in db.session.execute(
         sa.select(Round.number, Statement.code, RoundStatement.classification)
         .join(Round, Round.id == RoundStatement.round_id).join(Statement, Statement.id == RoundStatement.statement_id)
-        .where(Round.study_id == study.id)))
+        .where(Round.study_id == study.id))}
     out = []
     on_1_9 = (study.scale_min, study.scale_max) == (1, 9)
     previous_seen = False

@@ -5,7 +5,6 @@ from __future__ import annotations
 import tomllib
 
 import numpy as np
-
 import tomli_w
 
 from delphi.protocol import protocol_to_toml
