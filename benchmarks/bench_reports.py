@@ -6,7 +6,8 @@ facilitator's console pages (the study, the panel, the statements, the open roun
 asking for the downloads (the button: it only queues the build), the progress page, then, once the build has run,
 the reports page again, the report in the browser, each download streamed from the kept build and the zip of all
 files. Separately it times the study's fingerprint (read by every reports page and download) and the background job
-that builds and keeps the whole set (as a worker runs it), with the peak memory of the process. The yardstick of the
+that builds and keeps the whole set (as a worker runs it), with the peak memory of the process, and inside that job
+the time of each step: reading the study (its ratings and stored figures) and building each file. The yardstick of the
 same run is closing round 2 (`close_round`: every rating of the round read into numpy, every figure computed and
 stored), timed during the seeding: each time is printed as a multiple of it.
 
@@ -38,6 +39,7 @@ from delphi.models import Panellist, Rating, ReportBuild, ReportFile, Study  # n
 from delphi.models.staff import StudyMember, StudyRole  # noqa: E402
 from delphi.protocol import load_protocol  # noqa: E402
 from delphi.services.answers import MAX_COMMENT  # noqa: E402
+from delphi.services.reports import builds  # noqa: E402
 from delphi.services.reports.builds import fingerprint, run_build  # noqa: E402
 from delphi.services.rounds import close_round, open_next_round  # noqa: E402
 from delphi.services.staff import create_staff_user  # noqa: E402
@@ -94,6 +96,27 @@ def seed(panellists: int, statements: int, closed_rounds: int) -> tuple[int, flo
     open_next_round(study)
     db.session.commit()
     return study.id, close_s
+
+
+def time_each_file(steps: list[tuple[str, float]]) -> None:
+    """Record, inside the build job, the seconds spent reading the study and building each file (the job asks for
+    the files one at a time; the time between two files is the second one's)."""
+    read, files = builds.source_from_study, builds.each_download
+
+    def timed_source(study):
+        started = time.perf_counter()
+        source = read(study)
+        steps.append(("(read the study)", time.perf_counter() - started))
+        return source
+
+    def timed_files(*args, **kwargs):
+        started = time.perf_counter()
+        for name, content in files(*args, **kwargs):
+            steps.append((name, time.perf_counter() - started))
+            yield name, content
+            started = time.perf_counter()
+
+    builds.source_from_study, builds.each_download = timed_source, timed_files
 
 
 def peak_mib() -> float:
@@ -163,6 +186,8 @@ def main() -> None:
             build_id = db.session.scalar(sa.select(ReportBuild.id).where(ReportBuild.study_id == study_id))
             db.session.commit()
             gc.collect()
+            steps: list[tuple[str, float]] = []
+            time_each_file(steps)
             started = time.perf_counter()
             assert run_build(build_id)
             build_s = time.perf_counter() - started
@@ -172,6 +197,8 @@ def main() -> None:
         print(f"{'fingerprint (no request)':<28} {fingerprint_s:8.2f} {fingerprint_s / close_s:8.1f}")
         print(f"{'build job (the worker)':<28} {build_s:8.2f} {build_s / close_s:8.1f} {kept / 1e6:8.1f} MB "
               f"{peak_mib():13.0f}", flush=True)
+        for name, seconds in steps:
+            print(f"  {name:<26} {seconds:8.2f} {seconds / close_s:8.1f}")
 
         timed("progress page, ready", "GET", f"{base}/reports/build", 303)
         timed("reports page, ready", "GET", f"{base}/reports", 200)

@@ -23,11 +23,13 @@ import numpy as np
 import analysis
 from analysis.round import compute_round
 from delphi.errors import InputErrors, Problem
+from delphi.services.round_figures import SCOPE_COLUMNS, scope_figures
 from delphi.services.suppression import withheld_in_round
 
 REQUIRED_COLUMNS = ("round", "panellist", "group", "statement", "rating")
+# The first fifteen columns keep their order and meaning; the figures after ``verdict`` are appended (cli.md).
 STATISTICS_COLUMNS = ("round", "statement", "scope", "n", "n_unable", "median", "q1", "q3", "iqr", "mean", "sd",
-                      "pct_agree", "pct_neutral", "pct_disagree", "verdict")
+                      "pct_agree", "pct_neutral", "pct_disagree", "verdict", *SCOPE_COLUMNS)
 CONSENSUS_COLUMNS = ("round", "statement", "classification")
 MAX_MESSAGES = 50
 
@@ -287,7 +289,12 @@ def _read_ratings_by_line(handle, group_keys, statement_codes, scale) -> LongRat
 
 
 def _cell(value):
-    """Full precision (``repr`` of the float), integers as integers, NaN as empty."""
+    """Full precision (``repr`` of the float), integers as integers, booleans as ``true``/``false``, NaN and None
+    as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
     if isinstance(value, (str, np.str_)):
         return str(value)
     if isinstance(value, (int, np.integer)):
@@ -324,6 +331,8 @@ def analyse(long_ratings: LongRatings, protocol, closed: dict | None = None) -> 
             consensus.exclude, consensus.scope, previous=previous, stable_change=consensus.stable_change,
             quantile_method=consensus.quantile_method, unable=long_ratings.unable[k],
         )
+        extras = scope_figures(figures, long_ratings.ratings[k], long_ratings.groups.astype(str), scale,
+                               consensus.quantile_method)
         previous = long_ratings.ratings[k]
         asked = asked_statements(long_ratings, k)
         for j, code in enumerate(long_ratings.statements):
@@ -333,17 +342,31 @@ def analyse(long_ratings: LongRatings, protocol, closed: dict | None = None) -> 
                                          None if closed is None else closed.get((k, code), {}))
             for scope in figures.scopes:
                 if scope in withheld.scopes:
-                    statistics_rows.append({"round": k, "statement": code, "scope": scope, "verdict": "withheld"})
+                    statistics_rows.append(withheld_row(k, code, scope))
                     continue
                 summary = figures.summaries[scope]
-                row = {"round": k, "statement": code, "scope": scope, "n": int(summary.n[j]),
-                       "n_unable": int(figures.n_unable[scope][j])}
-                for name in STATISTICS_COLUMNS[5:-1]:
-                    row[name] = _cell(getattr(summary, name)[j])
-                row["verdict"] = str(figures.verdicts[scope][j])
-                statistics_rows.append(row)
+                figures_of_row = {"n": summary.n[j], "n_unable": figures.n_unable[scope][j],
+                                  **{name: getattr(summary, name)[j] for name in STATISTICS_COLUMNS[5:14]},
+                                  "verdict": figures.verdicts[scope][j],
+                                  **{name: extras[scope][name][j] for name in SCOPE_COLUMNS}}
+                statistics_rows.append(statistics_row(k, code, scope, figures_of_row))
             consensus_rows.append({"round": k, "statement": code, "classification": str(figures.classification[j])})
     return statistics_rows, consensus_rows
+
+
+def withheld_row(round_number: int, code: str, scope: str) -> dict:
+    """A statistics row whose figures are withheld (small cells): round, statement and scope, every figure empty."""
+    return {"round": round_number, "statement": code, "scope": scope, "verdict": "withheld"}
+
+
+def statistics_row(round_number: int, code: str, scope: str, figures: dict) -> dict:
+    """One statistics row as CSV cells from its figures (``STATISTICS_COLUMNS[3:]``, NaN or None where a figure
+    cannot be computed): :func:`analyse` and the study's stored figures (``reports.stored``) write rows with it."""
+    row = {"round": round_number, "statement": code, "scope": scope}
+    for name in STATISTICS_COLUMNS[3:]:
+        value = figures.get(name)
+        row[name] = int(value) if name in ("n", "n_unable") else _cell(value)
+    return row
 
 
 def outputs_text(statistics_rows, consensus_rows) -> dict[str, str]:

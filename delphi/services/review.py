@@ -42,6 +42,9 @@ class ReviewItem:
     round_statement: RoundStatement
     results: dict[str, RoundResult]  # the scopes shown
     withheld: frozenset[str] = frozenset()  # scopes withheld as small cells (delphi.services.suppression)
+    # Panellists' reasons for changing their rating of this statement in this round, by pseudonym (never by time
+    # and never with the pseudonym: docs/security.md, "Who can know what").
+    reasons: tuple[str, ...] = ()
 
     @property
     def default_carry(self) -> bool:
@@ -77,12 +80,20 @@ def review_items(round_: Round) -> list[ReviewItem]:
     results: dict[int, dict[str, RoundResult]] = {}
     for row in db.session.scalars(sa.select(RoundResult).where(RoundResult.round_id == round_.id)):
         results.setdefault(row.statement_id, {})[row.scope] = row
+    reasons: dict[int, list[str]] = {}
+    for statement_id, reason in db.session.execute(
+            sa.select(Rating.statement_id, Rating.change_reason)
+            .join(Panellist, Panellist.id == Rating.panellist_id)
+            .where(Rating.round_id == round_.id, Rating.change_reason != "")
+            .order_by(Panellist.pseudonym)):
+        reasons.setdefault(statement_id, []).append(reason)
     keys, minimum = [g.key for g in round_.study.groups], round_.study.min_group_feedback
     items = []
     for rs in round_.statements:
         scopes = results.get(rs.statement_id, {})
         withheld = withheld_cells({key: scopes[key].n if key in scopes else 0 for key in keys}, minimum).scopes
-        items.append(ReviewItem(rs, {scope: r for scope, r in scopes.items() if scope not in withheld}, withheld))
+        items.append(ReviewItem(rs, {scope: r for scope, r in scopes.items() if scope not in withheld}, withheld,
+                                tuple(reasons.get(rs.statement_id, ()))))
     return items
 
 

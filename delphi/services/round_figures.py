@@ -10,6 +10,7 @@ import numpy as np
 import sqlalchemy as sa
 
 import analysis
+from analysis.rand_ucla import rand_ucla_from_counts
 from delphi.extensions import db
 from delphi.models import (
     Classification,
@@ -21,6 +22,10 @@ from delphi.models import (
 )
 
 SUMMARY_COLUMNS = ("median", "q1", "q3", "iqr", "mean", "sd", "pct_agree", "pct_neutral", "pct_disagree")
+# The figures of every scope beyond SUMMARY_COLUMNS, in the order of statistics.csv's columns after ``verdict``
+# (spec/cli.md): RAND/UCLA (1-9 scale only), rwg, average deviation, CV and the Wilson interval of % agreement.
+RAND_UCLA_COLUMNS = ("p30", "p70", "ipr", "iprcp", "ipras", "disagreement", "appropriateness")
+SCOPE_COLUMNS = (*RAND_UCLA_COLUMNS, "rwg", "ad", "cv", "agree_ci_low", "agree_ci_high")
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,57 @@ def _clean(value):
     return None if math.isnan(value) or math.isinf(value) else value
 
 
+def scope_figures(figures: analysis.RoundFigures, ratings: np.ndarray, groups: np.ndarray, scale: analysis.Scale,
+                  quantile_method: str) -> dict[str, dict[str, np.ndarray]]:
+    """:data:`SCOPE_COLUMNS` per scope of a round's figures, as arrays over its statements: the panel's are
+    ``compute_round``'s own, a group's the same ``analysis`` functions on the group's rows; ``equal_groups`` has no
+    order statistics or spread (NaN), only CV and the interval its summary gives. The round close stores these and
+    ``delphi analyse`` writes them, so both come from this one function."""
+    x = np.asarray(ratings, dtype=float)
+    n_statements = x.shape[1]
+    nan = np.full(n_statements, np.nan)
+    on_1_9 = figures.rand_ucla is not None
+    out: dict[str, dict[str, np.ndarray]] = {}
+    for scope in figures.scopes:
+        summary = figures.summaries[scope]
+        row: dict[str, np.ndarray] = {"cv": summary.cv, "agree_ci_low": summary.agree_ci_low,
+                                      "agree_ci_high": summary.agree_ci_high}
+        if scope == "overall":
+            ru, row["rwg"], row["ad"] = figures.rand_ucla, figures.rwg, figures.average_deviation
+        elif scope == "equal_groups":
+            ru, row["rwg"], row["ad"] = None, nan, nan
+        else:
+            # From the group's tally, as compute_round does for the panel: integer counts do not depend on which
+            # empty rows the matrix holds, so the close and ``delphi analyse`` agree to the last bit.
+            part = x[groups == scope]
+            t = np.stack([(part == v).sum(axis=0) for v in scale.points]).astype(float)
+            ru = rand_ucla_from_counts(t, quantile_method) if on_1_9 else None
+            n = summary.n
+            uniform = (scale.n_points ** 2 - 1) / 12
+            row["rwg"] = np.where(n > 1, np.maximum(1 - summary.sd ** 2 / np.where(n > 1, uniform, 1), 0.0), np.nan)
+            spread = np.abs(scale.points[:, None] - np.where(np.isnan(summary.mean), 0, summary.mean)[None, :])
+            row["ad"] = np.where(n > 1, (t * spread).sum(axis=0) / np.maximum(n, 1), np.nan)
+        for name in RAND_UCLA_COLUMNS:
+            row[name] = getattr(ru, name) if ru is not None else np.full(n_statements, None, dtype=object)
+        if ru is not None:  # no ratings: neither disagreement nor its absence
+            row["disagreement"] = np.where(summary.n > 0, ru.disagreement.astype(object), None)
+        out[scope] = row
+    return out
+
+
+def _scope_extra(values: dict[str, np.ndarray], j: int) -> dict:
+    """One row's :data:`SCOPE_COLUMNS` as stored in ``RoundResult.extra``: RAND/UCLA as its own dict (absent off a
+    1-9 scale), the rest flat."""
+    item = {"cv": _clean(values["cv"][j]), "agree_ci_low": _clean(values["agree_ci_low"][j]),
+            "agree_ci_high": _clean(values["agree_ci_high"][j]), "rwg": _clean(values["rwg"][j]),
+            "average_deviation": _clean(values["ad"][j])}
+    if values["appropriateness"][j] is not None:
+        item["rand_ucla"] = {name: _clean(values[name][j]) for name in ("p30", "p70", "ipr", "iprcp", "ipras")}
+        item["rand_ucla"].update(disagreement=_clean(values["disagreement"][j]),
+                                 appropriateness=str(values["appropriateness"][j]))
+    return item
+
+
 def compute_round_figures(round_: Round) -> ClosedRoundFigures:
     """Compute a round's figures with :func:`analysis.compute_round`, the same call ``delphi analyse`` makes, so the
     app's figures and a re-analysis of the exported ratings agree exactly."""
@@ -132,6 +188,7 @@ def compute_round_figures(round_: Round) -> ClosedRoundFigures:
         figures.classification[int(statement_id)] = Classification(str(computed.classification[j]))
 
     extra = _extra_figures(computed, len(statement_ids), previous_round)
+    per_scope = scope_figures(computed, ratings, groups, scale, study.quantile_method)
     points = np.arange(study.scale_min, study.scale_max + 1)
     for scope in computed.scopes:
         summary = computed.summaries[scope]
@@ -144,16 +201,26 @@ def compute_round_figures(round_: Round) -> ClosedRoundFigures:
                 **{name: _clean(getattr(summary, name)[j]) for name in SUMMARY_COLUMNS},
                 "verdict": Classification(str(computed.verdicts[scope][j])),
                 "distribution": {str(v): int(c[j]) for v, c in counts.items()},
-                "extra": extra[j] if scope == "overall" else {},
+                "extra": {**(extra[j] if scope == "overall" else {}),
+                          **_scope_extra(per_scope[scope], j)},
             })
     w = computed.kendalls_w
+    # Fleiss' kappa on the panellists who rated (one who only answered "unable to rate" would leave no statement
+    # complete), as the report computes it for a ratings file.
+    raters = ratings[(~np.isnan(ratings)).any(axis=1)] if ratings.size else ratings
+    kappa = analysis.fleiss_kappa(raters) if raters.size else None
     figures.indices = {
         "n_panellists": int((~np.isnan(ratings)).any(axis=1).sum()),
+        # Kendall's W is listwise: only panellists who rated every statement of the round count.
+        "n_complete": int((~np.isnan(ratings)).all(axis=1).sum()) if ratings.size else 0,
         "n_statements": int(len(statement_ids)),
         "kendalls_w": {"w": _clean(w.w), "w_uncorrected": _clean(w.w_uncorrected), "chi2": _clean(w.chi2),
                        "df": _clean(w.df), "pvalue": _clean(w.pvalue), "n_panellists": _clean(w.n_panellists)},
         "krippendorff_alpha_ordinal": _clean(computed.krippendorff_alpha),
         "rwg_j": _clean(computed.rwg_j),
+        "fleiss_kappa": None if kappa is None else {
+            "kappa": _clean(kappa.kappa), "z": _clean(kappa.z), "pvalue": _clean(kappa.pvalue),
+            "n_subjects": _clean(kappa.n_subjects), "n_raters": _clean(kappa.n_raters)},
         "quantile_method": study.quantile_method,
     }
     return figures

@@ -59,7 +59,9 @@ def test_outputs_match_the_analysis_functions(tmp_path, scope):
         consensus_rows = list(csv.DictReader(handle))
     assert len(stats_rows) == 3 * 4 * (len(GROUPS) + 2) and len(consensus_rows) == 3 * 4
     assert list(stats_rows[0]) == ["round", "statement", "scope", "n", "n_unable", "median", "q1", "q3", "iqr",
-                                   "mean", "sd", "pct_agree", "pct_neutral", "pct_disagree", "verdict"]
+                                   "mean", "sd", "pct_agree", "pct_neutral", "pct_disagree", "verdict",
+                                   "p30", "p70", "ipr", "iprcp", "ipras", "disagreement", "appropriateness",
+                                   "rwg", "ad", "cv", "agree_ci_low", "agree_ci_high"]
     rows = plain_rows()
     scale = analysis_scale(protocol)
     for k in (1, 2, 3):
@@ -79,6 +81,22 @@ def test_outputs_match_the_analysis_functions(tmp_path, scope):
                         assert row[field] == ""
                     else:
                         assert float(row[field]) == pytest.approx(value, abs=1e-12)
+                # The figures after the verdict (cli.md), each against its own analysis function on the scope's rows.
+                part = x if name in ("overall", "equal_groups") else x[groups == name]
+                independent = {"cv": summary.cv[j], "agree_ci_low": summary.agree_ci_low[j],
+                               "agree_ci_high": summary.agree_ci_high[j]}
+                if name != "equal_groups":
+                    ru = analysis.rand_ucla(part)
+                    independent.update({f: getattr(ru, f)[j] for f in ("p30", "p70", "ipr", "iprcp", "ipras")},
+                                       rwg=analysis.rwg(part, scale)[j], ad=analysis.average_deviation(part)[j])
+                    assert row["disagreement"] == (("true" if ru.disagreement[j] else "false") if summary.n[j]
+                                                   else "")  # no ratings: neither disagreement nor its absence
+                    assert row["appropriateness"] == ru.appropriateness[j]
+                else:
+                    assert all(row[f] == "" for f in ("p30", "ipr", "disagreement", "appropriateness", "rwg", "ad"))
+                for field, value in independent.items():
+                    assert (row[field] == "") if np.isnan(value) else (
+                        float(row[field]) == pytest.approx(value, abs=1e-12)), (k, code, name, field)
                 unable = sum(1 for r in rows if r["round"] == str(k) and r["statement"] == code and not r["rating"]
                              and (name in ("overall", "equal_groups") or r["group"] == name))
                 assert int(row["n_unable"]) == unable

@@ -72,3 +72,34 @@ def test_no_review_before_a_round_closes(client, owner):
     assert "nothing to review" in client.get(f"/studies/{study_id}/review").get_data(as_text=True)
     response = client.post(f"/studies/{study_id}/review/merge", data={}, follow_redirects=True)
     assert "nothing to review" in response.get_data(as_text=True)
+
+
+def test_review_shows_reasons_for_change_beside_each_statement_by_pseudonym(app, client, owner, make_panellist,
+                                                                           answer_round):
+    """Issue 20: reasons panellists give for changing a rating were stored and never shown. They appear beside their
+    statement, ordered by pseudonym (not by time, and without the pseudonym), with n and "unable to rate"."""
+    from delphi.models import Panellist, Rating
+
+    _, study_id = owner
+    pids = [make_panellist(study_id, "staff")[0] for _ in range(3)]
+    assert client.post(f"/studies/{study_id}/rounds/open").status_code == 303
+    answer_round(study_id, {pid: {"A-01": 9, "A-02": None, "B-01": 1} for pid in pids})
+    with app.app_context():
+        pseudonyms = dict(db.session.execute(sa.select(Panellist.id, Panellist.pseudonym)
+                                             .where(Panellist.id.in_(pids))).all())
+        a01 = db.session.scalar(sa.select(Statement.id).where(Statement.study_id == study_id,
+                                                              Statement.code == "A-01"))
+        # Written last by the panellist whose pseudonym sorts first.
+        by_name = sorted(pids, key=pseudonyms.__getitem__)
+        for pid, reason in zip(reversed(by_name), ("Reason of the last", "Reason of the middle", "Reason of the first")):
+            db.session.execute(sa.update(Rating).where(Rating.panellist_id == pid, Rating.statement_id == a01)
+                               .values(change_reason=reason))
+        db.session.commit()
+    assert client.post(f"/studies/{study_id}/rounds/1/close").status_code == 303
+    page = client.get(f"/studies/{study_id}/review").get_data(as_text=True)
+    card = page[page.index(f'id="s{a01}"'):]
+    card = card[:card.index("</article>")]
+    assert "Why panellists changed their rating of A-01 (3)" in card
+    assert card.index("Reason of the first") < card.index("Reason of the middle") < card.index("Reason of the last")
+    assert not any(p in page for p in pseudonyms.values())
+    assert "<th scope=\"col\">Unable to rate</th>" in page

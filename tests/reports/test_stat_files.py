@@ -76,7 +76,7 @@ def test_a_long_comment_is_kept_whole_in_the_comment_files_and_does_not_widen_th
         content = write(wide, PROTOCOL)
         assert len(content) < 60_000, (name, len(content))  # three rows
         frame, meta = _read(tmp_path, name, content)
-        assert list(frame.columns) == ["round", "panellist", "group", "group_key", "statement", "comment"]
+        assert list(frame.columns) == ["round", "panellist", "group", "group_key", "statement", "comment", "reason"]
         assert frame["comment"].tolist() == ["short", long, "=quoted"]  # whole; the spreadsheet guard taken off
         assert frame["panellist"].tolist() == [r["panellist"] for r in expected]
         assert frame["statement"].tolist() == ["S1"] * 3 and frame["round"].tolist() == [1.0] * 3
@@ -89,3 +89,21 @@ def test_a_study_without_comments_gives_comment_files_with_no_rows(tmp_path):
     for name, write in (("comments.sav", comments_sav), ("comments.dta", comments_dta)):
         frame, _ = _read(tmp_path, name, write(_ratings_text({}, n=20), PROTOCOL))
         assert len(frame) == 0 and "comment" in frame.columns
+
+
+def test_reasons_for_change_join_the_comment_files_in_the_ratings_order(tmp_path):
+    """A reason for changing a rating sits beside that rating's comment, and a rating with a reason and no comment
+    gets its own row; rows keep the ratings file's order (by pseudonym and statement), never the order written."""
+    comments = {3: "short", 10: "also"}
+    text = csv_text(RATINGS_COLUMNS, [(1 + i // 10, f"P{i % 10:03d}", "staff" if i % 2 else "peer", "S1", 1 + i % 9,
+                                       comments.get(i, "")) for i in range(20)])
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    # Given in reverse order: the files must not follow it.
+    reasons = [(int(rows[i]["round"]), rows[i]["panellist"], rows[i]["group"], rows[i]["statement"], reason)
+               for i, reason in ((10, "heard the others"), (5, "changed my mind"))]
+    for name, write in (("comments.sav", comments_sav), ("comments.dta", comments_dta)):
+        frame, meta = _read(tmp_path, name, write(text, PROTOCOL, None, reasons))
+        assert frame["panellist"].tolist() == [rows[i]["panellist"] for i in (3, 5, 10)]
+        assert frame["comment"].tolist() == ["short", "", "also"]
+        assert frame["reason"].tolist() == ["", "changed my mind", "heard the others"]
+        assert meta.column_names_to_labels["reason"] == "Reason given for changing the rating"

@@ -43,10 +43,10 @@ DOWNLOADS = (
     Download("results.json", "application/json", "The same tables as JSON."),
     Download("ratings.sav", "application/x-spss-sav", "The ratings for SPSS, with variable and value labels."),
     Download("ratings.dta", "application/x-stata-dta", "The ratings for Stata, with variable and value labels."),
-    Download("comments.sav", "application/x-spss-sav", "The comments for SPSS, one row per comment; merge with "
-             "ratings.sav on round, panellist and statement."),
-    Download("comments.dta", "application/x-stata-dta", "The comments for Stata, one row per comment; merge with "
-             "ratings.dta on round, panellist and statement."),
+    Download("comments.sav", "application/x-spss-sav", "The comments and reasons for changing a rating for SPSS, "
+             "one row per rating with either; merge with ratings.sav on round, panellist and statement."),
+    Download("comments.dta", "application/x-stata-dta", "The comments and reasons for changing a rating for Stata, "
+             "one row per rating with either; merge with ratings.dta on round, panellist and statement."),
     Download("protocol.toml", "application/toml", "The study's protocol as locked when round 1 opened; re-analyse with "
              "`delphi analyse ratings.csv --protocol protocol.toml --out DIR`."),
 )
@@ -64,7 +64,8 @@ class _Files:
     def texts(self) -> dict[str, str]:
         """The CSV tables that the workbook and the JSON repeat."""
         return {"codebook.csv": tables.codebook_csv(self.source), "statements.csv": tables.statements_csv(self.source),
-                **tables.results_tables(self.source)}
+                **tables.results_tables(self.source), "rounds.csv": tables.rounds_csv(self.source),
+                "reasons.csv": tables.reasons_csv(self.source)}
 
     @cached_property
     def ratings_frame(self):
@@ -87,8 +88,10 @@ class _Files:
             "results.json": lambda: workbook.results_json(self.texts, self.methods, source.protocol).encode("utf-8"),
             "ratings.sav": lambda: stat_files.ratings_sav(source.ratings_csv, source.protocol, self.ratings_frame),
             "ratings.dta": lambda: stat_files.ratings_dta(source.ratings_csv, source.protocol, self.ratings_frame),
-            "comments.sav": lambda: stat_files.comments_sav(source.ratings_csv, source.protocol, self.ratings_frame),
-            "comments.dta": lambda: stat_files.comments_dta(source.ratings_csv, source.protocol, self.ratings_frame),
+            "comments.sav": lambda: stat_files.comments_sav(source.ratings_csv, source.protocol, self.ratings_frame,
+                                                            source.reasons),
+            "comments.dta": lambda: stat_files.comments_dta(source.ratings_csv, source.protocol, self.ratings_frame,
+                                                            source.reasons),
             "protocol.toml": lambda: tables.protocol_toml(source, self.live_settings_toml).encode("utf-8"),
         }
         return builders[name]()

@@ -116,10 +116,16 @@ def methods(source: ReportSource) -> list[tuple[str, str]]:
          f"minimum was fixed when round 1 opened."),
         ("Anonymity", "Panellists were anonymous to each other; the study team's exports carry pseudonyms only. "
          "Contact details are kept apart from answers and are not exported."),
-        ("Statistics", "Per statement: n, median, quartiles, mean, SD, percentage agreement, RAND/UCLA, rwg; "
-         "between groups Kruskal-Wallis with epsilon squared and pairwise Mann-Whitney tests with Holm's adjustment; "
-         "per round Kendall's W (tie-corrected, listwise), Krippendorff's alpha (ordinal) and rwg(J); stability as "
-         "net change and the Wilcoxon signed-rank test."),
+        ("Statistics", "Per statement: n and the number unable to rate, median, quartiles, mean, SD, coefficient of "
+         "variation, percentage agreement with its 95% Wilson interval, "
+         + ("RAND/UCLA (30th and 70th percentiles, IPR, IPRAS, disagreement, appropriateness), "
+            if (s.min, s.max) == (1, 9) else "")
+         + "rwg and average deviation; between groups Kruskal-Wallis with epsilon squared and pairwise Mann-Whitney "
+         "tests with Holm's adjustment; per round Kendall's W (tie-corrected, listwise: only panellists who rated "
+         "every statement), Krippendorff's alpha (ordinal), Fleiss' kappa and rwg(J); stability as net change and "
+         "the Wilcoxon signed-rank test."
+         + (" Every figure was computed when its round closed and stored; this report and the statistics tables "
+            "show those stored figures." if source.from_study else "")),
         ("Software", f"Delphi consensus platform version {__version__}; statistics by its analysis package "
          "(numpy, scipy), the same code for the live study and for re-analysis with `delphi analyse`."),
     ]
@@ -188,7 +194,8 @@ def report_html(source: ReportSource) -> str:
         p=p, source=source, version=__version__, methods=methods(source), views=views, rounds=rounds,
         results=results, names=names, divergence=findings.divergence(source, views),
         sensitivity=findings.sensitivity(source, views), attrition=findings.attrition(source),
-        stability=findings.stability(source, views),
+        stability=findings.stability(source, views), removed=findings.removed_since_close(source, views),
+        rand_ucla=(p.scale.min, p.scale.max) == (1, 9),
         charts=charts_, bars=bars, checklist=checklist(source), flow=source.flow, embedded_stylesheet=_stylesheet(),
         verdicts={c.value: c.title for c in Classification},
     )

@@ -10,6 +10,8 @@ import numpy as np
 import analysis
 from delphi.services.analyse import analysis_scale, asked_statements
 from delphi.services.reports.source import ReportSource
+from delphi.services.reports.stored import current_sizes
+from delphi.services.round_figures import SCOPE_COLUMNS, scope_figures
 from delphi.services.suppression import Withheld, withheld_cells, withheld_in_round
 
 
@@ -20,6 +22,13 @@ class RoundView:
     number: int
     columns: np.ndarray
     figures: analysis.RoundFigures
+    # scope -> SCOPE_COLUMNS -> per statement: RAND/UCLA, rwg, AD, CV, the interval of % agree (statistics.csv's)
+    extras: dict = field(default_factory=dict)
+    # Today's numbers of answers (``figures.summaries[key].n``, ``figures.n_unable[key]``) when they may differ from
+    # the stored figures' (a withdrawal since the close): what the small-cell rule compares with those at the close.
+    now: object = None
+    n_raters: int = 0  # panellists with at least one rating in the round (Kendall's W uses those who rated all)
+    fleiss: analysis.FleissKappa | None = None  # None: a round closed before it was stored
 
     def at(self, column: int) -> int | None:
         """The position of protocol statement ``column`` in this round, or None when the round did not ask it."""
@@ -34,6 +43,7 @@ class Cell:
     scope: str
     shown: bool
     n: int = 0
+    n_unable: int = 0
     median: float = math.nan
     q1: float = math.nan
     q3: float = math.nan
@@ -42,6 +52,7 @@ class Cell:
     pct_agree: float = math.nan
     pct_neutral: float = math.nan
     pct_disagree: float = math.nan
+    more: dict = field(default_factory=dict)  # SCOPE_COLUMNS: RAND/UCLA, rwg, AD, CV, the interval of % agree
 
 
 @dataclass
@@ -58,6 +69,19 @@ class StatementResult:
 
 
 def compute_rounds(source: ReportSource) -> list[RoundView]:
+    """Each rating round's figures: a study's as stored at the close (the same figures as statistics.csv and the
+    review screen), a ratings file's computed here as ``delphi analyse`` computes them."""
+    if source.stored is not None:
+        index = {s.code: i for i, s in enumerate(source.protocol.statements)}
+        keys = [g.key for g in source.protocol.groups]
+        return [RoundView(number=r.number, columns=np.array([index[c] for c in r.codes], dtype=np.intp),
+                          figures=r.figures,
+                          extras={scope: {name: [row.get(name) for row in rows] for name in SCOPE_COLUMNS}
+                                  for scope, rows in r.rows.items()},
+                          now=current_sizes(source.long, r.number, r.codes, keys)
+                          if r.number in source.long.ratings else None,
+                          n_raters=int(r.indices.get("n_panellists") or 0), fleiss=_stored_kappa(r.indices))
+                for r in source.stored]
     protocol, long = source.protocol, source.long
     c = protocol.consensus
     keys = [g.key for g in protocol.groups]
@@ -69,9 +93,51 @@ def compute_rounds(source: ReportSource) -> list[RoundView]:
             ratings, long.groups.astype(str), keys, analysis_scale(protocol), c.include, c.exclude, c.scope,
             previous=None if previous is None else previous[:, columns], stable_change=c.stable_change,
             quantile_method=c.quantile_method, unable=long.unable[k][:, columns])
-        views.append(RoundView(number=k, columns=columns, figures=figures))
+        extras = scope_figures(figures, ratings, long.groups.astype(str), analysis_scale(protocol),
+                               c.quantile_method)
+        views.append(RoundView(number=k, columns=columns, figures=figures, extras=extras,
+                               n_raters=int((~np.isnan(ratings)).any(axis=1).sum()),
+                               fleiss=analysis.fleiss_kappa(ratings[(~np.isnan(ratings)).any(axis=1)])))
         previous = long.ratings[k]
     return views
+
+
+def _stored_kappa(indices: dict) -> analysis.FleissKappa | None:
+    kappa = indices.get("fleiss_kappa")
+    if not kappa:
+        return None
+    value = lambda name: math.nan if kappa.get(name) is None else kappa[name]  # noqa: E731
+    return analysis.FleissKappa(kappa=value("kappa"), z=value("z"), pvalue=value("pvalue"), p_bar=math.nan,
+                                p_e=math.nan, n_subjects=kappa.get("n_subjects") or 0,
+                                n_raters=kappa.get("n_raters") or 0)
+
+
+def removed_since_close(source: ReportSource, views: list[RoundView]) -> list[tuple[int, int]]:
+    """(round, answers) for each round whose stored figures count answers that withdrawals have removed since it
+    closed (the ratings today hold fewer than the figures frozen at the close)."""
+    out = []
+    keys = [g.key for g in source.protocol.groups]
+    for view in views:
+        if view.now is None or source.closed is None:
+            continue
+        removed = 0
+        for j, column in enumerate(view.columns):
+            code = source.protocol.statements[int(column)].code
+            was = source.closed.get((view.number, code), {})
+            for key in keys:
+                n, unable = was.get(key, (0, 0))
+                removed += max(0, n + unable - int(view.now.summaries[key].n[j]) - int(view.now.n_unable[key][j]))
+        if removed:
+            out.append((view.number, removed))
+    return out
+
+
+def _value(value):
+    """A figure as the template shows it: None where it cannot be computed (NaN), plain Python otherwise."""
+    if value is None or isinstance(value, (str, bool, np.str_, np.bool_)):
+        return value if not isinstance(value, (np.str_, np.bool_)) else value.item()
+    value = float(value)
+    return None if math.isnan(value) else value
 
 
 def closed_at(source: ReportSource, round_number: int, code: str) -> dict[str, tuple[int, int]] | None:
@@ -87,11 +153,13 @@ def cells(view: RoundView, j: int, keys: list[str], minimum: int,
         s = view.figures.summaries[scope]
         if not shown:
             return Cell(scope=scope, shown=False)
-        return Cell(scope=scope, shown=True, n=int(s.n[j]), median=float(s.median[j]), q1=float(s.q1[j]),
+        return Cell(scope=scope, shown=True, n=int(s.n[j]), n_unable=int(view.figures.n_unable[scope][j]),
+                    more={name: _value(values[j]) for name, values in view.extras.get(scope, {}).items()},
+                    median=float(s.median[j]), q1=float(s.q1[j]),
                     q3=float(s.q3[j]), iqr=float(s.iqr[j]), mean=float(s.mean[j]), pct_agree=float(s.pct_agree[j]),
                     pct_neutral=float(s.pct_neutral[j]), pct_disagree=float(s.pct_disagree[j]))
 
-    withheld = withheld_in_round(view.figures, keys, j, minimum, closed)
+    withheld = withheld_in_round(view.now if view.now is not None else view.figures, keys, j, minimum, closed)
     return cell("overall", not withheld.overall), [cell(key, key not in withheld) for key in keys]
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 import numpy as np
-
 import sqlalchemy as sa
 
 from delphi.extensions import db
@@ -30,8 +29,9 @@ from delphi.models import (
     Submission,
 )
 from delphi.protocol import Protocol, StatementSpec
-from delphi.services.analyse import LongRatings, read_ratings_text
+from delphi.services.analyse import LongRatings
 from delphi.services.csv_export import csv_text_by_column
+from delphi.services.reports.stored import StoredRound, stored_rounds
 from delphi.services.studies import study_protocol
 from delphi.services.suppression import withheld_cells
 
@@ -73,6 +73,12 @@ class ReportSource:
     # (round, statement code) -> {scope: (n, n_unable)} as frozen when the round closed; None for a ratings file.
     # A withdrawal whose ratings the protocol deletes makes the figures now differ from those seen at the close.
     closed: dict[tuple[int, str], dict[str, tuple[int, int]]] | None = None
+    # The figures stored at each round's close (``stored.py``): what every table of a study's report and downloads
+    # shows. None for a ratings file, whose figures are computed from ``long``.
+    stored: list[StoredRound] | None = None
+    # Panellists' reasons for changing a rating: (round, pseudonym, group, statement code, reason), by round,
+    # pseudonym and statement (never by time: docs/security.md, "Who can know what").
+    reasons: list[tuple] = field(default_factory=list)
 
 
 def _rating_rows(study: Study) -> list[tuple]:
@@ -104,6 +110,22 @@ def _rating_rows(study: Study) -> list[tuple]:
         result.close()
 
 
+def _reason_rows(study: Study) -> list[tuple]:
+    """Every reason given for changing a rating in the study's closed rating rounds, on the ratings that
+    ``ratings.csv`` holds: (round, pseudonym, group, code, reason), by round, pseudonym and statement."""
+    return [tuple(row) for row in db.session.execute(
+        sa.select(Round.number, Panellist.pseudonym, StakeholderGroup.key, Statement.code, Rating.change_reason)
+        .join(Round, Round.id == Rating.round_id)
+        .join(Panellist, Panellist.id == Rating.panellist_id)
+        .join(StakeholderGroup, StakeholderGroup.id == Panellist.group_id)
+        .join(Statement, Statement.id == Rating.statement_id)
+        .join(RoundStatement, sa.and_(RoundStatement.round_id == Rating.round_id,
+                                      RoundStatement.statement_id == Rating.statement_id))
+        .where(Round.study_id == study.id, Round.status == RoundStatus.closed, Round.kind == RoundKind.rating,
+               sa.or_(Rating.value.is_not(None), Rating.unable_to_rate), Rating.change_reason != "")
+        .order_by(Round.number, Panellist.pseudonym, RoundStatement.position))]
+
+
 def closed_sizes(study: Study) -> dict[tuple[int, str], dict[str, tuple[int, int]]]:
     """The number of ratings and of "unable to rate" answers per round, statement and scope, as frozen at each close
     (``RoundResult``): what the review page and panellists' feedback showed."""
@@ -131,16 +153,51 @@ def analysis_protocol(study: Study) -> Protocol:
     return replace(protocol, statements=statements)
 
 
+def long_from_rows(rows, protocol: Protocol) -> LongRatings:
+    """The rows of :func:`_rating_rows` as the matrices that ``delphi analyse`` reads from the same rows written out
+    as ``ratings.csv`` (panellists sorted by pseudonym, statements in protocol order, "unable to rate" where the value
+    is empty), built straight from the database rows with numpy, without writing and parsing text."""
+    if not rows:
+        return empty_ratings(protocol)
+    codes = [s.code for s in protocol.statements]
+    column_of = {code: j for j, code in enumerate(codes)}
+    rounds = tuple(sorted({r[0] for r in rows}))
+    group_of = {r[1]: r[2] for r in rows}
+    panellists = tuple(sorted(group_of))
+    row_of = {name: i for i, name in enumerate(panellists)}
+    round_at = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+    row_at = np.fromiter((row_of[r[1]] for r in rows), dtype=np.intp, count=len(rows))
+    column_at = np.fromiter((column_of[r[3]] for r in rows), dtype=np.intp, count=len(rows))
+    value_at = np.fromiter((np.nan if r[4] is None else r[4] for r in rows), dtype=float, count=len(rows))
+    shape = (len(panellists), len(codes))
+    ratings, unable = {}, {}
+    for k in rounds:
+        chosen = round_at == k
+        ratings[k] = np.full(shape, np.nan)
+        ratings[k][row_at[chosen], column_at[chosen]] = value_at[chosen]
+        unable[k] = np.zeros(shape, dtype=bool)
+        unable[k][row_at[chosen], column_at[chosen]] = np.isnan(value_at[chosen])
+    return LongRatings(rounds=rounds, panellists=panellists, groups=np.array([group_of[p] for p in panellists],
+                                                                               dtype=object),
+                       statements=tuple(codes), ratings=ratings, unable=unable)
+
+
 def source_from_study(study: Study) -> ReportSource:
+    """A study's source: its ratings straight from the database (as the round close loads them) and the figures
+    stored at each close, which every table shows."""
     protocol = analysis_protocol(study)
-    text = ratings_csv_text(_rating_rows(study))
-    long = read_ratings_text(text, [g.key for g in protocol.groups], [s.code for s in protocol.statements],
-                             protocol.scale) if text.count("\n") > 1 else empty_ratings(protocol)
+    rows = _rating_rows(study)
+    text = ratings_csv_text(rows)
+    long = long_from_rows(rows, protocol)
+    del rows
+    keys = [g.key for g in protocol.groups]
     return ReportSource(protocol=protocol, ratings_csv=text, long=long, from_study=True,
                         locked_protocol=study.locked_protocol, flow=participant_flow(study, long),
                         history=item_history(study),
                         statement_status={s.code: s.status.value for s in study.statements},
-                        closed=closed_sizes(study))
+                        closed=closed_sizes(study),
+                        stored=stored_rounds(study, [s.code for s in protocol.statements], keys),
+                        reasons=_reason_rows(study))
 
 
 def source_from_ratings(long: LongRatings, protocol: Protocol, ratings_csv: str = "") -> ReportSource:

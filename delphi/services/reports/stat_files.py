@@ -23,10 +23,10 @@ from delphi.services.reports.tables import unable_code
 VARIABLE_LABELS = {
     "round": "Delphi round", "panellist": "Panellist pseudonym", "group": "Stakeholder group",
     "group_key": "Stakeholder group key", "statement": "Statement code", "rating": "Rating",
-    "comment": "Comment",
+    "comment": "Comment", "reason": "Reason given for changing the rating",
 }
 RATING_COLUMNS = ["round", "panellist", "group", "group_key", "statement", "rating"]
-COMMENT_COLUMNS = ["round", "panellist", "group", "group_key", "statement", "comment"]
+COMMENT_COLUMNS = ["round", "panellist", "group", "group_key", "statement", "comment", "reason"]
 
 
 def ratings_frame(ratings_csv: str, protocol) -> pd.DataFrame:
@@ -114,19 +114,28 @@ def ratings_dta(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -
                 missing_user_values={"rating": ["a"]})
 
 
-def comments_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """The rows of :func:`ratings_frame` with a comment, in the same order."""
-    return frame.loc[frame["comment"].to_numpy(dtype=object) != "", COMMENT_COLUMNS].reset_index(drop=True)
+def comments_frame(frame: pd.DataFrame, reasons=None) -> pd.DataFrame:
+    """The rows of :func:`ratings_frame` with a comment or a reason for changing the rating (``reasons``: rows
+    (round, pseudonym, group, statement, reason) as ``ReportSource.reasons``), in the same order."""
+    frame = frame.assign(reason="")
+    if reasons:
+        given = pd.DataFrame([(float(r[0]), r[1], r[3], r[4]) for r in reasons],
+                             columns=["round", "panellist", "statement", "given"])
+        frame = frame.merge(given, on=["round", "panellist", "statement"], how="left", sort=False)
+        frame["reason"] = _text(frame["given"].fillna("").to_numpy(dtype=object))
+    keep = (frame["comment"].to_numpy(dtype=object) != "") | (frame["reason"].to_numpy(dtype=object) != "")
+    return frame.loc[keep, COMMENT_COLUMNS].reset_index(drop=True)
 
 
-def comments_sav(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
-    """The comments for SPSS; ``frame`` as for :func:`ratings_sav`."""
+def comments_sav(ratings_csv: str, protocol, frame: pd.DataFrame | None = None, reasons=None) -> bytes:
+    """The comments and reasons for change for SPSS; ``frame`` as for :func:`ratings_sav`."""
     _, groups = _labels(protocol)
-    return _sav(comments_frame(_frame(ratings_csv, protocol, frame)), variable_value_labels={"group": groups},
+    return _sav(comments_frame(_frame(ratings_csv, protocol, frame), reasons), variable_value_labels={"group": groups},
                 variable_measure={"group": "nominal"})
 
 
-def comments_dta(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
-    """The comments for Stata, whole (a long one as ``strL``); ``frame`` as for :func:`ratings_sav`."""
+def comments_dta(ratings_csv: str, protocol, frame: pd.DataFrame | None = None, reasons=None) -> bytes:
+    """The comments and reasons for change for Stata, whole (a long one as ``strL``); ``frame`` as for
+    :func:`ratings_sav`."""
     _, groups = _labels(protocol)
-    return _dta(comments_frame(_frame(ratings_csv, protocol, frame)), variable_value_labels={"group": groups})
+    return _dta(comments_frame(_frame(ratings_csv, protocol, frame), reasons), variable_value_labels={"group": groups})

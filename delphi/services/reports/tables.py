@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import tomllib
 
+import numpy as np
 import tomli_w
 
 from delphi.protocol import protocol_to_toml
 from delphi.services.analyse import analyse, outputs_text
 from delphi.services.csv_export import csv_text
+from delphi.services.reports import stored
 from delphi.services.reports.source import ReportSource
 
 CODEBOOK_COLUMNS = ("file", "column", "meaning", "code", "code_meaning")
@@ -23,12 +25,54 @@ def unable_code(scale_max: int) -> int:
 
 
 def results_tables(source: ReportSource) -> dict[str, str]:
-    """``statistics.csv`` and ``consensus.csv``: :func:`delphi.services.analyse.analyse` on the ratings as read back
-    from ``ratings.csv``, written by the same function as ``delphi analyse``, small cells withheld (with the sizes
-    frozen at each close, so that a withdrawal cannot be subtracted out)."""
+    """``statistics.csv`` and ``consensus.csv``, written by the same function as ``delphi analyse``: a study's from
+    the figures stored at each close (``stored.py``; no statistics computed here), a ratings file's from
+    :func:`delphi.services.analyse.analyse`; small cells withheld (with the sizes frozen at each close, so that a
+    withdrawal cannot be subtracted out)."""
+    if source.stored is not None:
+        p = source.protocol
+        return outputs_text(*stored.statistics_rows(source.stored, source.long, [g.key for g in p.groups],
+                                                    p.min_group_feedback))
     if not source.long.rounds:
         return outputs_text([], [])
     return outputs_text(*analyse(source.long, source.protocol, source.closed))
+
+
+ROUNDS_COLUMNS = ("round", "statements", "n_panellists", "kendalls_w_n", "kendalls_w", "kendalls_w_uncorrected",
+                  "kendalls_w_chi2", "kendalls_w_df", "kendalls_w_p", "krippendorff_alpha", "fleiss_kappa",
+                  "fleiss_kappa_z", "fleiss_kappa_p", "fleiss_kappa_statements", "rwg_j")
+
+
+def rounds_csv(source: ReportSource) -> str:
+    """Whole-panel indices per round, for the workbook and the JSON (a study's as stored at each close): Kendall's W
+    with the panellists it used (listwise: those who rated every statement of the round, of ``n_panellists`` who
+    rated any), Krippendorff's alpha (ordinal), Fleiss' kappa with the statements it used, rwg(J)."""
+    from delphi.services.reports.findings import compute_rounds
+
+    rows = []
+    for v in compute_rounds(source):
+        w, kappa = v.figures.kendalls_w, v.fleiss
+        rows.append([v.number, len(v.columns), v.n_raters, w.n_panellists, w.w, w.w_uncorrected, w.chi2, w.df,
+                     w.pvalue, v.figures.krippendorff_alpha, *((kappa.kappa, kappa.z, kappa.pvalue, kappa.n_subjects)
+                                                               if kappa is not None else (None,) * 4),
+                     v.figures.rwg_j])
+    return csv_text(ROUNDS_COLUMNS, [[_cell(value) for value in row] for row in rows])
+
+
+def _cell(value):
+    """Plain Python numbers for :func:`csv_cell` (which writes floats in full precision, NaN and None empty)."""
+    if value is None:
+        return None
+    return int(value) if isinstance(value, (int, np.integer)) else float(value)
+
+
+def reasons_csv(source: ReportSource) -> str:
+    """The reasons panellists gave for changing a rating, for the workbook and the JSON: round, statement and reason,
+    by round, statement (protocol order) and pseudonym, without the pseudonym or group (those are in the comments
+    files, beside the ratings), and never in the order they were written."""
+    order = {s.code: i for i, s in enumerate(source.protocol.statements)}
+    rows = sorted(source.reasons, key=lambda r: (r[0], order.get(r[3], len(order)), r[1]))
+    return csv_text(["round", "statement", "reason"], [[r[0], r[3], r[4]] for r in rows])
 
 
 def statements_csv(source: ReportSource) -> str:
@@ -70,10 +114,22 @@ def codebook_csv(source: ReportSource) -> str:
         *[[name, "comment", "Not in this file: the comments are in comments.sav and comments.dta. SPSS and Stata "
            "make a text column as wide as its longest value in every row, so one long comment would make every "
            "rating's row that long.", "", ""] for name in ("ratings.sav", "ratings.dta")],
-        *[[name, "comment", "One row per rating with a comment: round, panellist, group, group_key and statement as in "
-           f"{name.replace('comments', 'ratings')}, to merge on round, panellist and statement. Comments are whole "
-           "(in Stata a long one is a strL) and without the apostrophe that guards spreadsheets in ratings.csv.", "", ""]
+        *[[name, "comment", "One row per rating with a comment or a reason for change: round, panellist, group, "
+           f"group_key and statement as in {name.replace('comments', 'ratings')}, to merge on round, panellist and "
+           "statement. Comments are whole (in Stata a long one is a strL) and without the apostrophe that guards "
+           "spreadsheets in ratings.csv.", "", ""]
           for name in ("comments.sav", "comments.dta")],
+        *[[name, "reason", "The reason the panellist gave for changing their rating from the round before (may be "
+           "empty).", "", ""] for name in ("comments.sav", "comments.dta")],
+        ["results.xlsx, results.json", "rounds", "Whole-panel indices per round, as stored at each close: the "
+         "statements rated, the panellists who rated any (n_panellists), Kendall's W (tie-corrected; kendalls_w_n: "
+         "the panellists it used, only those who rated every statement of the round, as SPSS does), its chi-squared, "
+         "df and p, Krippendorff's alpha (ordinal, every rating), Fleiss' kappa with z and p (each scale point a "
+         "category; fleiss_kappa_statements: the statements every panellist rated, the only ones it uses), rwg(J).",
+         "", ""],
+        ["results.xlsx, results.json", "reasons", "Every reason given for changing a rating: round, statement and "
+         "reason, by round and statement (not in the order written; no pseudonym: match them in comments.sav or "
+         "comments.dta).", "", ""],
         *[[name, "group", "", i + 1, g.name] for name in ("ratings.sav", "ratings.dta", "comments.sav", "comments.dta")
           for i, g in enumerate(p.groups)],
         ["statistics.csv", "round, statement, scope", "One row per round x statement x scope: scope is overall, "
@@ -87,6 +143,7 @@ def codebook_csv(source: ReportSource) -> str:
         ["statistics.csv", "pct_agree, pct_neutral, pct_disagree",
          f"Percentage (0-100) of ratings in the agree band {p.consensus.agree[0]}-{p.consensus.agree[1]}, "
          f"between the bands, and in the disagree band {p.consensus.disagree[0]}-{p.consensus.disagree[1]}.", "", ""],
+        *[["statistics.csv", name, meaning, "", ""] for name, meaning in statistics_meanings(p)],
         ["statistics.csv", "verdict", f"The protocol's rules applied to this row's figures alone: include "
          f"\"{p.consensus.include}\", exclude \"{p.consensus.exclude}\".", "in", "consensus in"],
         ["statistics.csv", "verdict", "", "out", "consensus out"],
@@ -109,6 +166,27 @@ def codebook_csv(source: ReportSource) -> str:
          "they are for the study team's analysts only.", "", ""],
     ]
     return csv_text(CODEBOOK_COLUMNS, rows)
+
+
+def statistics_meanings(p) -> list[tuple[str, str]]:
+    """The codebook's lines for statistics.csv's columns after ``verdict`` (cli.md)."""
+    rand = "RAND/UCLA (Fitch et al. 2001), on a 1-9 scale only (otherwise empty); empty for equal_groups. "
+    return [
+        ("p30, p70", rand + "30th and 70th percentiles, by the same quantile method as the quartiles."),
+        ("ipr, iprcp", rand + "Interpercentile range P70 - P30, and its central point (P30 + P70) / 2."),
+        ("ipras", rand + "IPR adjusted for symmetry: 2.35 + 1.5 x abs(5 - IPRCP)."),
+        ("disagreement", rand + "true when IPR > IPRAS, else false; empty with no ratings."),
+        ("appropriateness", rand + "appropriate (median 7 or more without disagreement), inappropriate (median 3 or "
+         "less without disagreement) or uncertain."),
+        ("rwg", "Within-group agreement 1 - s^2 / ((A^2 - 1) / 12), A the number of scale points, truncated at 0 "
+         "(James, Demaree & Wolf 1984); empty with fewer than 2 ratings and for equal_groups."),
+        ("ad", "Average deviation from the mean (Burke et al. 1999); empty with fewer than 2 ratings and for "
+         "equal_groups."),
+        ("cv", "Coefficient of variation sd / mean."),
+        ("agree_ci_low, agree_ci_high", "95% Wilson interval of pct_agree, in percent."),
+        ("all figures", "As computed and stored when the round closed (a study's own export). A round closed "
+         "before these figures were stored has the columns after verdict empty."),
+    ]
 
 
 def protocol_toml(source: ReportSource, live_settings_toml: str | None = None) -> str:

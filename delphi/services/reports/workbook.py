@@ -12,7 +12,11 @@ from delphi import __version__
 from delphi.services.csv_export import neutralise
 
 NUMERIC = {"round", "n", "n_unable", "median", "q1", "q3", "iqr", "mean", "sd", "pct_agree", "pct_neutral",
-           "pct_disagree", "rating"}
+           "pct_disagree", "rating", "p30", "p70", "ipr", "iprcp", "ipras", "rwg", "ad", "cv", "agree_ci_low",
+           "agree_ci_high", "statements", "n_panellists", "kendalls_w_n", "kendalls_w", "kendalls_w_uncorrected",
+           "kendalls_w_chi2", "kendalls_w_df", "kendalls_w_p", "krippendorff_alpha", "fleiss_kappa", "fleiss_kappa_z",
+           "fleiss_kappa_p", "fleiss_kappa_statements", "rwg_j"}
+BOOLEAN = {"disagreement"}
 
 
 def _rows(text: str) -> tuple[list[str], list[dict]]:
@@ -23,6 +27,10 @@ def _rows(text: str) -> tuple[list[str], list[dict]]:
 def _typed(column: str, cell: str):
     """A CSV cell as the value it stands for: numbers in numeric columns (None when empty), text otherwise (the CSV
     writer's apostrophe kept, since the spreadsheet needs it too)."""
+    if cell is None:  # a row shorter than the header (csv.DictReader's restval)
+        return None
+    if column in BOOLEAN:
+        return {"true": True, "false": False}.get(cell)
     if column in NUMERIC:
         if cell == "":
             return None
@@ -34,7 +42,9 @@ def _typed(column: str, cell: str):
 def tables(texts: dict[str, str]) -> dict[str, tuple[list[str], list[list]]]:
     """The CSV downloads as typed tables, keyed by sheet name."""
     out = {}
-    for name in ("statistics.csv", "consensus.csv", "statements.csv", "codebook.csv"):
+    for name in ("statistics.csv", "consensus.csv", "rounds.csv", "statements.csv", "reasons.csv", "codebook.csv"):
+        if name not in texts:
+            continue
         header, rows = _rows(texts[name])
         out[name.removesuffix(".csv")] = (header, [[_typed(c, r[c]) for c in header] for r in rows])
     return out
@@ -48,18 +58,19 @@ def methods_lines(methods: list[tuple[str, str]]) -> list[list[str]]:
 def results_xlsx(texts: dict[str, str], methods: list[tuple[str, str]]) -> bytes:
     """A workbook with a "Methods" sheet first, then statistics, consensus, statements and codebook. Every text cell,
     headers included, is neutralised against formulas; numbers are stored as numbers."""
-    book = Workbook()
-    sheet = book.active
-    sheet.title = "Methods"
+    # Write-only: rows go straight to the file's XML instead of a cell object each (about a third less time for
+    # the statistics sheet of a national study, 2,400 rows x 27 columns).
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Methods")
     for line in methods_lines(methods):
         sheet.append([neutralise(v) for v in line])
     for name, (header, rows) in tables(texts).items():
         sheet = book.create_sheet(name)
+        sheet.freeze_panes = "A2"  # set before the first row, as a write-only sheet needs
         sheet.append([neutralise(h) for h in header])
         for row in rows:
             # Text cells arrive already neutralised by the CSV writer; neutralise() leaves "'=..." alone.
             sheet.append([neutralise(v) for v in row])
-        sheet.freeze_panes = "A2"
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
