@@ -82,7 +82,7 @@ def test_review_shows_reasons_for_change_beside_each_statement_by_pseudonym(app,
 
     _, study_id = owner
     pids = [make_panellist(study_id, "staff")[0] for _ in range(3)]
-    assert client.post(f"/studies/{study_id}/rounds/open").status_code == 303
+    assert client.post(f"/studies/{study_id}/rounds/open", data={"confirm": "yes"}).status_code == 303
     answer_round(study_id, {pid: {"A-01": 9, "A-02": None, "B-01": 1} for pid in pids})
     with app.app_context():
         pseudonyms = dict(db.session.execute(sa.select(Panellist.id, Panellist.pseudonym)
@@ -95,7 +95,7 @@ def test_review_shows_reasons_for_change_beside_each_statement_by_pseudonym(app,
             db.session.execute(sa.update(Rating).where(Rating.panellist_id == pid, Rating.statement_id == a01)
                                .values(change_reason=reason))
         db.session.commit()
-    assert client.post(f"/studies/{study_id}/rounds/1/close").status_code == 303
+    assert client.post(f"/studies/{study_id}/rounds/1/close", data={"confirm": "yes"}).status_code == 303
     page = client.get(f"/studies/{study_id}/review").get_data(as_text=True)
     card = page[page.index(f'id="s{a01}"'):]
     card = card[:card.index("</article>")]

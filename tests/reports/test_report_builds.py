@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import re
 import threading
-import zipfile
 from datetime import timedelta
 
 import openpyxl
@@ -187,10 +186,11 @@ def _first_rating(round_number: int) -> Rating:
 
 
 def _leaver(policy: WithdrawalPolicy):
+    """A withdrawal whose answers are deleted or kept as ``policy`` says (the policy itself locks at round 1; a
+    withdrawal at the person's request may erase answers whatever it says)."""
     def change(study: Study) -> None:
-        study.withdrawal_policy = policy
-        db.session.flush()
-        withdraw_panellist(db.session.scalar(sa.select(Panellist).order_by(Panellist.id.desc())))
+        withdraw_panellist(db.session.scalar(sa.select(Panellist).order_by(Panellist.id.desc())),
+                           erase_answers=policy is WithdrawalPolicy.delete)
     return change
 
 
@@ -308,10 +308,7 @@ def test_a_withdrawal_that_deletes_answers_deletes_every_kept_build(app, client,
     prepare_downloads(client, signed_in)
     assert build_rows(app)[0] == 1 and build_rows(app)[2] >= len(FILE_NAMES)
     with app.app_context():
-        study = db.session.get(Study, signed_in)
-        study.withdrawal_policy = WithdrawalPolicy.delete
-        db.session.commit()
-        withdraw_panellist(db.session.scalar(sa.select(Panellist).order_by(Panellist.id)))
+        withdraw_panellist(db.session.scalar(sa.select(Panellist).order_by(Panellist.id)), erase_answers=True)
         assert db.session.scalar(sa.select(sa.func.count()).select_from(ReportChunk)) == 0  # same transaction
         db.session.commit()
     assert build_rows(app) == (0, 0, 0)
@@ -327,9 +324,8 @@ def test_a_withdrawal_during_a_build_leaves_nothing_kept(app, client, signed_in,
             yield item
             if position == 1:
                 with app.app_context():  # another request, on its own session
-                    study = db.session.get(Study, signed_in)
-                    study.withdrawal_policy = WithdrawalPolicy.delete
-                    withdraw_panellist(db.session.scalar(sa.select(Panellist).order_by(Panellist.id)))
+                    withdraw_panellist(db.session.scalar(sa.select(Panellist).order_by(Panellist.id)),
+                                       erase_answers=True)
                     db.session.commit()
 
     monkeypatch.setattr(builds, "each_download", withdraw_after_the_first_file)
