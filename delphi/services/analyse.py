@@ -330,6 +330,7 @@ def analyse(long_ratings: LongRatings, protocol, closed: dict | None = None) -> 
             long_ratings.ratings[k], long_ratings.groups.astype(str), keys, scale, consensus.include,
             consensus.exclude, consensus.scope, previous=previous, stable_change=consensus.stable_change,
             quantile_method=consensus.quantile_method, unable=long_ratings.unable[k],
+            unable_in_denominator=consensus.unable_in_denominator,
         )
         extras = scope_figures(figures, long_ratings.ratings[k], long_ratings.groups.astype(str), scale,
                                consensus.quantile_method)

@@ -182,6 +182,7 @@ def compute_round_figures(round_: Round) -> ClosedRoundFigures:
         ratings, groups, [g.key for g in study.groups], scale, study.include_rule, study.exclude_rule,
         study.consensus_scope.value, previous=previous, stable_change=study.stable_change,
         quantile_method=study.quantile_method, unable=unable,
+        unable_in_denominator=study.unable_in_denominator,
     )
     figures = ClosedRoundFigures()
     for j, statement_id in enumerate(statement_ids):

@@ -89,8 +89,15 @@ def methods(source: ReportSource) -> list[tuple[str, str]]:
     p = source.protocol
     s, c = p.scale, p.consensus
     labels = "; ".join(f"{point} = {label}" for point, label in sorted(s.labels.items())) or "no labels"
-    unable = ("Panellists could answer \"unable to rate\"; such answers count in no statistic and are reported "
-              "separately (n_unable)." if s.unable_to_rate else "There was no \"unable to rate\" option.")
+    if not s.unable_to_rate:
+        unable = "There was no \"unable to rate\" option."
+    elif c.unable_in_denominator:
+        unable = ("Panellists could answer \"unable to rate\"; such answers are reported separately (n_unable) and "
+                  "count in the denominator of the percentages agreeing, neutral and disagreeing (and their "
+                  "intervals), as the protocol chose (unable_in_denominator); in no other statistic.")
+    else:
+        unable = ("Panellists could answer \"unable to rate\"; such answers count in no statistic and are reported "
+                  "separately (n_unable).")
     told = [
         ("Rating scale", f"Statements were rated on a {s.min}-{s.max} scale ({labels}). {unable}"),
         ("Consensus definition", f"Defined before round 1 and locked when it opened. Agreement is a rating of "

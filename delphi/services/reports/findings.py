@@ -92,7 +92,8 @@ def compute_rounds(source: ReportSource) -> list[RoundView]:
         figures = analysis.compute_round(
             ratings, long.groups.astype(str), keys, analysis_scale(protocol), c.include, c.exclude, c.scope,
             previous=None if previous is None else previous[:, columns], stable_change=c.stable_change,
-            quantile_method=c.quantile_method, unable=long.unable[k][:, columns])
+            quantile_method=c.quantile_method, unable=long.unable[k][:, columns],
+            unable_in_denominator=c.unable_in_denominator)
         extras = scope_figures(figures, ratings, long.groups.astype(str), analysis_scale(protocol),
                                c.quantile_method)
         views.append(RoundView(number=k, columns=columns, figures=figures, extras=extras,
