@@ -16,7 +16,7 @@ import math
 from typing import NamedTuple
 
 from flask import current_app, get_template_attribute
-from flask_babel import get_translations
+from flask_babel import format_decimal, get_translations
 from markupsafe import Markup, escape
 
 from delphi.panel import bp
@@ -97,19 +97,20 @@ def band_words(low: int, high: int, t: FeedbackPhrases) -> str:
 
 @bp.app_template_global()
 def figure_number(value: float) -> str:
-    """A figure as the feedback writes it: one decimal at most, none when it is whole ("7.5", "8")."""
-    return f"{round(value, 1):g}"
+    """A figure as the feedback writes it, in the current language: one decimal at most, none when it is whole ("7.5",
+    "8"; in Norwegian "7,5")."""
+    return format_decimal(round(value, 1), format="0.#")
 
 
 @bp.app_template_global()
 def plain_figure(fig: Figures, study, t: FeedbackPhrases) -> str:
     """One shown figure in plain words: how many chose an answer in the agreement band ("7 of 10 people chose 7, 8 or
-    9.") and where most answers lay (the interquartile range, widened to whole answers: "Most people chose between 6
-    and 8.")."""
+    9.") and, when more than one person answered, where most answers lay (the interquartile range, widened to whole answers:
+    "Most people chose between 6 and 8.")."""
     in_band = sum(count for point, count in fig.counts if study.agree_low <= point <= study.agree_high)
     words = [(t.chose_one if fig.n == 1 else t.chose_many)
              % {"count": in_band, "num": fig.n, "band": band_words(study.agree_low, study.agree_high, t)}]
-    if fig.q1 is not None and fig.q3 is not None:
+    if fig.n > 1 and fig.q1 is not None and fig.q3 is not None:
         low, high = math.floor(fig.q1 + 1e-9), math.ceil(fig.q3 - 1e-9)
         words.append(t.most_chose % {"value": low} if low == high else t.most_between % {"low": low, "high": high})
     return " ".join(words)
@@ -145,7 +146,7 @@ def scale_point_names(scale_min: int, scale_max: int, labels: dict | None
     """What each scale point means, for its radio button's label: (value, the protocol's label for it or None, words
     read with the number but not shown). Together they are the button's accessible name: "9 of 9, critically
     important" (a labelled point: the label is shown), "7 of 9, towards critically important" (the nearest labelled
-    point; ends of a scale without labels: "towards the high end"), "5 of 9, in the middle" (the middle point without
+    point; a scale without labels: "1 of 4, the low end", "2 of 4, towards the low end"), "5 of 9, in the middle" (the middle point without
     a label) or "3 of 9, halfway between not important and important" (as near one labelled point as another). A
     scale that does not start at 1 says so: "3 on the scale from 0 to 10, ...". In the current language."""
     t = get_translations()
@@ -158,6 +159,8 @@ def scale_point_names(scale_min: int, scale_max: int, labels: dict | None
         label = labels.get(point)
         if label:
             words = t.gettext("%(where)s,") % {"where": where}
+        elif point in ends:  # an end of a scale without labels: "1 of 4, the low end"
+            words = t.gettext("%(where)s,") % {"where": where} + " " + ends[point]
         elif 2 * point == scale_min + scale_max:
             words = t.gettext("%(where)s, in the middle") % {"where": where}
         else:
