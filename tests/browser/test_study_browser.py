@@ -210,7 +210,7 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
     screenshot(panellist, "panellist-round2-feedback-390")
     assert not scrolls_sideways(panellist)
     first = panellist.locator("fieldset.statement").first
-    first.locator("details.group-feedback summary").click()
+    first.locator("details.group-feedback > summary").click()
     first.locator("label", has_text="4").first.click()
     with panellist.expect_navigation():
         panellist.get_by_role("button", name="Save and continue").click()
