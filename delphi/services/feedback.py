@@ -23,6 +23,8 @@ class Figures:
     n: int = 0
     median: float | None = None
     pct_agree: float | None = None
+    q1: float | None = None
+    q3: float | None = None
     counts: tuple[tuple[int, int], ...] = ()
 
     @property
@@ -122,7 +124,7 @@ def _closed_figures(previous: Round, study: Study, statement_ids: list[int]) -> 
         by_statement: dict[int, dict[str, sa.Row]] = {sid: {} for sid in missing}
         for r in db.session.execute(
                 sa.select(RoundResult.statement_id, RoundResult.scope, RoundResult.n, RoundResult.median,
-                          RoundResult.pct_agree, RoundResult.distribution)
+                          RoundResult.q1, RoundResult.q3, RoundResult.pct_agree, RoundResult.distribution)
                 .where(RoundResult.round_id == previous.id, RoundResult.statement_id.in_(missing))):
             by_statement[r.statement_id][r.scope] = r
         for statement_id, scopes in by_statement.items():
@@ -166,7 +168,7 @@ def _figures(label: str, result: sa.Row, points, *, shown: bool) -> Figures:
         return Figures(label=label, shown=False)
     counts = tuple((p, int(result.distribution.get(str(p), 0))) for p in points)
     return Figures(label=label, shown=True, n=result.n, median=result.median, pct_agree=result.pct_agree,
-                   counts=counts)
+                   q1=result.q1, q3=result.q3, counts=counts)
 
 
 # SQLite (without statistics) sees the partial index of approved comments and ix_rating_round_statement as equally

@@ -85,7 +85,7 @@
   });
 
   function showReason(radio) {
-    var fieldset = radio.closest("fieldset");
+    var fieldset = radio.closest("fieldset.statement");
     if (!fieldset) { return; }
     var scale = fieldset.querySelector("[data-previous-band]");
     var reason = fieldset.querySelector(".change-reason");
@@ -97,7 +97,7 @@
   }
 
   form.querySelectorAll(".change-reason").forEach(function (reason) {
-    var radio = reason.closest("fieldset").querySelector("input[type=radio]");
+    var radio = reason.closest("fieldset.statement").querySelector("input[type=radio]");
     if (radio) { showReason(radio); }
   });
 

@@ -110,7 +110,7 @@ def test_leaving_halfway_and_coming_back_finds_every_answer(app, live_server, ch
     consent_with_mouse(page)
     page.goto(f"{live_server.url}/panel/rate/1")
     statements = page.locator("fieldset.statement")
-    statements.nth(0).locator("label", has_text="9").first.click()
+    statements.nth(0).locator("input[value='9'] + label").click()  # every label says "of 9"
     statements.nth(1).locator("input[value=unable]").check()
     statements.nth(2).get_by_text("Add a comment (optional)").click()
     statements.nth(2).locator("textarea").fill("Depends on the person.")

@@ -205,8 +205,8 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
     with panellist.expect_navigation():
         panellist.get_by_role("link", name="Start", exact=True).click()
     text = " ".join(panellist.content().split())
-    assert "You answered: 8." in text
-    assert re.search(r"Whole panel:</strong> 1[67] people answered.", text), text[text.find("Last time"):text.find("Last time") + 1500]
+    assert "Your answer last time: 8" in text
+    assert re.search(r"Whole panel:</strong> \d+ of 1[67] people chose ", text), text[text.find("Last time"):text.find("Last time") + 1500]
     # Peer workers (2) and family members (at most 3) are withheld; when they add up to fewer than 5, the next
     # smallest group goes too, so at least one group of 6 is shown and nothing can be subtracted back.
     assert "6 people answered." in text.split("How each group answered")[1]
@@ -215,7 +215,7 @@ def test_a_whole_study_in_the_browser(app, live_server, chromium, make_user, new
     screenshot(panellist, "panellist-round2-feedback-390")
     assert not scrolls_sideways(panellist)
     first = panellist.locator("fieldset.statement").first
-    first.locator("details.group-feedback summary").click()
+    first.locator("details.group-feedback > summary").click()
     first.locator("label", has_text="4").first.click()
     with panellist.expect_navigation():
         panellist.get_by_role("button", name="Save and continue").click()

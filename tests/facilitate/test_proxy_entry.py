@@ -115,7 +115,7 @@ def test_in_a_later_round_proxy_entry_shows_own_previous_rating_and_feedback_and
     contact, ids = _ids(app, study_id, panel[0])
 
     page = client.post(f"/studies/{study_id}/panel/contacts/{contact}/entry", data=HOW).get_data(as_text=True)
-    assert "Last time (round 1)" in page and "You answered: 7." in page
+    assert "Last time (round 1)" in page and "Your answer last time: 7" in page
     assert "An approved comment from the panel" in page and "4 people answered." in page
     events = [(a, t, d) for a, t, d in _events(app) if a == "panel.proxy_feedback_shown"]
     assert events == [("panel.proxy_feedback_shown", f"contact #{contact}",

@@ -94,9 +94,9 @@ def test_round_two_shows_own_rating_panel_and_each_group(app, client, make_study
     enter(app, client, members["service_user"][0])
     page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
     assert "Last time (round 1)" in page
-    assert "You answered: 8." in page
-    assert "Whole panel:</strong> 11 people answered." in page
-    assert "People with lived experience:</strong> 6 people answered." in page
+    assert "Your answer last time: 8" in page
+    assert "Whole panel:</strong> 7 of 11 people chose 7, 8 or 9." in page
+    assert "People with lived experience:</strong> 5 of 6 people chose 7, 8 or 9." in page
     assert "Staff:</strong> fewer than 5 people, not shown." in page
     assert "Family members:</strong> fewer than 5 people, not shown." in page
     # The bar chart has a text equivalent that does not depend on colour.
@@ -114,7 +114,7 @@ def test_panel_figures_hidden_when_complementary_suppression_would_leak(app, cli
     members, _ = close_with_figures(app, study_id, {"service_user": [8] * 12, "staff": [6] * 9, "family": [1, 2]})
     enter(app, client, members["staff"][0])
     page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
-    assert "People with lived experience:</strong> 12 people answered." in page
+    assert "People with lived experience:</strong> 12 of 12 people chose 7, 8 or 9." in page
     # Staff are withheld too, or panel minus service users minus staff would reveal the two family members.
     assert "Staff:</strong> fewer than 5 people, not shown." in page
     assert "Family members:</strong> fewer than 5 people, not shown." in page
@@ -195,16 +195,17 @@ def test_figures_are_written_for_each_language_and_agreement_band(app, client, m
 
     enter(app, client, first["staff"][0])
     page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
-    assert "Whole panel:</strong> 12 people answered." in page and "50% answered 7 to 9." in page
+    assert "Whole panel:</strong> 6 of 12 people chose 7, 8 or 9." in page and "50% answered 7 to 9." in page
     client.post("/language", data={"lang": "nb", "next": "/panel/rate/1"})
     page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
     assert "Hele panelet:</strong>" in page and "svarte 7 til 9." in page
+    assert "6 av 12 personer valgte 7, 8 eller 9." in page
     assert "Whole panel:" not in page and "people answered" not in page and "answered 7 to 9" not in page
 
     enter(app, client, second["staff"][0])
     client.post("/language", data={"lang": "en", "next": "/panel/rate/1"})
     page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
-    assert "Whole panel:</strong> 12 people answered." in page
+    assert "Whole panel:</strong> 12 of 12 people chose 6, 7, 8 or 9." in page
     assert "50% answered 6 to 9." in page and "7 to 9" not in page
 
 
@@ -245,8 +246,8 @@ def test_a_page_saved_with_errors_shows_its_feedback_and_keeps_the_reason(app, c
     response = client.post("/panel/rate/1", data={f"s{sid}": "12", f"r{sid}": "I read the comments.", "next": "1"})
     assert response.status_code == 422
     page = " ".join(response.get_data(as_text=True).split())
-    assert "Last time (round 1)" in page and "You answered: 8." in page
-    assert "Whole panel:</strong> 12 people answered." in page
+    assert "Last time (round 1)" in page and "Your answer last time: 8" in page
+    assert "Whole panel:</strong> 6 of 12 people chose 7, 8 or 9." in page
     assert "I read the comments.</textarea>" in page
 
 
@@ -287,7 +288,7 @@ def test_figures_kept_per_process_still_show_what_changed_after_the_close(app, c
         db.session.rollback()
     page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
     assert "Practitioners:</strong> fewer than 5 people, not shown." in page
-    assert "Family members:</strong> 2 people answered." not in page
+    assert "Family members:</strong> 1 of 2 people chose" not in page
 
 
 def test_the_same_page_asks_for_reasons_only_from_those_who_answered_last_time(app, make_study):

@@ -59,10 +59,12 @@ def test_whole_round_one_journey(app, client, make_study, make_panellist, open_r
     assert "Round 1 is open." in home and "You have answered 0 of 4." in home
     assert 'href="/panel/rate/1"' in home
 
-    # Page 1 (Hope): two statements in a fieldset each, with the scale and "unable to rate".
+    # Page 1 (Hope): two statements in a fieldset each, with the scale and "unable to rate" in a fieldset inside it
+    # that asks the question.
     page1 = client.get("/panel/rate/1").get_data(as_text=True)
     assert "Page 1 of 3" in page1
-    assert page1.count("<fieldset") == 2 and page1.count("<legend") == 2
+    assert page1.count('<fieldset class="statement') == 2 and page1.count('<fieldset class="rating-scale">') == 2
+    assert page1.count("<legend") == 4
     assert 'value="unable"' in page1
     response = client.post("/panel/rate/1", data={f"s{ids['A-01']}": "8", f"c{ids['A-01']}": "Hope matters.",
                                                   "leave": "1"})
