@@ -72,7 +72,7 @@ def demo(host: str, port: int, no_serve: bool) -> None:
     seeded = seed_demo()
     db.session.commit()
     click.echo("")
-    click.echo(f"Instance folder (database, secret key): {current_app.instance_path}")
+    click.echo(f"Instance folder (database, secret key, contacts key): {current_app.instance_path}")
     click.echo(f"Demo study: {seeded.study.title} (id {seeded.study.id})")
     click.echo(f"  Round 1 closed with {seeded.round1_submissions} submissions; round 2 is open.")
     click.echo(f"Facilitator sign-in: {external_url('auth.login')}")

@@ -113,7 +113,7 @@ def test_invitations_and_a_password_reset_through_the_installed_app(installed, m
     email = re.search(r"email:\s+(\S+)", demo).group(1)
     password = re.search(r"password:\s+(\S+)", demo).group(1)
     instance = installed.work / "instance"
-    assert f"Instance folder (database, secret key): {instance}" in demo, demo
+    assert f"Instance folder (database, secret key, contacts key): {instance}" in demo, demo
     assert (instance / "delphi.sqlite3").is_file() and (instance / "secret_key").is_file()
     assert not list(Path(VENV).glob("var/*instance*")), "the instance folder must not live inside the venv"
 
