@@ -26,7 +26,7 @@ def make_protocol(scope="each_group", unable_to_rate=True, include="pct_agree >=
         scale=SimpleNamespace(min=1, max=9, unable_to_rate=unable_to_rate, labels={}),
         consensus=SimpleNamespace(agree=(7, 9), disagree=(1, 3), scope=scope, include=include,
                                   exclude="pct_disagree >= 70 and pct_agree < 15", stable_change=15.0,
-                                  quantile_method="linear"),
+                                  quantile_method="linear", unable_in_denominator=False),
         groups=tuple(SimpleNamespace(key=k, name=k.title()) for k in GROUPS),
         statements=tuple(SimpleNamespace(code=c, domain="", text=c) for c in STATEMENTS),
     )
