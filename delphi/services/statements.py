@@ -15,7 +15,7 @@ from delphi.models import (
     StatementStatus,
     Study,
 )
-from delphi.protocol import MAX_STATEMENTS, MAX_TEXT, STATEMENT_BANK, STATEMENT_CODE, load_protocol
+from delphi.protocol import MAX_STATEMENTS, MAX_TEXT, STATEMENT_CODE, load_protocol, statement_bank
 from delphi.services import audit
 from delphi.services.answers import clean_text
 from delphi.services.csv_export import neutralise
@@ -123,9 +123,10 @@ def renumber(study: Study) -> None:
 
 
 def add_from_bank(study: Study, actor: StaffUser | None) -> int:
-    """Add the built-in bank's statements whose codes the study does not use yet; returns how many."""
+    """Add the built-in bank's statements whose codes the study does not use yet, in the study's language; returns
+    how many."""
     taken = {s.code for s in study.statements}
-    rows = [s for s in load_protocol(STATEMENT_BANK).statements if s.code not in taken]
+    rows = [s for s in load_protocol(statement_bank(study.language)).statements if s.code not in taken]
     for spec in rows:
         add_statement(study, spec.code, spec.domain, spec.text, actor)
     return len(rows)
