@@ -149,8 +149,9 @@ def test_staff_python_messages_go_through_gettext(path):
         name = _call_name(node)
         arguments = []
         if name in MESSAGE_CALLS:
-            # ``at(key, message)`` and ``flash(message, category)``: the message is the one argument people read.
-            arguments = node.args[1:2] if name == "at" else node.args[:1]
+            # ``at(key, message)``, ``EqualTo(field, message)`` and ``flash(message, category)``: the message is the
+            # one argument people read.
+            arguments = node.args[1:2] if name in {"at", "EqualTo"} else node.args[:1]
             arguments += [k.value for k in node.keywords if k.arg in {"message", "label"}]
         elif name in {"append", "extend"} and isinstance(node.func, ast.Attribute) and \
                 getattr(node.func.value, "id", "") in {"errors", "problems"}:
@@ -223,7 +224,7 @@ def test_sign_in_and_reports_pages_render_in_norwegian(client, make_user, make_s
     study_id = make_study(members={user_id: StudyRole.owner})
     client.post("/language", data={"lang": "nb", "next": "/staff/login"})
     page = client.get("/staff/login").get_data(as_text=True)
-    assert "Logg inn som ansatt" in page and "Glemt passordet?" in page
+    assert "Logg inn for ansatte" in page and "Glemt passordet?" in page
     response = client.post("/staff/login", data={"email": "facilitator@example.org", "password": "wrong"})
     assert "E-postadressen og passordet passer ikke til noen konto." in response.get_data(as_text=True)
     auth.login()
@@ -248,3 +249,19 @@ def test_a_password_reset_mail_is_in_the_language_it_was_asked_in(app, client, m
         mail = db.session.scalars(sa.select(OutboxMail)).one()
         assert mail.subject == "Tilbakestill passordet ditt"
         assert "For å velge et nytt passord" in mail.body
+
+
+def test_service_messages_work_outside_a_request(app):
+    """The command line and the worker have no request to take a language from: messages are in the default one."""
+    from delphi.services.staff import StaffError, check_password_rules
+
+    with app.app_context(), pytest.raises(StaffError, match="^the password must have at least 10 characters.$"):
+        check_password_rules("short", 10)
+
+
+def test_service_messages_follow_the_page_language(app):
+    from delphi.services.staff import StaffError, check_password_rules
+
+    with app.test_request_context(headers={"Accept-Language": "nb"}), \
+            pytest.raises(StaffError, match="^passordet må ha minst 10 tegn.$"):
+        check_password_rules("short", 10)
