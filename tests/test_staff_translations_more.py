@@ -265,3 +265,27 @@ def test_service_messages_follow_the_page_language(app):
     with app.test_request_context(headers={"Accept-Language": "nb"}), \
             pytest.raises(StaffError, match="^passordet må ha minst 10 tegn.$"):
         check_password_rules("short", 10)
+
+
+@pytest.mark.parametrize("has_password, wanted", [
+    (True, "har lagt deg til i studien «Minimal» på Delphi-konsensusplattformen, som fasilitator."),
+    (False, "har invitert deg til å arbeide med studien «Minimal» på Delphi-konsensusplattformen, som fasilitator."),
+])
+def test_staff_mails_name_the_role_in_the_language(app, make_user, make_study, has_password, wanted):
+    from delphi.extensions import db
+    from delphi.models import OutboxMail, StaffUser, Study, StudyRole
+    from delphi.services import membership
+
+    owner_id = make_user("owner@example.org")
+    if has_password:
+        make_user("colleague@example.org")
+    study_id = make_study(members={owner_id: StudyRole.owner}, title="Minimal")
+    with app.test_request_context(headers={"Accept-Language": "nb"}):
+        membership.add_member(db.session.get(Study, study_id), "colleague@example.org", StudyRole.facilitator,
+                              db.session.get(StaffUser, owner_id))
+        db.session.commit()
+        mail = db.session.scalars(sa.select(OutboxMail)).one()
+        assert "owner@example.org " + wanted in mail.body
+        with pytest.raises(Exception, match="er allerede fasilitator i denne studien"):
+            membership.add_member(db.session.get(Study, study_id), "colleague@example.org", StudyRole.researcher,
+                                  None)
