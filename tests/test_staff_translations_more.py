@@ -289,3 +289,28 @@ def test_staff_mails_name_the_role_in_the_language(app, make_user, make_study, h
         with pytest.raises(Exception, match="er allerede fasilitator i denne studien"):
             membership.add_member(db.session.get(Study, study_id), "colleague@example.org", StudyRole.researcher,
                                   None)
+
+
+def test_the_ready_reports_page_in_norwegian(app, client, auth, make_user):
+    from tests.reports.conftest import build_three_round_study, prepare_downloads
+
+    researcher_id = make_user("researcher@example.org")
+    with app.app_context():
+        study_id = build_three_round_study(researcher_id)
+    auth.login(email="researcher@example.org")
+    prepare_downloads(client, study_id)
+    english = client.get(f"/studies/{study_id}/reports").get_data(as_text=True)
+    client.post("/language", data={"lang": "nb", "next": "/"})
+    page = client.get(f"/studies/{study_id}/reports").get_data(as_text=True)
+    assert "Les rapporten i nettleseren" in page and "Last ned alt" in page
+    assert re.search(r"Klar, laget \d{4}-\d\d-\d\d \d\d:\d\d UTC fra studiens data slik de er nå\.", page)
+    # Each file's size, in the page's words ("252 bytes" is "252 byte"; kB is kB).
+    sizes_nb = re.findall(r"<small>\(([^)]*)\)</small>", page)
+    sizes_en = re.findall(r"<small>\(([^)]*)\)</small>", english)
+    assert len(sizes_en) == len(_file_rows(english)) > 5
+    assert sizes_nb == [s.replace(" bytes", " byte") for s in sizes_en]
+    assert all(re.fullmatch(r"\d+(,\d)? (MB|kB|byte)", s) for s in sizes_nb), sizes_nb
+
+
+def _file_rows(page: str) -> list[str]:
+    return re.findall(r'<th scope="row"><a href="[^"]*/reports/files/', page)
