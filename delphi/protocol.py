@@ -558,3 +558,11 @@ def protocol_to_toml(protocol: Protocol) -> str:
         ]
     return tomli_w.dumps(doc, multiline_strings=True)
 STATEMENT_BANK = Path(__file__).resolve().parent / "bank" / "recovery_practice.toml"
+
+
+def statement_bank(language: str) -> Path:
+    """The built-in bank written in ``language`` (one of :data:`LANGUAGES`): the same study, groups and statement
+    codes in each language; English for a language it is not written in."""
+    if language != "en" and language in LANGUAGES:
+        return STATEMENT_BANK.with_name(f"{STATEMENT_BANK.stem}.{language}.toml")
+    return STATEMENT_BANK

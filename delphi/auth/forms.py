@@ -1,6 +1,7 @@
 import unicodedata
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -18,9 +19,9 @@ def _typed_characters_only(form, field):
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email address", validators=[
-        DataRequired("Enter your email address."), Length(max=320), _typed_characters_only])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password."), Length(max=200)])
+    email = EmailField(_l("Email address"), validators=[
+        DataRequired(_l("Enter your email address.")), Length(max=320), _typed_characters_only])
+    password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=200)])
     next = HiddenField()
 
 
@@ -31,19 +32,22 @@ class LogoutForm(FlaskForm):
 def _long_enough(form, field):
     minimum = current_app.config["MIN_PASSWORD_LENGTH"]
     if field.data and len(field.data) < minimum:
-        raise ValidationError(f"Use at least {minimum} characters. A few unrelated words make a good password.")
+        raise ValidationError(_("Use at least %(count)s characters. A few unrelated words make a good password.",
+                                count=minimum))
 
 
 class NewPasswordMixin:
-    new_password = PasswordField("New password", validators=[
-        DataRequired("Enter a new password."), Length(max=200, message="Use at most 200 characters."), _long_enough])
-    confirm = PasswordField("Type the new password again", validators=[
-        DataRequired("Type the new password again."), EqualTo("new_password", "The two passwords are not the same.")])
+    new_password = PasswordField(_l("New password"), validators=[
+        DataRequired(_l("Enter a new password.")), Length(max=200, message=_l("Use at most 200 characters.")),
+        _long_enough])
+    confirm = PasswordField(_l("Type the new password again"), validators=[
+        DataRequired(_l("Type the new password again.")),
+        EqualTo("new_password", _l("The two passwords are not the same."))])
 
 
 class ChangePasswordForm(NewPasswordMixin, FlaskForm):
-    current_password = PasswordField("Current password", validators=[
-        DataRequired("Enter your current password."), Length(max=200)])
+    current_password = PasswordField(_l("Current password"), validators=[
+        DataRequired(_l("Enter your current password.")), Length(max=200)])
 
     def validate_current_password(self, field):
         # Fields validate in the order they are declared, the new password first. While it has problems the current
@@ -51,13 +55,13 @@ class ChangePasswordForm(NewPasswordMixin, FlaskForm):
         if self.new_password.errors or self.confirm.errors:
             return
         if not current_user.check_password(field.data):
-            raise ValidationError("That is not your current password.")
+            raise ValidationError(_("That is not your current password."))
 
 
 class ResetRequestForm(FlaskForm):
-    email = EmailField("Email address", validators=[
-        DataRequired("Enter your email address."), Length(max=320), _typed_characters_only,
-        Regexp(EMAIL_PATTERN, message="Enter an email address like name@example.org.")])
+    email = EmailField(_l("Email address"), validators=[
+        DataRequired(_l("Enter your email address.")), Length(max=320), _typed_characters_only,
+        Regexp(EMAIL_PATTERN, message=_l("Enter an email address like name@example.org."))])
 
 
 class ResetPasswordForm(NewPasswordMixin, FlaskForm):

@@ -33,7 +33,7 @@ def login():
             login_user(user)
             target = form.next.data
             return redirect(target if is_safe_next(target) else url_for("facilitate.dashboard"), code=303)
-        form.password.errors.append("That email address and password do not match an account.")
+        form.password.errors.append(_("That email address and password do not match an account."))
     return render_template("auth/login.html", form=form), 422 if form.errors else 200
 
 
@@ -44,7 +44,7 @@ def logout():
             staff.end_sessions(current_user)  # a copy of this session's cookie must not outlive the sign-out
             db.session.commit()
         logout_user()
-        flash("You have signed out.", "info")
+        flash(_("You have signed out."), "info")
     return redirect(url_for("main.index"), code=303)
 
 
@@ -56,7 +56,7 @@ def change_password():
         staff.change_password(current_user, form.new_password.data)
         db.session.commit()
         login_user(current_user)  # this session carries the new session version; every other one has ended
-        flash("Your password has been changed. You have been signed out everywhere else.", "success")
+        flash(_("Your password has been changed. You have been signed out everywhere else."), "success")
         return redirect(url_for("facilitate.dashboard"), code=303)
     return render_template("auth/change_password.html", form=form), 422 if form.errors else 200
 
@@ -89,7 +89,7 @@ def reset_password(token: str):
         staff.reset_password(user, form.new_password.data)
         db.session.commit()
         logout_user()
-        flash("Your password has been changed. Sign in with the new one.", "success")
+        flash(_("Your password has been changed. Sign in with the new one."), "success")
         return redirect(url_for("auth.login"), code=303)
     return render_template("auth/reset_password.html", form=form), 422 if form.errors else 200
 

@@ -11,6 +11,9 @@ import csv
 import io
 import re
 
+from flask_babel import format_number
+from flask_babel import gettext as _
+
 from delphi.errors import InputErrors, Problem
 
 
@@ -48,8 +51,8 @@ def read_rows(content: str, error: type[InputErrors]) -> list[list[str]]:
     except csv.Error as exc:
         line = reader.line_num or 1
         if "field larger than field limit" in str(exc):
-            message = (f"line {line}: a cell is longer than {csv.field_size_limit():,} characters, far more than any "
-                       "statement or address. Is this the right file?")
+            message = _("line %(line)s: a cell is longer than %(limit)s characters, far more than any statement or "
+                        "address. Is this the right file?", line=line, limit=format_number(csv.field_size_limit()))
         else:
-            message = f"line {line}: this line cannot be read as CSV ({exc})."
+            message = _("line %(line)s: this line cannot be read as CSV (%(reason)s).", line=line, reason=exc)
         raise error([Problem(message, line=line)]) from None

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager, selectinload
 
 from delphi.contact_cipher import email_index
@@ -76,35 +77,38 @@ def parse_contacts_csv(content: str, study: Study) -> list[ContactRow]:
     if rows and rows[0] and rows[0][0].strip().lower() == "group":
         rows, start = rows[1:], 2
     if len(rows) > MAX_CONTACT_ROWS:
-        raise ContactsError([f"the file has {len(rows)} rows; add at most {MAX_CONTACT_ROWS} at a time"])
+        raise ContactsError([_("the file has %(count)s rows; add at most %(limit)s at a time", count=len(rows),
+                               limit=MAX_CONTACT_ROWS)])
     keys = {g.key for g in study.groups}
     errors, parsed, seen = [], [], set()
     for line, cells in enumerate(rows, start=start):
         if not any(c.strip() for c in cells):
             continue
         if len(cells) > 3:
-            errors.append(Problem(f"line {line}: expected 1 to 3 columns (group, email, phone), found {len(cells)}",
-                                  line=line))
+            errors.append(Problem(_("line %(line)s: expected 1 to 3 columns (group, email, phone), found %(count)s",
+                                    line=line, count=len(cells)), line=line))
             continue
         key = cells[0].strip()
         raw_email = cells[1].strip() if len(cells) >= 2 else ""
         raw_phone = cells[2].strip() if len(cells) == 3 else ""
         phone = check_phone(raw_phone) if raw_phone else None
         if raw_phone and phone is None:
-            errors.append(Problem(f"line {line}: {raw_phone!r} is not a phone number", line=line))
+            errors.append(Problem(_("line %(line)s: %(phone)s is not a phone number", line=line,
+                                    phone=repr(raw_phone)), line=line))
         if key not in keys:
-            errors.append(Problem(f"line {line}: {key!r} is not a group of this study "
-                                  f"(groups: {', '.join(sorted(keys))})", line=line))
+            errors.append(Problem(_("line %(line)s: %(key)s is not a group of this study (groups: %(groups)s)",
+                                    line=line, key=repr(key), groups=", ".join(sorted(keys))), line=line))
         email = check_email(raw_email) if raw_email else None
         if raw_email and email is None:
-            errors.append(Problem(f"line {line}: {raw_email!r} is not an email address", line=line))
+            errors.append(Problem(_("line %(line)s: %(email)s is not an email address", line=line,
+                                    email=repr(raw_email)), line=line))
         elif email and email.lower() in seen:
-            errors.append(Problem(f"line {line}: {email} is listed twice", line=line))
+            errors.append(Problem(_("line %(line)s: %(email)s is listed twice", line=line, email=email), line=line))
         if email:
             seen.add(email.lower())
         parsed.append(ContactRow(line, key, email, phone))
     if not parsed and not errors:
-        errors.append("the file lists nobody")
+        errors.append(_("the file lists nobody"))
     if errors:
         raise ContactsError(errors)
     return parsed
@@ -116,7 +120,8 @@ def add_panel(study: Study, rows: list[ContactRow], actor: StaffUser | None) -> 
     already = already_on_panel(study, [row.email for row in rows])
     if already:
         raise ContactsError([
-            Problem(f"{'line %d: ' % row.line if row.line else ''}{row.email} is already on this study's panel",
+            Problem(_("line %(line)s: %(email)s is already on this study's panel", line=row.line, email=row.email)
+                    if row.line else _("%(email)s is already on this study's panel", email=row.email),
                     field="email", line=row.line or None)
             for row in rows if row.email and email_index(study.id, row.email) in already])
     links = [NewLink(panellist, token) for panellist, token in add_panellists(

@@ -15,6 +15,7 @@ from delphi.services.staff import StaffError
 from delphi.services.staff_invitations import (
     account_by_email,
     create_invited_account,
+    role_word,
     send_added_notice,
     send_invitation,
 )
@@ -48,7 +49,7 @@ def add_member(study: Study, email: str, role: StudyRole, actor: StaffUser | Non
                                      email=user.email), field="email")])
     elif (current := user.role_in(study)) is not None:
         raise InputErrors([Problem(_("%(email)s is already a %(role)s of this study.", email=user.email,
-                                     role=current.value), field="email")])
+                                     role=role_word(current)), field="email")])
     study.members.append(member := StudyMember(user=user, role=role))
     audit.record("study.member_add", study=study, actor=actor, target=f"staff {user.id}", role=role.value)
     db.session.flush()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from delphi.db import contains_pattern
 from delphi.errors import Problem
@@ -32,7 +33,7 @@ from delphi.models import (
 from delphi.protocol import MAX_OPEN_QUESTIONS, MAX_QUESTION
 from delphi.services import audit
 from delphi.services.answers import clean_text
-from delphi.services.statements import StatementError, add_statement
+from delphi.services.statements import StatementError, add_statement, status_word
 from delphi.services.study_setup import require_unlocked
 
 NO_GROUP = "No group"
@@ -47,9 +48,9 @@ class AnswerChoiceError(StatementError):
 def check_question(text: str) -> tuple[str, list[Problem]]:
     text = clean_text(text, MAX_QUESTION + 1)
     if not text:
-        return text, [Problem("the question is empty", field="text")]
+        return text, [Problem(_("the question is empty"), field="text")]
     if len(text) > MAX_QUESTION:
-        return text, [Problem(f"the question has more than {MAX_QUESTION} characters", field="text")]
+        return text, [Problem(_("the question has more than %(limit)s characters", limit=MAX_QUESTION), field="text")]
     return text, []
 
 
@@ -63,11 +64,11 @@ def _renumber(study: Study) -> None:
 def add_question(study: Study, text: str, actor: StaffUser | None) -> OpenQuestion:
     """Add an open question at the end; the study then begins with an open round. Raises DomainError once round 1
     has opened and StatementError for an empty or over-long question."""
-    require_unlocked(study, "the open questions")
+    require_unlocked(study, _("the open questions"))
     text, errors = check_question(text)
     if len(study.open_questions) >= MAX_OPEN_QUESTIONS:
-        errors.append(Problem(f"the study has {len(study.open_questions)} open questions; the limit is "
-                              f"{MAX_OPEN_QUESTIONS}", field="text"))
+        errors.append(Problem(_("the study has %(count)s open questions; the limit is %(limit)s",
+                                count=len(study.open_questions), limit=MAX_OPEN_QUESTIONS), field="text"))
     if errors:
         raise StatementError(errors)
     question = OpenQuestion(text=text, position=len(study.open_questions))
@@ -80,7 +81,7 @@ def add_question(study: Study, text: str, actor: StaffUser | None) -> OpenQuesti
 
 def edit_question(question: OpenQuestion, text: str, actor: StaffUser | None) -> None:
     study = question.study
-    require_unlocked(study, "the open questions")
+    require_unlocked(study, _("the open questions"))
     text, errors = check_question(text)
     if errors:
         raise StatementError(errors)
@@ -92,7 +93,7 @@ def edit_question(question: OpenQuestion, text: str, actor: StaffUser | None) ->
 def remove_question(question: OpenQuestion, actor: StaffUser | None) -> None:
     """Remove a question; without questions left, the study begins with a rating round."""
     study = question.study
-    require_unlocked(study, "the open questions")
+    require_unlocked(study, _("the open questions"))
     audit.record("open_question.remove", study=study, actor=actor, target=f"open question {question.id}")
     study.open_questions.remove(question)
     _renumber(study)
@@ -102,7 +103,7 @@ def remove_question(question: OpenQuestion, actor: StaffUser | None) -> None:
 def move_question(question: OpenQuestion, offset: int, actor: StaffUser | None) -> None:
     """Move a question up (-1) or down (+1) in the order panellists see them."""
     study = question.study
-    require_unlocked(study, "the open questions")
+    require_unlocked(study, _("the open questions"))
     ordered = list(study.open_questions)
     i = ordered.index(question)
     ordered.insert(min(max(i + offset, 0), len(ordered) - 1), ordered.pop(i))
@@ -128,8 +129,8 @@ def can_write_statements(study: Study) -> bool:
 
 def require_can_write(study: Study) -> Round:
     if not can_write_statements(study):
-        raise DomainError("Statements can be made from the answers only after the open round has closed and before "
-                          "the first rating round opens.")
+        raise DomainError(_("Statements can be made from the answers only after the open round has closed and "
+                            "before the first rating round opens."))
     return study.current_round
 
 
@@ -182,7 +183,7 @@ def _answers_of_study(study: Study, answer_ids: list[int]) -> list[OpenAnswer]:
     """The answers with those ids from the study's open round; refuses the lot if any is not one."""
     ids = set(answer_ids)
     if not ids:
-        raise AnswerChoiceError([Problem("tick at least one answer the statement comes from", field="answers")])
+        raise AnswerChoiceError([Problem(_("tick at least one answer the statement comes from"), field="answers")])
     round_ = open_round_of(study)
     answers = db.session.scalars(
         sa.select(OpenAnswer).join(OpenQuestion, OpenQuestion.id == OpenAnswer.question_id)
@@ -190,8 +191,8 @@ def _answers_of_study(study: Study, answer_ids: list[int]) -> list[OpenAnswer]:
                OpenQuestion.round_id == (round_.id if round_ else -1))
     ).all()
     if len(answers) != len(ids):
-        raise AnswerChoiceError([Problem("some of the ticked answers are not answers to this study's open questions; "
-                                         "reload the page and tick them again", field="answers")])
+        raise AnswerChoiceError([Problem(_("some of the ticked answers are not answers to this study's open "
+                                           "questions; reload the page and tick them again"), field="answers")])
     return sorted(answers, key=lambda a: a.id)
 
 
@@ -215,7 +216,8 @@ def link_answers(statement: Statement, answer_ids: list[int], actor: StaffUser |
     study = statement.study
     require_can_write(study)
     if statement.status is not StatementStatus.active:
-        raise DomainError(f"Statement {statement.code} is {statement.status.value}; link answers to an active one.")
+        raise DomainError(_("Statement %(code)s is %(status)s; link answers to an active one.", code=statement.code,
+                            status=status_word(statement.status)))
     answers = _answers_of_study(study, answer_ids)
     linked = {a.id for a in statement.source_answers}
     new = [a for a in answers if a.id not in linked]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import current_app, render_template
+from flask_babel import force_locale, get_locale
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from delphi.db import writing
@@ -51,37 +53,42 @@ def user_for_reset_token(token: str, max_age: int = RESET_MAX_AGE) -> StaffUser 
 
 
 def request_password_reset(email: str) -> None:
-    """Hand a reset request for ``email`` to the worker; nothing about the address is looked up here.
+    """Hand a reset request for ``email`` to the worker, with the page's language for the mail; nothing about the
+    address is looked up here.
 
     If the queue cannot be reached, the work is done here instead (the mail matters more than the timing then).
     """
     address = email.strip().lower()
+    language = str(get_locale() or current_app.config["BABEL_DEFAULT_LOCALE"])
     try:
-        run_soon(send_password_reset, address)
+        run_soon(send_password_reset, address, language)
     except Exception:  # the queue is away (Redis, the SQLite queue file): do the job's work in this request
         if current_app.config.get("JOBS_IMMEDIATE"):
             raise  # the job itself failed, here and now: there is no queue to fall back from
         current_app.logger.exception("could not queue a password reset; handling it in the request")
-        send_password_reset.call_local(address)
+        send_password_reset.call_local(address, language)
 
 
-def queue_reset_mail(email: str) -> StaffUser | None:
-    """Queue a reset mail in the outbox to the active account with this address; the account, or None when there is
-    none. Flushes; the caller commits."""
+def queue_reset_mail(email: str, language: str = "en") -> StaffUser | None:
+    """Queue a reset mail in ``language`` (the language of the page it was asked on) in the outbox to the active
+    account with this address; the account, or None when there is none. Flushes; the caller commits."""
     user = db.session.scalar(sa.select(StaffUser).where(StaffUser.email == email, StaffUser.active.is_(True)))
     if user is None:
         return None
-    body = render_template("email/password_reset.txt", link=password_reset_link(make_reset_token(user)),
-                           minutes=RESET_MAX_AGE // 60)
-    queue_password_reset(user, "Reset your password", body)
+    with force_locale(language):  # the worker has no request to take the language from
+        body = render_template("email/password_reset.txt", link=password_reset_link(make_reset_token(user)),
+                               minutes=RESET_MAX_AGE // 60)
+        subject = _("Reset your password")
+    queue_password_reset(user, subject, body)
     return user
 
 
 @job()
-def send_password_reset(email: str) -> None:
-    """The worker's half of a reset request: queue the mail for an active account with this address, and send it."""
+def send_password_reset(email: str, language: str = "en") -> None:
+    """The worker's half of a reset request: queue the mail, in ``language``, for an active account with this
+    address, and send it. (``language`` has a default so that a job queued before it existed still runs.)"""
     with writing():
-        user = queue_reset_mail(email)
+        user = queue_reset_mail(email, language)
         db.session.commit()
     if user is not None:
         deliver_due()

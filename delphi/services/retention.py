@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from huey import crontab
 
 from delphi.db import writing
@@ -55,8 +56,8 @@ def erase_contact_details(contact: Contact, actor: StaffUser | None) -> None:
 def set_retention(study: Study, days: int | None, actor: StaffUser | None) -> None:
     """Set how many days after the study closes its contact details are erased (None: kept until staff erase them)."""
     if days is not None and not 0 <= days <= MAX_RETENTION_DAYS:
-        raise InputErrors([Problem(f"Enter a number of days from 0 to {MAX_RETENTION_DAYS}, or leave it empty.",
-                                   "contacts_retention_days")])
+        raise InputErrors([Problem(_("Enter a number of days from 0 to %(limit)s, or leave it empty.",
+                                     limit=MAX_RETENTION_DAYS), "contacts_retention_days")])
     if days == study.contacts_retention_days:
         return
     study.contacts_retention_days = days

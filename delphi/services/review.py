@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from delphi.extensions import db
 from delphi.models import (
@@ -33,7 +34,7 @@ from delphi.models import (
 from delphi.protocol import MAX_TEXT
 from delphi.services import audit
 from delphi.services.answers import clean_text
-from delphi.services.statements import StatementError, add_statement
+from delphi.services.statements import StatementError, add_statement, status_word
 from delphi.services.suppression import withheld_cells
 
 
@@ -71,8 +72,8 @@ def review_round(study: Study) -> Round | None:
 def require_review_round(study: Study) -> Round:
     round_ = review_round(study)
     if round_ is None or study.status is StudyStatus.closed:
-        raise DomainError("There is nothing to review now: decisions are made after a rating round closes and "
-                          "before the next one opens.")
+        raise DomainError(_("There is nothing to review now: decisions are made after a rating round closes and "
+                            "before the next one opens."))
     return round_
 
 
@@ -113,10 +114,11 @@ def decide(round_: Round, rs: RoundStatement, carry_forward: bool, reason: str, 
     reason = clean_text(reason, 2000)
     default = rs.classification in (None, Classification.none)
     if carry_forward != default and not reason:
-        raise DomainError("Give a reason when you decide against the default (statements without consensus go on, "
-                          "the others are retired).")
+        raise DomainError(_("Give a reason when you decide against the default (statements without consensus go "
+                            "on, the others are retired)."))
     if rs.statement.status is not StatementStatus.active:
-        raise DomainError(f"Statement {rs.statement.code} is {rs.statement.status.value}; it cannot go on.")
+        raise DomainError(_("Statement %(code)s is %(status)s; it cannot go on.", code=rs.statement.code,
+                            status=status_word(rs.statement.status)))
     rs.carry_forward = carry_forward
     rs.decision_reason = reason if carry_forward != default else ""
     audit.record("review.decide", study=round_.study, actor=actor, target=f"statement {rs.statement.code}",
@@ -128,11 +130,12 @@ def reword(round_: Round, statement: Statement, text: str, reason: str, actor: S
     """New wording for the next round; the item history keeps the old one. A reworded statement goes on."""
     text = clean_text(text, MAX_TEXT + 1)
     if not text or len(text) > MAX_TEXT:
-        raise DomainError(f"Write the new wording (1 to {MAX_TEXT} characters).")
+        raise DomainError(_("Write the new wording (1 to %(limit)s characters).", limit=MAX_TEXT))
     if text == statement.text:
-        raise DomainError("The new wording is the same as the old one.")
+        raise DomainError(_("The new wording is the same as the old one."))
     if statement.status is not StatementStatus.active:
-        raise DomainError(f"Statement {statement.code} is {statement.status.value}; it cannot be reworded.")
+        raise DomainError(_("Statement %(code)s is %(status)s; it cannot be reworded.", code=statement.code,
+                            status=status_word(statement.status)))
     statement.text = text
     _history(statement, RevisionKind.reworded, text, clean_text(reason, 2000), actor, round_.number + 1)
     rs = round_statement(round_, statement.id)
@@ -148,13 +151,14 @@ def merge(round_: Round, absorbed: Statement, kept: Statement, text: str, reason
           actor: StaffUser | None) -> None:
     """Fold ``absorbed`` into ``kept`` (which may get new wording); both histories link to each other."""
     if absorbed.id == kept.id:
-        raise DomainError("Choose two different statements to merge.")
+        raise DomainError(_("Choose two different statements to merge."))
     for s in (absorbed, kept):
         if s.status is not StatementStatus.active:
-            raise DomainError(f"Statement {s.code} is {s.status.value}; only active statements can be merged.")
+            raise DomainError(_("Statement %(code)s is %(status)s; only active statements can be merged.",
+                                code=s.code, status=status_word(s.status)))
     text = clean_text(text, MAX_TEXT + 1) or kept.text
     if len(text) > MAX_TEXT:
-        raise DomainError(f"The merged wording has more than {MAX_TEXT} characters.")
+        raise DomainError(_("The merged wording has more than %(limit)s characters.", limit=MAX_TEXT))
     reason = clean_text(reason, 2000)
     number = round_.number + 1
     kept.text = text
@@ -171,7 +175,9 @@ def merge(round_: Round, absorbed: Statement, kept: Statement, text: str, reason
 
 def _pending(suggestion: Suggestion) -> None:
     if suggestion.status is not SuggestionStatus.pending:
-        raise DomainError(f"This suggestion has already been {suggestion.status.value}.")
+        raise DomainError({SuggestionStatus.accepted: _("This suggestion has already been accepted."),
+                           SuggestionStatus.merged: _("This suggestion has already been merged."),
+                           SuggestionStatus.declined: _("This suggestion has already been declined.")}[suggestion.status])
 
 
 def accept_suggestion(round_: Round, suggestion: Suggestion, code: str, domain: str, text: str,
@@ -181,7 +187,7 @@ def accept_suggestion(round_: Round, suggestion: Suggestion, code: str, domain: 
         statement = add_statement(round_.study, code, domain, text, actor, kind=RevisionKind.from_suggestion,
                                   suggestion_id=suggestion.id)
     except StatementError as exc:
-        raise DomainError("The new statement: " + "; ".join(exc.errors) + ".") from None
+        raise DomainError(_("The new statement: %(problems)s.", problems="; ".join(exc.errors))) from None
     suggestion.status, suggestion.statement_id, suggestion.decided_at = SuggestionStatus.accepted, statement.id, utcnow()
     audit.record("suggestion.accept", study=round_.study, actor=actor, target=f"suggestion {suggestion.id}",
                  statement=statement.code)
@@ -193,7 +199,8 @@ def merge_suggestion(round_: Round, suggestion: Suggestion, target: Statement, r
                      actor: StaffUser | None) -> None:
     _pending(suggestion)
     if target.status is not StatementStatus.active:
-        raise DomainError(f"Statement {target.code} is {target.status.value}; merge into an active statement.")
+        raise DomainError(_("Statement %(code)s is %(status)s; merge into an active statement.", code=target.code,
+                            status=status_word(target.status)))
     suggestion.status, suggestion.statement_id, suggestion.decided_at = SuggestionStatus.merged, target.id, utcnow()
     suggestion.decision_reason = clean_text(reason, 2000)
     _history(target, RevisionKind.merged, target.text, suggestion.decision_reason, actor, round_.number + 1,
@@ -207,7 +214,7 @@ def decline_suggestion(round_: Round, suggestion: Suggestion, reason: str, actor
     _pending(suggestion)
     reason = clean_text(reason, 2000)
     if not reason:
-        raise DomainError("Give a reason for declining the suggestion; it goes into the study's record.")
+        raise DomainError(_("Give a reason for declining the suggestion; it goes into the study's record."))
     suggestion.status, suggestion.decision_reason, suggestion.decided_at = SuggestionStatus.declined, reason, utcnow()
     audit.record("suggestion.decline", study=round_.study, actor=actor, target=f"suggestion {suggestion.id}")
     db.session.flush()

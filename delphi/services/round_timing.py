@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import force_locale, format_datetime, get_timezone, gettext
+from flask_babel import gettext as _
 from huey import crontab
 
 from delphi.db import writing
@@ -55,14 +56,14 @@ def set_round_timing(round_: Round, closes_at: datetime | None, reminder_days: l
                      actor: StaffUser | None) -> None:
     """Set or clear the closing date, the reminder days and the automatic close of a draft or open round."""
     if round_.status is RoundStatus.closed:
-        raise DomainError(f"Round {round_.number} is closed; its closing date cannot change.")
+        raise DomainError(_("Round %(number)s is closed; its closing date cannot change.", number=round_.number))
     if closes_at is not None and closes_at <= utcnow():
-        raise DomainError("The closing date must be in the future.")
+        raise DomainError(_("The closing date must be in the future."))
     days = sorted({int(d) for d in reminder_days}, reverse=True)
     if any(not 1 <= d <= MAX_REMINDER_DAYS for d in days):
-        raise DomainError(f"Reminder days must be whole numbers from 1 to {MAX_REMINDER_DAYS}.")
+        raise DomainError(_("Reminder days must be whole numbers from 1 to %(limit)s.", limit=MAX_REMINDER_DAYS))
     if (days or auto_close) and closes_at is None:
-        raise DomainError("Set a closing date for reminders before it, or for closing by itself.")
+        raise DomainError(_("Set a closing date for reminders before it, or for closing by itself."))
     if closes_at != round_.closes_at:
         round_.reminders_sent = []  # a new date: each reminder is due again, counted from it
     round_.closes_at, round_.reminder_days, round_.auto_close = closes_at, days, bool(auto_close)
@@ -99,7 +100,7 @@ def save_mail_text(study: Study, kind: MailKind, language: str, subject: str, bo
     """Keep the study's wording of a mail; a subject with a line break is refused (``InputErrors`` on ``subject``),
     and both texts are cleaned as panellists' texts are; returns them as kept."""
     if not one_line(subject):
-        raise InputErrors([Problem("Write the subject on one line: it must not contain a line break.",
+        raise InputErrors([Problem(_("Write the subject on one line: it must not contain a line break."),
                                    field="subject")])
     subject, body = clean_text(subject, 200), clean_text(body, 20000)
     saved = db.session.scalar(sa.select(MailText).where(MailText.study_id == study.id, MailText.kind == kind,

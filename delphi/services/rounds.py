@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from delphi.extensions import db
 from delphi.models import (
@@ -94,15 +95,17 @@ def open_next_round(study: Study, actor: StaffUser | None = None) -> Round:
     """
     _hold_study(study)
     if study.status is StudyStatus.closed:
-        raise DomainError("This study is closed; no more rounds can open.")
+        raise DomainError(_("This study is closed; no more rounds can open."))
     previous = study.current_round
     if previous is not None and previous.status is not RoundStatus.closed:
-        raise DomainError(f"Round {previous.number} is still {previous.status.value}; close it first.")
+        still = {RoundStatus.draft: _("Round %(number)s is still draft; close it first.", number=previous.number),
+                 RoundStatus.open: _("Round %(number)s is still open; close it first.", number=previous.number)}
+        raise DomainError(still[previous.status])
     number = 1 if previous is None else previous.number + 1
     rating_rounds = sum(1 for r in study.rounds if r.kind is RoundKind.rating)
     kind = RoundKind.open if previous is None and study.starts_with_open_round else RoundKind.rating
     if kind is RoundKind.rating and rating_rounds >= study.max_rounds:
-        raise DomainError(f"The protocol allows at most {study.max_rounds} rating rounds.")
+        raise DomainError(_("The protocol allows at most %(count)s rating rounds.", count=study.max_rounds))
     if previous is not None and previous.kind is RoundKind.rating:
         _apply_carry_forward(previous, number, actor)
 
@@ -111,13 +114,13 @@ def open_next_round(study: Study, actor: StaffUser | None = None) -> Round:
     if kind is RoundKind.rating:
         active = [s for s in study.statements if s.status is StatementStatus.active]
         if not active:
-            raise DomainError("There are no active statements to rate. Add or carry forward at least one.")
+            raise DomainError(_("There are no active statements to rate. Add or carry forward at least one."))
         new_round.statements = [
             RoundStatement(statement=s, position=i, domain=s.domain, text=s.text) for i, s in enumerate(active)
         ]
     else:
         if not study.open_questions:
-            raise DomainError("An open round needs at least one open question.")
+            raise DomainError(_("An open round needs at least one open question."))
     db.session.flush()
     for question in study.open_questions:
         if kind is RoundKind.open and question.round_id is None:
@@ -183,7 +186,11 @@ def close_round(round_: Round, actor: StaffUser | None = None) -> Round:
     ).rowcount
     if claimed != 1:
         db.session.refresh(round_)
-        raise DomainError(f"Round {round_.number} is already {round_.status.value}; it can only be closed once.")
+        already = {RoundStatus.closed: _("Round %(number)s is already closed; it can only be closed once.",
+                                         number=round_.number),
+                   RoundStatus.draft: _("Round %(number)s is already draft; it can only be closed once.",
+                                        number=round_.number)}
+        raise DomainError(already.get(round_.status, already[RoundStatus.closed]))
     db.session.refresh(round_)
     if round_.kind is RoundKind.rating:
         figures = compute_round_figures(round_)

@@ -28,9 +28,9 @@ def valid_email(address: str) -> bool:
 
 def check_password_rules(password: str, min_length: int) -> None:
     if len(password) < min_length:
-        raise StaffError(f"the password must have at least {min_length} characters.")
+        raise StaffError(_("the password must have at least %(count)s characters.", count=min_length))
     if len(password) > 200:
-        raise StaffError("the password must have at most 200 characters.")
+        raise StaffError(_("the password must have at most 200 characters."))
 
 
 def authenticate(email: str, password: str) -> StaffUser | None:
@@ -99,9 +99,9 @@ def set_admin(user: StaffUser, is_admin: bool, actor: StaffUser | None) -> None:
 def create_staff_user(email: str, password: str, *, is_admin: bool = False, min_length: int = 10) -> StaffUser:
     address = normalise_email(email)
     if not valid_email(address):
-        raise StaffError(f"{email!r} is not an email address.")
+        raise StaffError(_("%(email)s is not an email address.", email=repr(email)))
     if db.session.scalar(sa.select(StaffUser.id).where(StaffUser.email == address)) is not None:
-        raise StaffError(f"there is already an account for {address}.")
+        raise StaffError(_("there is already an account for %(email)s.", email=address))
     check_password_rules(password, min_length)
     created = StaffUser(email=address, is_admin=is_admin, password_hash="")
     created.set_password(password)

@@ -24,6 +24,12 @@ from delphi.services.staff import StaffError, normalise_email, valid_email
 INVITATION_DAYS = 7
 
 
+def role_word(role: StudyRole) -> str:
+    """The role as a word inside a sentence ("... as facilitator"), in the current language."""
+    return {StudyRole.owner: _("owner"), StudyRole.facilitator: _("facilitator"),
+            StudyRole.researcher: _("researcher")}[role]
+
+
 def _hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -58,14 +64,16 @@ def send_invitation(user: StaffUser, actor: StaffUser | None, study: Study | Non
     db.session.add(StaffInvitation(user_id=user.id, token_hash=_hash(token), invited_by_id=actor.id if actor else None,
                                    created_at=now, expires_at=now + timedelta(days=INVITATION_DAYS)))
     body = render_template("email/staff_invitation.txt", link=external_url("auth.join", token=token), study=study,
-                           role=role, inviter=actor.email if actor else None, days=INVITATION_DAYS)
+                           role=role_word(role) if role else None, inviter=actor.email if actor else None,
+                           days=INVITATION_DAYS)
     subject = _("You are invited to %(study)s", study=study.title) if study else _("Your staff account")
     queue_staff_mail(user, MailKind.staff_invitation, subject[:200], body)
 
 
 def send_added_notice(user: StaffUser, study: Study, role: StudyRole, actor: StaffUser | None) -> None:
     """Tell an account that can already sign in that it now works on ``study``."""
-    body = render_template("email/staff_added.txt", study=study, role=role, inviter=actor.email if actor else None,
+    body = render_template("email/staff_added.txt", study=study, role=role_word(role),
+                           inviter=actor.email if actor else None,
                            link=external_url("facilitate.study", study_id=study.id))
     queue_staff_mail(user, MailKind.staff_added, _("You have been added to %(study)s", study=study.title)[:200], body)
 

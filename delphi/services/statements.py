@@ -5,6 +5,8 @@ import csv
 import io
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from delphi.errors import InputErrors, Problem
 from delphi.extensions import db
 from delphi.models import (
@@ -15,7 +17,7 @@ from delphi.models import (
     StatementStatus,
     Study,
 )
-from delphi.protocol import MAX_STATEMENTS, MAX_TEXT, STATEMENT_BANK, STATEMENT_CODE, load_protocol
+from delphi.protocol import MAX_STATEMENTS, MAX_TEXT, STATEMENT_CODE, load_protocol, statement_bank
 from delphi.services import audit
 from delphi.services.answers import clean_text
 from delphi.services.csv_export import neutralise
@@ -37,6 +39,12 @@ class StatementError(InputErrors):
     statement's field it is about (``code``, ``domain`` or ``text``) and, in a CSV, its line."""
 
 
+def status_word(status: StatementStatus) -> str:
+    """A statement's status as the word in a sentence ("Statement S01 is merged"), in the page's language."""
+    return {StatementStatus.active: _("active"), StatementStatus.retired: _("retired"),
+            StatementStatus.merged: _("merged"), StatementStatus.dropped: _("dropped")}[status]
+
+
 def next_code(study: Study, taken: set[str] | None = None) -> str:
     used = {s.code for s in study.statements} | (taken or set())
     number = len(study.statements) + 1
@@ -48,17 +56,18 @@ def next_code(study: Study, taken: set[str] | None = None) -> str:
 def check_statement(code: str, domain: str, text: str, *, taken: set[str]) -> list[Problem]:
     errors = []
     if not STATEMENT_CODE.match(code):
-        errors.append(Problem(f"the code {code!r} may use only letters, digits, '-', '_' and '.' (at most 40)",
-                              field="code"))
+        errors.append(Problem(_("the code %(code)s may use only letters, digits, '-', '_' and '.' (at most 40)",
+                                code=repr(code)), field="code"))
     elif code in taken:
-        errors.append(Problem(f"the code {code!r} is already used by another statement", field="code"))
+        errors.append(Problem(_("the code %(code)s is already used by another statement", code=repr(code)),
+                              field="code"))
     if len(domain) > 200:
-        errors.append(Problem("the domain has more than 200 characters", field="domain"))
+        errors.append(Problem(_("the domain has more than 200 characters"), field="domain"))
     if not text:
-        errors.append(Problem("the statement text is empty", field="text"))
+        errors.append(Problem(_("the statement text is empty"), field="text"))
     elif len(text) > MAX_TEXT:
-        errors.append(Problem(f"the statement text has {len(text)} characters; the limit is {MAX_TEXT}",
-                              field="text"))
+        errors.append(Problem(_("the statement text has %(count)s characters; the limit is %(limit)s",
+                                count=len(text), limit=MAX_TEXT), field="text"))
     return errors
 
 
@@ -68,8 +77,8 @@ def add_statement(study: Study, code: str, domain: str, text: str, actor: StaffU
     code, domain, text = code.strip() or next_code(study), clean_text(domain, 200), clean_text(text, MAX_TEXT + 1)
     errors = check_statement(code, domain, text, taken={s.code for s in study.statements})
     if len(study.statements) >= MAX_STATEMENTS:
-        errors.append(Problem(f"the study has {len(study.statements)} statements; the limit is {MAX_STATEMENTS}",
-                              field="text"))
+        errors.append(Problem(_("the study has %(count)s statements; the limit is %(limit)s",
+                                count=len(study.statements), limit=MAX_STATEMENTS), field="text"))
     if errors:
         raise StatementError(errors)
     round_number = (study.current_round.number + 1) if study.current_round else None
@@ -123,9 +132,10 @@ def renumber(study: Study) -> None:
 
 
 def add_from_bank(study: Study, actor: StaffUser | None) -> int:
-    """Add the built-in bank's statements whose codes the study does not use yet; returns how many."""
+    """Add the built-in bank's statements whose codes the study does not use yet, in the study's language; returns
+    how many."""
     taken = {s.code for s in study.statements}
-    rows = [s for s in load_protocol(STATEMENT_BANK).statements if s.code not in taken]
+    rows = [s for s in load_protocol(statement_bank(study.language)).statements if s.code not in taken]
     for spec in rows:
         add_statement(study, spec.code, spec.domain, spec.text, actor)
     return len(rows)
@@ -141,25 +151,27 @@ def parse_statements_csv(content: str, study: Study) -> list[StatementRow]:
     taken = {s.code for s in study.statements}
     parsed: list[StatementRow] = []
     if len(rows) > MAX_IMPORT_ROWS:
-        raise StatementError([f"the file has {len(rows)} rows; import at most {MAX_IMPORT_ROWS} at a time"])
+        raise StatementError([_("the file has %(count)s rows; import at most %(limit)s at a time", count=len(rows),
+                                limit=MAX_IMPORT_ROWS)])
     for line, cells in enumerate(rows, start=start):
         if not any(c.strip() for c in cells):
             continue
         if len(cells) != 3:
-            errors.append(Problem(f"line {line}: expected 3 columns (code, domain, text), found {len(cells)}",
-                                  line=line))
+            errors.append(Problem(_("line %(line)s: expected 3 columns (code, domain, text), found %(count)s",
+                                    line=line, count=len(cells)), line=line))
             continue
         code, domain, text = cells[0].strip(), clean_text(cells[1], 201), clean_text(cells[2], MAX_TEXT + 1)
         code = code or next_code(study, taken)
         problems = check_statement(code, domain, text, taken=taken)
-        errors.extend(Problem(f"line {line}: {p.message}", field=p.field, line=line) for p in problems)
+        errors.extend(Problem(_("line %(line)s: %(problem)s", line=line, problem=p.message), field=p.field, line=line)
+                      for p in problems)
         taken.add(code)
         parsed.append(StatementRow(line, code, domain, text))
     if not parsed and not errors:
-        errors.append("the file has no statements")
+        errors.append(_("the file has no statements"))
     if len(study.statements) + len(parsed) > MAX_STATEMENTS:
-        errors.append(f"the study has {len(study.statements)} statements and the file {len(parsed)} more; the limit "
-                      f"is {MAX_STATEMENTS} statements in a study")
+        errors.append(_("the study has %(count)s statements and the file %(more)s more; the limit is %(limit)s "
+                        "statements in a study", count=len(study.statements), more=len(parsed), limit=MAX_STATEMENTS))
     if errors:
         raise StatementError(errors)
     return parsed

@@ -8,6 +8,7 @@ entry that says who deleted study #id, its title and when, and nothing else of i
 from __future__ import annotations
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from delphi.errors import InputErrors, Problem
 from delphi.extensions import db
@@ -30,7 +31,7 @@ def delete_study(study: Study, typed_title: str, actor: StaffUser | None) -> Non
     from delphi.services.reports.builds import purge_builds
 
     if not title_matches(study, typed_title):
-        raise InputErrors([Problem("Type the study's title exactly as it is shown, to confirm.", "title")])
+        raise InputErrors([Problem(_("Type the study's title exactly as it is shown, to confirm."), "title")])
     study_id, title = study.id, study.title
     panellists = db.session.scalar(sa.select(sa.func.count(Panellist.id)).where(Panellist.study_id == study_id))
     db.session.expunge(study)

@@ -9,6 +9,7 @@ import tomllib
 from typing import Any
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from delphi.extensions import db
 from delphi.models import DomainError, Panellist, StaffUser, StakeholderGroup, Study
@@ -41,7 +42,7 @@ def parse_lines(text: str, separator: str, what: str) -> tuple[list[tuple[str, s
             continue
         left, sep, right = line.partition(separator)
         if not sep or not left.strip() or not right.strip():
-            errors.append(f"line {number}: write {what}")
+            errors.append(_("line %(line)s: write %(what)s", line=number, what=what))
             continue
         pairs.append((left.strip(), right.strip()))
     return pairs, errors
@@ -66,7 +67,7 @@ def update_settings(study: Study, changes: dict[str, Any], actor: StaffUser | No
         merged[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) and key != "groups" else value
     changed = sorted(key for key in merged if merged.get(key) != raw.get(key))
     if study.is_locked and LOCKED_KEYS.intersection(changed):
-        raise ProtocolError([at(key, "round 1 has opened, so this setting is locked and can no longer change")
+        raise ProtocolError([at(key, _("round 1 has opened, so this setting is locked and can no longer change"))
                              for key in _changed_settings(raw, merged) if key.partition(".")[0] in LOCKED_KEYS])
     protocol = parse_protocol(merged)
     if changed:
@@ -100,7 +101,8 @@ def _apply_groups(study: Study, groups: tuple[GroupSpec, ...]) -> None:
     for group in list(study.groups):
         if group.key not in wanted:
             if db.session.scalar(sa.select(Panellist.id).where(Panellist.group_id == group.id).limit(1)) is not None:
-                raise ProtocolError([at("groups", f"{group.key!r} has panellists, so it cannot be removed")])
+                raise ProtocolError([at("groups", _("%(group)s has panellists, so it cannot be removed",
+                                                    group=repr(group.key)))])
             study.groups.remove(group)
     for position, spec in enumerate(groups):
         group = study.group_by_key(spec.key)
@@ -111,5 +113,8 @@ def _apply_groups(study: Study, groups: tuple[GroupSpec, ...]) -> None:
 
 
 def require_unlocked(study: Study, what: str) -> None:
+    """:class:`DomainError` once round 1 has opened; ``what`` names what can no longer change, in the page's
+    language (the words "statements", as the statements pages pass them, are translated here)."""
     if study.is_locked:
-        raise DomainError(f"Round 1 has opened, so {what} can no longer change.")
+        what = _("statements") if what == "statements" else what
+        raise DomainError(_("Round 1 has opened, so %(what)s can no longer change.", what=what))
