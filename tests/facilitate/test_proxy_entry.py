@@ -68,7 +68,7 @@ def test_proxy_entry_is_audited_by_contact_number_and_never_shows_this_rounds_an
     assert response.status_code == 422 and "Choose a point from 1 to 9" in response.get_data(as_text=True)
     response = client.post(f"/studies/{study_id}/panel/contacts/{contact}/entry/answers", data={
         **HOW, f"value-{ids['A-01']}": "8", f"comment-{ids['A-02']}": "Proxy remark said on the phone",
-        f"value-{ids['B-01']}": "5", "submit_round": "yes"})
+        f"value-{ids['B-01']}": "5", "submit_round": "yes", "consent": "yes"})
     assert response.status_code == 303 and response.headers["Location"].endswith(f"/studies/{study_id}/panel")
     assert f"3 answers for contact #{contact} saved" in client.get(response.headers["Location"]).get_data(
         as_text=True)
