@@ -274,6 +274,7 @@ EVENT_NAMES = {
     RevisionKind.merged: "merged with another statement", RevisionKind.merged_into: "merged into another statement",
     RevisionKind.carried_forward: "carried forward", RevisionKind.retired: "retired",
     RevisionKind.dropped: "dropped", RevisionKind.reinstated: "reinstated",
+    RevisionKind.correction: "typo corrected in the open round",
 }
 
 
@@ -292,6 +293,8 @@ def item_history(study: Study) -> dict[str, list[HistoryEvent]]:
             name = EVENT_NAMES.get(revision.kind, revision.kind.value)
             if revision.source_statement is not None:
                 name += f" ({revision.source_statement.code})"
+            if revision.previous_text is not None:
+                name += f" (was: {revision.previous_text})"
             events.append(HistoryEvent(revision.round_number, name, revision.text, revision.reason))
         for number, rs in decided.get(statement.id, []):
             verdict = (rs.classification or Classification.none).title
