@@ -60,7 +60,8 @@ def enter(token: str):
         # Answers kept in this browser go on only for the panellist who wrote them; anyone else's are dropped unseen.
         session[kept_answers.SESSION_KEY] = kept
         kept_answers.held_for(panellist)
-    return redirect(url_for("panel.home"), code=303)
+    # The results mail's link ends in ?to=results (services/study_results.py); the page sends anyone else home.
+    return redirect(url_for("panel.results" if request.args.get("to") == "results" else "panel.home"), code=303)
 
 
 def current_panellist() -> Panellist | None:
