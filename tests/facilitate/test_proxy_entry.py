@@ -1,6 +1,9 @@
 """Proxy entry (issue 19): staff enter a panellist's answers from a call or a paper form. It opens from the contact on
 the panel page, asks who enters, how and why, is audited by contact number (never the pseudonym), never shows what
 is saved this round, and in a later round shows the panellist's own previous rating and their feedback (audited)."""
+import csv
+import io
+
 import sqlalchemy as sa
 
 from delphi.extensions import db
@@ -265,3 +268,72 @@ def _round_two_answers(app, study_id, panel):
                            for pid in panel)
         db.session.commit()
     return {pid: {"A-01": 7 if pid == panel[0] else 3, "A-02": 5, "B-01": 6} for pid in panel}
+
+
+def test_the_mode_is_exported_and_counted_in_the_participant_flow_with_small_modes_withheld(
+        app, owner, make_panellist, make_user):
+    """Issue 21: ratings.csv has a ``mode`` column and the report's participant flow says how many sent each round
+    on the web, by phone and on paper; a mode fewer than ``min_group_feedback`` (3 here) people used is withheld, with
+    the next smallest, so the one paper panellist's pseudonym cannot be found by it."""
+    from delphi.services.answers import Answer, save_answers, submit_round
+    from delphi.services.reports.source import source_from_study
+    from delphi.services.staff_entry import ProxyContext, enter_answers
+
+    user_id, study_id = owner
+    modes = ["web"] * 3 + ["phone"] * 3 + ["paper"]
+    panel = [make_panellist(study_id, "staff")[0] for _ in modes]
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        open_next_round(study)
+        round_ = study.current_round
+        statement_id = round_.statements[0].statement_id
+        actor = db.session.get(type(study.members[0].user), user_id)
+        for pid, mode in zip(panel, modes):
+            panellist = db.session.get(Panellist, pid)
+            if mode == "web":
+                db.session.add(ConsentRecord(panellist_id=pid, decision=ConsentDecision.given,
+                                             consent_version=study.consent_version))
+                save_answers(panellist, round_, {statement_id: Answer(value=5)})
+                submit_round(panellist, round_)
+            else:
+                enter_answers(panellist.contact, round_, {statement_id: Answer(value=5)}, True,
+                              ProxyContext(mode, "Kari", "by post"), actor, consent_given=True)
+        close_round(round_)
+        db.session.commit()
+        source = source_from_study(db.session.get(Study, study_id))
+        pseudonyms = {db.session.get(Panellist, pid).pseudonym: mode for pid, mode in zip(panel, modes)}
+    rows = list(csv.DictReader(io.StringIO(source.ratings_csv)))
+    assert len(rows) == 7 and {pseudonyms[r["panellist"]] for r in rows if r["mode"] == "withheld"} >= {"paper"}
+    assert not any(r["mode"] == "paper" for r in rows)
+    shown = {r["mode"] for r in rows} - {"withheld"}
+    assert len(shown) == 1 and shown <= {"web", "phone"}  # the next smallest went with paper
+    everyone = next(row for row in source.flow if row.group is None)
+    assert everyone.submitted == 7
+    assert dict(everyone.submitted_by_mode) == {"web": 3 if "web" in shown else None,
+                                                "phone": 3 if "phone" in shown else None, "paper": None}
+
+
+def test_modes_used_by_enough_people_are_all_shown(app, owner, make_panellist, make_user):
+    from delphi.services.answers import Answer
+    from delphi.services.reports.document import report_html
+    from delphi.services.reports.source import source_from_study
+    from delphi.services.staff_entry import ProxyContext, enter_answers
+
+    user_id, study_id = owner
+    modes = ["phone"] * 3 + ["paper"] * 3
+    panel = [make_panellist(study_id, "staff")[0] for _ in modes]
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        open_next_round(study)
+        round_ = study.current_round
+        actor = db.session.get(type(study.members[0].user), user_id)
+        for pid, mode in zip(panel, modes):
+            enter_answers(db.session.get(Panellist, pid).contact, round_,
+                          {round_.statements[0].statement_id: Answer(value=5)}, True,
+                          ProxyContext(mode, "Kari", "by post"), actor, consent_given=True)
+        close_round(round_)
+        db.session.commit()
+        source = source_from_study(db.session.get(Study, study_id))
+        html = report_html(source)
+    assert sorted(r["mode"] for r in csv.DictReader(io.StringIO(source.ratings_csv))) == ["paper"] * 3 + ["phone"] * 3
+    assert "of 6 who sent round 1: 3 by phone, 3 on paper" in html
