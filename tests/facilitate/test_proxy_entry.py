@@ -256,7 +256,7 @@ def test_paper_form_is_printable_names_only_the_contact_number_and_is_audited(
         db.session.get(Panellist, panel[0]).language = "nb"
         db.session.commit()
     page = client.get(url.format(contact)).get_data(as_text=True)
-    assert "Svaret ditt forrige gang: 7" in page and "Signature" not in page
+    assert "Svaret ditt forrige gang: 7" in page and "Runde 2" in page and "Underskrift" not in page
     assert [d for a, _, d in _events(app) if a == "panel.proxy_feedback_shown"] == [
         {"round": 2, "previous_round": 1, "statements": 3, "channel": "paper"}]
 
