@@ -224,13 +224,16 @@ def test_0014_marks_staff_entered_answers_with_the_channel_the_audit_log_names(a
             for table in ("rating", "submission"):
                 conn.execute(sa.text(f"UPDATE {table} SET entered_by_id = :staff WHERE panellist_id = :p "
                                      "AND round_id = :r"), {"staff": staff_id, "p": panellist_id, "r": round_id})
-            conn.execute(sa.text("INSERT INTO submission (panellist_id, round_id, submitted_at, entered_by_id) "
-                                 "SELECT :p, :r, CURRENT_TIMESTAMP, :staff WHERE NOT EXISTS (SELECT 1 FROM submission "
+            # Rows were written with their ids: the next ids are given too (PostgreSQL's sequences did not move).
+            conn.execute(sa.text("INSERT INTO submission (id, panellist_id, round_id, submitted_at, entered_by_id) "
+                                 "SELECT (SELECT coalesce(max(id), 0) + 1 FROM submission), :p, :r, CURRENT_TIMESTAMP, "
+                                 ":staff WHERE NOT EXISTS (SELECT 1 FROM submission "
                                  "WHERE panellist_id = :p AND round_id = :r)"),
                          {"p": panellist_id, "r": round_id, "staff": staff_id})
             for channel in ("phone", "paper"):  # the latest entry wins
-                conn.execute(sa.text("INSERT INTO audit_event (study_id, actor_id, action, target, details, created_at) "
-                                     "VALUES (:s, :a, 'ratings.entered_for_panellist', :t, :d, CURRENT_TIMESTAMP)"),
+                conn.execute(sa.text("INSERT INTO audit_event (id, study_id, actor_id, action, target, details, "
+                                     "created_at) SELECT coalesce(max(id), 0) + 1, :s, :a, "
+                                     "'ratings.entered_for_panellist', :t, :d, CURRENT_TIMESTAMP FROM audit_event"),
                              {"s": study_id, "a": staff_id, "t": f"contact #{contact_id}",
                               "d": json.dumps({"round": number, "channel": channel, "answers": 1})})
         upgrade(revision="0014")
