@@ -201,3 +201,48 @@ def test_0008_encrypts_the_contacts_and_the_outbox_that_were_in_clear(app):
             ("Reset", "http://x/staff/reset/RESET-TOKEN", "")]
         study = contact.panellist.study
         assert already_on_panel(study, [" PANELLIST@example.org"]) == {contact.email_index}
+
+
+def test_0014_marks_staff_entered_answers_with_the_channel_the_audit_log_names(app):
+    """Revision 0014: answers and submissions were marked only by who typed them in; the channel (phone, paper, in
+    person) was in the audit entry. They take that channel; everything the panellists saved themselves is "web"."""
+    import json
+
+    with app.app_context():
+        rows = populated_rows()
+        reset_database(db.engine)
+        upgrade(revision="0011")
+        with db.engine.begin() as conn:
+            write_rows(conn, rows)
+            staff_id = conn.scalar(sa.text("SELECT min(id) FROM staff_user"))
+            panellist_id, round_id, study_id = conn.execute(sa.text(
+                "SELECT rating.panellist_id, rating.round_id, round.study_id FROM rating "
+                "JOIN round ON round.id = rating.round_id JOIN contact ON contact.panellist_id = rating.panellist_id "
+                "ORDER BY round.number DESC, rating.id")).first()
+            number = conn.scalar(sa.text("SELECT number FROM round WHERE id = :id"), {"id": round_id})
+            contact_id = conn.scalar(sa.text("SELECT id FROM contact WHERE panellist_id = :p"), {"p": panellist_id})
+            for table in ("rating", "submission"):
+                conn.execute(sa.text(f"UPDATE {table} SET entered_by_id = :staff WHERE panellist_id = :p "
+                                     "AND round_id = :r"), {"staff": staff_id, "p": panellist_id, "r": round_id})
+            # Rows were written with their ids: the next ids are given too (PostgreSQL's sequences did not move).
+            conn.execute(sa.text("INSERT INTO submission (id, panellist_id, round_id, submitted_at, entered_by_id) "
+                                 "SELECT (SELECT coalesce(max(id), 0) + 1 FROM submission), :p, :r, CURRENT_TIMESTAMP, "
+                                 ":staff WHERE NOT EXISTS (SELECT 1 FROM submission "
+                                 "WHERE panellist_id = :p AND round_id = :r)"),
+                         {"p": panellist_id, "r": round_id, "staff": staff_id})
+            for channel in ("phone", "paper"):  # the latest entry wins
+                conn.execute(sa.text("INSERT INTO audit_event (id, study_id, actor_id, action, target, details, "
+                                     "created_at) SELECT coalesce(max(id), 0) + 1, :s, :a, "
+                                     "'ratings.entered_for_panellist', :t, :d, CURRENT_TIMESTAMP FROM audit_event"),
+                             {"s": study_id, "a": staff_id, "t": f"contact #{contact_id}",
+                              "d": json.dumps({"round": number, "channel": channel, "answers": 1})})
+        upgrade(revision="0014")
+        with db.engine.connect() as conn:
+            modes = conn.execute(sa.text("SELECT panellist_id = :p AND round_id = :r, mode FROM rating"),
+                                 {"p": panellist_id, "r": round_id}).all()
+            submitted = dict(conn.execute(sa.text("SELECT panellist_id = :p AND round_id = :r, mode FROM submission "
+                                                  "WHERE panellist_id = :p"), {"p": panellist_id, "r": round_id}).all())
+            consents = set(conn.scalars(sa.text("SELECT mode FROM consent_record")))
+        assert {mode for entered, mode in modes if entered} == {"paper"}
+        assert {mode for entered, mode in modes if not entered} == {"web"}
+        assert submitted[True] == "paper" and consents == {"web"}

@@ -320,19 +320,19 @@ class SuggestionDecisionForm(FlaskForm):
     reason = TextAreaField("Reason", validators=[Length(max=2000)])
 
 
-PROXY_CHANNELS = {"phone": "by phone with the panellist", "paper": "from their paper form",
-                  "in_person": "in person with the panellist"}
+PROXY_CHANNELS = {"phone": _l("by phone with the panellist"), "paper": _l("from their paper form"),
+                  "in_person": _l("in person with the panellist")}
 
 
 class ProxyEntryForm(FlaskForm):
     """Who is entering a panellist's answers for them, how and why: it goes into the audit log."""
 
-    channel = RadioField("How the panellist gives their answers", choices=options(PROXY_CHANNELS.items()),
-                         validators=[InputRequired("Choose how the panellist gives their answers.")])
-    entered_by = StringField("Who is entering them", validators=[
-        DataRequired("Say who is entering the answers."), Length(max=200)])
-    reason = TextAreaField("Why they are entered for the panellist", validators=[
-        DataRequired("Say why the answers are entered for the panellist, for the audit log."), Length(max=500)])
+    channel = RadioField(_l("How the panellist gives their answers"), choices=options(PROXY_CHANNELS.items()),
+                         validators=[InputRequired(_l("Choose how the panellist gives their answers."))])
+    entered_by = StringField(_l("Who is entering them"), validators=[
+        DataRequired(_l("Say who is entering the answers.")), Length(max=200)])
+    reason = TextAreaField(_l("Why they are entered for the panellist"), validators=[
+        DataRequired(_l("Say why the answers are entered for the panellist, for the audit log.")), Length(max=500)])
 
 
 class WithdrawRequestForm(FlaskForm):
@@ -356,3 +356,14 @@ class RoundTimingForm(FlaskForm):
         if not all(part.isascii() and part.isdigit() for part in parts):
             raise ValidationError("Write whole numbers of days separated by commas, such as 7, 2, or leave it empty.")
         self.days = [int(part) for part in parts]
+
+
+class CorrectionForm(FlaskForm):
+    """A typo fixed in an open round: the new wording and why (kept in the item history). ``confirm`` is "yes" only
+    from the page that shows the old and the new wording side by side."""
+
+    text = TextAreaField(_l("Corrected statement"), validators=[
+        DataRequired(_l("Write the corrected statement.")), Length(max=2000, message=_l("Use at most 2000 characters."))])
+    reason = TextAreaField(_l("What the correction fixes"), validators=[
+        DataRequired(_l("Say what the correction fixes.")), Length(max=500, message=_l("Use at most 500 characters."))])
+    confirm = HiddenField()

@@ -2,7 +2,7 @@
 the study when the stopping rule is met."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -23,6 +23,7 @@ from delphi.services.progress import response_progress
 from delphi.services.review import stopping_status
 from delphi.services.study_setup import create_blank, create_from_protocol_text, parse_lines
 from delphi.services.studies import study_protocol
+from delphi.services.study_results import queue_results_mail, results_recipients
 
 
 @bp.get("/")
@@ -88,18 +89,23 @@ def close_study(study_id: int):
     if form.confirmed():
         try:
             rounds.close_study(study, current_user)
+            mailed = queue_results_mail(study, current_user) if request.form.get("notify") == "yes" else None
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc), "error")
         else:
             db.session.commit()
             flash(_("The study is closed. Its results stay available to its members."), "success")
+            if mailed is not None:
+                wake_sender()
+                flash(_("%(count)s panellists will be told by e-mail that the results are ready.", count=mailed),
+                      "success")
         return redirect(url_for("facilitate.study", study_id=study.id), code=303)
     if form.is_submitted():
         return redirect(url_for("facilitate.close_study", study_id=study.id), code=303)
     current = study.current_round
     return render_template("facilitate/confirm_close_study.html", study=study, role=role, form=form, current=current,
-                           stopping=stopping_status(study))
+                           stopping=stopping_status(study), reachable=len(results_recipients(study)))
 
 
 @bp.route("/<int:study_id>/delete", methods=["GET", "POST"])

@@ -1,20 +1,25 @@
-"""The study's statements: list, add, edit, reorder, delete, the built-in bank, CSV import (preview first) and
-export. Before round 1 only; afterwards wording changes go through the review between rounds."""
+"""The study's statements: list, add, edit, reorder, delete, the built-in bank (all or chosen statement by statement),
+CSV import (preview first) and export. Before round 1 only; afterwards wording changes go through the review between
+rounds, except the correction of a typo in an open round (old and new wording on a confirm page, a reason, kept in the
+item history)."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_study_or_404
-from delphi.facilitate.forms import ActionForm, ConfirmForm, CsvConfirmForm, CsvUploadForm, StatementForm
+from delphi.facilitate.forms import (
+    ActionForm, ConfirmForm, CorrectionForm, CsvConfirmForm, CsvUploadForm, StatementForm, show_problems,
+)
 from delphi.facilitate.uploads import download, uploaded_text
 from delphi.models import DomainError, Statement
 from delphi.services.statements import (
-    StatementError, add_from_bank, add_statement, delete_statement, edit_statement as update_statement,
-    import_statements as add_imported_statements, move_statement, parse_statements_csv, statements_csv,
+    StatementError, add_from_bank, add_statement, bank_statements, check_correction, correct_statement,
+    correctable_round, delete_statement, edit_statement as update_statement, import_statements as add_imported_statements,
+    move_statement, parse_statements_csv, statements_csv,
 )
 from delphi.services.study_setup import require_unlocked
 
@@ -114,19 +119,68 @@ def delete_statement_page(study_id: int, statement_id: int):
                            statement=statement)
 
 
-@bp.post("/<int:study_id>/statements/bank")
+@bp.route("/<int:study_id>/statements/bank", methods=["GET", "POST"])
 @login_required
 def statements_from_bank(study_id: int):
+    """The bank's statements by domain with a box to tick each (those already added shown as added); a POST adds the
+    ticked ones, or the whole bank when it names none (the statements page's "add all" button)."""
     study = _editable(study_id)
-    if ActionForm().validate_on_submit():
+    try:
+        require_unlocked(study, "statements")
+    except DomainError as exc:
+        return _locked_redirect(study, exc)
+    form = ActionForm()
+    if form.validate_on_submit():
+        chosen = set(request.form.getlist("codes"))
+        if request.form.get("choose") == "yes" and not chosen:
+            flash(_("Tick the statements to add, then press “Add the chosen statements”."), "error")
+            return redirect(url_for("facilitate.statements_from_bank", study_id=study.id), code=303)
         try:
-            require_unlocked(study, "statements")
-        except DomainError as exc:
-            return _locked_redirect(study, exc)
-        added = add_from_bank(study, current_user)
+            added = add_from_bank(study, current_user, chosen or None)
+        except StatementError as exc:
+            db.session.rollback()
+            flash(" ".join(exc.errors), "error")
+            return redirect(url_for("facilitate.statements_from_bank", study_id=study.id), code=303)
         db.session.commit()
-        flash(f"{added} statements from the recovery-oriented practice bank have been added.", "success")
-    return redirect(url_for("facilitate.statements", study_id=study.id), code=303)
+        flash(_("%(count)s statements from the statement bank have been added.", count=added), "success")
+        return redirect(url_for("facilitate.statements", study_id=study.id), code=303)
+    if request.method == "POST":
+        return redirect(url_for("facilitate.statements", study_id=study.id), code=303)
+    return render_template("facilitate/statements_bank.html", study=study, form=form, bank=bank_statements(study))
+
+
+@bp.route("/<int:study_id>/statements/<int:statement_id>/correct", methods=["GET", "POST"])
+@login_required
+def correct_statement_page(study_id: int, statement_id: int):
+    """Correct a typo in an open round: the new wording and a reason, then a page with the old and new wording side
+    by side whose button makes the correction."""
+    study = _editable(study_id)
+    statement = get_in_study_or_404(Statement, statement_id, study)
+    try:
+        round_ = correctable_round(statement)
+    except DomainError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("facilitate.statements", study_id=study.id), code=303)
+    shown = next(rs for rs in round_.statements if rs.statement_id == statement.id)
+    form = CorrectionForm(data=None if request.method == "POST" else {"text": shown.text})
+    if form.validate_on_submit():
+        try:
+            text, reason = check_correction(statement, form.text.data, form.reason.data)
+            if form.confirm.data == "yes":
+                correct_statement(statement, text, reason, current_user)
+        except StatementError as exc:
+            db.session.rollback()
+            show_problems(form, exc, form.text)
+        else:
+            if form.confirm.data != "yes":
+                return render_template("facilitate/statement_correct_confirm.html", study=study, round=round_,
+                                       statement=statement, old=shown.text, new=text, reason=reason, form=form)
+            db.session.commit()
+            flash(_("Statement %(code)s has been corrected. Panellists who had answered it are shown the "
+                    "correction.", code=statement.code), "success")
+            return redirect(url_for("facilitate.statements", study_id=study.id) + f"#s{statement.id}", code=303)
+    return render_template("facilitate/statement_correct.html", study=study, round=round_, statement=statement,
+                           old=shown.text, form=form), 422 if form.errors else 200
 
 
 @bp.post("/<int:study_id>/statements/import")

@@ -28,6 +28,7 @@ class MailKind(enum.Enum):
     password_reset = "password_reset"
     staff_invitation = "staff_invitation"  # a link to choose the first password of an invited staff account
     staff_added = "staff_added"  # a colleague added an existing account to a study
+    results = "results"  # the study has closed: its results are on the panellist's own link
 
 
 class MailStatus(enum.Enum):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from delphi.models.base import Base, EncryptedText, utcnow, enum_type
+from delphi.models.rating import EntryMode, mode_column
 
 if TYPE_CHECKING:
     from delphi.models.study import StakeholderGroup, Study
@@ -112,5 +113,7 @@ class ConsentRecord(Base):
     # The consent statements ticked, as shown (so the record stands even if the text changes later).
     statements: Mapped[list] = mapped_column(sa.JSON, default=list)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # On the consent page ("web"), or recorded by staff on proxy entry (read to them by phone, a signed paper form).
+    mode: Mapped[EntryMode] = mode_column()
 
     panellist: Mapped[Panellist] = relationship(back_populates="consents")

@@ -1,18 +1,32 @@
 """Ratings and submissions: one rating per panellist x statement x round, one submission per panellist x round."""
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from delphi.models.base import Base, utcnow
+from delphi.models.base import Base, enum_type, utcnow
 
 if TYPE_CHECKING:
     from delphi.models.panellist import Panellist
     from delphi.models.round import Round
     from delphi.models.statement import Statement
+
+
+class EntryMode(enum.Enum):
+    """How a panellist gave an answer or sent a round: on the web themselves, or to staff who typed it in."""
+
+    web = "web"
+    phone = "phone"
+    paper = "paper"
+    in_person = "in_person"
+
+
+def mode_column():
+    return mapped_column(enum_type(EntryMode, 10), default=EntryMode.web, server_default=EntryMode.web.value)
 
 
 class Rating(Base):
@@ -51,6 +65,8 @@ class Rating(Base):
     comment_approved: Mapped[bool] = mapped_column(default=False)
     # Set when staff typed the answer in from a paper form or a call.
     entered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id", ondelete="SET NULL"))
+    # How this answer was last given (the ratings export's ``mode`` column).
+    mode: Mapped[EntryMode] = mode_column()
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
     panellist: Mapped[Panellist] = relationship()
@@ -73,3 +89,5 @@ class Submission(Base):
     round_id: Mapped[int] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"), index=True)
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     entered_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id", ondelete="SET NULL"))
+    # How the round was sent (the report's participant flow counts them).
+    mode: Mapped[EntryMode] = mode_column()

@@ -57,6 +57,9 @@ class Round(Base):
     reminders_sent: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
     # Whole-panel indices computed at close (Kendall's W, Krippendorff's alpha, rwg(J), ...).
     figures: Mapped[dict | None] = mapped_column(sa.JSON)
+    # Moves on with each correction of a statement's wording in this open round: the cached pages of a round
+    # (services/answers.round_pages) are keyed by it, so every process shows the corrected text.
+    wording_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     study: Mapped[Study] = relationship(back_populates="rounds")
     statements: Mapped[list[RoundStatement]] = relationship(

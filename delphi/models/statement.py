@@ -33,6 +33,7 @@ class RevisionKind(enum.Enum):
     retired = "retired"
     dropped = "dropped"
     reinstated = "reinstated"
+    correction = "correction"  # a typo fixed in an open round (``reason`` says why; the old text is the revision before)
 
 
 statement_source = sa.Table(
@@ -83,6 +84,8 @@ class StatementRevision(Base):
     kind: Mapped[RevisionKind] = mapped_column(enum_type(RevisionKind, 30))
     text: Mapped[str] = mapped_column(sa.Text)
     reason: Mapped[str] = mapped_column(sa.Text, default="")
+    # A correction's wording before it (what panellists who had answered are shown beside the new text).
+    previous_text: Mapped[str | None] = mapped_column(sa.Text)
     source_statement_id: Mapped[int | None] = mapped_column(sa.ForeignKey("statement.id", ondelete="SET NULL"))
     suggestion_id: Mapped[int | None] = mapped_column(sa.ForeignKey("suggestion.id", ondelete="SET NULL"))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id", ondelete="SET NULL"))

@@ -40,6 +40,7 @@ from delphi.services.consent import consent_changes, consent_items
 from delphi.services.feedback import answered_before, feedback_for
 from delphi.services.panel import find_by_token, withdraw_panellist
 from delphi.services.round_timing import closing_sentence
+from delphi.services.statements import corrections_for
 from delphi.services.study_results import study_outcomes
 
 
@@ -59,7 +60,8 @@ def enter(token: str):
         # Answers kept in this browser go on only for the panellist who wrote them; anyone else's are dropped unseen.
         session[kept_answers.SESSION_KEY] = kept
         kept_answers.held_for(panellist)
-    return redirect(url_for("panel.home"), code=303)
+    # The results mail's link ends in ?to=results (services/study_results.py); the page sends anyone else home.
+    return redirect(url_for("panel.results" if request.args.get("to") == "results" else "panel.home"), code=303)
 
 
 def current_panellist() -> Panellist | None:
@@ -284,6 +286,7 @@ def _rate(page: int):
     answered = sum(1 for r in saved.values() if r.is_answered)
     return render_template("panel/rate.html", form=form, round=round_, page=current, pages=pages, feedback=feedback,
                            phrases=feedback_phrases() if feedback else {},
+                           corrections=corrections_for(g.panellist, round_, statement_ids) if saved else {},
                            answered=answered, total=answer_service.statement_count(pages), expired=expired), \
         422 if request.method == "POST" else 200
 

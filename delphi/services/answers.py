@@ -19,6 +19,7 @@ from delphi.models import (
     ConsentDecision,
     ConsentRecord,
     DomainError,
+    EntryMode,
     OpenAnswer,
     OpenQuestion,
     Panellist,
@@ -61,19 +62,19 @@ class Page:
     statements: tuple[PageStatement, ...]
 
 
-# Pages of open rounds, per process: (round id, opened at) -> pages. A round's statements are fixed when it opens
-# (``rounds.open_next_round`` creates them and opens the round in one transaction, and nothing changes a round's
-# wording, domains or order afterwards), and every panellist page needs them: reading 200 of them as ORM objects cost
-# a query and more CPU than the rest of a rating page's data. The opening time is part of the key so that a round id
-# that SQLite hands out again (after the row was deleted, or the transaction that made it rolled back) cannot find the
-# old round's pages.
+# Pages of open rounds, per process: (round id, opened at, wording version) -> pages. A round's statements are fixed
+# when it opens (``rounds.open_next_round`` creates them and opens the round in one transaction; only a correction of
+# a typo changes a wording afterwards, and it moves the round's ``wording_version`` on), and every panellist page
+# needs them: reading 200 of them as ORM objects cost a query and more CPU than the rest of a rating page's data. The
+# opening time is part of the key so that a round id that SQLite hands out again (after the row was deleted, or the
+# transaction that made it rolled back) cannot find the old round's pages.
 _PAGES_KEPT = 64
 
 
 def round_pages(round_: Round) -> tuple[Page, ...]:
     """One page per domain, in the order the domains first appear in the round."""
     cache = current_app.extensions.setdefault("delphi.round_pages", {})
-    key = (round_.id, round_.opened_at)
+    key = (round_.id, round_.opened_at, round_.wording_version)
     pages = cache.get(key) if round_.status is RoundStatus.open else None
     if pages is None:
         pages = _read_pages(round_)
@@ -166,8 +167,9 @@ def _rating_upsert(fields: frozenset[str]) -> sa.Insert:
 
 def _rating_update(statement, fields: frozenset[str]) -> dict:
     """What a rating upsert overwrites when the rating exists: the parts sent (a value with its "unable to rate"
-    flag, a comment, a reason) and who entered it when; never the other parts."""
-    update = {"updated_at": statement.excluded.updated_at, "entered_by_id": statement.excluded.entered_by_id}
+    flag, a comment, a reason) and who entered it when and how; never the other parts."""
+    update = {"updated_at": statement.excluded.updated_at, "entered_by_id": statement.excluded.entered_by_id,
+              "mode": statement.excluded.mode}
     if "value" in fields:
         update["value"] = statement.excluded.value
         update["unable_to_rate"] = statement.excluded.unable_to_rate
@@ -179,7 +181,8 @@ def _rating_update(statement, fields: frozenset[str]) -> dict:
 
 
 def save_answers(panellist: Panellist, round_: Round, answers: dict[int, Answer], *, entered_by_id: int | None = None,
-                 fields: frozenset[str] = frozenset({"value", "comment", "change_reason"})) -> int:
+                 fields: frozenset[str] = frozenset({"value", "comment", "change_reason"}),
+                 mode: EntryMode = EntryMode.web) -> int:
     """Upsert the given answers (statement id -> Answer) for a panellist in an open round; returns how many.
 
     ``fields`` says which parts the caller sent (autosave of one radio button must not blank the comment).
@@ -194,7 +197,7 @@ def save_answers(panellist: Panellist, round_: Round, answers: dict[int, Answer]
         row = {"panellist_id": panellist.id, "round_id": round_.id, "statement_id": statement_id,
                "value": None if answer.unable else answer.value, "unable_to_rate": answer.unable,
                "comment": clean_text(answer.comment), "change_reason": clean_text(answer.change_reason),
-               "updated_at": now, "entered_by_id": entered_by_id, "comment_approved": False}
+               "updated_at": now, "entered_by_id": entered_by_id, "comment_approved": False, "mode": mode}
         rows.append(row)
     if not rows:
         return 0
@@ -415,11 +418,13 @@ def _check_open_and_in_round(round_: Round, statement_ids: set[int]) -> None:
         raise ValueError("some answers are for statements that are not in this round")
 
 
-def submit_round(panellist: Panellist, round_: Round, *, entered_by_id: int | None = None) -> bool:
-    """Record the panellist's submission once, whatever the retries; True when this call recorded it."""
+def submit_round(panellist: Panellist, round_: Round, *, entered_by_id: int | None = None,
+                 mode: EntryMode = EntryMode.web) -> bool:
+    """Record the panellist's submission once, whatever the retries; True when this call recorded it (a round sent
+    again keeps how it was first sent)."""
     _lock_open_round(round_)
     statement = _insert(Submission.__table__).values(
-        panellist_id=panellist.id, round_id=round_.id, submitted_at=utcnow(), entered_by_id=entered_by_id
+        panellist_id=panellist.id, round_id=round_.id, submitted_at=utcnow(), entered_by_id=entered_by_id, mode=mode
     ).on_conflict_do_nothing(index_elements=["panellist_id", "round_id"]).returning(Submission.id)
     # RETURNING, not rowcount: on PostgreSQL (psycopg) this statement's rowcount is -1 whether or not it inserted.
     return db.session.execute(statement).first() is not None

@@ -177,9 +177,13 @@ def _email(panellist: Panellist) -> str | None:
     return panellist.contact.email if panellist.contact and panellist.contact.email else None
 
 
+MAIL_TEMPLATES = (*KINDS, "results")
+
+
 def default_template(kind: str, language: str) -> tuple[str, str]:
-    """The default subject and body of an invitation or reminder, in the study's language (English otherwise)."""
-    if kind not in KINDS:
+    """The default subject and body of an invitation, a reminder or the results mail, in the study's language
+    (English otherwise)."""
+    if kind not in MAIL_TEMPLATES:
         raise ValueError(kind)
     folder = Path(current_app.template_folder) / "email"
     path = folder / f"{kind}.{language}.txt"

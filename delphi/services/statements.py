@@ -1,16 +1,27 @@
-"""A study's statements before round 1: add, edit, reorder, start from the built-in bank, import and export CSV."""
+"""A study's statements before round 1: add, edit, reorder, start from the built-in bank (all of it or statement by
+statement), import and export CSV; and in an open round, the correction of a typo."""
 from __future__ import annotations
 
 import csv
 import io
 from dataclasses import dataclass
+from datetime import datetime
+from difflib import SequenceMatcher
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from flask_babel import gettext as _
 
 from delphi.errors import InputErrors, Problem
 from delphi.extensions import db
 from delphi.models import (
+    DomainError,
+    Panellist,
+    Rating,
     RevisionKind,
+    Round,
+    RoundStatement,
     StaffUser,
     Statement,
     StatementRevision,
@@ -131,14 +142,134 @@ def renumber(study: Study) -> None:
         item.position = position
 
 
-def add_from_bank(study: Study, actor: StaffUser | None) -> int:
-    """Add the built-in bank's statements whose codes the study does not use yet, in the study's language; returns
-    how many."""
+@dataclass(frozen=True)
+class BankStatement:
+    code: str
+    domain: str
+    text: str
+    added: bool  # the study already has a statement with this code
+
+
+def bank_statements(study: Study) -> dict[str, list[BankStatement]]:
+    """The built-in bank's statements by domain (in the bank's order), each marked when the study has its code."""
     taken = {s.code for s in study.statements}
-    rows = [s for s in load_protocol(statement_bank(study.language)).statements if s.code not in taken]
+    by_domain: dict[str, list[BankStatement]] = {}
+    for spec in load_protocol(statement_bank(study.language)).statements:
+        by_domain.setdefault(spec.domain, []).append(BankStatement(spec.code, spec.domain, spec.text,
+                                                                   spec.code in taken))
+    return by_domain
+
+
+def add_from_bank(study: Study, actor: StaffUser | None, codes: set[str] | None = None) -> int:
+    """Add the built-in bank's statements (only those in ``codes`` when given) whose codes the study does not use
+    yet, in the study's language; returns how many. A code that is not in the bank is refused with ``StatementError`` before anything is
+    added."""
+    bank = load_protocol(statement_bank(study.language)).statements
+    if codes is not None and (unknown := codes - {spec.code for spec in bank}):
+        raise StatementError([Problem(_("%(codes)s is not in the statement bank.", codes=", ".join(sorted(unknown))),
+                                      field="codes")])
+    taken = {s.code for s in study.statements}
+    rows = [s for s in bank if s.code not in taken and (codes is None or s.code in codes)]
     for spec in rows:
         add_statement(study, spec.code, spec.domain, spec.text, actor)
+    if codes is not None:
+        audit.record("statement.bank", study=study, actor=actor, target=f"study {study.id}", count=len(rows))
     return len(rows)
+
+
+# A correction fixes a typo: a wording that keeps less than this share of the old one (difflib's ratio, 2 x matching
+# characters / both lengths) is a new statement, which goes through the review between rounds.
+CORRECTION_SIMILARITY = 0.8
+MAX_REASON = 500
+
+
+def correctable_round(statement: Statement) -> Round:
+    """The open rating round that shows ``statement``, whose wording a correction changes; ``DomainError`` if none."""
+    current = statement.study.current_round
+    if current is None or not current.is_open or not any(rs.statement_id == statement.id for rs in current.statements):
+        raise DomainError(_("A statement can be corrected only while a round that shows it is open."))
+    return current
+
+
+def check_correction(statement: Statement, text: str, reason: str) -> tuple[str, str]:
+    """The new wording and the reason, cleaned; ``StatementError`` naming the field when one will not do."""
+    round_ = correctable_round(statement)
+    old = _round_statement(round_, statement).text
+    text, reason = clean_text(text, MAX_TEXT + 1), clean_text(reason, MAX_REASON + 1)
+    errors = []
+    if not text:
+        errors.append(Problem(_("Write the corrected statement."), field="text"))
+    elif len(text) > MAX_TEXT:
+        errors.append(Problem(_("The statement has %(count)s characters; the limit is %(limit)s.", count=len(text),
+                                limit=MAX_TEXT), field="text"))
+    elif text == old:
+        errors.append(Problem(_("The wording is the same as before: change the text, or go back."), field="text"))
+    elif SequenceMatcher(None, old, text).ratio() < CORRECTION_SIMILARITY:
+        errors.append(Problem(_("That changes more than a typo. A new wording changes what panellists rate: reword "
+                                "the statement on the review page between rounds instead."), field="text"))
+    if not reason:
+        errors.append(Problem(_("Say what the correction fixes (for example: “spelling of ‘recieve’”)."),
+                              field="reason"))
+    elif len(reason) > MAX_REASON:
+        errors.append(Problem(_("The reason has more than %(limit)s characters.", limit=MAX_REASON), field="reason"))
+    if errors:
+        raise StatementError(errors)
+    return text, reason
+
+
+def _round_statement(round_: Round, statement: Statement) -> RoundStatement:
+    return next(rs for rs in round_.statements if rs.statement_id == statement.id)
+
+
+def correct_statement(statement: Statement, text: str, reason: str, actor: StaffUser | None) -> StatementRevision:
+    """Correct a typo in ``statement``'s wording in the open round that shows it: the round's wording and the
+    statement's change, the item history keeps a ``correction`` revision with the old text, the reason, who and
+    when, and the audit log records it. Answers already given stay; those panellists are shown the correction
+    (:func:`corrections_for`). ``StatementError`` or ``DomainError`` when it cannot be done."""
+    text, reason = check_correction(statement, text, reason)
+    round_ = correctable_round(statement)
+    shown = _round_statement(round_, statement)
+    revision = StatementRevision(kind=RevisionKind.correction, round_number=round_.number, text=text,
+                                 previous_text=shown.text, reason=reason, created_by_id=actor.id if actor else None)
+    statement.revisions.append(revision)
+    shown.text = statement.text = text
+    round_.wording_version += 1
+    db.session.flush()
+    audit.record("statement.correct", study=statement.study, actor=actor, target=f"statement {statement.code}",
+                 round=round_.number, revision=revision.id)
+    db.session.flush()
+    return revision
+
+
+@dataclass(frozen=True)
+class Correction:
+    """What a panellist who answered before a correction reads beside the statement."""
+
+    corrected_at: datetime
+    old: str
+    new: str
+
+
+def corrections_for(panellist: Panellist, round_: Round, statement_ids: list[int] | None = None
+                    ) -> dict[int, Correction]:
+    """The statements of ``round_`` corrected since ``panellist`` last saved their answer to them, by statement id:
+    the wording they answered and the wording now. Shown until they save that statement again (their answer then
+    stands for the corrected wording); statements they had not answered need no notice."""
+    rows = db.session.execute(
+        sa.select(StatementRevision.statement_id, StatementRevision.created_at, StatementRevision.previous_text,
+                  StatementRevision.text)
+        .join(Rating, sa.and_(Rating.statement_id == StatementRevision.statement_id,
+                              Rating.panellist_id == panellist.id, Rating.round_id == round_.id))
+        .join(Statement, Statement.id == StatementRevision.statement_id)
+        .where(Statement.study_id == round_.study_id, StatementRevision.kind == RevisionKind.correction,
+               StatementRevision.round_number == round_.number, StatementRevision.created_at > Rating.updated_at,
+               *([StatementRevision.statement_id.in_(statement_ids)] if statement_ids is not None else []))
+        .order_by(StatementRevision.id)).all()
+    found: dict[int, Correction] = {}
+    for statement_id, at, old, new in rows:
+        earlier = found.get(statement_id)
+        found[statement_id] = Correction(at, earlier.old if earlier else old or "", new)
+    return found
 
 
 def parse_statements_csv(content: str, study: Study) -> list[StatementRow]:

@@ -1,11 +1,20 @@
 """What a panellist sees once the study has closed: each statement's outcome (agreed, not agreed, no consensus) and
-the panel's figures from the last round that rated it, with small groups withheld as on the feedback pages."""
+the panel's figures from the last round that rated it, with small groups withheld as on the feedback pages; and the
+mail that tells them the results are ready."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from delphi.models import Classification, RoundKind, RoundStatus, Study
+import sqlalchemy as sa
+
+from delphi.extensions import db
+from delphi.models import (
+    Classification, ConsentDecision, ConsentRecord, Contact, MailKind, Panellist, RoundKind, RoundStatus, StaffUser,
+    Study, StudyStatus,
+)
 from delphi.services.feedback import Figures, _closed_figures
+from delphi.services.invitations import default_template
+from delphi.services.outbox import queue_panel_mail
 
 
 @dataclass(frozen=True)
@@ -44,3 +53,32 @@ def study_outcomes(study: Study) -> list[StatementOutcome]:
             verdict=rs.classification or Classification.none, panel=shown.panel if shown else None,
             groups=shown.groups if shown else ()))
     return outcomes
+
+
+def results_recipients(study: Study) -> list[Panellist]:
+    """Who the results mail goes to: panellists still in the study, with an e-mail address, whose latest consent
+    decision is "given" (the results page is theirs; those who declined or never consented are not written to)."""
+    latest = (sa.select(sa.func.max(ConsentRecord.id)).where(ConsentRecord.panellist_id == Panellist.id)
+              .correlate(Panellist).scalar_subquery())
+    return list(db.session.scalars(
+        sa.select(Panellist).join(Contact, Contact.panellist_id == Panellist.id)
+        .join(ConsentRecord, ConsentRecord.id == latest)
+        .where(Panellist.study_id == study.id, Panellist.withdrawn.is_(False), Contact.email.is_not(None),
+               ConsentRecord.decision == ConsentDecision.given)
+        .order_by(Panellist.id)))
+
+
+def queue_results_mail(study: Study, actor: StaffUser | None) -> int:
+    """Queue one mail per recipient (:func:`results_recipients`) through the outbox, in their language (else the
+    study's), with their own link leading to the results page; returns how many. The study must be closed. The caller
+    commits, then calls ``outbox.wake_sender``."""
+    if study.status is not StudyStatus.closed:
+        raise ValueError("the results mail is sent once the study has closed")
+    by_language: dict[str, list[Panellist]] = {}
+    for panellist in results_recipients(study):
+        by_language.setdefault(panellist.language or study.language, []).append(panellist)
+    queued = 0
+    for language, recipients in by_language.items():
+        subject, body = default_template("results", language)
+        queued += queue_panel_mail(study, MailKind.results, recipients, subject, body, actor)
+    return queued

@@ -18,6 +18,8 @@ RUN = [
     ("GET", "/studies/{s}/panel"), ("GET", "/studies/{s}/panel/invitation"), ("GET", "/studies/{s}/panel/reminder"),
     ("GET", "/studies/{s}/panel/contacts/{c}/entry"), ("GET", "/studies/{s}/panel/contacts/{c}/withdraw"),
     ("GET", "/studies/{s}/panel/non-completers.csv"), ("GET", "/studies/{s}/statements/{st}"),
+    ("GET", "/studies/{s}/panel/contacts/{c}/paper-form"), ("GET", "/studies/{s}/statements/bank"),
+    ("GET", "/studies/{s}/statements/{st}/correct"), ("POST", "/studies/{s}/statements/{st}/correct"),
     ("POST", "/studies/{s}/settings"), ("POST", "/studies/{s}/protocol"), ("POST", "/studies/{s}/protocol/check-rule"),
     ("POST", "/studies/{s}/groups"), ("POST", "/studies/{s}/statements"), ("POST", "/studies/{s}/statements/{st}"),
     ("POST", "/studies/{s}/statements/{st}/up"), ("POST", "/studies/{s}/statements/bank"),

@@ -221,3 +221,39 @@ def test_statement_export_neutralises_formulas(app, client, owner):
     assert csv_text.splitlines()[0] == "code,domain,text"
     assert "'+1,\"'=HYPERLINK(\"\"http://evil\"\")\"" in csv_text
 
+
+
+def test_statement_bank_chosen_statement_by_statement(app, client, owner):
+    """Issue 21: the bank is no longer all or nothing: its statements by domain, each with a box; the ticked ones are
+    added, those already added are shown as added, and a code that is not in the bank adds nothing."""
+    from delphi.protocol import STATEMENT_BANK, load_protocol
+
+    _, study_id = owner
+    bank = load_protocol(STATEMENT_BANK).statements
+    first, second, third = bank[0], bank[1], bank[-1]
+    page = client.get(f"/studies/{study_id}/statements/bank").get_data(as_text=True)
+    assert f"<legend>{first.domain}</legend>" in page and f"<legend>{third.domain}</legend>" in page
+    assert f'name="codes" value="{first.code}"' in page and "Add the chosen statements" in page
+    with app.app_context():
+        before = len(db.session.get(Study, study_id).statements)
+
+    response = client.post(f"/studies/{study_id}/statements/bank",
+                           data={"choose": "yes", "codes": [first.code, third.code]})
+    assert response.status_code == 303
+    with app.app_context():
+        added = db.session.get(Study, study_id).statements[before:]
+        assert [(s.code, s.domain, s.text) for s in added] == [(first.code, first.domain, first.text),
+                                                               (third.code, third.domain, third.text)]
+    page = client.get(f"/studies/{study_id}/statements/bank").get_data(as_text=True)
+    assert f'name="codes" value="{first.code}"' not in page and f'id="bank-{first.code}" checked disabled' in page
+    assert f'name="codes" value="{second.code}"' in page
+
+    # Nothing ticked, or a code from elsewhere: nothing is added, and the page says why.
+    for data, message in (({"choose": "yes"}, "Tick the statements to add"),
+                          ({"choose": "yes", "codes": [second.code, "NOT-IN-BANK"]},
+                           "NOT-IN-BANK is not in the statement bank.")):
+        response = client.post(f"/studies/{study_id}/statements/bank", data=data)
+        assert response.headers["Location"].endswith(f"/studies/{study_id}/statements/bank")
+        assert message in client.get(response.headers["Location"]).get_data(as_text=True)
+    with app.app_context():
+        assert len(db.session.get(Study, study_id).statements) == before + 2

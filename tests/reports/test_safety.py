@@ -195,5 +195,5 @@ def test_a_lone_carriage_return_in_a_comment_does_not_break_the_ratings_file(app
     text = client.get(f"/studies/{study_id}/reports/files/ratings.csv").data.decode()
     rows = list(csv.reader(io.StringIO(text, newline="")))
     assert {len(row) for row in rows} == {len(RATINGS_COLUMNS)}
-    comments = [row[-1] for row in rows]
+    comments = [row[RATINGS_COLUMNS.index("comment")] for row in rows]
     assert "first line\r\nsecond line" in comments and "'\r\n=1+1" in comments

@@ -32,7 +32,7 @@ DOWNLOADS = (
              "consensus table, item history, group differences, agreement, sensitivity, attrition, charts and an "
              "ACCORD/CREDES checklist. Opens in any browser and prints to PDF. Small groups are withheld."),
     Download("ratings.csv", "text/csv", "Every rating, one row each (round, pseudonym, group, statement, rating, "
-             "comment), for R or Python. Not suppressed for small groups: for the study team only."),
+             "comment, mode: web, phone, paper or in person), for R or Python. Not suppressed for small groups: for the study team only."),
     Download("codebook.csv", "text/csv", "What every column and code in these files means."),
     Download("statements.csv", "text/csv", "Each statement's code, domain, wording and history."),
     Download("statistics.csv", "text/csv", "Figures per round, statement and scope (overall, each group, equal "

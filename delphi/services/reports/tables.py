@@ -105,6 +105,13 @@ def codebook_csv(source: ReportSource) -> str:
         ["ratings.csv", "rating", "", "", "Unable to rate"],
         ["ratings.csv", "comment", "The panellist's comment on the statement in that round (may be empty). Cells "
          "that a spreadsheet would read as a formula start with an apostrophe.", "", ""],
+        ["ratings.csv", "mode", "How the answer was given: on the web by the panellist, or to the study team who "
+         "typed it in. A way fewer people than the minimum group size used in a round reads \"withheld\" (with the "
+         "next smallest), so that nobody can be picked out by it.", "", ""],
+        *[["ratings.csv", "mode", "", value, label] for value, label in (
+            ("web", "On the web, by the panellist"), ("phone", "By phone, typed in by the study team"),
+            ("paper", "On a paper form, typed in by the study team"),
+            ("in_person", "In person, typed in by the study team"), ("withheld", "Withheld (used by few people)"))],
         ["ratings.sav", "rating", f"As in ratings.csv; \"unable to rate\" is the user-missing value {code}, labelled "
          "\"Unable to rate\", so SPSS leaves it out of statistics.", code, "Unable to rate"],
         ["ratings.sav", "group", "Numeric code with value labels (group names); group_key keeps the key.", "", ""],
