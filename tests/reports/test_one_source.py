@@ -33,6 +33,12 @@ from tests.reports.conftest import build_three_round_study
 
 AFTER_VERDICT = ("p30", "p70", "ipr", "iprcp", "ipras", "disagreement", "appropriateness", "rwg", "ad", "cv",
                  "agree_ci_low", "agree_ci_high")
+# Issue 20's figures, appended after those (docs/results.md)
+BOOTSTRAP = ("median_boot_low", "median_boot_high", "agree_boot_low", "agree_boot_high")
+STABILITY = ("n_pairs", "pct_changed", "pct_change", "stable", "delta_pct_agree", "wilcoxon_v", "wilcoxon_p")
+GROUP_TESTS = ("kw_h", "kw_df", "kw_p", "kw_p_holm", "kw_p_bh", "kw_epsilon_squared")
+NEW = (*BOOTSTRAP, *STABILITY, *GROUP_TESTS)
+MINIMUM = 5  # the test protocol's min_group_feedback
 
 
 def _rows(content: bytes) -> list[dict]:
@@ -53,7 +59,11 @@ def stored_values(study_id: int) -> tuple[dict, dict, dict]:
             "pct_disagree": r.pct_disagree, "verdict": r.verdict.value,
             **{name: ru.get(name) for name in AFTER_VERDICT[:7]}, "rwg": r.extra["rwg"],
             "ad": r.extra["average_deviation"], "cv": r.extra["cv"], "agree_ci_low": r.extra["agree_ci_low"],
-            "agree_ci_high": r.extra["agree_ci_high"]}
+            "agree_ci_high": r.extra["agree_ci_high"],
+            **{name: r.extra["bootstrap"][name.replace("_boot", "")] for name in BOOTSTRAP},
+            **{name: r.extra.get("stability", {}).get(name) for name in STABILITY},
+            **{name: r.extra.get("kruskal_wallis", {}).get(key) for name, key in zip(
+                GROUP_TESTS, ("h", "df", "pvalue", "pvalue_holm", "pvalue_bh", "epsilon_squared"))}}
     verdicts = {(n, code): c.value for n, code, c in db.session.execute(
         sa.select(Round.number, Statement.code, RoundStatement.classification)
         .join(Round, Round.id == RoundStatement.round_id).join(Statement, Statement.id == RoundStatement.statement_id)
@@ -81,13 +91,33 @@ def check_statistics(records, figures: dict, exact: bool = True) -> int:
     for row in records:
         stored = figures[(int(row["round"]), row["statement"], row["scope"])]
         if row["verdict"] == "withheld":
-            assert all(row[c] in ("", None) for c in ("n", "median", "mean", "pct_agree", *AFTER_VERDICT)), row
+            assert all(row[c] in ("", None) for c in ("n", "median", "mean", "pct_agree", *AFTER_VERDICT, *NEW)), row
             continue
+        if stability_withheld(figures, int(row["round"]), row["statement"], row["scope"]):
+            assert all(row[c] in ("", None) for c in STABILITY), row
+            stored = {c: v for c, v in stored.items() if c not in STABILITY}
         for column, value in stored.items():
             assert same(row[column], value, exact), (row["round"], row["statement"], row["scope"], column,
                                                      row[column], value)
             compared += 1
     return compared
+
+
+def stability_withheld(figures: dict, round_: int, code: str, scope: str) -> bool:
+    """Whether a row's stability is a small cell: fewer than MINIMUM pairs in a group (that group, the next smallest
+    group beside it, and the panel when the withheld groups' pairs are fewer than MINIMUM in all)."""
+    pairs = {s: v["n_pairs"] or 0 for (k, c, s), v in figures.items() if (k, c) == (round_, code)
+             and s not in ("overall", "equal_groups")}
+    small = sorted(g for g, n in pairs.items() if 0 < n < MINIMUM)
+    withheld = set(small)
+    while withheld and 0 < sum(pairs[g] for g in withheld) < MINIMUM:
+        rest = sorted((n, g) for g, n in pairs.items() if g not in withheld and n > 0)
+        if not rest:
+            break
+        withheld.add(rest[0][1])
+    if scope == "overall":
+        return 0 < sum(pairs.values()) < MINIMUM
+    return scope in withheld
 
 
 def report_verdicts(report: str, code: str) -> tuple[str, str]:
@@ -145,8 +175,16 @@ def test_every_download_shows_the_stored_figures_and_delphi_analyse_gives_them_a
         figures, verdicts, indices = stored_values(study_id)
 
         statistics = _rows(files["statistics.csv"])
-        assert list(statistics[0])[15:] == list(AFTER_VERDICT)
+        assert list(statistics[0])[15:] == [*AFTER_VERDICT, *NEW]
         assert check_statistics(statistics, figures) > 1000
+        shown = [r for r in statistics if r["verdict"] != "withheld"]
+        # the new figures are there: bootstrap on every panel and group row, stability from round 2 (per group too),
+        # the group test with its adjustments on the panel's rows
+        assert all(r["median_boot_low"] and r["agree_boot_high"] for r in shown if r["scope"] != "equal_groups")
+        assert {r["scope"] for r in shown if r["pct_change"]} >= {"overall", "staff"}
+        assert all(not r["pct_change"] for r in statistics if r["round"] == "1")
+        assert all(r["kw_p_holm"] and r["kw_p_bh"] for r in shown if r["scope"] == "overall")
+        assert all(not r["kw_p"] for r in shown if r["scope"] != "overall")
         assert sum(r["verdict"] == "withheld" for r in statistics) > 0  # the two peers: small cells stay withheld
         assert any(r["appropriateness"] for r in statistics) and any(r["disagreement"] for r in statistics)
         consensus = _rows(files["consensus.csv"])

@@ -95,7 +95,10 @@ def compute_rounds(source: ReportSource) -> list[RoundView]:
             quantile_method=c.quantile_method, unable=long.unable[k][:, columns],
             unable_in_denominator=c.unable_in_denominator)
         extras = scope_figures(figures, ratings, long.groups.astype(str), analysis_scale(protocol),
-                               c.quantile_method)
+                               c.quantile_method, unable=long.unable[k][:, columns],
+                               unable_in_denominator=c.unable_in_denominator,
+                               previous=None if previous is None else previous[:, columns],
+                               stable_change=c.stable_change)
         views.append(RoundView(number=k, columns=columns, figures=figures, extras=extras,
                                n_raters=int((~np.isnan(ratings)).any(axis=1).sum()),
                                fleiss=analysis.fleiss_kappa(ratings[(~np.isnan(ratings)).any(axis=1)])))
