@@ -52,6 +52,8 @@ class StoredRound:
     rows: dict[str, list[dict]]  # scope -> per statement: the statistics row's figures (STATISTICS_COLUMNS[3:])
     indices: dict  # Round.figures: Kendall's W, Krippendorff's alpha, rwg(J), Fleiss' kappa, ...
     sizes: dict[str, dict[str, tuple[int, int]]]  # code -> scope -> (n, n_unable) at the close
+    # (Holm, BH) across statements of each ``figures.mann_whitney`` row, in its order (None: closed before they were)
+    mann_whitney_adjusted: tuple = ()
 
 
 def _number(value) -> float:
@@ -178,7 +180,9 @@ def stored_rounds(study: Study, statement_codes: list[str], group_keys: list[str
         indices["has_previous"] = previous_seen
         figures = _round_figures(rows, extras, classification, indices, on_1_9)
         sizes = {c: {scope: (r.n, r.n_unable) for scope, r in stored[c].items()} for c in codes}
-        out.append(StoredRound(round_.number, tuple(codes), figures, rows, indices, sizes))
+        adjusted = tuple((_number(m.get("pvalue_holm_statements")), _number(m.get("pvalue_bh_statements")))
+                         for e in extras for m in e.get("mann_whitney") or [])
+        out.append(StoredRound(round_.number, tuple(codes), figures, rows, indices, sizes, adjusted))
         previous_seen = True
     return out
 

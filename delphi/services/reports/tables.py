@@ -40,23 +40,57 @@ def results_tables(source: ReportSource) -> dict[str, str]:
 
 ROUNDS_COLUMNS = ("round", "statements", "n_panellists", "kendalls_w_n", "kendalls_w", "kendalls_w_uncorrected",
                   "kendalls_w_chi2", "kendalls_w_df", "kendalls_w_p", "krippendorff_alpha", "fleiss_kappa",
-                  "fleiss_kappa_z", "fleiss_kappa_p", "fleiss_kappa_statements", "rwg_j")
+                  "fleiss_kappa_z", "fleiss_kappa_p", "fleiss_kappa_statements", "rwg_j",
+                  # issue 20, appended: how the bootstrap was drawn, and the verdicts changed since the round before
+                  "bootstrap_resamples", "bootstrap_seed", "bootstrap_confidence", "verdicts_compared",
+                  "verdicts_changed", "pct_verdicts_changed")
+VERDICT_CHANGES_COLUMNS = ("round_from", "round_to", "statement", "verdict_before", "verdict_after", "changed")
+PAIRWISE_COLUMNS = ("round", "statement", "group_a", "group_b", "u", "p", "p_holm_pairs", "p_holm", "p_bh",
+                    "rank_biserial")
 
 
-def rounds_csv(source: ReportSource) -> str:
+def rounds_csv(source: ReportSource, views=None) -> str:
     """Whole-panel indices per round, for the workbook and the JSON (a study's as stored at each close): Kendall's W
     with the panellists it used (listwise: those who rated every statement of the round, of ``n_panellists`` who
-    rated any), Krippendorff's alpha (ordinal), Fleiss' kappa with the statements it used, rwg(J)."""
-    from delphi.services.reports.findings import compute_rounds
+    rated any), Krippendorff's alpha (ordinal), Fleiss' kappa with the statements it used, rwg(J); the bootstrap's
+    resamples, seed and confidence (empty for a round closed before bootstrap intervals were stored); how many
+    statements rated in the round before too changed classification."""
+    from delphi.services.reports.findings import compute_rounds, verdict_changes
 
+    views = compute_rounds(source) if views is None else views
+    changes = {c.round_to: c for c in verdict_changes(source, views)}
     rows = []
-    for v in compute_rounds(source):
-        w, kappa = v.figures.kendalls_w, v.fleiss
+    for v in views:
+        w, kappa, boot, change = v.figures.kendalls_w, v.fleiss, v.bootstrap or {}, changes.get(v.number)
         rows.append([v.number, len(v.columns), v.n_raters, w.n_panellists, w.w, w.w_uncorrected, w.chi2, w.df,
                      w.pvalue, v.figures.krippendorff_alpha, *((kappa.kappa, kappa.z, kappa.pvalue, kappa.n_subjects)
                                                                if kappa is not None else (None,) * 4),
-                     v.figures.rwg_j])
+                     v.figures.rwg_j, boot.get("n_resamples"), boot.get("seed"), boot.get("confidence"),
+                     *((change.n_compared, change.n_changed, change.pct_changed) if change else (None,) * 3)])
     return csv_text(ROUNDS_COLUMNS, [[_cell(value) for value in row] for row in rows])
+
+
+def verdict_changes_csv(source: ReportSource, views=None) -> str:
+    """Each statement rated in two consecutive rounds, with the study's classification in both and whether it
+    changed, for the workbook and the JSON."""
+    from delphi.services.reports.findings import compute_rounds, verdict_changes
+
+    views = compute_rounds(source) if views is None else views
+    return csv_text(VERDICT_CHANGES_COLUMNS, [[c.round_from, c.round_to, code, before, after,
+                                               "true" if changed else "false"]
+                                              for c in verdict_changes(source, views)
+                                              for code, before, after, changed in c.rows])
+
+
+def pairwise_csv(source: ReportSource, views=None) -> str:
+    """The pairwise Mann-Whitney tests of every round (pairs with a withheld group left out), with Holm's adjustment
+    across the pairs of the statement and Holm's and Benjamini-Hochberg's across the round's statements, for the
+    workbook and the JSON."""
+    from delphi.services.reports.findings import compute_rounds, pairwise
+
+    views = compute_rounds(source) if views is None else views
+    return csv_text(PAIRWISE_COLUMNS, [[round_, code, a, b, *(_cell(v) for v in numbers)]
+                                       for round_, code, a, b, *numbers in pairwise(source, views)])
 
 
 def _cell(value):

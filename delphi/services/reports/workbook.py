@@ -46,7 +46,8 @@ def _typed(column: str, cell: str):
 def tables(texts: dict[str, str]) -> dict[str, tuple[list[str], list[list]]]:
     """The CSV downloads as typed tables, keyed by sheet name."""
     out = {}
-    for name in ("statistics.csv", "consensus.csv", "rounds.csv", "statements.csv", "reasons.csv", "codebook.csv"):
+    for name in ("statistics.csv", "consensus.csv", "rounds.csv", "verdict_changes.csv", "pairwise.csv",
+                 "statements.csv", "reasons.csv", "codebook.csv"):
         if name not in texts:
             continue
         header, rows = _rows(texts[name])
