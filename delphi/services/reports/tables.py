@@ -161,6 +161,17 @@ def codebook_csv(source: ReportSource) -> str:
          "df and p, Krippendorff's alpha (ordinal, every rating), Fleiss' kappa with z and p (each scale point a "
          "category; fleiss_kappa_statements: the statements every panellist rated, the only ones it uses), rwg(J).",
          "", ""],
+        ["results.xlsx, results.json", "rounds", "Also per round: bootstrap_resamples, bootstrap_seed and "
+         "bootstrap_confidence, how the bootstrap intervals of statistics.csv were drawn (empty for a round closed "
+         "before they were stored); verdicts_compared, verdicts_changed and pct_verdicts_changed, the statements "
+         "rated in this round and the one before and how many of them changed classification.", "", ""],
+        ["results.xlsx, results.json", "verdict_changes", "Each statement rated in two consecutive rounds: "
+         "round_from, round_to, statement, its classification in both (verdict_before, verdict_after: in, out, "
+         "none) and whether it changed (changed).", "", ""],
+        ["results.xlsx, results.json", "pairwise", "Pairwise Mann-Whitney tests between groups per round and "
+         "statement: U of group_a, p, p_holm_pairs (Holm across the pairs of the statement), p_holm and p_bh "
+         "(Holm and Benjamini-Hochberg across the round's statements, each pair of groups a family), "
+         "rank_biserial. Pairs with a withheld group are left out.", "", ""],
         ["results.xlsx, results.json", "reasons", "Every reason given for changing a rating: round, statement and "
          "reason, by round and statement (not in the order written; no pseudonym: match them in comments.sav or "
          "comments.dta).", "", ""],
@@ -218,8 +229,28 @@ def statistics_meanings(p) -> list[tuple[str, str]]:
          "equal_groups."),
         ("cv", "Coefficient of variation sd / mean."),
         ("agree_ci_low, agree_ci_high", "95% Wilson interval of pct_agree, in percent."),
+        ("median_boot_low, median_boot_high, agree_boot_low, agree_boot_high", "95% percentile bootstrap intervals "
+         "of the median and of pct_agree (Efron & Tibshirani 1993): 2,000 resamples with seed 20 (the rounds table "
+         "of results.xlsx and results.json gives each round's), the scope's panellists who answered the round "
+         "resampled with replacement in pseudonym order, the same resamples for every statement; "
+         "analysis.bootstrap_intervals on those rows of ratings.csv gives them again. Empty for equal_groups."),
+        ("n_pairs", "Stability against the round before: panellists of the scope who rated the statement in both "
+         "rounds. Empty in a statement's first round, for equal_groups, and, like the stability figures, where a "
+         f"group's pairs are fewer than {p.min_group_feedback} (with the next smallest group, and the panel's when "
+         "the withheld pairs add up to fewer)."),
+        ("pct_changed, pct_change, stable", "Percentage of those panellists whose rating changed; net change "
+         "(half the sum over scale points of the absolute change in counts, over n_pairs, in percent; Scheibe et "
+         f"al. 1975); stable when pct_change is below {p.consensus.stable_change:g}."),
+        ("delta_pct_agree", "Change in pct_agree among the pairs, in percentage points."),
+        ("wilcoxon_v, wilcoxon_p", "Wilcoxon signed-rank test of the paired ratings, as R's wilcox.test(after, "
+         "before, paired = TRUE)."),
+        ("kw_h, kw_df, kw_p, kw_epsilon_squared", "Kruskal-Wallis test between the groups (tie-corrected), with "
+         "epsilon squared; on the overall row only."),
+        ("kw_p_holm, kw_p_bh", "kw_p adjusted across the round's statements by Holm (family-wise error) and by "
+         "Benjamini-Hochberg (false discovery rate), as R's p.adjust; on the overall row only."),
         ("all figures", "As computed and stored when the round closed (a study's own export). A round closed "
-         "before these figures were stored has the columns after verdict empty."),
+         "before these figures were stored has them empty: the columns after verdict, or the bootstrap, "
+         "stability and adjusted columns only, for rounds closed before those were added."),
     ]
 
 
