@@ -446,3 +446,33 @@ def test_a_changed_classification_is_listed_in_the_workbook_json_and_report(app)
     assert (f'<tr><th scope="row">{codes[0]}</th><td class="num">1</td><td class="num">2</td>'
             "<td>Consensus in</td><td>Consensus out</td></tr>") in report
     assert f"From round 1 to round 2, 1 of the {len(codes)} statements rated in both changed classification" in report
+
+
+def test_a_round_closed_before_issue_20_has_the_new_figures_empty_and_the_report_says_so(app):
+    """Rounds closed before these figures were stored keep them empty (stored figures are never recomputed); the
+    report names those rounds, and the methods give the bootstrap settings of the rounds that have them."""
+    with app.app_context():
+        study_id = build_three_round_study()
+        first = db.session.scalar(sa.select(Round).filter_by(study_id=study_id, number=1))
+        first.figures = {k: v for k, v in first.figures.items() if k != "bootstrap"}
+        for result in db.session.scalars(sa.select(RoundResult).filter_by(round_id=first.id)):
+            extra = {k: v for k, v in result.extra.items() if k not in ("bootstrap", "stability")}
+            if "kruskal_wallis" in extra:
+                extra["kruskal_wallis"] = {k: v for k, v in extra["kruskal_wallis"].items()
+                                           if k not in ("pvalue_holm", "pvalue_bh")}
+            extra["mann_whitney"] = [{k: v for k, v in m.items() if not k.endswith("_statements")}
+                                     for m in extra.get("mann_whitney", [])]
+            result.extra = extra
+        db.session.commit()
+        files = build_downloads(db.session.get(Study, study_id))
+    statistics = _rows(files["statistics.csv"])
+    assert all(r[c] == "" for r in statistics if r["round"] == "1" for c in (*BOOTSTRAP, "kw_p_holm", "kw_p_bh"))
+    assert all(r["kw_p"] for r in statistics if r["round"] == "1" and r["scope"] == "overall"
+               and r["verdict"] != "withheld")
+    assert all(r["median_boot_low"] for r in statistics if r["round"] == "2" and r["scope"] == "overall")
+    rounds = json.loads(files["results.json"])["rounds"]
+    assert [r["bootstrap_seed"] for r in rounds] == [None, 20, 20]
+    report = files["report.html"].decode()
+    assert "Round(s) 1 closed before bootstrap intervals" in report
+    assert "percentile bootstrap, 2,000 resamples, seed 20, 95% level" in report
+    assert "not stored for round(s) 1, closed before they were" in report
