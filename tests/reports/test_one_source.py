@@ -409,8 +409,7 @@ def test_a_changed_classification_is_listed_in_the_workbook_json_and_report(app)
     counts it."""
     from delphi.protocol import load_protocol
     from delphi.services.analyse import LongRatings
-    from delphi.services.reports import document, workbook
-    from delphi.services.reports import _Files
+    from delphi.services.reports import _Files, document, workbook
     from delphi.services.reports.source import source_from_ratings
     from tests.reports.conftest import PROTOCOL
 
