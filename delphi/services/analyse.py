@@ -23,8 +23,8 @@ import numpy as np
 import analysis
 from analysis.round import compute_round
 from delphi.errors import InputErrors, Problem
-from delphi.services.round_figures import SCOPE_COLUMNS, scope_figures
-from delphi.services.suppression import withheld_in_round
+from delphi.services.round_figures import SCOPE_COLUMNS, STABILITY_COLUMNS, scope_figures
+from delphi.services.suppression import withheld_cells, withheld_in_round
 
 REQUIRED_COLUMNS = ("round", "panellist", "group", "statement", "rating")
 # The first fifteen columns keep their order and meaning; the figures after ``verdict`` are appended (cli.md).
@@ -333,7 +333,9 @@ def analyse(long_ratings: LongRatings, protocol, closed: dict | None = None) -> 
             unable_in_denominator=consensus.unable_in_denominator,
         )
         extras = scope_figures(figures, long_ratings.ratings[k], long_ratings.groups.astype(str), scale,
-                               consensus.quantile_method)
+                               consensus.quantile_method, unable=long_ratings.unable[k],
+                               unable_in_denominator=consensus.unable_in_denominator, previous=previous,
+                               stable_change=consensus.stable_change)
         previous = long_ratings.ratings[k]
         asked = asked_statements(long_ratings, k)
         for j, code in enumerate(long_ratings.statements):
@@ -341,6 +343,7 @@ def analyse(long_ratings: LongRatings, protocol, closed: dict | None = None) -> 
                 continue
             withheld = withheld_in_round(figures, keys, j, minimum,
                                          None if closed is None else closed.get((k, code), {}))
+            unstable = stability_withheld({key: extras[key]["n_pairs"][j] for key in keys}, minimum)
             for scope in figures.scopes:
                 if scope in withheld.scopes:
                     statistics_rows.append(withheld_row(k, code, scope))
@@ -350,9 +353,20 @@ def analyse(long_ratings: LongRatings, protocol, closed: dict | None = None) -> 
                                   **{name: getattr(summary, name)[j] for name in STATISTICS_COLUMNS[5:14]},
                                   "verdict": figures.verdicts[scope][j],
                                   **{name: extras[scope][name][j] for name in SCOPE_COLUMNS}}
+                if scope in unstable:
+                    figures_of_row.update(dict.fromkeys(STABILITY_COLUMNS))
                 statistics_rows.append(statistics_row(k, code, scope, figures_of_row))
             consensus_rows.append({"round": k, "statement": code, "classification": str(figures.classification[j])})
     return statistics_rows, consensus_rows
+
+
+def stability_withheld(n_pairs: dict, minimum: int) -> frozenset[str]:
+    """The scopes whose stability figures are withheld for one statement: the small-cell rule
+    (:func:`delphi.services.suppression.withheld_cells`) on each group's number of pairs (panellists who rated it in
+    both rounds), since a group's pairs can be few where its ratings in this round are not. ``n_pairs``: group key ->
+    pairs (None: no pairs)."""
+    withheld = withheld_cells({key: int(n or 0) for key, n in n_pairs.items()}, minimum)
+    return frozenset(withheld.groups | ({"overall"} if withheld.overall else set()))
 
 
 def withheld_row(round_number: int, code: str, scope: str) -> dict:

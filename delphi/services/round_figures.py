@@ -25,7 +25,17 @@ SUMMARY_COLUMNS = ("median", "q1", "q3", "iqr", "mean", "sd", "pct_agree", "pct_
 # The figures of every scope beyond SUMMARY_COLUMNS, in the order of statistics.csv's columns after ``verdict``
 # (spec/cli.md): RAND/UCLA (1-9 scale only), rwg, average deviation, CV and the Wilson interval of % agreement.
 RAND_UCLA_COLUMNS = ("p30", "p70", "ipr", "iprcp", "ipras", "disagreement", "appropriateness")
-SCOPE_COLUMNS = (*RAND_UCLA_COLUMNS, "rwg", "ad", "cv", "agree_ci_low", "agree_ci_high")
+# Issue 20's figures, appended after those: the percentile bootstrap intervals of the median and % agreement (each
+# scope's own panellists resampled), stability against the round before (the panel's and each group's), and the
+# Kruskal-Wallis test between groups with its p-value adjusted across the round's statements (the panel's row only).
+BOOTSTRAP_COLUMNS = ("median_boot_low", "median_boot_high", "agree_boot_low", "agree_boot_high")
+STABILITY_COLUMNS = ("n_pairs", "pct_changed", "pct_change", "stable", "delta_pct_agree", "wilcoxon_v", "wilcoxon_p")
+GROUP_TEST_COLUMNS = ("kw_h", "kw_df", "kw_p", "kw_p_holm", "kw_p_bh", "kw_epsilon_squared")
+SCOPE_COLUMNS = (*RAND_UCLA_COLUMNS, "rwg", "ad", "cv", "agree_ci_low", "agree_ci_high", *BOOTSTRAP_COLUMNS,
+                 *STABILITY_COLUMNS, *GROUP_TEST_COLUMNS)
+# How the bootstrap is drawn: stored on each round at its close (``Round.figures["bootstrap"]``) for the report.
+BOOTSTRAP = {"method": "percentile", "n_resamples": analysis.bootstrap.DEFAULT_RESAMPLES,
+             "seed": analysis.bootstrap.DEFAULT_SEED, "confidence": 0.95}
 
 
 @dataclass(frozen=True)
@@ -109,11 +119,16 @@ def _clean(value):
 
 
 def scope_figures(figures: analysis.RoundFigures, ratings: np.ndarray, groups: np.ndarray, scale: analysis.Scale,
-                  quantile_method: str) -> dict[str, dict[str, np.ndarray]]:
+                  quantile_method: str, *, unable: np.ndarray | None, unable_in_denominator: bool,
+                  previous: np.ndarray | None, stable_change: float) -> dict[str, dict[str, np.ndarray]]:
     """:data:`SCOPE_COLUMNS` per scope of a round's figures, as arrays over its statements: the panel's are
     ``compute_round``'s own, a group's the same ``analysis`` functions on the group's rows; ``equal_groups`` has no
     order statistics or spread (NaN), only CV and the interval its summary gives. The round close stores these and
-    ``delphi analyse`` writes them, so both come from this one function."""
+    ``delphi analyse`` writes them, so both come from this one function.
+
+    ``ratings`` rows must be in pseudonym order (as ``ratings.csv`` and ``delphi analyse`` have them): the bootstrap
+    draws rows by position. ``previous`` is the round before, aligned to the same rows and columns (None in round
+    1); ``unable`` and ``unable_in_denominator`` as for :func:`analysis.compute_round`."""
     x = np.asarray(ratings, dtype=float)
     n_statements = x.shape[1]
     nan = np.full(n_statements, np.nan)
@@ -143,15 +158,75 @@ def scope_figures(figures: analysis.RoundFigures, ratings: np.ndarray, groups: n
         if ru is not None:  # no ratings: neither disagreement nor its absence
             row["disagreement"] = np.where(summary.n > 0, ru.disagreement.astype(object), None)
         out[scope] = row
+    _add_uncertainty(out, figures, x, groups, scale, unable, unable_in_denominator, previous, stable_change)
     return out
 
 
-def _scope_extra(values: dict[str, np.ndarray], j: int) -> dict:
+def _add_uncertainty(out: dict, figures: analysis.RoundFigures, x: np.ndarray, groups: np.ndarray,
+                     scale: analysis.Scale, unable, unable_in_denominator: bool, previous, stable_change: float
+                     ) -> None:
+    """Issue 20's columns of every scope (:data:`BOOTSTRAP_COLUMNS`, :data:`STABILITY_COLUMNS`,
+    :data:`GROUP_TEST_COLUMNS`), added to ``out``.
+
+    Each scope's bootstrap resamples that scope's panellists who answered the round (a rating or "unable to rate"
+    on any statement), in row order, with :data:`BOOTSTRAP`'s seed and resamples: exactly
+    ``analysis.bootstrap_intervals(those rows, ...)``, so a researcher reproduces it from ``ratings.csv``.
+    ``equal_groups`` has no bootstrap (its weighting is not a resample of panellists) and no stability."""
+    n_statements = x.shape[1]
+    nan = np.full(n_statements, np.nan)
+    none = np.full(n_statements, None, dtype=object)
+    unable_ = np.zeros(x.shape, dtype=bool) if unable is None else np.asarray(unable, dtype=bool)
+    answered = (~np.isnan(x) | unable_).any(axis=1)
+    by_group = None
+    if previous is not None:
+        keys = [scope for scope in figures.scopes if scope not in ("overall", "equal_groups")]
+        by_group = analysis.stability_by_group(previous, x, groups, scale, stable_change, group_keys=keys)
+    corrections = analysis.correct_group_tests(figures.kruskal_wallis, figures.mann_whitney)
+    kw = figures.kruskal_wallis
+    for scope, row in out.items():
+        if scope == "equal_groups":
+            row.update({name: nan for name in BOOTSTRAP_COLUMNS})
+        else:
+            rows = answered if scope == "overall" else answered & (groups == scope)
+            boot = analysis.bootstrap_intervals(
+                x[rows], scale, n_resamples=BOOTSTRAP["n_resamples"], confidence=BOOTSTRAP["confidence"],
+                seed=BOOTSTRAP["seed"], unable=unable_[rows], unable_in_denominator=unable_in_denominator)
+            row.update(median_boot_low=boot.median_low, median_boot_high=boot.median_high,
+                       agree_boot_low=boot.pct_agree_low, agree_boot_high=boot.pct_agree_high)
+        st = None
+        if previous is not None:
+            st = figures.stability if scope == "overall" else by_group.get(scope)
+        if st is None:
+            row.update({name: none for name in STABILITY_COLUMNS})
+        else:
+            paired = st.n_pairs > 0  # no pair: no stability (not "unstable")
+            row.update(n_pairs=np.where(paired, st.n_pairs, None),
+                       pct_changed=st.pct_changed, pct_change=st.pct_change,
+                       stable=np.where(paired, st.stable.astype(object), None),
+                       delta_pct_agree=st.delta_pct_agree, wilcoxon_v=np.where(paired, st.wilcoxon_v, np.nan),
+                       wilcoxon_p=st.wilcoxon_p)
+        if scope == "overall":
+            row.update(kw_h=kw.h, kw_df=kw.df, kw_p=kw.pvalue,
+                       kw_p_holm=corrections.kruskal_wallis_holm, kw_p_bh=corrections.kruskal_wallis_bh,
+                       kw_epsilon_squared=kw.epsilon_squared)
+        else:
+            row.update({name: nan for name in GROUP_TEST_COLUMNS})
+
+
+def _scope_extra(values: dict[str, np.ndarray], j: int, previous_round: Round | None) -> dict:
     """One row's :data:`SCOPE_COLUMNS` as stored in ``RoundResult.extra``: RAND/UCLA as its own dict (absent off a
-    1-9 scale), the rest flat."""
+    1-9 scale), the bootstrap bounds as ``bootstrap``, stability as ``stability`` (absent without pairs), the rest
+    flat. The Kruskal-Wallis test is the panel's (``_extra_figures``)."""
     item = {"cv": _clean(values["cv"][j]), "agree_ci_low": _clean(values["agree_ci_low"][j]),
             "agree_ci_high": _clean(values["agree_ci_high"][j]), "rwg": _clean(values["rwg"][j]),
-            "average_deviation": _clean(values["ad"][j])}
+            "average_deviation": _clean(values["ad"][j]),
+            "bootstrap": {"median_low": _clean(values["median_boot_low"][j]),
+                          "median_high": _clean(values["median_boot_high"][j]),
+                          "agree_low": _clean(values["agree_boot_low"][j]),
+                          "agree_high": _clean(values["agree_boot_high"][j])}}
+    if previous_round is not None and values["n_pairs"][j] is not None:
+        item["stability"] = {"previous_round": previous_round.number,
+                             **{name: _clean(values[name][j]) for name in STABILITY_COLUMNS}}
     if values["appropriateness"][j] is not None:
         item["rand_ucla"] = {name: _clean(values[name][j]) for name in ("p30", "p70", "ipr", "iprcp", "ipras")}
         item["rand_ucla"].update(disagreement=_clean(values["disagreement"][j]),
@@ -177,6 +252,15 @@ def compute_round_figures(round_: Round) -> ClosedRoundFigures:
         for j, sid in enumerate(statement_ids):  # a loop over columns to align them, not a statistic
             if int(sid) in where:
                 previous[:, j] = before.ratings[:, where[int(sid)]]
+    # Rows in pseudonym order, as ratings.csv and ``delphi analyse`` have them: the bootstrap draws rows by position,
+    # so that order makes its intervals reproducible from the exported file (no other figure depends on row order).
+    pseudonym = dict(db.session.execute(
+        sa.select(Panellist.id, Panellist.pseudonym).where(Panellist.study_id == round_.study_id)).all())
+    order = np.array(sorted(range(len(panellist_ids)), key=lambda i: pseudonym[int(panellist_ids[i])]),
+                     dtype=np.intp)
+    ratings, groups, unable = ratings[order], groups[order], unable[order]
+    if previous is not None:
+        previous = previous[order]
     scale = study_scale(study)
     computed = analysis.compute_round(
         ratings, groups, [g.key for g in study.groups], scale, study.include_rule, study.exclude_rule,
@@ -189,7 +273,9 @@ def compute_round_figures(round_: Round) -> ClosedRoundFigures:
         figures.classification[int(statement_id)] = Classification(str(computed.classification[j]))
 
     extra = _extra_figures(computed, len(statement_ids), previous_round)
-    per_scope = scope_figures(computed, ratings, groups, scale, study.quantile_method)
+    per_scope = scope_figures(computed, ratings, groups, scale, study.quantile_method, unable=unable,
+                              unable_in_denominator=study.unable_in_denominator, previous=previous,
+                              stable_change=study.stable_change)
     points = np.arange(study.scale_min, study.scale_max + 1)
     for scope in computed.scopes:
         summary = computed.summaries[scope]
@@ -203,7 +289,7 @@ def compute_round_figures(round_: Round) -> ClosedRoundFigures:
                 "verdict": Classification(str(computed.verdicts[scope][j])),
                 "distribution": {str(v): int(c[j]) for v, c in counts.items()},
                 "extra": {**(extra[j] if scope == "overall" else {}),
-                          **_scope_extra(per_scope[scope], j)},
+                          **_scope_extra(per_scope[scope], j, previous_round)},
             })
     w = computed.kendalls_w
     # Fleiss' kappa on the panellists who rated (one who only answered "unable to rate" would leave no statement
@@ -223,22 +309,28 @@ def compute_round_figures(round_: Round) -> ClosedRoundFigures:
             "kappa": _clean(kappa.kappa), "z": _clean(kappa.z), "pvalue": _clean(kappa.pvalue),
             "n_subjects": _clean(kappa.n_subjects), "n_raters": _clean(kappa.n_raters)},
         "quantile_method": study.quantile_method,
+        "bootstrap": dict(BOOTSTRAP),
     }
     return figures
 
 
 def _extra_figures(computed, n_statements: int, previous_round: Round | None) -> list[dict]:
     """Per-statement figures beyond the summary, for the review screen and reports: RAND/UCLA, rwg, average
-    deviation, Kruskal-Wallis with effect sizes, Holm-adjusted pairwise Mann-Whitney, stability."""
+    deviation, Kruskal-Wallis with effect sizes, pairwise Mann-Whitney (Holm-adjusted across the pairs of a statement,
+    and Holm and BH across statements), stability."""
     extra: list[dict] = [{} for _ in range(n_statements)]
     ru, kw, st = computed.rand_ucla, computed.kruskal_wallis, computed.stability
+    # Holm and Benjamini-Hochberg across the round's statements (each pair of groups a family of its own)
+    corrected = analysis.correct_group_tests(kw, computed.mann_whitney)
     for j in range(n_statements):
         item = extra[j]
         item["rwg"] = _clean(computed.rwg[j])
         item["average_deviation"] = _clean(computed.average_deviation[j])
         item["kruskal_wallis"] = {"h": _clean(kw.h[j]), "df": _clean(kw.df[j]), "pvalue": _clean(kw.pvalue[j]),
                                   "epsilon_squared": _clean(kw.epsilon_squared[j]),
-                                  "eta_squared_h": _clean(kw.eta_squared_h[j])}
+                                  "eta_squared_h": _clean(kw.eta_squared_h[j]),
+                                  "pvalue_holm": _clean(corrected.kruskal_wallis_holm[j]),
+                                  "pvalue_bh": _clean(corrected.kruskal_wallis_bh[j])}
         if ru is not None:
             item["rand_ucla"] = {"median": _clean(ru.median[j]), "p30": _clean(ru.p30[j]), "p70": _clean(ru.p70[j]),
                                  "ipr": _clean(ru.ipr[j]), "iprcp": _clean(ru.iprcp[j]),
@@ -250,10 +342,12 @@ def _extra_figures(computed, n_statements: int, previous_round: Round | None) ->
                                  "stable": bool(st.stable[j]), "delta_pct_agree": _clean(st.delta_pct_agree[j]),
                                  "wilcoxon_v": _clean(st.wilcoxon_v[j]), "wilcoxon_p": _clean(st.wilcoxon_p[j])}
         item["mann_whitney"] = []
-    for row in computed.mann_whitney:
+    for i, row in enumerate(computed.mann_whitney):
         extra[row.statement]["mann_whitney"].append({
             "group_a": str(row.group_a), "group_b": str(row.group_b), "u": _clean(row.u),
             "pvalue": _clean(row.pvalue), "pvalue_holm": _clean(row.pvalue_holm),
+            "pvalue_holm_statements": _clean(corrected.mann_whitney_holm[i]),
+            "pvalue_bh_statements": _clean(corrected.mann_whitney_bh[i]),
             "rank_biserial": _clean(row.rank_biserial)})
     return extra
 

@@ -61,7 +61,11 @@ def test_outputs_match_the_analysis_functions(tmp_path, scope):
     assert list(stats_rows[0]) == ["round", "statement", "scope", "n", "n_unable", "median", "q1", "q3", "iqr",
                                    "mean", "sd", "pct_agree", "pct_neutral", "pct_disagree", "verdict",
                                    "p30", "p70", "ipr", "iprcp", "ipras", "disagreement", "appropriateness",
-                                   "rwg", "ad", "cv", "agree_ci_low", "agree_ci_high"]
+                                   "rwg", "ad", "cv", "agree_ci_low", "agree_ci_high",
+                                   "median_boot_low", "median_boot_high", "agree_boot_low", "agree_boot_high",
+                                   "n_pairs", "pct_changed", "pct_change", "stable", "delta_pct_agree", "wilcoxon_v",
+                                   "wilcoxon_p", "kw_h", "kw_df", "kw_p", "kw_p_holm", "kw_p_bh",
+                                   "kw_epsilon_squared"]
     rows = plain_rows()
     scale = analysis_scale(protocol)
     for k in (1, 2, 3):

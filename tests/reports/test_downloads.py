@@ -102,8 +102,8 @@ def test_ratings_are_anonymous_long_format(files, app, three_round_study):
 
 def test_workbook_json_sav_and_dta(files, tmp_path):
     book = openpyxl.load_workbook(io.BytesIO(files["results.xlsx"]))
-    assert book.sheetnames == ["Methods", "statistics", "consensus", "rounds", "statements", "reasons",
-                               "codebook"]
+    assert book.sheetnames == ["Methods", "statistics", "consensus", "rounds", "verdict_changes", "pairwise",
+                               "statements", "reasons", "codebook"]
     sheet = book["statistics"]
     header = [c.value for c in sheet[1]]
     assert header == list(rows(files["statistics.csv"])[0])

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from delphi.models import Study
-from delphi.services.reports import document, stat_files, tables, workbook
+from delphi.services.reports import document, findings, stat_files, tables, workbook
 from delphi.services.reports.source import ReportSource, source_from_ratings, source_from_study
 
 
@@ -63,8 +63,11 @@ class _Files:
     @cached_property
     def texts(self) -> dict[str, str]:
         """The CSV tables that the workbook and the JSON repeat."""
+        views = findings.compute_rounds(self.source)
         return {"codebook.csv": tables.codebook_csv(self.source), "statements.csv": tables.statements_csv(self.source),
-                **tables.results_tables(self.source), "rounds.csv": tables.rounds_csv(self.source),
+                **tables.results_tables(self.source), "rounds.csv": tables.rounds_csv(self.source, views),
+                "verdict_changes.csv": tables.verdict_changes_csv(self.source, views),
+                "pairwise.csv": tables.pairwise_csv(self.source, views),
                 "reasons.csv": tables.reasons_csv(self.source)}
 
     @cached_property

@@ -16,6 +16,7 @@ from delphi.models import Classification
 from delphi.protocol import ConsensusScope, RichEnum, StoppingRule
 from delphi.services.reports import charts, findings
 from delphi.services.reports.source import ReportSource
+from delphi.services.round_figures import BOOTSTRAP
 
 # templates/ and static/ sit at the repository root, or inside the package once installed from a wheel.
 TEMPLATES = Path(asset_folder("templates")) / "reports"
@@ -127,16 +128,39 @@ def methods(source: ReportSource) -> list[tuple[str, str]]:
          "variation, percentage agreement with its 95% Wilson interval, "
          + ("RAND/UCLA (30th and 70th percentiles, IPR, IPRAS, disagreement, appropriateness), "
             if (s.min, s.max) == (1, 9) else "")
-         + "rwg and average deviation; between groups Kruskal-Wallis with epsilon squared and pairwise Mann-Whitney "
-         "tests with Holm's adjustment; per round Kendall's W (tie-corrected, listwise: only panellists who rated "
-         "every statement), Krippendorff's alpha (ordinal), Fleiss' kappa and rwg(J); stability as net change and "
-         "the Wilcoxon signed-rank test."
+         + "rwg and average deviation; " + _bootstrap_sentence(source)
+         + "between groups Kruskal-Wallis with epsilon squared and pairwise Mann-Whitney tests with Holm's "
+         "adjustment across the pairs of a statement, and each test's p-value adjusted across the round's statements "
+         "by Holm's method (family-wise error) and by Benjamini-Hochberg's (false discovery rate), each pair of "
+         "groups a family of its own; per round Kendall's W (tie-corrected, listwise: only panellists who rated "
+         "every statement), Krippendorff's alpha (ordinal), Fleiss' kappa and rwg(J); stability against the round "
+         "before, for the whole panel and for each group, as net change and the Wilcoxon signed-rank test; and the "
+         "stability of the classification, the statements whose verdict changed between consecutive rounds."
          + (" Every figure was computed when its round closed and stored; this report and the statistics tables "
             "show those stored figures." if source.from_study else "")),
         ("Software", f"Delphi consensus platform version {__version__}; statistics by its analysis package "
          "(numpy, scipy), the same code for the live study and for re-analysis with `delphi analyse`."),
     ]
     return told if source.from_study else _from_elsewhere(source, dict(told))
+
+
+def _bootstrap_sentence(source: ReportSource) -> str:
+    """How the bootstrap intervals were drawn, from the settings stored on each round at its close (a ratings file's
+    are computed with the defaults); rounds closed before the intervals were stored are named."""
+    if source.stored is None:
+        drawn = {1: dict(BOOTSTRAP)}
+    else:
+        drawn = {r.number: r.indices.get("bootstrap") for r in source.stored}
+    settings = {(b["method"], b["n_resamples"], b["seed"], b["confidence"]) for b in drawn.values() if b}
+    if not settings:
+        return ""
+    described = "; ".join(f"{method} bootstrap, {n:,} resamples, seed {seed}, {confidence:.0%} level"
+                          for method, n, seed, confidence in sorted(settings))
+    without = [str(k) for k, b in drawn.items() if not b]
+    return (f"bootstrap intervals for the median and % agreement ({described}; panellists resampled with "
+            "replacement, the same resamples for every statement, within each group its own members, in pseudonym "
+            "order so that analysis.bootstrap_intervals on ratings.csv gives them again)"
+            + (f", not stored for round(s) {', '.join(without)}, closed before they were" if without else "") + "; ")
 
 
 def _from_elsewhere(source: ReportSource, told: dict[str, str]) -> list[tuple[str, str]]:
@@ -202,6 +226,8 @@ def report_html(source: ReportSource) -> str:
         results=results, names=names, divergence=findings.divergence(source, views),
         sensitivity=findings.sensitivity(source, views), attrition=findings.attrition(source),
         stability=findings.stability(source, views), removed=findings.removed_since_close(source, views),
+        verdict_changes=findings.verdict_changes(source, views),
+        not_stored=[v.number for v in views if v.bootstrap is None],
         rand_ucla=(p.scale.min, p.scale.max) == (1, 9),
         charts=charts_, bars=bars, checklist=checklist(source), flow=source.flow, embedded_stylesheet=_stylesheet(),
         verdicts={c.value: c.title for c in Classification},

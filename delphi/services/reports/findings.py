@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 import analysis
-from delphi.services.analyse import analysis_scale, asked_statements
+from delphi.services.analyse import analysis_scale, asked_statements, stability_withheld
 from delphi.services.reports.source import ReportSource
 from delphi.services.reports.stored import current_sizes
-from delphi.services.round_figures import SCOPE_COLUMNS, scope_figures
+from delphi.services.round_figures import BOOTSTRAP, SCOPE_COLUMNS, scope_figures
 from delphi.services.suppression import Withheld, withheld_cells, withheld_in_round
 
 
@@ -29,6 +29,11 @@ class RoundView:
     now: object = None
     n_raters: int = 0  # panellists with at least one rating in the round (Kendall's W uses those who rated all)
     fleiss: analysis.FleissKappa | None = None  # None: a round closed before it was stored
+    # How the bootstrap was drawn (round_figures.BOOTSTRAP); None: a round closed before bootstrap intervals were
+    # stored, whose issue-20 figures are empty
+    bootstrap: dict | None = None
+    # (Holm, BH) across the round's statements for each ``figures.mann_whitney`` row, in its order
+    mann_whitney_adjusted: tuple = ()
 
     def at(self, column: int) -> int | None:
         """The position of protocol statement ``column`` in this round, or None when the round did not ask it."""
@@ -80,7 +85,8 @@ def compute_rounds(source: ReportSource) -> list[RoundView]:
                                   for scope, rows in r.rows.items()},
                           now=current_sizes(source.long, r.number, r.codes, keys)
                           if r.number in source.long.ratings else None,
-                          n_raters=int(r.indices.get("n_panellists") or 0), fleiss=_stored_kappa(r.indices))
+                          n_raters=int(r.indices.get("n_panellists") or 0), fleiss=_stored_kappa(r.indices),
+                          bootstrap=r.indices.get("bootstrap"), mann_whitney_adjusted=r.mann_whitney_adjusted)
                 for r in source.stored]
     protocol, long = source.protocol, source.long
     c = protocol.consensus
@@ -95,10 +101,17 @@ def compute_rounds(source: ReportSource) -> list[RoundView]:
             quantile_method=c.quantile_method, unable=long.unable[k][:, columns],
             unable_in_denominator=c.unable_in_denominator)
         extras = scope_figures(figures, ratings, long.groups.astype(str), analysis_scale(protocol),
-                               c.quantile_method)
+                               c.quantile_method, unable=long.unable[k][:, columns],
+                               unable_in_denominator=c.unable_in_denominator,
+                               previous=None if previous is None else previous[:, columns],
+                               stable_change=c.stable_change)
+        corrected = analysis.correct_group_tests(figures.kruskal_wallis, figures.mann_whitney)
         views.append(RoundView(number=k, columns=columns, figures=figures, extras=extras,
                                n_raters=int((~np.isnan(ratings)).any(axis=1).sum()),
-                               fleiss=analysis.fleiss_kappa(ratings[(~np.isnan(ratings)).any(axis=1)])))
+                               fleiss=analysis.fleiss_kappa(ratings[(~np.isnan(ratings)).any(axis=1)]),
+                               bootstrap=dict(BOOTSTRAP),
+                               mann_whitney_adjusted=tuple(zip(corrected.mann_whitney_holm.tolist(),
+                                                               corrected.mann_whitney_bh.tolist()))))
         previous = long.ratings[k]
     return views
 
@@ -186,9 +199,21 @@ def statement_results(source: ReportSource, views: list[RoundView]) -> list[Stat
 
 
 @dataclass(frozen=True)
+class GroupStability:
+    """A group's stability for one statement; ``shown`` False when withheld (small cells, as statistics.csv)."""
+
+    scope: str
+    shown: bool
+    n_pairs: int = 0
+    pct_change: float = math.nan
+    stable: bool = False
+
+
+@dataclass(frozen=True)
 class StabilityRow:
     """A statement's stability against the round before; ``shown`` False when its pairs are a small cell or either
-    round's panel figures are withheld."""
+    round's panel figures are withheld. ``groups``: each group's, as stored at the close (empty for a round closed
+    before group stability was stored)."""
 
     code: str
     round: int
@@ -198,6 +223,7 @@ class StabilityRow:
     stable: bool = False
     delta_pct_agree: float = math.nan
     wilcoxon_p: float = math.nan
+    groups: tuple = ()
 
 
 def stability(source: ReportSource, views: list[RoundView]) -> list[StabilityRow]:
@@ -218,8 +244,33 @@ def stability(source: ReportSource, views: list[RoundView]) -> list[StabilityRow
                 for v, k in ((view, i), (before, j)) if k is not None)
             rows.append(StabilityRow(code, view.number, False) if not shown else StabilityRow(
                 code, view.number, True, n_pairs, float(st.pct_change[i]), bool(st.stable[i]),
-                float(st.delta_pct_agree[i]), float(st.wilcoxon_p[i])))
+                float(st.delta_pct_agree[i]), float(st.wilcoxon_p[i]), _group_stability(view, i, keys, minimum, code,
+                                                                                         source)))
     return rows
+
+
+def _group_stability(view: RoundView, i: int, keys: list[str], minimum: int, code: str,
+                     source: ReportSource) -> tuple:
+    """Each group's stability of statement ``i``, withheld as statistics.csv withholds it: the group's row in this
+    round, or its pairs a small cell (:func:`delphi.services.analyse.stability_withheld`)."""
+    pairs = {key: view.extras.get(key, {}).get("n_pairs", [None] * (i + 1))[i] for key in keys}
+    if all(n is None for n in pairs.values()):
+        return ()
+    unstable = stability_withheld(pairs, minimum)
+    _, groups = cells(view, i, keys, minimum, closed_at(source, view.number, code))
+    out = []
+    for key, cell in zip(keys, groups):
+        n = int(pairs[key] or 0)
+        if not cell.shown or key in unstable or n == 0:
+            out.append(GroupStability(key, False))
+            continue
+        extra = view.extras[key]
+        out.append(GroupStability(key, True, n, _number(extra["pct_change"][i]), bool(extra["stable"][i])))
+    return tuple(out)
+
+
+def _number(value) -> float:
+    return math.nan if value is None else float(value)
 
 
 @dataclass(frozen=True)
@@ -230,8 +281,12 @@ class Divergence:
     df: float
     pvalue: float
     epsilon_squared: float
-    pairs: list  # (group a name, group b name, U, p, Holm p, rank-biserial) for shown groups only
+    # (group a name, group b name, U, p, Holm p within the statement, rank-biserial, Holm p across statements,
+    # BH p across statements) for shown groups only
+    pairs: list
     groups: list[Cell]
+    pvalue_holm: float = math.nan  # across the round's statements
+    pvalue_bh: float = math.nan
 
 
 def divergence(source: ReportSource, views: list[RoundView]) -> list[Divergence]:
@@ -249,12 +304,69 @@ def divergence(source: ReportSource, views: list[RoundView]) -> list[Divergence]
         kw = view.figures.kruskal_wallis
         _, groups = cells(view, j, keys, protocol.min_group_feedback, closed_at(source, view.number, spec.code))
         shown = {c.scope for c in groups if c.shown}
-        pairs = [(names[m.group_a], names[m.group_b], m.u, m.pvalue, m.pvalue_holm, m.rank_biserial)
-                 for m in view.figures.mann_whitney
+        adjusted = view.mann_whitney_adjusted or [(math.nan, math.nan)] * len(view.figures.mann_whitney)
+        pairs = [(names[m.group_a], names[m.group_b], m.u, m.pvalue, m.pvalue_holm, m.rank_biserial, *across)
+                 for m, across in zip(view.figures.mann_whitney, adjusted)
                  if m.statement == j and m.group_a in shown and m.group_b in shown]
+        overall = view.extras.get("overall", {})
         rows.append(Divergence(spec.code, view.number, float(kw.h[j]), float(kw.df[j]), float(kw.pvalue[j]),
-                               float(kw.epsilon_squared[j]), pairs, groups))
+                               float(kw.epsilon_squared[j]), pairs, groups,
+                               _number(overall.get("kw_p_holm", [None] * (j + 1))[j]),
+                               _number(overall.get("kw_p_bh", [None] * (j + 1))[j])))
     return sorted(rows, key=lambda d: (math.isnan(d.epsilon_squared), -np.nan_to_num(d.epsilon_squared)))
+
+
+@dataclass(frozen=True)
+class VerdictChanges:
+    """The study's classification of each statement rated in two consecutive rating rounds, and how many changed
+    (:func:`analysis.verdict_changes`)."""
+
+    round_from: int
+    round_to: int
+    n_compared: int
+    n_changed: int
+    pct_changed: float
+    rows: list  # (code, verdict before, verdict after, changed) for every compared statement, protocol order
+
+
+def verdict_changes(source: ReportSource, views: list[RoundView]) -> list[VerdictChanges]:
+    """Stability of the classification between consecutive rating rounds, from each round's classification as
+    stored at its close (computed the same way for a ratings file)."""
+    codes = [s.code for s in source.protocol.statements]
+    out = []
+    for before, after in zip(views, views[1:]):
+        verdicts = []
+        for view in (before, after):
+            v = np.full(len(codes), "", dtype=object)
+            v[view.columns] = [str(c) for c in view.figures.classification]
+            verdicts.append(v)
+        change = analysis.verdict_changes(*verdicts)
+        rows = [(codes[j], str(change.before[j]), str(change.after[j]), bool(change.changed[j]))
+                for j in np.flatnonzero(change.compared)]
+        out.append(VerdictChanges(before.number, after.number, change.n_compared, change.n_changed,
+                                  change.pct_changed, rows))
+    return out
+
+
+def pairwise(source: ReportSource, views: list[RoundView]) -> list[tuple]:
+    """Every round's pairwise Mann-Whitney tests with their adjustments (within the statement; across statements by
+    Holm and BH), pairs with a group withheld left out: (round, code, group a, group b, U, p, Holm p within the
+    statement, Holm p across statements, BH p across statements, rank-biserial)."""
+    keys = [g.key for g in source.protocol.groups]
+    minimum = source.protocol.min_group_feedback
+    rows = []
+    for view in views:
+        adjusted = view.mann_whitney_adjusted or [(math.nan, math.nan)] * len(view.figures.mann_whitney)
+        shown = {}
+        for m, (holm, bh) in zip(view.figures.mann_whitney, adjusted):
+            code = source.protocol.statements[int(view.columns[m.statement])].code
+            if m.statement not in shown:
+                _, groups = cells(view, m.statement, keys, minimum, closed_at(source, view.number, code))
+                shown[m.statement] = {c.scope for c in groups if c.shown}
+            if m.group_a in shown[m.statement] and m.group_b in shown[m.statement]:
+                rows.append((view.number, code, m.group_a, m.group_b, m.u, m.pvalue, m.pvalue_holm, holm, bh,
+                             m.rank_biserial))
+    return rows
 
 
 def sensitivity_definitions(protocol) -> list[tuple[str, str, str]]:

@@ -33,8 +33,8 @@ from delphi.models import (
     Statement,
     Study,
 )
-from delphi.services.analyse import statistics_row, withheld_row
-from delphi.services.round_figures import RAND_UCLA_COLUMNS, SUMMARY_COLUMNS
+from delphi.services.analyse import stability_withheld, statistics_row, withheld_row
+from delphi.services.round_figures import RAND_UCLA_COLUMNS, STABILITY_COLUMNS, SUMMARY_COLUMNS
 from delphi.services.suppression import withheld_in_round
 
 SUMMARY_FIELDS = ("n", "n_missing", "median", "q1", "q3", "iqr", "mean", "sd", "cv", "pct_agree", "pct_neutral",
@@ -52,6 +52,8 @@ class StoredRound:
     rows: dict[str, list[dict]]  # scope -> per statement: the statistics row's figures (STATISTICS_COLUMNS[3:])
     indices: dict  # Round.figures: Kendall's W, Krippendorff's alpha, rwg(J), Fleiss' kappa, ...
     sizes: dict[str, dict[str, tuple[int, int]]]  # code -> scope -> (n, n_unable) at the close
+    # (Holm, BH) across statements of each ``figures.mann_whitney`` row, in its order (None: closed before they were)
+    mann_whitney_adjusted: tuple = ()
 
 
 def _number(value) -> float:
@@ -69,6 +71,13 @@ def _row_figures(result: RoundResult) -> dict:
                **{name: ru.get(name) for name in RAND_UCLA_COLUMNS},
                "rwg": extra.get("rwg"), "ad": extra.get("average_deviation"), "cv": extra.get("cv"),
                "agree_ci_low": extra.get("agree_ci_low"), "agree_ci_high": extra.get("agree_ci_high")}
+    boot, st = extra.get("bootstrap") or {}, extra.get("stability") or {}
+    figures.update(median_boot_low=boot.get("median_low"), median_boot_high=boot.get("median_high"),
+                   agree_boot_low=boot.get("agree_low"), agree_boot_high=boot.get("agree_high"),
+                   **{name: st.get(name) for name in STABILITY_COLUMNS})
+    kw = extra.get("kruskal_wallis") or {}
+    figures.update(kw_h=kw.get("h"), kw_df=kw.get("df"), kw_p=kw.get("pvalue"), kw_p_holm=kw.get("pvalue_holm"),
+                   kw_p_bh=kw.get("pvalue_bh"), kw_epsilon_squared=kw.get("epsilon_squared"))
     if figures["appropriateness"] is None and ru:
         figures["appropriateness"] = ""
     return figures
@@ -171,7 +180,9 @@ def stored_rounds(study: Study, statement_codes: list[str], group_keys: list[str
         indices["has_previous"] = previous_seen
         figures = _round_figures(rows, extras, classification, indices, on_1_9)
         sizes = {c: {scope: (r.n, r.n_unable) for scope, r in stored[c].items()} for c in codes}
-        out.append(StoredRound(round_.number, tuple(codes), figures, rows, indices, sizes))
+        adjusted = tuple((_number(m.get("pvalue_holm_statements")), _number(m.get("pvalue_bh_statements")))
+                         for e in extras for m in e.get("mann_whitney") or [])
+        out.append(StoredRound(round_.number, tuple(codes), figures, rows, indices, sizes, adjusted))
         previous_seen = True
     return out
 
@@ -198,9 +209,13 @@ def statistics_rows(stored: list[StoredRound], long, group_keys, minimum: int) -
         for j, code in enumerate(r.codes):
             withheld = withheld_in_round(now if now is not None else r.figures, group_keys, j, minimum,
                                          r.sizes[code])
+            unstable = stability_withheld({key: r.rows[key][j].get("n_pairs") for key in group_keys}, minimum)
             for scope in r.figures.scopes:
                 if scope in withheld.scopes:
                     statistics.append(withheld_row(r.number, code, scope))
+                elif scope in unstable:
+                    statistics.append(statistics_row(r.number, code, scope,
+                                                     {**r.rows[scope][j], **dict.fromkeys(STABILITY_COLUMNS)}))
                 else:
                     statistics.append(statistics_row(r.number, code, scope, r.rows[scope][j]))
             consensus.append({"round": r.number, "statement": code, "classification": str(r.figures.classification[j])})

@@ -40,23 +40,57 @@ def results_tables(source: ReportSource) -> dict[str, str]:
 
 ROUNDS_COLUMNS = ("round", "statements", "n_panellists", "kendalls_w_n", "kendalls_w", "kendalls_w_uncorrected",
                   "kendalls_w_chi2", "kendalls_w_df", "kendalls_w_p", "krippendorff_alpha", "fleiss_kappa",
-                  "fleiss_kappa_z", "fleiss_kappa_p", "fleiss_kappa_statements", "rwg_j")
+                  "fleiss_kappa_z", "fleiss_kappa_p", "fleiss_kappa_statements", "rwg_j",
+                  # issue 20, appended: how the bootstrap was drawn, and the verdicts changed since the round before
+                  "bootstrap_resamples", "bootstrap_seed", "bootstrap_confidence", "verdicts_compared",
+                  "verdicts_changed", "pct_verdicts_changed")
+VERDICT_CHANGES_COLUMNS = ("round_from", "round_to", "statement", "verdict_before", "verdict_after", "changed")
+PAIRWISE_COLUMNS = ("round", "statement", "group_a", "group_b", "u", "p", "p_holm_pairs", "p_holm", "p_bh",
+                    "rank_biserial")
 
 
-def rounds_csv(source: ReportSource) -> str:
+def rounds_csv(source: ReportSource, views=None) -> str:
     """Whole-panel indices per round, for the workbook and the JSON (a study's as stored at each close): Kendall's W
     with the panellists it used (listwise: those who rated every statement of the round, of ``n_panellists`` who
-    rated any), Krippendorff's alpha (ordinal), Fleiss' kappa with the statements it used, rwg(J)."""
-    from delphi.services.reports.findings import compute_rounds
+    rated any), Krippendorff's alpha (ordinal), Fleiss' kappa with the statements it used, rwg(J); the bootstrap's
+    resamples, seed and confidence (empty for a round closed before bootstrap intervals were stored); how many
+    statements rated in the round before too changed classification."""
+    from delphi.services.reports.findings import compute_rounds, verdict_changes
 
+    views = compute_rounds(source) if views is None else views
+    changes = {c.round_to: c for c in verdict_changes(source, views)}
     rows = []
-    for v in compute_rounds(source):
-        w, kappa = v.figures.kendalls_w, v.fleiss
+    for v in views:
+        w, kappa, boot, change = v.figures.kendalls_w, v.fleiss, v.bootstrap or {}, changes.get(v.number)
         rows.append([v.number, len(v.columns), v.n_raters, w.n_panellists, w.w, w.w_uncorrected, w.chi2, w.df,
                      w.pvalue, v.figures.krippendorff_alpha, *((kappa.kappa, kappa.z, kappa.pvalue, kappa.n_subjects)
                                                                if kappa is not None else (None,) * 4),
-                     v.figures.rwg_j])
+                     v.figures.rwg_j, boot.get("n_resamples"), boot.get("seed"), boot.get("confidence"),
+                     *((change.n_compared, change.n_changed, change.pct_changed) if change else (None,) * 3)])
     return csv_text(ROUNDS_COLUMNS, [[_cell(value) for value in row] for row in rows])
+
+
+def verdict_changes_csv(source: ReportSource, views=None) -> str:
+    """Each statement rated in two consecutive rounds, with the study's classification in both and whether it
+    changed, for the workbook and the JSON."""
+    from delphi.services.reports.findings import compute_rounds, verdict_changes
+
+    views = compute_rounds(source) if views is None else views
+    return csv_text(VERDICT_CHANGES_COLUMNS, [[c.round_from, c.round_to, code, before, after,
+                                               "true" if changed else "false"]
+                                              for c in verdict_changes(source, views)
+                                              for code, before, after, changed in c.rows])
+
+
+def pairwise_csv(source: ReportSource, views=None) -> str:
+    """The pairwise Mann-Whitney tests of every round (pairs with a withheld group left out), with Holm's adjustment
+    across the pairs of the statement and Holm's and Benjamini-Hochberg's across the round's statements, for the
+    workbook and the JSON."""
+    from delphi.services.reports.findings import compute_rounds, pairwise
+
+    views = compute_rounds(source) if views is None else views
+    return csv_text(PAIRWISE_COLUMNS, [[round_, code, a, b, *(_cell(v) for v in numbers)]
+                                       for round_, code, a, b, *numbers in pairwise(source, views)])
 
 
 def _cell(value):
@@ -134,6 +168,17 @@ def codebook_csv(source: ReportSource) -> str:
          "df and p, Krippendorff's alpha (ordinal, every rating), Fleiss' kappa with z and p (each scale point a "
          "category; fleiss_kappa_statements: the statements every panellist rated, the only ones it uses), rwg(J).",
          "", ""],
+        ["results.xlsx, results.json", "rounds", "Also per round: bootstrap_resamples, bootstrap_seed and "
+         "bootstrap_confidence, how the bootstrap intervals of statistics.csv were drawn (empty for a round closed "
+         "before they were stored); verdicts_compared, verdicts_changed and pct_verdicts_changed, the statements "
+         "rated in this round and the one before and how many of them changed classification.", "", ""],
+        ["results.xlsx, results.json", "verdict_changes", "Each statement rated in two consecutive rounds: "
+         "round_from, round_to, statement, its classification in both (verdict_before, verdict_after: in, out, "
+         "none) and whether it changed (changed).", "", ""],
+        ["results.xlsx, results.json", "pairwise", "Pairwise Mann-Whitney tests between groups per round and "
+         "statement: U of group_a, p, p_holm_pairs (Holm across the pairs of the statement), p_holm and p_bh "
+         "(Holm and Benjamini-Hochberg across the round's statements, each pair of groups a family), "
+         "rank_biserial. Pairs with a withheld group are left out.", "", ""],
         ["results.xlsx, results.json", "reasons", "Every reason given for changing a rating: round, statement and "
          "reason, by round and statement (not in the order written; no pseudonym: match them in comments.sav or "
          "comments.dta).", "", ""],
@@ -191,8 +236,28 @@ def statistics_meanings(p) -> list[tuple[str, str]]:
          "equal_groups."),
         ("cv", "Coefficient of variation sd / mean."),
         ("agree_ci_low, agree_ci_high", "95% Wilson interval of pct_agree, in percent."),
+        ("median_boot_low, median_boot_high, agree_boot_low, agree_boot_high", "95% percentile bootstrap intervals "
+         "of the median and of pct_agree (Efron & Tibshirani 1993): 2,000 resamples with seed 20 (the rounds table "
+         "of results.xlsx and results.json gives each round's), the scope's panellists who answered the round "
+         "resampled with replacement in pseudonym order, the same resamples for every statement; "
+         "analysis.bootstrap_intervals on those rows of ratings.csv gives them again. Empty for equal_groups."),
+        ("n_pairs", "Stability against the round before: panellists of the scope who rated the statement in both "
+         "rounds. Empty in a statement's first round, for equal_groups, and, like the stability figures, where a "
+         f"group's pairs are fewer than {p.min_group_feedback} (with the next smallest group, and the panel's when "
+         "the withheld pairs add up to fewer)."),
+        ("pct_changed, pct_change, stable", "Percentage of those panellists whose rating changed; net change "
+         "(half the sum over scale points of the absolute change in counts, over n_pairs, in percent; Scheibe et "
+         f"al. 1975); stable when pct_change is below {p.consensus.stable_change:g}."),
+        ("delta_pct_agree", "Change in pct_agree among the pairs, in percentage points."),
+        ("wilcoxon_v, wilcoxon_p", "Wilcoxon signed-rank test of the paired ratings, as R's wilcox.test(after, "
+         "before, paired = TRUE)."),
+        ("kw_h, kw_df, kw_p, kw_epsilon_squared", "Kruskal-Wallis test between the groups (tie-corrected), with "
+         "epsilon squared; on the overall row only."),
+        ("kw_p_holm, kw_p_bh", "kw_p adjusted across the round's statements by Holm (family-wise error) and by "
+         "Benjamini-Hochberg (false discovery rate), as R's p.adjust; on the overall row only."),
         ("all figures", "As computed and stored when the round closed (a study's own export). A round closed "
-         "before these figures were stored has the columns after verdict empty."),
+         "before these figures were stored has them empty: the columns after verdict, or the bootstrap, "
+         "stability and adjusted columns only, for rounds closed before those were added."),
     ]
 
 

@@ -10,13 +10,17 @@ from openpyxl import Workbook
 
 from delphi import __version__
 from delphi.services.csv_export import neutralise
+from delphi.services.round_figures import BOOTSTRAP_COLUMNS, GROUP_TEST_COLUMNS, STABILITY_COLUMNS
 
 NUMERIC = {"round", "n", "n_unable", "median", "q1", "q3", "iqr", "mean", "sd", "pct_agree", "pct_neutral",
            "pct_disagree", "rating", "p30", "p70", "ipr", "iprcp", "ipras", "rwg", "ad", "cv", "agree_ci_low",
            "agree_ci_high", "statements", "n_panellists", "kendalls_w_n", "kendalls_w", "kendalls_w_uncorrected",
            "kendalls_w_chi2", "kendalls_w_df", "kendalls_w_p", "krippendorff_alpha", "fleiss_kappa", "fleiss_kappa_z",
-           "fleiss_kappa_p", "fleiss_kappa_statements", "rwg_j"}
-BOOLEAN = {"disagreement"}
+           "fleiss_kappa_p", "fleiss_kappa_statements", "rwg_j", *BOOTSTRAP_COLUMNS, *GROUP_TEST_COLUMNS,
+           *(c for c in STABILITY_COLUMNS if c != "stable"), "bootstrap_resamples", "bootstrap_seed",
+           "bootstrap_confidence", "round_from", "round_to", "verdicts_compared", "verdicts_changed",
+           "pct_verdicts_changed", "u", "p", "p_holm_pairs", "p_holm", "p_bh", "rank_biserial"}
+BOOLEAN = {"disagreement", "stable", "changed"}
 
 
 def _rows(text: str) -> tuple[list[str], list[dict]]:
@@ -42,7 +46,8 @@ def _typed(column: str, cell: str):
 def tables(texts: dict[str, str]) -> dict[str, tuple[list[str], list[list]]]:
     """The CSV downloads as typed tables, keyed by sheet name."""
     out = {}
-    for name in ("statistics.csv", "consensus.csv", "rounds.csv", "statements.csv", "reasons.csv", "codebook.csv"):
+    for name in ("statistics.csv", "consensus.csv", "rounds.csv", "verdict_changes.csv", "pairwise.csv",
+                 "statements.csv", "reasons.csv", "codebook.csv"):
         if name not in texts:
             continue
         header, rows = _rows(texts[name])
