@@ -99,7 +99,7 @@ class TextsForm(FlaskForm):
     information = TextAreaField(_l("Information for panellists"), validators=[Length(max=20000)])
     consent = TextAreaField(_l("Consent statements (one per line)"), validators=[Length(max=20000)])
     min_group_feedback = WholeNumberField(_l("Smallest group whose figures panellists see"),
-                                      validators=_whole(_l("the smallest group size"), 1, 1000))
+                                          validators=_whole(_l("the smallest group size"), 1, 1000))
     allow_suggestions = BooleanField(_l("Panellists may suggest new statements"))
     allow_group_choice = BooleanField(
         _l("Panellists choose their own stakeholder group when they first open their link"))
@@ -131,13 +131,13 @@ class ProtocolForm(FlaskForm):
     agree_high = WholeNumberField(_l("Agreement band to"),
                                   validators=_whole(_l("the end of the agreement band"), 0, 101))
     disagree_low = WholeNumberField(_l("Disagreement band from"),
-                                validators=_whole(_l("the start of the disagreement band"), 0, 101))
+                                    validators=_whole(_l("the start of the disagreement band"), 0, 101))
     disagree_high = WholeNumberField(_l("Disagreement band to"),
                                      validators=_whole(_l("the end of the disagreement band"), 0, 101))
-    include = StringField(_l("Consensus in when"), validators=[DataRequired(_l("Write the rule for consensus in.")),
-                                                           Length(max=500)])
-    exclude = StringField(_l("Consensus out when"), validators=[DataRequired(_l("Write the rule for consensus out.")),
-                                                            Length(max=500)])
+    include = StringField(_l("Consensus in when"),
+                          validators=[DataRequired(_l("Write the rule for consensus in.")), Length(max=500)])
+    exclude = StringField(_l("Consensus out when"),
+                          validators=[DataRequired(_l("Write the rule for consensus out.")), Length(max=500)])
     scope = RadioField(_l("Scope"), choices=titles(ConsensusScope),
                        validators=[InputRequired(_l("Choose a scope."))])
     stable_change = NumberField(_l("Stable when fewer than this many percentage points change"), validators=[
