@@ -18,6 +18,12 @@ from delphi.errors import InputErrors, Problem
 from delphi.free_text import clean_text
 
 
+def N_(message: str) -> str:
+    """Marks an English text for the translation catalogue (``pybabel extract`` knows ``N_``) without translating it:
+    a page that shows it translates it with ``gettext``; reports and files keep the English."""
+    return message
+
+
 class RichEnum(enum.Enum):
     """An Enum whose members carry the words people read: ``title`` (a choice on a form) from ``__titles__`` and,
     where a report's methods describe the setting in a sentence, ``phrase`` from ``__phrases__``; both keyed by
@@ -52,9 +58,9 @@ class ConsensusScope(RichEnum):
     equal_groups = "equal_groups"
 
     __titles__ = {
-        "overall": "Overall: the rule is applied to all panellists' ratings pooled",
-        "each_group": "Each group: the rule must hold in every stakeholder group that rated",
-        "equal_groups": "Equal groups: each group weighs the same, whatever its size",
+        "overall": N_("Overall: the rule is applied to all panellists' ratings pooled"),
+        "each_group": N_("Each group: the rule must hold in every stakeholder group that rated"),
+        "equal_groups": N_("Equal groups: each group weighs the same, whatever its size"),
     }
     __phrases__ = {
         "overall": "applied to all panellists' ratings pooled",
@@ -73,10 +79,11 @@ class StoppingRule(RichEnum):
     all_classified_or_stable = "all_classified_or_stable"
 
     __titles__ = {
-        "max_rounds": "Only when the maximum number of rounds is reached",
-        "all_classified": "When every statement is in or out (or at the maximum)",
-        "stable": "When every statement without consensus is stable between rounds (or at the maximum)",
-        "all_classified_or_stable": "When every statement is in or out, or the rest are stable (or at the maximum)",
+        "max_rounds": N_("Only when the maximum number of rounds is reached"),
+        "all_classified": N_("When every statement is in or out (or at the maximum)"),
+        "stable": N_("When every statement without consensus is stable between rounds (or at the maximum)"),
+        "all_classified_or_stable": N_("When every statement is in or out, or the rest are stable (or at the "
+                                       "maximum)"),
     }
     __phrases__ = {
         "max_rounds": "the study runs its maximum number of rounds",
@@ -96,8 +103,8 @@ class WithdrawalPolicy(RichEnum):
     delete = "delete"  # ratings are deleted too
 
     __titles__ = {
-        "keep": "Keep their answers in the analysis, with no trace of whose they were",
-        "delete": "Delete their answers too",
+        "keep": N_("Keep their answers in the analysis, with no trace of whose they were"),
+        "delete": N_("Delete their answers too"),
     }
 
 

@@ -93,7 +93,7 @@ def test_each_role_sees_the_study_page(client, auth, make_user, make_study, role
     auth.login(email="member@example.org")
     response = client.get(f"/studies/{study_id}")
     assert response.status_code == 200
-    assert f"Your role: {role.value}" in response.get_data(as_text=True)
+    assert f"Your role: {role.value.capitalize()}" in response.get_data(as_text=True)
 
 
 def test_password_change_ends_existing_sessions(app, client, auth, owner_and_study):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import time
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -38,6 +39,11 @@ def options(pairs) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
+def titles(kind) -> list[SelectChoice]:
+    """WTForms choices from a RichEnum: its values, and its titles in the page's language."""
+    return options((value, _l(title)) for value, title in kind.choices())
+
+
 def show_problems(form: FlaskForm, error: InputErrors, fallback, field_name=lambda field: field) -> None:
     """Put each problem's message on the form field it names, or on ``fallback`` (a field of ``form``) when it names
     none the form has. ``field_name`` turns a problem's field into a form field's name (for example a protocol key
@@ -48,8 +54,7 @@ def show_problems(form: FlaskForm, error: InputErrors, fallback, field_name=lamb
         field.errors.append(problem.message)
 
 
-LANGUAGE_CHOICES = [("en", "English"), ("nb", "Norsk bokmål")]
-GROUPS_HINT = "One group per line, as key: name. Keys use small letters, digits and _, e.g. staff: Staff."
+LANGUAGE_CHOICES = [("en", "English"), ("nb", "Norsk bokmål")]  # each language named in itself
 
 
 class WholeNumberField(IntegerField):
@@ -57,7 +62,7 @@ class WholeNumberField(IntegerField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError(f"Enter “{self.label.text}” as a whole number, such as 5.") from None
+            raise ValueError(_("Enter “%(label)s” as a whole number, such as 5.", label=self.label.text)) from None
 
 
 class NumberField(FloatField):
@@ -65,37 +70,41 @@ class NumberField(FloatField):
         try:
             super().process_formdata(valuelist)
         except ValueError:
-            raise ValueError(f"Enter “{self.label.text}” as a number, such as 15.") from None
+            raise ValueError(_("Enter “%(label)s” as a number, such as 15.", label=self.label.text)) from None
 
 
-def _whole(label: str, low: int, high: int) -> list:
-    return [InputRequired(f"Enter {label} as a whole number."),
-            NumberRange(low, high, f"{label[0].upper()}{label[1:]} must be between {low} and {high}.")]
+def _whole(label, low: int, high: int) -> list:
+    """``label`` says what the number is, as in "Enter <label> as a whole number" (a lazy string)."""
+    return [InputRequired(_l("Enter %(what)s as a whole number.", what=label)),
+            NumberRange(low, high, _l("Enter a whole number from %(low)s to %(high)s for %(what)s.", low=low,
+                                      high=high, what=label))]
 
 
 class NewStudyForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired("Enter the study's title."), Length(max=300)])
-    language = SelectField("Panel pages' language", choices=options(LANGUAGE_CHOICES), default="en")
-    groups = TextAreaField("Stakeholder groups", validators=[DataRequired("List at least one stakeholder group.")],
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Enter the study's title.")), Length(max=300)])
+    language = SelectField(_l("Panel pages' language"), choices=options(LANGUAGE_CHOICES), default="en")
+    groups = TextAreaField(_l("Stakeholder groups"),
+                           validators=[DataRequired(_l("List at least one stakeholder group."))],
                            default="service_user: People with lived experience\nfamily: Family members and carers\n"
                                    "staff: Staff\npeer: Peer support workers")
 
 
 class UploadProtocolForm(FlaskForm):
-    protocol = FileField("Protocol file (.toml)")
+    protocol = FileField(_l("Protocol file (.toml)"))
 
 
 class TextsForm(FlaskForm):
-    title = StringField("Title", validators=[DataRequired("Enter the study's title."), Length(max=300)])
-    language = SelectField("Panel pages' language", choices=options(LANGUAGE_CHOICES))
-    information = TextAreaField("Information for panellists", validators=[Length(max=20000)])
-    consent = TextAreaField("Consent statements (one per line)", validators=[Length(max=20000)])
-    min_group_feedback = WholeNumberField("Smallest group whose figures panellists see",
-                                      validators=_whole("the smallest group size", 1, 1000))
-    allow_suggestions = BooleanField("Panellists may suggest new statements")
-    allow_group_choice = BooleanField("Panellists choose their own stakeholder group when they first open their link")
-    withdrawal = RadioField("When a panellist leaves the study", choices=options(WithdrawalPolicy.choices()),
-                            validators=[DataRequired("Choose what happens to a leaving panellist's answers.")])
+    title = StringField(_l("Title"), validators=[DataRequired(_l("Enter the study's title.")), Length(max=300)])
+    language = SelectField(_l("Panel pages' language"), choices=options(LANGUAGE_CHOICES))
+    information = TextAreaField(_l("Information for panellists"), validators=[Length(max=20000)])
+    consent = TextAreaField(_l("Consent statements (one per line)"), validators=[Length(max=20000)])
+    min_group_feedback = WholeNumberField(_l("Smallest group whose figures panellists see"),
+                                          validators=_whole(_l("the smallest group size"), 1, 1000))
+    allow_suggestions = BooleanField(_l("Panellists may suggest new statements"))
+    allow_group_choice = BooleanField(
+        _l("Panellists choose their own stakeholder group when they first open their link"))
+    withdrawal = RadioField(_l("When a panellist leaves the study"), choices=titles(WithdrawalPolicy),
+                            validators=[DataRequired(_l("Choose what happens to a leaving panellist's answers."))])
 
     @classmethod
     def of(cls, protocol: Protocol) -> TextsForm:
@@ -113,29 +122,33 @@ class TextsForm(FlaskForm):
 
 
 class ProtocolForm(FlaskForm):
-    scale_min = WholeNumberField("Lowest point", validators=_whole("the lowest point", 0, 100))
-    scale_max = WholeNumberField("Highest point", validators=_whole("the highest point", 1, 101))
-    labels = TextAreaField("Labels", validators=[Length(max=5000)])
-    unable_to_rate = BooleanField("Panellists may answer “unable to rate”")
-    agree_low = WholeNumberField("Agreement band from", validators=_whole("the start of the agreement band", 0, 101))
-    agree_high = WholeNumberField("Agreement band to", validators=_whole("the end of the agreement band", 0, 101))
-    disagree_low = WholeNumberField("Disagreement band from",
-                                validators=_whole("the start of the disagreement band", 0, 101))
-    disagree_high = WholeNumberField("Disagreement band to", validators=_whole("the end of the disagreement band", 0, 101))
-    include = StringField("Consensus in when", validators=[DataRequired("Write the rule for consensus in."),
-                                                           Length(max=500)])
-    exclude = StringField("Consensus out when", validators=[DataRequired("Write the rule for consensus out."),
-                                                            Length(max=500)])
-    scope = RadioField("Scope", choices=options(ConsensusScope.choices()),
-                       validators=[InputRequired("Choose a scope.")])
-    stable_change = NumberField("Stable when fewer than this many percentage points change", validators=[
-        InputRequired("Enter the stability threshold as a number."),
-        NumberRange(0, 100, "The stability threshold must be between 0 and 100.")])
-    stopping = RadioField("Stopping rule", choices=options(StoppingRule.choices()),
-                          validators=[InputRequired("Choose a rule.")])
-    max_rounds = WholeNumberField("Maximum number of rating rounds", validators=_whole("the maximum number of rounds", 1, 10))
-    check = SubmitField("Check the rules")
-    save = SubmitField("Save")
+    scale_min = WholeNumberField(_l("Lowest point"), validators=_whole(_l("the lowest point"), 0, 100))
+    scale_max = WholeNumberField(_l("Highest point"), validators=_whole(_l("the highest point"), 1, 101))
+    labels = TextAreaField(_l("Labels"), validators=[Length(max=5000)])
+    unable_to_rate = BooleanField(_l("Panellists may answer “unable to rate”"))
+    agree_low = WholeNumberField(_l("Agreement band from"),
+                                 validators=_whole(_l("the start of the agreement band"), 0, 101))
+    agree_high = WholeNumberField(_l("Agreement band to"),
+                                  validators=_whole(_l("the end of the agreement band"), 0, 101))
+    disagree_low = WholeNumberField(_l("Disagreement band from"),
+                                    validators=_whole(_l("the start of the disagreement band"), 0, 101))
+    disagree_high = WholeNumberField(_l("Disagreement band to"),
+                                     validators=_whole(_l("the end of the disagreement band"), 0, 101))
+    include = StringField(_l("Consensus in when"),
+                          validators=[DataRequired(_l("Write the rule for consensus in.")), Length(max=500)])
+    exclude = StringField(_l("Consensus out when"),
+                          validators=[DataRequired(_l("Write the rule for consensus out.")), Length(max=500)])
+    scope = RadioField(_l("Scope"), choices=titles(ConsensusScope),
+                       validators=[InputRequired(_l("Choose a scope."))])
+    stable_change = NumberField(_l("Stable when fewer than this many percentage points change"), validators=[
+        InputRequired(_l("Enter the stability threshold as a number.")),
+        NumberRange(0, 100, _l("The stability threshold must be between 0 and 100."))])
+    stopping = RadioField(_l("Stopping rule"), choices=titles(StoppingRule),
+                          validators=[InputRequired(_l("Choose a rule."))])
+    max_rounds = WholeNumberField(_l("Maximum number of rating rounds"),
+                                  validators=_whole(_l("the maximum number of rounds"), 1, 10))
+    check = SubmitField(_l("Check the rules"))
+    save = SubmitField(_l("Save"))
 
     @classmethod
     def of(cls, protocol: Protocol) -> ProtocolForm:
@@ -148,20 +161,21 @@ class ProtocolForm(FlaskForm):
             stopping=protocol.stopping, max_rounds=protocol.max_rounds))
 
     def validate_labels(self, field) -> None:
-        pairs, problems = parse_lines(field.data, "=", "point = label, e.g. 1 = Not important")
+        pairs, problems = parse_lines(field.data, "=", _("point = label, e.g. 1 = Not important"))
         field.errors.extend(problems)
         self.label_pairs = dict(pairs)
 
     def check_rules(self) -> list[str]:
         """Parse both rules; returns a line per rule saying it is fine, adding parse errors to the fields."""
         fine = []
-        for field, name in ((self.include, "consensus in"), (self.exclude, "consensus out")):
+        for field, valid in ((self.include, _l("The rule for consensus in is valid; it uses %(figures)s.")),
+                             (self.exclude, _l("The rule for consensus out is valid; it uses %(figures)s."))):
             try:
                 rule = parse_rule(field.data or "")
             except ValueError as exc:
                 field.errors.append(str(exc))
             else:
-                fine.append(f"The rule for {name} is valid; it uses {', '.join(sorted(rule.metrics))}.")
+                fine.append(str(valid) % {"figures": ", ".join(sorted(rule.metrics))})
         return fine
 
     def changes(self) -> dict:
@@ -178,7 +192,8 @@ class ProtocolForm(FlaskForm):
 
 
 class GroupsForm(FlaskForm):
-    groups = TextAreaField("Stakeholder groups", validators=[DataRequired("List at least one stakeholder group.")])
+    groups = TextAreaField(_l("Stakeholder groups"),
+                           validators=[DataRequired(_l("List at least one stakeholder group."))])
 
     @classmethod
     def of(cls, protocol: Protocol) -> GroupsForm:
@@ -187,7 +202,7 @@ class GroupsForm(FlaskForm):
         return form
 
     def validate_groups(self, field) -> None:
-        pairs, problems = parse_lines(field.data, ":", "key: name, e.g. staff: Staff")
+        pairs, problems = parse_lines(field.data, ":", _("key: name, e.g. staff: Staff"))
         field.errors.extend(problems)
         self.group_pairs = pairs
 
@@ -224,14 +239,14 @@ class AuditFilterForm(FlaskForm):
 
 
 class StatementForm(FlaskForm):
-    code = StringField("Code", validators=[Optional(), Length(max=40, message="Use at most 40 characters.")])
-    domain = StringField("Domain", validators=[Length(max=200, message="Use at most 200 characters.")])
-    text = TextAreaField("Statement", validators=[DataRequired("Write the statement."),
-                                                  Length(max=2000, message="Use at most 2000 characters.")])
+    code = StringField(_l("Code"), validators=[Optional(), Length(max=40, message=_l("Use at most 40 characters."))])
+    domain = StringField(_l("Domain"), validators=[Length(max=200, message=_l("Use at most 200 characters."))])
+    text = TextAreaField(_l("Statement"), validators=[DataRequired(_l("Write the statement.")),
+                                                  Length(max=2000, message=_l("Use at most 2000 characters."))])
 
 
 class CsvUploadForm(FlaskForm):
-    file = FileField("CSV file")
+    file = FileField(_l("CSV file"))
 
 
 class CsvConfirmForm(FlaskForm):
@@ -258,66 +273,68 @@ class ConfirmForm(FlaskForm):
 
 
 class DeleteStudyForm(FlaskForm):
-    title = StringField("Type the study's title to confirm",
-                        validators=[DataRequired("Type the study's title to confirm."), Length(max=300)])
+    title = StringField(_l("Type the study's title to confirm"),
+                        validators=[DataRequired(_l("Type the study's title to confirm.")), Length(max=300)])
 
 
 class RetentionForm(FlaskForm):
     contacts_retention_days = WholeNumberField(
-        "Erase contact details this many days after the study closes",
-        validators=[Optional(), NumberRange(0, 3650, "Enter a number of days from 0 to 3650, or leave it empty.")])
+        _l("Erase contact details this many days after the study closes"),
+        validators=[Optional(), NumberRange(0, 3650, _l("Enter a number of days from 0 to 3650, or leave it empty."))])
 
 
 class PanellistForm(FlaskForm):
-    group = SelectField("Stakeholder group", validators=[InputRequired("Choose a group.")])
-    email = EmailField("Email address (optional)", validators=[Length(max=320)])
+    group = SelectField(_l("Stakeholder group"), validators=[InputRequired(_l("Choose a group."))])
+    email = EmailField(_l("Email address (optional)"), validators=[Length(max=320)])
 
     def validate_email(self, field):
         if field.data and check_email(field.data) is None:
-            raise ValidationError("Enter an email address like name@example.org, or leave it empty.")
+            raise ValidationError(_("Enter an email address like name@example.org, or leave it empty."))
 
 
 class ContactsForm(FlaskForm):
-    file = FileField("Contacts file (CSV with columns group and optional email and phone)")
+    file = FileField(_l("Contacts file (CSV with columns group and optional email and phone)"))
 
 
 class MailForm(FlaskForm):
-    subject = StringField("Subject", validators=[DataRequired("Write a subject."), Length(max=200)])
-    body = TextAreaField("Message", validators=[DataRequired("Write the message."), Length(max=20000)])
+    subject = StringField(_l("Subject"), validators=[DataRequired(_l("Write a subject.")), Length(max=200)])
+    body = TextAreaField(_l("Message"), validators=[DataRequired(_l("Write the message.")), Length(max=20000)])
 
     def validate_subject(self, field):
         if not one_line(field.data or ""):
-            raise ValidationError("Write the subject on one line: it must not contain a line break.")
+            raise ValidationError(_("Write the subject on one line: it must not contain a line break."))
 
 
 class DecisionForm(FlaskForm):
-    carry_forward = RadioField("Decision", choices=options([("yes", "Carry forward to the next round"), ("no", "Retire")]),
-                               validators=[InputRequired("Choose carry forward or retire.")])
-    reason = TextAreaField("Reason (needed when you go against the default)", validators=[Length(max=2000)])
+    carry_forward = RadioField(_l("Decision"),
+                               choices=options([("yes", _l("Carry forward to the next round")), ("no", _l("Retire"))]),
+                               validators=[InputRequired(_l("Choose carry forward or retire."))])
+    reason = TextAreaField(_l("Reason (needed when you go against the default)"), validators=[Length(max=2000)])
 
 
 class RewordForm(FlaskForm):
-    text = TextAreaField("New wording", validators=[DataRequired("Write the new wording."), Length(max=2000)])
-    reason = TextAreaField("Why (for the item history)", validators=[Length(max=2000)])
+    text = TextAreaField(_l("New wording"), validators=[DataRequired(_l("Write the new wording.")), Length(max=2000)])
+    reason = TextAreaField(_l("Why (for the item history)"), validators=[Length(max=2000)])
 
 
 class MergeForm(FlaskForm):
-    absorbed = SelectField("Merge this statement", coerce=int)
-    kept = SelectField("into this statement", coerce=int)
-    text = TextAreaField("Wording of the merged statement (leave empty to keep it)", validators=[Length(max=2000)])
-    reason = TextAreaField("Why (for the item history)", validators=[Length(max=2000)])
+    absorbed = SelectField(_l("Merge this statement"), coerce=int)
+    kept = SelectField(_l("into this statement"), coerce=int)
+    text = TextAreaField(_l("Wording of the merged statement (leave empty to keep it)"), validators=[Length(max=2000)])
+    reason = TextAreaField(_l("Why (for the item history)"), validators=[Length(max=2000)])
 
 
 class SuggestionDecisionForm(FlaskForm):
-    action = RadioField("Decision", choices=options([
-                            ("accept", "Accept as a new statement"), ("merge", "Merge into an existing statement"),
-                            ("decline", "Decline")]),
-                        validators=[InputRequired("Choose accept, merge or decline.")])
-    code = StringField("Code for the new statement (optional)", validators=[Optional(), Length(max=40)])
-    domain = StringField("Domain", validators=[Length(max=200)])
-    text = TextAreaField("Wording of the new statement", validators=[Length(max=2000)])
-    target = SelectField("Statement to merge into", coerce=int, validate_choice=False)
-    reason = TextAreaField("Reason", validators=[Length(max=2000)])
+    action = RadioField(_l("Decision"), choices=options([
+                            ("accept", _l("Accept as a new statement")),
+                            ("merge", _l("Merge into an existing statement")),
+                            ("decline", _l("Decline"))]),
+                        validators=[InputRequired(_l("Choose accept, merge or decline."))])
+    code = StringField(_l("Code for the new statement (optional)"), validators=[Optional(), Length(max=40)])
+    domain = StringField(_l("Domain"), validators=[Length(max=200)])
+    text = TextAreaField(_l("Wording of the new statement"), validators=[Length(max=2000)])
+    target = SelectField(_l("Statement to merge into"), coerce=int, validate_choice=False)
+    reason = TextAreaField(_l("Reason"), validators=[Length(max=2000)])
 
 
 PROXY_CHANNELS = {"phone": _l("by phone with the panellist"), "paper": _l("from their paper form"),
@@ -336,25 +353,26 @@ class ProxyEntryForm(FlaskForm):
 
 
 class WithdrawRequestForm(FlaskForm):
-    confirm = BooleanField("The person asked to leave the study", validators=[
-        DataRequired("Tick the box to confirm that the person asked to leave.")])
-    erase_answers = BooleanField("They also asked for their answers to be deleted")
+    confirm = BooleanField(_l("The person asked to leave the study"), validators=[
+        DataRequired(_l("Tick the box to confirm that the person asked to leave."))])
+    erase_answers = BooleanField(_l("They also asked for their answers to be deleted"))
 
 
 class RoundTimingForm(FlaskForm):
     """A round's closing date (in the site's time zone, BABEL_DEFAULT_TIMEZONE), reminders before it, and whether it
     closes by itself."""
 
-    closes_on = DateField("Closing date", validators=[Optional()])
-    closes_time = TimeField("Closing time", default=time(23, 59), validators=[Optional()])
-    reminder_days = StringField("Send reminders this many days before the closing date", default="7, 2",
+    closes_on = DateField(_l("Closing date"), validators=[Optional()])
+    closes_time = TimeField(_l("Closing time"), default=time(23, 59), validators=[Optional()])
+    reminder_days = StringField(_l("Send reminders this many days before the closing date"), default="7, 2",
                                 validators=[Length(max=100)])
-    auto_close = BooleanField("Close the round by itself at that time (its figures are computed then)")
+    auto_close = BooleanField(_l("Close the round by itself at that time (its figures are computed then)"))
 
     def validate_reminder_days(self, field) -> None:
         parts = [part.strip() for part in (field.data or "").replace(";", ",").split(",") if part.strip()]
         if not all(part.isascii() and part.isdigit() for part in parts):
-            raise ValidationError("Write whole numbers of days separated by commas, such as 7, 2, or leave it empty.")
+            raise ValidationError(_("Write whole numbers of days separated by commas, such as 7, 2, or leave it "
+                                    "empty."))
         self.days = [int(part) for part in parts]
 
 

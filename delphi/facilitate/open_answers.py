@@ -3,6 +3,9 @@ answers into statements (each linked to the answers it came from) before the fir
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectField, SelectMultipleField, StringField, SubmitField, TextAreaField
@@ -21,36 +24,36 @@ from delphi.services.statements import StatementError
 
 
 class QuestionForm(FlaskForm):
-    text = TextAreaField("Question", validators=[
-        DataRequired("Write the question."),
-        Length(max=MAX_QUESTION, message=f"Use at most {MAX_QUESTION} characters.")])
+    text = TextAreaField(_l("Question"), validators=[
+        DataRequired(_l("Write the question.")),
+        Length(max=MAX_QUESTION, message=_l("Use at most %(count)s characters.", count=MAX_QUESTION))])
 
 
 class AnswersForm(FlaskForm):
     """One form around the answers' checkboxes, with a button for each use of the ticked answers."""
 
-    answers = SelectMultipleField("Answers", coerce=int, validate_choice=False)
-    code = StringField("Code", validators=[Optional(), Length(max=40, message="Use at most 40 characters.")])
-    domain = StringField("Domain", validators=[Length(max=200, message="Use at most 200 characters.")])
-    text = TextAreaField("Statement", validators=[Length(max=2000, message="Use at most 2000 characters.")])
-    statement = SelectField("Statement to link the ticked answers to", coerce=int, validate_choice=False)
-    create = SubmitField("Make a statement from the ticked answers")
-    link = SubmitField("Link the ticked answers to this statement")
+    answers = SelectMultipleField(_l("Answers"), coerce=int, validate_choice=False)
+    code = StringField(_l("Code"), validators=[Optional(), Length(max=40, message=_l("Use at most 40 characters."))])
+    domain = StringField(_l("Domain"), validators=[Length(max=200, message=_l("Use at most 200 characters."))])
+    text = TextAreaField(_l("Statement"), validators=[Length(max=2000, message=_l("Use at most 2000 characters."))])
+    statement = SelectField(_l("Statement to link the ticked answers to"), coerce=int, validate_choice=False)
+    create = SubmitField(_l("Make a statement from the ticked answers"))
+    link = SubmitField(_l("Link the ticked answers to this statement"))
 
     def check(self) -> bool:
         """Validate for the button pressed: a new statement needs its text; a link needs a statement."""
         self.validate()
         # WTForms' messages for values that are not numbers, in plain words (and only for the button pressed).
         if self.answers.errors:
-            self.answers.errors = ["Tick the answers again; the form sent something that is not an answer."]
+            self.answers.errors = [_("Tick the answers again; the form sent something that is not an answer.")]
         if self.statement.errors or self.create.data:
-            self.statement.errors = ["Choose the statement to link the answers to."] if self.link.data else []
+            self.statement.errors = [_("Choose the statement to link the answers to.")] if self.link.data else []
         if not self.answers.errors and not self.answers.data:
-            self.answers.errors.append("Tick at least one answer the statement comes from.")
+            self.answers.errors.append(_("Tick at least one answer the statement comes from."))
         if self.create.data and not (self.text.data or "").strip():
-            self.text.errors.append("Write the statement.")
+            self.text.errors.append(_("Write the statement."))
         if self.link.data and not self.statement.data:
-            self.statement.errors.append("Choose the statement to link the answers to.")
+            self.statement.errors.append(_("Choose the statement to link the answers to."))
         return not any(field.errors for field in self)
 
 
@@ -88,7 +91,7 @@ def open_questions(study_id: int):
     if form.is_submitted():
         study, role = get_study_or_404(study_id, RUNNING_ROLES)
         if form.validate() and _question_saved(form, lambda: add_question(study, form.text.data, current_user)):
-            flash("The question has been added. The study will begin with an open round.", "success")
+            flash(_("The question has been added. The study will begin with an open round."), "success")
             return redirect(url_for("facilitate.open_questions", study_id=study.id), code=303)
     return _questions_page(study, role, form, 422 if form.errors else 200)
 
@@ -101,7 +104,7 @@ def edit_open_question(study_id: int, question_id: int):
     form = QuestionForm(obj=question)
     if form.validate_on_submit() and _question_saved(form, lambda: edit_question(question, form.text.data,
                                                                                  current_user)):
-        flash("The question has been saved.", "success")
+        flash(_("The question has been saved."), "success")
         return redirect(url_for("facilitate.open_questions", study_id=study.id), code=303)
     return render_template("facilitate/open_answers_question_edit.html", study=study, role=role, form=form,
                            question=question), 422 if form.errors else 200
@@ -110,7 +113,7 @@ def edit_open_question(study_id: int, question_id: int):
 @bp.post("/<int:study_id>/questions/<int:question_id>/<any(up, down, delete):action>")
 @login_required
 def open_question_action(study_id: int, question_id: int, action: str):
-    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
+    study, _role = get_study_or_404(study_id, RUNNING_ROLES)
     question = get_in_study_or_404(OpenQuestion, question_id, study)
     if ActionForm().validate_on_submit():
         try:
@@ -124,8 +127,9 @@ def open_question_action(study_id: int, question_id: int, action: str):
         else:
             db.session.commit()
             if action == "delete":
-                flash("The question has been removed." + ("" if study.open_questions else
-                      " Without questions, the study begins with a rating round."), "success")
+                flash(_("The question has been removed.") if study.open_questions else
+                      _("The question has been removed. Without questions, the study begins with a rating round."),
+                      "success")
     return redirect(url_for("facilitate.open_questions", study_id=study.id), code=303)
 
 
@@ -137,7 +141,7 @@ def _filters(source) -> tuple[int | None, str]:
 
 def _answers_page(study, role, form, status=200):
     question_id, search = _filters(request.values)
-    form.statement.choices = options([(0, "Choose a statement")] + [
+    form.statement.choices = options([(0, _("Choose a statement"))] + [
         (s.id, f"{s.code}: {s.text[:80]}") for s in study.statements if s.status is StatementStatus.active])
     rows = answer_rows(study, question_id, search)
     by_question = {q.id: [r for r in rows if r.question_id == q.id] for q in study.open_questions}
@@ -162,11 +166,15 @@ def open_answers(study_id: int):
             if form.create.data:
                 made = statement_from_answers(study, form.code.data or "", form.domain.data or "",
                                               form.text.data, form.answers.data, current_user)
-                message = f"Statement {made.code} has been made from {len(form.answers.data)} answers."
+                message = ngettext("Statement %(code)s has been made from %(num)d answer.",
+                                   "Statement %(code)s has been made from %(num)d answers.",
+                                   len(form.answers.data), code=made.code)
             else:
                 statement = get_in_study_or_404(Statement, form.statement.data, study)
                 added = link_answers(statement, form.answers.data, current_user)
-                message = f"Statement {statement.code} is now linked to {added} more answers."
+                message = ngettext("Statement %(code)s is now linked to %(num)d more answer.",
+                                   "Statement %(code)s is now linked to %(num)d more answers.", added,
+                                   code=statement.code)
         except DomainError as exc:
             db.session.rollback()
             form.answers.errors.append(str(exc))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from delphi.extensions import db
@@ -64,7 +65,7 @@ def _links_response(study, links, output: str):
 @bp.get("/<int:study_id>/panel")
 @login_required
 def panel(study_id: int):
-    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
+    study, _role = get_study_or_404(study_id, CONTACTS_SIDE)
     return _panel_page(study)
 
 
@@ -72,7 +73,7 @@ def panel(study_id: int):
 @login_required
 def add_panellist(study_id: int):
     """Add one panellist; the response shows their link once (not a redirect: the link is never stored)."""
-    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
+    study, _role = get_study_or_404(study_id, CONTACTS_SIDE)
     form = PanellistForm()
     form.group.choices = options((g.key, g.name) for g in study.groups)
     if form.validate_on_submit():
@@ -91,10 +92,10 @@ def add_panellist(study_id: int):
 @login_required
 def non_completers(study_id: int):
     """Who has not sent the open round's answers, with how to reach them (text, letter, phone); audited."""
-    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
+    study, _role = get_study_or_404(study_id, CONTACTS_SIDE)
     current = study.current_round
     if current is None or not current.is_open:
-        flash("The list of those who have not answered is there while a round is open.", "error")
+        flash(_("The list of those who have not answered is there while a round is open."), "error")
         return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
     content = non_completers_csv(study, current, current_user)
     db.session.commit()
@@ -104,7 +105,7 @@ def non_completers(study_id: int):
 @bp.post("/<int:study_id>/panel/import")
 @login_required
 def import_panel(study_id: int):
-    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
+    study, _role = get_study_or_404(study_id, CONTACTS_SIDE)
     upload = ContactsForm()
     if upload.validate_on_submit() and (content := uploaded_text(upload.file, spreadsheet=True)) is not None:
         try:
@@ -120,14 +121,14 @@ def import_panel(study_id: int):
 @bp.post("/<int:study_id>/panel/contacts/<int:contact_id>/<any(revoke, reissue):action>")
 @login_required
 def contact_link(study_id: int, contact_id: int, action: str):
-    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
+    study, _role = get_study_or_404(study_id, CONTACTS_SIDE)
     contact = get_contact_or_404(contact_id, study)
     if not ActionForm().validate_on_submit():
         return _back_to_panel(study)
     if action == "revoke":
         revoke_link(contact.panellist, current_user)
         db.session.commit()
-        flash(f"The link of contact #{contact.id} no longer works.", "success")
+        flash(_("The link of contact #%(number)s no longer works.", number=contact.id), "success")
         return _back_to_panel(study)
     token = reissue_link(contact.panellist, current_user)
     db.session.commit()
@@ -139,14 +140,14 @@ def contact_link(study_id: int, contact_id: int, action: str):
 def withdraw_contact(study_id: int, contact_id: int):
     """A person asked staff to leave the study (and perhaps to have their answers deleted): confirm, then withdraw
     them as their own link would; their contact details are erased."""
-    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
+    study, _role = get_study_or_404(study_id, CONTACTS_SIDE)
     contact = get_contact_or_404(contact_id, study)
     form = WithdrawRequestForm()
     if form.validate_on_submit():
         number = contact.id
         withdraw_at_request(contact, form.erase_answers.data, current_user)
         db.session.commit()
-        flash(f"Contact #{number} has left the study; their contact details are erased.", "success")
+        flash(_("Contact #%(number)s has left the study; their contact details are erased.", number=number), "success")
         return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
     return render_template("facilitate/withdraw_contact.html", study=study, contact=contact,
                            form=form), 422 if form.errors else 200
@@ -178,10 +179,10 @@ def mail_panel(study_id: int, kind: str):
     """Invitations go to panellists with an address who have not been invited; reminders to those who have not
     submitted the open round. The text is the study's own (as last sent, in its language) or the default; sending
     queues one mail per recipient, which the background worker delivers."""
-    study, _ = get_study_or_404(study_id, CONTACTS_SIDE)
+    study, _role = get_study_or_404(study_id, CONTACTS_SIDE)
     current = study.current_round
     if kind == "reminder" and (current is None or not current.is_open):
-        flash("Reminders can be sent while a round is open.", "error")
+        flash(_("Reminders can be sent while a round is open."), "error")
         return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
     mail_kind = MailKind(kind)
     recipients = (invitation_recipients(study) if kind == "invitation"
@@ -190,17 +191,21 @@ def mail_panel(study_id: int, kind: str):
     form = MailForm(data={"subject": subject, "body": body})
     if form.validate_on_submit():
         if "{link}" not in form.body.data and kind == "invitation":
-            form.body.errors.append("Put {link} in the message where each panellist's personal link goes.")
+            form.body.errors.append(_("Put {link} in the message where each panellist's personal link goes."))
         elif not recipients:
-            flash("There is nobody to send this to.", "info")
+            flash(_("There is nobody to send this to."), "info")
             return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
         else:
             subject, body = save_mail_text(study, mail_kind, study.language, form.subject.data, form.body.data)
             queued = queue_panel_mail(study, mail_kind, recipients, subject, body, current_user)
             db.session.commit()
             wake_sender()
-            flash(f"{queued} {kind}{'' if queued == 1 else 's'} queued. They are being sent; the panel page shows "
-                  "each one's delivery.", "success")
+            flash(ngettext("%(num)d invitation queued. It is being sent; the panel page shows its delivery.",
+                           "%(num)d invitations queued. They are being sent; the panel page shows each one's delivery.",
+                           queued) if kind == "invitation" else
+                  ngettext("%(num)d reminder queued. It is being sent; the panel page shows its delivery.",
+                           "%(num)d reminders queued. They are being sent; the panel page shows each one's delivery.",
+                           queued), "success")
             return redirect(url_for("facilitate.panel", study_id=study.id), code=303)
     return render_template("facilitate/mail.html", study=study, form=form, kind=kind,
                            recipients=len(recipients)), 422 if form.errors else 200

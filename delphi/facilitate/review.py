@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
@@ -92,7 +94,8 @@ def review_statement(study_id: int, statement_id: int, action: str):
             if action == "decide":
                 rs = round_statement(round_, statement.id)
                 if rs is None:
-                    raise DomainError(f"Statement {statement.code} was not in round {round_.number}.")
+                    raise DomainError(_("Statement %(code)s was not in round %(number)s.", code=statement.code,
+                                         number=round_.number))
                 decide(round_, rs, form.carry_forward.data == "yes", form.reason.data or "", current_user)
             else:
                 reword(round_, statement, form.text.data, form.reason.data or "", current_user)
@@ -101,7 +104,7 @@ def review_statement(study_id: int, statement_id: int, action: str):
             (form.reason if action == "decide" else form.text).errors.append(str(exc))
         else:
             db.session.commit()
-            flash(f"Statement {statement.code}: your decision has been saved.", "success")
+            flash(_("Statement %(code)s: your decision has been saved.", code=statement.code), "success")
             return _back(study, f"#s{statement.id}")
     return _page(study, role, failed=RefusedAction(action, statement.id, form))
 
@@ -123,7 +126,8 @@ def review_merge(study_id: int):
             form.kept.errors.append(str(exc))
         else:
             db.session.commit()
-            flash(f"Statement {absorbed.code} has been merged into {kept.code}.", "success")
+            flash(_("Statement %(absorbed)s has been merged into %(kept)s.", absorbed=absorbed.code, kept=kept.code),
+                  "success")
             return _back(study, "#merge")
     return _page(study, role, failed=RefusedAction("merge", 0, form))
 
@@ -151,7 +155,7 @@ def review_suggestion(study_id: int, suggestion_id: int):
             form.action.errors.append(str(exc))
         else:
             db.session.commit()
-            flash("Your decision on the suggestion has been saved.", "success")
+            flash(_("Your decision on the suggestion has been saved."), "success")
             return _back(study, "#suggestions")
     return _page(study, role, failed=RefusedAction("suggestion", suggestion.id, form))
 
@@ -159,10 +163,11 @@ def review_suggestion(study_id: int, suggestion_id: int):
 @bp.post("/<int:study_id>/review/comments")
 @login_required
 def review_comments(study_id: int):
-    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
+    study, _role = get_study_or_404(study_id, RUNNING_ROLES)
     if (round_ := _round_or_back(study)) is not None and ActionForm().validate_on_submit():
         approved = {int(v) for v in request.form.getlist("approved") if v.isascii() and v.isdigit() and len(v) < 10}
         count = approve_comments(round_, approved, current_user)
         db.session.commit()
-        flash(f"{count} comments will be shown to panellists in the next round.", "success")
+        flash(ngettext("%(num)d comment will be shown to panellists in the next round.",
+                       "%(num)d comments will be shown to panellists in the next round.", count), "success")
     return _back(study, "#comments")

@@ -65,7 +65,7 @@ def timing_form_for(round_) -> RoundTimingForm:
 @login_required
 def round_timing(study_id: int, number: int):
     """Set the open round's closing date, its reminders and whether it closes by itself."""
-    study, _ = get_study_or_404(study_id, RUNNING_ROLES)
+    study, _role = get_study_or_404(study_id, RUNNING_ROLES)
     round_ = study.current_round
     if round_ is None or round_.number != number or not round_.is_open:
         abort(404)
@@ -80,8 +80,8 @@ def round_timing(study_id: int, number: int):
             form.closes_on.errors.append(str(exc))
         else:
             db.session.commit()
-            flash("The round's closing date and reminders are saved." if closes_at
-                  else "The round has no closing date now.", "success")
+            flash(_("The round's closing date and reminders are saved.") if closes_at
+                  else _("The round has no closing date now."), "success")
             return redirect(url_for("facilitate.monitor", study_id=study.id), code=303)
     return monitor(study.id, timing_form=form, status=422)
 

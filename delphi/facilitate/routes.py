@@ -47,7 +47,7 @@ def new_study():
                 form.groups.errors.extend(exc.errors)
             else:
                 db.session.commit()
-                flash("The study has been created. Add statements and check its settings next.", "success")
+                flash(_("The study has been created. Add statements and check its settings next."), "success")
                 return redirect(url_for("facilitate.study", study_id=study.id), code=303)
     return render_template("facilitate/new_study.html", form=form, upload=upload), 422 if form.errors else 200
 
@@ -63,7 +63,7 @@ def upload_study():
             upload.protocol.errors.extend(exc.errors)
         else:
             db.session.commit()
-            flash("The study has been created from the protocol file.", "success")
+            flash(_("The study has been created from the protocol file."), "success")
             return redirect(url_for("facilitate.study", study_id=study.id), code=303)
     return render_template("facilitate/new_study.html", form=form, upload=upload), 422
 

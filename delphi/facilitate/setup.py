@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from analysis import parse_rule
@@ -57,7 +58,7 @@ def texts(study_id: int):
     study, role = get_study_or_404(study_id, RUNNING_ROLES)
     form = TextsForm.of(study_protocol(study))
     if form.validate_on_submit() and _save(study, form, "title"):
-        flash("The study's texts have been saved.", "success")
+        flash(_("The study's texts have been saved."), "success")
         return redirect(url_for("facilitate.study", study_id=study.id), code=303)
     return render_template("facilitate/texts.html", study=study, form=form), 422 if form.errors else 200
 
@@ -71,7 +72,7 @@ def protocol(study_id: int):
         form.validate()
         checked = form.check_rules()
     elif form.validate_on_submit() and _save(study, form, "include"):
-        flash("The consensus definition has been saved.", "success")
+        flash(_("The consensus definition has been saved."), "success")
         return redirect(url_for("facilitate.study", study_id=study.id), code=303)
     status = 422 if form.errors else 200
     return render_template("facilitate/protocol.html", study=study, form=form, checked=checked), status
@@ -87,7 +88,7 @@ def check_rule(study_id: int):
         rule = parse_rule(text)
     except ValueError as exc:
         return jsonify(ok=False, message=str(exc))
-    return jsonify(ok=True, message=f"valid; uses {', '.join(sorted(rule.metrics))}")
+    return jsonify(ok=True, message=_("valid; uses %(figures)s", figures=", ".join(sorted(rule.metrics))))
 
 
 @bp.route("/<int:study_id>/groups", methods=["GET", "POST"])
@@ -96,7 +97,7 @@ def groups(study_id: int):
     study, role = get_study_or_404(study_id, RUNNING_ROLES)
     form = GroupsForm.of(study_protocol(study))
     if form.validate_on_submit() and _save(study, form, "groups"):
-        flash("The stakeholder groups have been saved.", "success")
+        flash(_("The stakeholder groups have been saved."), "success")
         return redirect(url_for("facilitate.study", study_id=study.id), code=303)
     return render_template("facilitate/groups.html", study=study, form=form), 422 if form.errors else 200
 
@@ -104,5 +105,5 @@ def groups(study_id: int):
 @bp.get("/<int:study_id>/protocol.toml")
 @login_required
 def export_protocol(study_id: int):
-    study, _ = get_study_or_404(study_id)
+    study, _role = get_study_or_404(study_id)
     return download(protocol_to_toml(study_protocol(study)), f"study-{study.id}-protocol.toml", "application/toml")

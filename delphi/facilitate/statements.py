@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required
 
 from delphi.extensions import db
@@ -30,7 +31,7 @@ def _editable(study_id: int):
 
 
 def _locked_redirect(study, exc: DomainError):
-    flash(f"{exc} Reword, merge or add statements on the review page between rounds.", "error")
+    flash(_("%(reason)s Reword, merge or add statements on the review page between rounds.", reason=exc), "error")
     return redirect(url_for("facilitate.statements", study_id=study.id), code=303)
 
 
@@ -51,7 +52,7 @@ def statements(study_id: int):
                 form.text.errors.extend(exc.errors)
             else:
                 db.session.commit()
-                flash("The statement has been added.", "success")
+                flash(_("The statement has been added."), "success")
                 return redirect(url_for("facilitate.statements", study_id=study.id) + "#add", code=303)
     return render_template("facilitate/statements.html", study=study, role=role, form=form, action=ActionForm(),
                            upload=CsvUploadForm()), 422 if form.errors else 200
@@ -74,7 +75,7 @@ def edit_statement(study_id: int, statement_id: int):
             form.text.errors.extend(exc.errors)
         else:
             db.session.commit()
-            flash(f"Statement {statement.code} has been saved.", "success")
+            flash(_("Statement %(code)s has been saved.", code=statement.code), "success")
             return redirect(url_for("facilitate.statements", study_id=study.id), code=303)
     return render_template("facilitate/statement_edit.html", study=study, statement=statement,
                            form=form), 422 if form.errors else 200
@@ -208,7 +209,7 @@ def import_statements(study_id: int):
         if rows and confirm.content.data:
             count = add_imported_statements(study, rows, current_user)
             db.session.commit()
-            flash(f"{count} statements have been imported.", "success")
+            flash(ngettext("%(num)d statement has been imported.", "%(num)d statements have been imported.", count), "success")
             return redirect(url_for("facilitate.statements", study_id=study.id), code=303)
         confirm.content.data = content
     return render_template("facilitate/statements_import.html", study=study, rows=rows, errors=errors,
@@ -218,5 +219,5 @@ def import_statements(study_id: int):
 @bp.get("/<int:study_id>/statements.csv")
 @login_required
 def export_statements(study_id: int):
-    study, _ = get_study_or_404(study_id)
+    study, _role = get_study_or_404(study_id)
     return download(statements_csv(study), f"study-{study.id}-statements.csv")

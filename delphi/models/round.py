@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from delphi.models.base import Base, DomainError, utcnow, enum_type
-from delphi.protocol import RichEnum
+from delphi.protocol import N_, RichEnum
 
 if TYPE_CHECKING:
     from delphi.models.statement import Statement
@@ -32,7 +32,8 @@ class Classification(RichEnum):
     consensus_out = "out"
     none = "none"
 
-    __titles__ = {"consensus_in": "consensus in", "consensus_out": "consensus out", "none": "no consensus"}
+    __titles__ = {"consensus_in": N_("consensus in"), "consensus_out": N_("consensus out"),
+                  "none": N_("no consensus")}
 
 
 class Round(Base):

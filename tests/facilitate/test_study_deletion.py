@@ -57,7 +57,7 @@ def two_studies(app, client, owner):
 def test_a_title_that_does_not_match_is_refused_with_the_input_kept(app, client, two_studies):
     _, deleted, _ = two_studies
     page = client.get(f"/studies/{deleted}/delete").get_data(as_text=True)
-    assert f"Delete “Recovery study {deleted}”?" in page and "Type the study&#39;s title" in page
+    assert f"Delete “Recovery study {deleted}”?" in page and "Type the study's title" in page
     assert "its 20 panellists" not in page and "its 21 panellists" in page  # 20 of the build and one with an address
     for typed in ("Recovery study", "", f"Recovery study {deleted}x"):
         response = client.post(f"/studies/{deleted}/delete", data={"title": typed})
