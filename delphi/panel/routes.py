@@ -237,10 +237,13 @@ def choose_group():
     return render_template("panel/group.html", form=form), 422 if form.errors else 200
 
 
-@bp.post("/panel/group/confirm")
+@bp.route("/panel/group/confirm", methods=["GET", "POST"])
 @panellist_required
 def confirm_group():
-    """"Yes" keeps the group shown; "No, go back" shows the groups again with that one still chosen."""
+    """"Yes" keeps the group shown; "No, go back" shows the groups again with that one still chosen. (Asked for
+    by GET, as the language switch on that page does, it is the groups page.)"""
+    if request.method == "GET":
+        return redirect(url_for("panel.choose_group"))
     if g.panellist.group is not None or not g.panellist.consent_is_current or not g.study.allow_group_choice:
         return redirect(url_for("panel.home"), code=303)
     form = ConfirmGroupForm()
