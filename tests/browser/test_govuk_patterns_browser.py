@@ -9,7 +9,12 @@ import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import Panellist, Rating, Study
-from tests.browser.conftest import axe_violations, screenshot, scrolls_sideways, wait_until
+from tests.browser.conftest import (
+    axe_violations,
+    screenshot,
+    scrolls_sideways,
+    wait_until,
+)
 from tests.browser.test_panellist_browser import consent_with_mouse, study  # noqa: F401 (the fixture)
 
 
@@ -141,7 +146,7 @@ def test_without_javascript_the_language_switch_saves_the_page_first(app, live_s
         page.get_by_role("button", name="Norsk (bokmål)").click()
     assert page.url.endswith("/panel/rate/1")
     assert page.locator("html").get_attribute("lang") == "nb"
-    assert list(v for v, _ in ratings_of_group(app, study["id"], "peer").values()) == [6]
+    assert [v for v, _ in ratings_of_group(app, study["id"], "peer").values()] == [6]
     # The answer is on the page in the new language too.
     assert page.locator("fieldset.statement").nth(1).locator("input:checked").get_attribute("value") == "6"
 
@@ -153,7 +158,7 @@ def test_without_javascript_the_page_list_saves_the_page_first(app, live_server,
     with page.expect_navigation():
         page.get_by_role("button", name="Review and send").click()
     assert page.url.endswith("/panel/review")
-    assert list(v for v, _ in ratings_of_group(app, study["id"], "family").values()) == [9]
+    assert [v for v, _ in ratings_of_group(app, study["id"], "family").values()] == [9]
 
 
 @pytest.mark.parametrize("lang", ["en", "nb"])

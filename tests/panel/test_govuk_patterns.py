@@ -7,12 +7,20 @@ links, the language switch, the page list) saves them first without JavaScript; 
 headings on a page read the same; pages that are not open say what is true.
 """
 from html.parser import HTMLParser
+from itertools import pairwise
 
 import pytest
 import sqlalchemy as sa
 
 from delphi.extensions import db
-from delphi.models import ConsentRecord, Panellist, Round, Study, StudyStatus, Suggestion
+from delphi.models import (
+    ConsentRecord,
+    Panellist,
+    Round,
+    Study,
+    StudyStatus,
+    Suggestion,
+)
 from delphi.services.answers import MAX_COMMENT
 from delphi.services.rounds import close_round, open_next_round
 from tests.panel.test_feedback import close_with_figures, enter, three_group_protocol
@@ -23,7 +31,7 @@ class Page(HTMLParser):
     """What the checks need from a page: its title, every element by id, the aria-describedby and aria-invalid
     attributes, the error summary (its attributes and links), the headings, and the buttons that belong to a form."""
 
-    CONTROLS = {"input", "textarea", "select"}
+    CONTROLS = frozenset({"input", "textarea", "select"})
 
     def __init__(self, html: str):
         super().__init__()
@@ -104,7 +112,7 @@ def open_question_round(app, make_study, open_round):
 def ready(make_study, open_round, consented, statement_ids):
     study_id = make_study()
     round_id = open_round(study_id)
-    panellist_id, token = consented(study_id)
+    panellist_id, _token = consented(study_id)
     return {"study": study_id, "round": round_id, "panellist": panellist_id, "ids": statement_ids(study_id)}
 
 
@@ -193,7 +201,7 @@ def test_a_page_without_errors_has_no_error_title(client, ready):
 def test_declining_consent_is_confirmed_and_can_be_taken_back(app, client, make_study, make_panellist, open_round):
     study_id = make_study()
     open_round(study_id)
-    panellist_id, token = make_panellist(study_id)
+    _panellist_id, token = make_panellist(study_id)
     client.get(f"/p/{token}")
     shown = client.post("/panel/consent", data={"decline": "1"})
     html = shown.get_data(as_text=True)
@@ -355,7 +363,7 @@ def test_a_page_that_cannot_be_saved_is_not_left(client, ready, ratings_of):
 
 def test_rating_page_headings_are_unique_and_in_order(app, client, make_study):
     study_id = make_study(three_group_protocol())
-    members, sid = close_with_figures(app, study_id, {"service_user": [8, 8, 9, 7, 6, 9], "staff": [5, 6, 7, 7, 8],
+    members, _sid = close_with_figures(app, study_id, {"service_user": [8, 8, 9, 7, 6, 9], "staff": [5, 6, 7, 7, 8],
                                                       "family": [9, 9, 8, 7, 9]})
     enter(app, client, members["service_user"][0])
     page = Page(client.get("/panel/rate/1").get_data(as_text=True))
@@ -365,7 +373,7 @@ def test_rating_page_headings_are_unique_and_in_order(app, client, make_study):
     assert ("h2", "A relapse is not a failure.") in page.headings
     assert ("h3", "Last time (round 1) – statement 1") in page.headings
     levels = [int(tag[1]) for tag, _ in page.headings]
-    assert levels[0] == 1 and all(b - a <= 1 for a, b in zip(levels, levels[1:])), page.headings
+    assert levels[0] == 1 and all(b - a <= 1 for a, b in pairwise(levels)), page.headings
 
 
 # Pages that are not open say what is true.
