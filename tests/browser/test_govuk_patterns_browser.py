@@ -79,7 +79,8 @@ def test_error_summary_without_javascript_has_focus_and_its_links_land_on_the_fi
     page.goto(f"{live_server.url}/p/{study['tokens']['peer']}")
     with page.expect_navigation():
         page.get_by_role("button", name="I agree to take part").click()
-    assert active_id(page) == "error-summary"  # autofocus, no script
+    # autofocus, no script (the browser applies it a frame after the page loads)
+    wait_until(page, "document.activeElement && document.activeElement.id === 'error-summary'")
     page.get_by_role("link", name="To take part, please tick every box").click()
     assert page.url.endswith("#consent-0")
     assert page.evaluate("(() => { const r = document.getElementById('consent-0').getBoundingClientRect();"
