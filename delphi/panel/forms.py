@@ -108,6 +108,21 @@ class GroupForm(FlaskForm):
     submit = SubmitField(_l("Continue"))
 
 
+class ConfirmDeclineForm(FlaskForm):
+    """Saying no to taking part is final, so it is asked once more on a page of its own."""
+
+    yes = SubmitField(_l("Yes, continue"))
+    back = SubmitField(_l("No, go back"))
+
+
+class ConfirmGroupForm(FlaskForm):
+    """The group can be chosen only once, so the choice is shown back before it is kept."""
+
+    group = HiddenField()
+    yes = SubmitField(_l("Yes, continue"))
+    back = SubmitField(_l("No, go back"))
+
+
 class SubmitRoundForm(FlaskForm):
     submit = SubmitField(_l("Send my answers"))
 

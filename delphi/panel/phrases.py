@@ -25,6 +25,7 @@ from delphi.services.feedback import Figures
 
 class FeedbackPhrases(NamedTuple):
     last_time: str
+    statement_number: str
     you_unable: str
     you_answered: str
     you_skipped: str
@@ -55,6 +56,7 @@ def feedback_phrases() -> FeedbackPhrases:
     t = get_translations()
     return FeedbackPhrases(
         last_time=t.gettext("Last time (round %(number)s)"),
+        statement_number=t.gettext("statement %(number)s"),
         you_unable=t.gettext("Your answer last time: unable to rate"),
         you_answered=t.gettext("Your answer last time: %(value)s"),
         you_skipped=t.gettext("You did not answer this statement last time."),

@@ -18,13 +18,24 @@ from delphi.extensions import csrf, db, limiter
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from delphi.models import ConsentDecision, ConsentRecord, Panellist, RoundKind, Study, StudyStatus, Suggestion
+from delphi.models import (
+    ConsentDecision,
+    ConsentRecord,
+    Panellist,
+    RoundKind,
+    RoundStatus,
+    Study,
+    StudyStatus,
+    Suggestion,
+)
 from delphi.panel import bp
 from delphi.panel import kept as kept_answers
 from delphi.panel.phrases import feedback_phrases
 from delphi.security import keep_session_cookie
 from delphi.panel.forms import (
     UNABLE,
+    ConfirmDeclineForm,
+    ConfirmGroupForm,
     ConfirmPendingForm,
     ConsentForm,
     GroupForm,
@@ -179,10 +190,8 @@ def consent():
     form.statements.choices = [SelectChoice(str(i), text) for i, text in enumerate(items)]
     if form.validate_on_submit():
         if form.decline.data:
-            g.panellist.consents.append(ConsentRecord(decision=ConsentDecision.refused,
-                                                      consent_version=g.study.consent_version, statements=[]))
-            db.session.commit()
-            return redirect(url_for("panel.home"), code=303)
+            # Final for this study, so asked once more on a page of its own (panel.decline_consent keeps it).
+            return render_template("panel/consent_decline.html", form=ConfirmDeclineForm())
         ticked = set(form.statements.data or [])
         if {str(i) for i in range(len(items))} <= ticked:
             g.panellist.consents.append(ConsentRecord(decision=ConsentDecision.given,
@@ -194,6 +203,21 @@ def consent():
     changes = consent_changes(earlier.statements, items) if earlier is not None else None
     return render_template("panel/consent.html", form=form, items=items, earlier=earlier, changes=changes), \
         422 if form.errors else 200
+
+
+@bp.post("/panel/consent/decline")
+@panellist_required
+def decline_consent():
+    """"Yes" keeps the panellist's no; "No, go back" returns to the consent page with nothing kept."""
+    if g.panellist.consent_is_current:
+        return redirect(url_for("panel.home"), code=303)
+    form = ConfirmDeclineForm()
+    if form.validate_on_submit() and form.yes.data:
+        g.panellist.consents.append(ConsentRecord(decision=ConsentDecision.refused,
+                                                  consent_version=g.study.consent_version, statements=[]))
+        db.session.commit()
+        return redirect(url_for("panel.home"), code=303)
+    return redirect(url_for("panel.consent"), code=303)
 
 
 @bp.route("/panel/group", methods=["GET", "POST"])
@@ -208,11 +232,59 @@ def choose_group():
     if form.validate_on_submit():
         chosen = next((grp for grp in g.study.groups if str(grp.id) == form.group.data), None)
         if chosen is not None:
-            g.panellist.group = chosen
-            db.session.commit()
-            return redirect(url_for("panel.home"), code=303)
+            # Chosen once and for all, so shown back first; panel.confirm_group keeps it.
+            return render_template("panel/group_confirm.html", chosen=chosen,
+                                   form=ConfirmGroupForm(formdata=None, group=str(chosen.id)))
         form.group.errors.append(_("Choose the group that describes you best."))
     return render_template("panel/group.html", form=form), 422 if form.errors else 200
+
+
+@bp.route("/panel/group/confirm", methods=["GET", "POST"])
+@panellist_required
+def confirm_group():
+    """"Yes" keeps the group shown; "No, go back" shows the groups again with that one still chosen. (Asked for
+    by GET, as the language switch on that page does, it is the groups page.)"""
+    if request.method == "GET":
+        return redirect(url_for("panel.choose_group"))
+    if g.panellist.group is not None or not g.panellist.consent_is_current or not g.study.allow_group_choice:
+        return redirect(url_for("panel.home"), code=303)
+    form = ConfirmGroupForm()
+    chosen = next((grp for grp in g.study.groups if str(grp.id) == form.group.data), None)
+    if not form.validate_on_submit() or chosen is None:
+        return redirect(url_for("panel.choose_group"), code=303)
+    if not form.yes.data:
+        again = GroupForm(formdata=None, group=str(chosen.id))
+        again.group.choices = [SelectChoice(str(grp.id), grp.description or grp.name) for grp in g.study.groups]
+        return render_template("panel/group.html", form=again)
+    g.panellist.group = chosen
+    db.session.commit()
+    return redirect(url_for("panel.home"), code=303)
+
+
+# Where the controls that leave an answers page go once it is saved (``go``; see panel/_layout.html).
+LEAVING_TO = {"home": "panel.home", "suggest": "panel.suggest", "withdraw": "panel.withdraw", "review": "panel.review"}
+
+
+def _leaving(here: str) -> str | None:
+    """Where a control that leaves an answers page goes, now that the page is saved: a place named by ``go`` (a page
+    of the round is "page-<n>"), or ``here`` again in the language ``lang`` asks for; None when the page's own
+    buttons decide."""
+    lang = request.form.get("lang", "")
+    if lang in current_app.config["LANGUAGES"]:
+        session["lang"] = lang
+        return here
+    go = request.form.get("go", "")
+    if go in LEAVING_TO:
+        return url_for(LEAVING_TO[go])
+    number = go.removeprefix("page-")
+    if go.startswith("page-") and number.isdigit():
+        return url_for("panel.rate", page=int(number))
+    return None
+
+
+def _returning() -> dict:
+    """The marker a "Change" link on the review page adds, for the page's URLs: its save goes back to the review."""
+    return {"return": "review"} if request.args.get("return") == "review" else {}
 
 
 def _answers_from_form(form, saved: dict) -> dict[int, Answer]:
@@ -257,7 +329,7 @@ def rate(page: int):
 def _rate(page: int):
     round_ = open_round_or_none()
     if round_ is None or round_.kind is not RoundKind.rating:
-        return render_template("panel/round_closed.html"), 409 if request.method == "POST" else 200
+        return _not_open()
     pages = answer_service.round_pages(round_)
     if not 1 <= page <= len(pages):
         abort(404)
@@ -280,14 +352,16 @@ def _rate(page: int):
                 db.session.rollback()
                 return render_template("panel/round_closed.html"), 409
             db.session.commit()
-            return redirect(_after_save(form, page, len(pages)), code=303)
+            here = url_for("panel.rate", page=page, **_returning())
+            return redirect(_leaving(here) or _after_save(form, page, len(pages)), code=303)
         expired = bool(form.csrf_token.errors) if hasattr(form, "csrf_token") else False
         feedback = feedback_for(g.panellist, round_, statement_ids)
     answered = sum(1 for r in saved.values() if r.is_answered)
     return render_template("panel/rate.html", form=form, round=round_, page=current, pages=pages, feedback=feedback,
                            phrases=feedback_phrases() if feedback else {},
                            corrections=corrections_for(g.panellist, round_, statement_ids) if saved else {},
-                           answered=answered, total=answer_service.statement_count(pages), expired=expired), \
+                           answered=answered, total=answer_service.statement_count(pages), expired=expired,
+                           returning=_returning()), \
         422 if request.method == "POST" else 200
 
 
@@ -300,10 +374,12 @@ def _reasons_asked(round_, statement_ids: list[int], feedback=None) -> set[int]:
 
 
 def _after_save(form, page: int, pages: int) -> str:
-    if form.previous.data and page > 1:
-        return url_for("panel.rate", page=page - 1)
     if form.leave.data:
         return url_for("panel.saved")
+    if _returning():
+        return url_for("panel.review")
+    if form.previous.data and page > 1:
+        return url_for("panel.rate", page=page - 1)
     if page < pages:
         return url_for("panel.rate", page=page + 1)
     return url_for("panel.review")
@@ -396,7 +472,7 @@ def autosave():
 def review():
     round_ = open_round_or_none()
     if round_ is None:
-        return render_template("panel/round_closed.html"), 409 if request.method == "POST" else 200
+        return _not_open()
     form = SubmitRoundForm()
     if form.validate_on_submit():
         try:
@@ -443,11 +519,23 @@ def questions():
     return _questions()
 
 
+def _not_open():
+    """A rating or open-question page asked for when no round of its kind is open. Only a round that has closed says
+    so; before the first round, or while a round of the other kind is open, the start page says what there is to do.
+    Answers posted then were typed into a round that has since closed."""
+    current = g.study.current_round
+    if request.method == "POST" and current is not None:
+        return render_template("panel/round_closed.html"), 409
+    if current is not None and current.status is RoundStatus.closed and g.study.status is not StudyStatus.closed:
+        return render_template("panel/round_closed.html")
+    return redirect(url_for("panel.home"), code=303)
+
+
 @ready_to_answer
 def _questions():
     round_ = open_round_or_none()
     if round_ is None or round_.kind is not RoundKind.open:
-        return render_template("panel/round_closed.html"), 409 if request.method == "POST" else 200
+        return _not_open()
     items = [q for q in g.study.open_questions if q.round_id == round_.id]
     saved_open = answer_service.open_answers_for(g.panellist, round_)
     form = open_answers_form(items)
@@ -458,11 +546,14 @@ def _questions():
             db.session.rollback()
             return render_template("panel/round_closed.html"), 409
         db.session.commit()
-        return redirect(url_for("panel.review" if form.review.data else "panel.questions"), code=303)
+        here = url_for("panel.questions", **_returning())
+        return redirect(_leaving(here) or url_for("panel.review" if form.review.data or _returning() else
+                                                  "panel.questions"), code=303)
     if request.method == "GET":
         form = open_answers_form(items, data={f"q{qid}": a.text for qid, a in saved_open.items()})
     expired = request.method == "POST" and bool(getattr(form, "csrf_token", None) and form.csrf_token.errors)
-    return render_template("panel/questions.html", form=form, questions=items, round=round_, expired=expired), \
+    return render_template("panel/questions.html", form=form, questions=items, round=round_, expired=expired,
+                           returning=_returning()), \
         422 if request.method == "POST" else 200
 
 
@@ -471,7 +562,8 @@ def _questions():
 def suggest():
     round_ = open_round_or_none()
     if round_ is None or not g.study.allow_suggestions:
-        return render_template("panel/round_closed.html"), 409 if request.method == "POST" else 200
+        # Not "the round has closed" whatever the reason: say why suggestions cannot be made now.
+        return render_template("panel/suggest_closed.html", study=g.study), 409 if request.method == "POST" else 200
     form = SuggestionForm()
     if form.validate_on_submit():
         db.session.add(Suggestion(study_id=g.study.id, round_id=round_.id, panellist_id=g.panellist.id,

@@ -36,7 +36,7 @@ def test_radios_are_named_with_their_meaning(app, live_server, make_study, new_p
     if lang != "en":
         page.goto(f"{live_server.url}/panel/rate/1")
         with page.expect_navigation():
-            page.locator("form.language-switch button[value='nb']").click()
+            page.locator(".language-switch button[value='nb']").click()  # on a rating page, a button of its form
     page.goto(f"{live_server.url}/panel/rate/1")
     assert page.locator("html").get_attribute("lang") == lang
 

@@ -117,6 +117,11 @@ def test_refusing_consent_stores_only_the_refusal(app, client, make_study, make_
     panellist_id, token = make_panellist(study_id)
     client.get(f"/p/{token}")
     response = client.post("/panel/consent", data={"decline": "1"})
+    # Asked once more on a page of its own; nothing is kept until they say yes.
+    assert response.status_code == 200 and "You chose not to take part. Is that right?" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(sa.select(ConsentRecord)).all() == []
+    response = client.post("/panel/consent/decline", data={"yes": "1"})
     assert response.status_code == 303
     page = client.get("/panel/").get_data(as_text=True)
     assert "You have chosen not to take part" in page
@@ -139,7 +144,11 @@ def test_group_chosen_once_when_the_study_allows_it(app, client, make_study, mak
     with app.app_context():
         staff_group = db.session.get(Panellist, panellist_id).study.group_by_key("staff")
         staff_group_id = staff_group.id
-    assert client.post("/panel/group", data={"group": str(staff_group_id)}).status_code == 303
+    # The choice is shown back ("You chose: ... Is that right?") and kept only on "Yes, continue".
+    shown = client.post("/panel/group", data={"group": str(staff_group_id)})
+    assert shown.status_code == 200 and "Is that right?" in shown.get_data(as_text=True)
+    assert client.get("/panel/").headers["Location"] == "/panel/group"
+    assert client.post("/panel/group/confirm", data={"group": str(staff_group_id), "yes": "1"}).status_code == 303
     # Once chosen, the page sends them on.
     assert client.get("/panel/group").headers["Location"] == "/panel/"
     with app.app_context():

@@ -187,6 +187,8 @@ def test_posts_without_csrf_token_change_nothing(csrf_on, make_study, make_panel
     posts = {
         "/panel/consent": {"agree": "1"},
         "/panel/group": {"group": "1"},
+        "/panel/consent/decline": {"yes": "1"},
+        "/panel/group/confirm": {"group": "1", "yes": "1"},
         "/panel/rate/1": {f"s{sid}": "9", "next": "1"},
         "/panel/autosave": {"field": f"s{sid}", "value": "9"},
         "/panel/review": {"submit": "1"},
