@@ -2,6 +2,7 @@
 a page that shows the old and the new wording; kept in the item history (kind ``correction``, the old text, the
 reason, who and when) and the audit log; panellists who had answered the statement see the correction beside it on
 their next visit, until they save that statement again."""
+import re
 import sqlalchemy as sa
 
 from delphi.extensions import db
@@ -96,7 +97,8 @@ def test_panellists_who_answered_see_the_correction_until_they_save_it_again(app
 
     page = panel.get("/panel/rate/1").get_data(as_text=True)
     assert "This statement was corrected on" in page and f"<del>{TYPO}</del> → <ins>{FIXED}</ins>" in page
-    assert f'<legend class="statement-text">{FIXED}</legend>' in page  # the cached page has the new wording
+    # The cached page has the new wording as the statement's heading.
+    assert re.search(rf'<h2 class="statement-heading" id="[^"]+">{re.escape(FIXED)}</h2>', page)
 
     newcomer = app.test_client()
     newcomer.get(f"/p/{other_token}")
