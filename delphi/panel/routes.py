@@ -18,7 +18,9 @@ from delphi.extensions import csrf, db, limiter
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from delphi.models import ConsentDecision, ConsentRecord, Panellist, RoundKind, Study, StudyStatus, Suggestion
+from delphi.models import (
+    ConsentDecision, ConsentRecord, DeletionScope, Panellist, RoundKind, Study, StudyStatus, Suggestion,
+)
 from delphi.panel import bp
 from delphi.panel import kept as kept_answers
 from delphi.panel.phrases import feedback_phrases
@@ -27,6 +29,7 @@ from delphi.panel.forms import (
     UNABLE,
     ConfirmPendingForm,
     ConsentForm,
+    DeletionRequestForm,
     GroupForm,
     SubmitRoundForm,
     SuggestionForm,
@@ -38,6 +41,7 @@ from delphi.services import answers as answer_service
 from delphi.services.answers import Answer, NotAnAnswer, Refusal, RoundClosed, SaveRefused, Standing
 from delphi.services.consent import consent_changes, consent_items
 from delphi.services.feedback import answered_before, feedback_for
+from delphi.services.deletion_requests import asked_to_delete_answers, request_deletion
 from delphi.services.panel import find_by_token, withdraw_panellist
 from delphi.services.round_timing import closing_sentence
 from delphi.services.study_results import study_outcomes
@@ -500,11 +504,25 @@ def results():
 def withdraw():
     form = WithdrawForm()
     if form.validate_on_submit():
-        withdraw_panellist(g.panellist)
+        # Someone who asked for their answers to be deleted and then leaves by their link gets what they asked for.
+        withdraw_panellist(g.panellist, erase_answers=asked_to_delete_answers(g.panellist))
         db.session.commit()
         session.clear()
         return redirect(url_for("panel.withdrawn"), code=303)
-    return render_template("panel/withdraw.html", form=form), 422 if form.errors else 200
+    return render_template("panel/withdraw.html", form=form, delete_form=DeletionRequestForm(formdata=None)), \
+        422 if form.errors else 200
+
+
+@bp.post("/panel/delete-request")
+@panellist_required
+def delete_request():
+    """Ask the study team to delete one's contact details, or answers and contact details (a contacts-side task)."""
+    delete_form = DeletionRequestForm()
+    if delete_form.validate_on_submit():
+        request_deletion(g.panellist, DeletionScope(delete_form.scope.data))
+        db.session.commit()
+        return redirect(url_for("panel.withdraw", asked=1), code=303)
+    return render_template("panel/withdraw.html", form=WithdrawForm(formdata=None), delete_form=delete_form), 422
 
 
 @bp.get("/panel/withdrawn")
