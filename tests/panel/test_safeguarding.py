@@ -229,6 +229,7 @@ def test_the_accessibility_statement_is_in_every_footer(client, make_study, make
     for url in ("/", "/staff/login"):
         assert f'<a href="/accessibility">{link}</a>' in client.get(url).get_data(as_text=True), url
     client.get(f"/p/{token}")
+    client.post("/language", data={"lang": lang, "next": "/panel/consent"})
     assert f'<a href="/accessibility">{link}</a>' in client.get("/panel/consent").get_data(as_text=True)
     page = client.get("/accessibility").get_data(as_text=True)
     assert heading in page and "HTML_CodeSniffer" in page and "30" in page
