@@ -507,17 +507,20 @@ def withdraw():
         # Someone who asked for their answers to be deleted and then leaves by their link gets what they asked for.
         withdraw_panellist(g.panellist, erase_answers=asked_to_delete_answers(g.panellist))
         db.session.commit()
+        language = session.get("lang")
         session.clear()
+        if language:  # the goodbye page in the language the panellist was reading, not the browser's
+            session["lang"] = language
         return redirect(url_for("panel.withdrawn"), code=303)
-    return render_template("panel/withdraw.html", form=form, delete_form=DeletionRequestForm(formdata=None)), \
-        422 if form.errors else 200
+    delete_form = DeletionRequestForm(formdata=None, prefix="delete")
+    return render_template("panel/withdraw.html", form=form, delete_form=delete_form), 422 if form.errors else 200
 
 
 @bp.post("/panel/delete-request")
 @panellist_required
 def delete_request():
     """Ask the study team to delete one's contact details, or answers and contact details (a contacts-side task)."""
-    delete_form = DeletionRequestForm()
+    delete_form = DeletionRequestForm(prefix="delete")
     if delete_form.validate_on_submit():
         request_deletion(g.panellist, DeletionScope(delete_form.scope.data))
         db.session.commit()

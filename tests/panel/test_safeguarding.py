@@ -131,14 +131,14 @@ def test_a_deletion_request_reaches_the_contacts_side_as_a_task(app, client, mak
     panellist_client.get(f"/p/{token}")
     page = panellist_client.get("/panel/withdraw").get_data(as_text=True)
     assert "Ask for your information to be deleted" in page and 'action="/panel/delete-request"' in page
-    refused = panellist_client.post("/panel/delete-request", data={"submit": "1"})
+    refused = panellist_client.post("/panel/delete-request", data={"delete-submit": "1"})
     assert refused.status_code == 422 and "Choose what you want deleted." in refused.get_data(as_text=True)
-    response = panellist_client.post("/panel/delete-request", data={"scope": "contact", "submit": "1"})
+    response = panellist_client.post("/panel/delete-request", data={"delete-scope": "contact", "delete-submit": "1"})
     assert response.status_code == 303 and response.headers["Location"] == "/panel/withdraw?asked=1"
     page = panellist_client.get("/panel/withdraw").get_data(as_text=True)
     assert "for your contact details to be deleted" in page and "The study team has your request" in page
     # Asked again for more, the one request widens.
-    panellist_client.post("/panel/delete-request", data={"scope": "answers", "submit": "1"})
+    panellist_client.post("/panel/delete-request", data={"delete-scope": "answers", "delete-submit": "1"})
 
     with app.app_context():
         request = db.session.scalar(sa.select(DeletionRequest))
@@ -171,7 +171,7 @@ def test_erasing_contact_details_settles_a_request_for_them(app, client, make_us
     contact = _contact_id(app, panellist_id)
     panellist_client = app.test_client()
     panellist_client.get(f"/p/{token}")
-    panellist_client.post("/panel/delete-request", data={"scope": "contact", "submit": "1"})
+    panellist_client.post("/panel/delete-request", data={"delete-scope": "contact", "delete-submit": "1"})
     client.post("/staff/login", data={"email": "owner@example.org", "password": "correct horse battery"})
     panel = client.get(f"/studies/{study_id}/panel").get_data(as_text=True)
     assert f'href="/studies/{study_id}/panel/contacts/{contact}/erase"' in panel
@@ -190,7 +190,7 @@ def test_leaving_after_asking_for_answers_to_be_deleted_deletes_them(app, client
         from delphi.models import Study
         ids = {s.code: s.id for s in db.session.get(Study, study_id).statements}
     client.post("/panel/rate/1", data={f"s{ids['A-01']}": "7", "next": "1"})
-    client.post("/panel/delete-request", data={"scope": "answers", "submit": "1"})
+    client.post("/panel/delete-request", data={"delete-scope": "answers", "delete-submit": "1"})
     assert client.post("/panel/withdraw", data={"confirm": "y", "submit": "1"}).status_code == 303
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count(Rating.id)).where(Rating.panellist_id == panellist_id)) == 0
@@ -233,3 +233,12 @@ def test_the_accessibility_statement_is_in_every_footer(client, make_study, make
     assert f'<a href="/accessibility">{link}</a>' in client.get("/panel/consent").get_data(as_text=True)
     page = client.get("/accessibility").get_data(as_text=True)
     assert heading in page and "HTML_CodeSniffer" in page and "30" in page
+
+
+def test_the_page_after_leaving_stays_in_the_panellists_language(client, make_study, consented, open_round):
+    study_id = make_study(language="nb")
+    open_round(study_id)
+    consented(study_id)
+    response = client.post("/panel/withdraw", data={"confirm": "y", "submit": "1"}, follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert '<html lang="nb">' in page and "Du har gått ut av studien" in page
