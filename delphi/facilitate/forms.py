@@ -97,8 +97,9 @@ class TextsForm(FlaskForm):
     withdrawal = RadioField("When a panellist leaves the study", choices=options(WithdrawalPolicy.choices()),
                             validators=[DataRequired("Choose what happens to a leaving panellist's answers.")])
     # Safeguarding: the help panel on every panellist page, and the start page's time estimate ([support], minutes).
-    minutes = WholeNumberField("Minutes a round takes (0: estimated from the number of statements)",
-                               validators=_whole("the minutes a round takes", 0, MAX_MINUTES))
+    # Optional: a form posted without it (a script, an older page) keeps the study's value; empty means estimated.
+    minutes = WholeNumberField("Minutes a round takes", validators=[
+        Optional(), NumberRange(0, MAX_MINUTES, f"The minutes a round takes must be between 0 and {MAX_MINUTES}.")])
     contact_name = StringField("Contact person's name", validators=[Length(max=200)])
     contact_email = StringField("Contact person's e-mail address", validators=[Length(max=254)])
     contact_phone = StringField("Contact person's phone number", validators=[Length(max=40)])
@@ -127,7 +128,7 @@ class TextsForm(FlaskForm):
         return {"title": self.title.data, "language": self.language.data, "information": self.information.data or "",
                 "consent": self.consent.data or "", "min_group_feedback": self.min_group_feedback.data,
                 "allow_suggestions": self.allow_suggestions.data, "allow_group_choice": self.allow_group_choice.data,
-                "withdrawal": self.withdrawal.data, "minutes": self.minutes.data,
+                "withdrawal": self.withdrawal.data, "minutes": self.minutes.data or 0,
                 "support": {"contact_name": (self.contact_name.data or "").strip(),
                             "contact_email": (self.contact_email.data or "").strip(),
                             "contact_phone": (self.contact_phone.data or "").strip(),

@@ -524,7 +524,7 @@ def delete_request():
     if delete_form.validate_on_submit():
         request_deletion(g.panellist, DeletionScope(delete_form.scope.data))
         db.session.commit()
-        return redirect(url_for("panel.withdraw", asked=1), code=303)
+        return redirect(url_for("panel.withdraw"), code=303)
     return render_template("panel/withdraw.html", form=WithdrawForm(formdata=None), delete_form=delete_form), 422
 
 

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import (
-    AuditEvent, Contact, DeletionRequest, DeletionScope, Panellist, Rating, StudyRole, WithdrawalPolicy,
+    AuditEvent, Contact, DeletionRequest, DeletionScope, Panellist, Rating, Study, StudyRole, WithdrawalPolicy,
 )
 from delphi.protocol import ProtocolError, SupportService, load_protocol, protocol_to_toml
 from tests.conftest import MINIMAL_PROTOCOL
@@ -105,8 +105,6 @@ def test_the_start_page_says_how_long_it_takes_and_what_pausing_means(client, ma
 
 
 def test_the_estimate_grows_with_the_statements(app, make_study):
-    from delphi.models import Study
-
     study_id = make_study()
     with app.app_context():
         study = db.session.get(Study, study_id)
@@ -134,7 +132,7 @@ def test_a_deletion_request_reaches_the_contacts_side_as_a_task(app, client, mak
     refused = panellist_client.post("/panel/delete-request", data={"delete-submit": "1"})
     assert refused.status_code == 422 and "Choose what you want deleted." in refused.get_data(as_text=True)
     response = panellist_client.post("/panel/delete-request", data={"delete-scope": "contact", "delete-submit": "1"})
-    assert response.status_code == 303 and response.headers["Location"] == "/panel/withdraw?asked=1"
+    assert response.status_code == 303 and response.headers["Location"] == "/panel/withdraw"
     page = panellist_client.get("/panel/withdraw").get_data(as_text=True)
     assert "for your contact details to be deleted" in page and "The study team has your request" in page
     # Asked again for more, the one request widens.
@@ -187,7 +185,6 @@ def test_leaving_after_asking_for_answers_to_be_deleted_deletes_them(app, client
     open_round(study_id)
     panellist_id, _ = consented(study_id)
     with app.app_context():
-        from delphi.models import Study
         ids = {s.code: s.id for s in db.session.get(Study, study_id).statements}
     client.post("/panel/rate/1", data={f"s{ids['A-01']}": "7", "next": "1"})
     client.post("/panel/delete-request", data={"delete-scope": "answers", "delete-submit": "1"})
@@ -207,13 +204,22 @@ def test_the_texts_page_sets_the_support_keys(app, client, make_user, make_study
     assert client.post(f"/studies/{study_id}/settings", data=form).status_code == 303
     with app.app_context():
         from delphi.services.studies import study_protocol
-        from delphi.models import Study
         protocol = study_protocol(db.session.get(Study, study_id))
     assert protocol.minutes == 20 and protocol.support.contact_phone == "22 00 00 00"
     assert protocol.support.services == (SupportService("Helpline", "116 123", "", "always"),
                                          SupportService("Chat", "", "https://chat.example.org", ""))
     page = client.get(f"/studies/{study_id}/settings").get_data(as_text=True)
     assert "Helpline | 116 123 |  | always" in page
+    # Left empty, the time is estimated again; posted without the field (an older form), it stays as it was.
+    assert client.post(f"/studies/{study_id}/settings", data={**form, "minutes": ""}).status_code == 303
+    with app.app_context():
+        assert db.session.get(Study, study_id).minutes == 0
+    client.post(f"/studies/{study_id}/settings", data={**form, "minutes": "25"})
+    without = {key: value for key, value in form.items() if key != "minutes"}
+    assert client.post(f"/studies/{study_id}/settings", data=without).status_code == 303
+    with app.app_context():
+        assert db.session.get(Study, study_id).minutes == 25
+    assert client.post(f"/studies/{study_id}/settings", data={**form, "minutes": "601"}).status_code == 422
     bad = client.post(f"/studies/{study_id}/settings", data={**form, "services": "Chat | | javascript:alert(1)"})
     text = bad.get_data(as_text=True)
     assert bad.status_code == 422 and "must be a web address starting with https://" in text
