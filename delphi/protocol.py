@@ -127,6 +127,10 @@ MAX_OPEN_QUESTIONS = 50
 MAX_QUESTION = 1000  # characters of an open question
 MAX_LABEL = 200
 MAX_DEPTH = 4  # lists and tables inside each other (the top-level table not counted)
+MAX_SUPPORT_SERVICES = 10
+MAX_MINUTES = 600
+WEB_ADDRESS = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+PHONE = re.compile(r"^\+?[0-9][0-9 ()./-]{1,38}$")
 
 
 class ProtocolError(InputErrors):
@@ -175,6 +179,26 @@ class StatementSpec:
 
 
 @dataclass(frozen=True)
+class SupportService:
+    """Help a panellist can turn to, such as a crisis line: its name, and a phone number or web address or both."""
+
+    name: str
+    phone: str = ""
+    url: str = ""
+    hours: str = ""  # when it is open, as the study team writes it ("every day, 24 hours")
+
+
+@dataclass(frozen=True)
+class SupportSpec:
+    """Who panellists can ask about the study, and where they can find support (the help panel on every page)."""
+
+    contact_name: str = ""
+    contact_email: str = ""
+    contact_phone: str = ""
+    services: tuple[SupportService, ...] = ()
+
+
+@dataclass(frozen=True)
 class Protocol:
     title: str
     language: str = "en"
@@ -191,6 +215,9 @@ class Protocol:
     allow_group_choice: bool = False
     allow_suggestions: bool = True
     open_questions: tuple[str, ...] = ()
+    # How long a round takes, as panellists are told on the start page; 0: estimated from the number of statements.
+    minutes: int = 0
+    support: SupportSpec = field(default_factory=SupportSpec)
 
 
 def load_protocol(source: str | Path) -> Protocol:
@@ -266,6 +293,8 @@ def parse_protocol(raw: dict[str, Any]) -> Protocol:
     withdrawal = check.choice(raw, "withdrawal", WITHDRAWAL_POLICIES, Protocol.withdrawal)
     allow_group_choice = check.boolean(raw, "allow_group_choice", Protocol.allow_group_choice)
     allow_suggestions = check.boolean(raw, "allow_suggestions", Protocol.allow_suggestions)
+    minutes = check.integer(raw, "minutes", Protocol.minutes, low=0, high=MAX_MINUTES)
+    support = _parse_support(check.table(raw, "support"), problems)
 
     scale = _parse_scale(check.table(raw, "scale"), problems)
     consensus = _parse_consensus(check.table(raw, "consensus"), scale, problems)
@@ -279,7 +308,7 @@ def parse_protocol(raw: dict[str, Any]) -> Protocol:
         title=title, language=language, max_rounds=max_rounds, min_group_feedback=min_group_feedback, scale=scale,
         consensus=consensus, groups=groups, statements=statements, information=information, consent=consent,
         stopping=stopping, withdrawal=withdrawal, allow_group_choice=allow_group_choice,
-        allow_suggestions=allow_suggestions, open_questions=open_questions,
+        allow_suggestions=allow_suggestions, open_questions=open_questions, minutes=minutes, support=support,
     )
 
 
@@ -451,6 +480,50 @@ def _parse_consensus(raw: dict, scale: ScaleSpec, problems: list[Problem]) -> Co
     )
 
 
+def _parse_support(raw: dict, problems: list[Problem]) -> SupportSpec:
+    check = _Checker(problems)
+    for key in raw:
+        if key not in _keys(SupportSpec):
+            problems.append(at(f"support.{key}", f"unknown key (known: {', '.join(_keys(SupportSpec))})"))
+    name = check.text(raw, "contact_name", max_len=200, prefix="support.")
+    email = check.text(raw, "contact_email", max_len=254, prefix="support.")
+    if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
+        problems.append(at("support.contact_email", f"{email!r} is not an e-mail address"))
+    phone = _phone(check, raw, "contact_phone", "support.", problems)
+    services = []
+    raw_services = raw.get("services", [])
+    if not isinstance(raw_services, list) or not all(isinstance(s, dict) for s in raw_services):
+        problems.append(at("support.services", "must be a list of tables ([[support.services]])"))
+        raw_services = []
+    if len(raw_services) > MAX_SUPPORT_SERVICES:
+        problems.append(at("support.services", f"{len(raw_services)} services are listed; the limit is "
+                                               f"{MAX_SUPPORT_SERVICES}"))
+        raw_services = []
+    for i, entry in enumerate(raw_services, start=1):
+        prefix = f"support.services[{i}]."
+        for key in entry:
+            if key not in _keys(SupportService):
+                problems.append(at(prefix + key, f"unknown key (known: {', '.join(_keys(SupportService))})"))
+        service_name = check.text(entry, "name", required=True, max_len=200, prefix=prefix)
+        service_phone = _phone(check, entry, "phone", prefix, problems)
+        url = check.text(entry, "url", max_len=500, prefix=prefix)
+        # Only web addresses become links: a javascript: or data: address in a help panel would run in the page.
+        if url and not WEB_ADDRESS.match(url):
+            problems.append(at(prefix + "url", f"{url!r} must be a web address starting with https:// or http://"))
+        hours = check.text(entry, "hours", max_len=200, prefix=prefix)
+        if service_name and not service_phone and not url:
+            problems.append(at(prefix + "phone", "give a phone number or a web address (url), or both"))
+        services.append(SupportService(name=service_name, phone=service_phone, url=url, hours=hours))
+    return SupportSpec(contact_name=name, contact_email=email, contact_phone=phone, services=tuple(services))
+
+
+def _phone(check: _Checker, raw: dict, key: str, prefix: str, problems: list[Problem]) -> str:
+    phone = check.text(raw, key, max_len=40, prefix=prefix)
+    if phone and not PHONE.match(phone):
+        problems.append(at(prefix + key, f"{phone!r} is not a phone number (digits, spaces, + ( ) - . /)"))
+    return phone
+
+
 def _parse_groups(raw: Any, problems: list[Problem]) -> tuple[GroupSpec, ...]:
     if raw is None:
         problems.append(at("groups", "missing; list at least one stakeholder group as [[groups]] with key and name"))
@@ -542,6 +615,15 @@ def protocol_to_toml(protocol: Protocol) -> str:
         doc["consent"] = protocol.consent
     if protocol.open_questions:
         doc["open_questions"] = list(protocol.open_questions)
+    if protocol.minutes:
+        doc["minutes"] = protocol.minutes
+    support = {key: value for key, value in (("contact_name", protocol.support.contact_name),
+                                              ("contact_email", protocol.support.contact_email),
+                                              ("contact_phone", protocol.support.contact_phone)) if value}
+    if protocol.support.services:
+        support["services"] = [service_table(s) for s in protocol.support.services]
+    if support:
+        doc["support"] = support
     doc["scale"] = {
         "min": protocol.scale.min,
         "max": protocol.scale.max,
@@ -564,6 +646,13 @@ def protocol_to_toml(protocol: Protocol) -> str:
              **({"column": s.column} if s.column else {})} for s in protocol.statements
         ]
     return tomli_w.dumps(doc, multiline_strings=True)
+
+
+def service_table(service: SupportService) -> dict[str, str]:
+    """A support service as a protocol table (empty keys left out)."""
+    return {f.name: getattr(service, f.name) for f in fields(SupportService) if getattr(service, f.name)}
+
+
 STATEMENT_BANK = Path(__file__).resolve().parent / "bank" / "recovery_practice.toml"
 
 

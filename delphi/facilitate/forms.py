@@ -27,7 +27,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from analysis import parse_rule
 from delphi.errors import InputErrors
 from delphi.models import ConsensusScope, StoppingRule, StudyRole, WithdrawalPolicy
-from delphi.protocol import Protocol
+from delphi.protocol import MAX_MINUTES, Protocol
 from delphi.services.invitations import check_email
 from delphi.services.round_timing import one_line
 from delphi.services.study_setup import parse_lines
@@ -105,20 +105,63 @@ class TextsForm(FlaskForm):
         _l("Panellists choose their own stakeholder group when they first open their link"))
     withdrawal = RadioField(_l("When a panellist leaves the study"), choices=titles(WithdrawalPolicy),
                             validators=[DataRequired(_l("Choose what happens to a leaving panellist's answers."))])
+    # Safeguarding: the help panel on every panellist page, and the start page's time estimate ([support], minutes).
+    # Optional: a form posted without it (a script, an older page) keeps the study's value; empty means estimated.
+    minutes = WholeNumberField(_l("Minutes a round takes"), validators=[
+        Optional(),
+        NumberRange(0, MAX_MINUTES, _l("The minutes a round takes must be between 0 and %(most)s.", most=MAX_MINUTES))])
+    contact_name = StringField(_l("Contact person's name"), validators=[Length(max=200)])
+    contact_email = StringField(_l("Contact person's e-mail address"), validators=[Length(max=254)])
+    contact_phone = StringField(_l("Contact person's phone number"), validators=[Length(max=40)])
+    services = TextAreaField(_l("Support services"), validators=[Length(max=5000)])
 
     @classmethod
     def of(cls, protocol: Protocol) -> TextsForm:
+        support = protocol.support
         return cls(data=dict(title=protocol.title, language=protocol.language, information=protocol.information,
                              consent=protocol.consent, min_group_feedback=protocol.min_group_feedback,
                              allow_suggestions=protocol.allow_suggestions,
-                             allow_group_choice=protocol.allow_group_choice, withdrawal=protocol.withdrawal))
+                             allow_group_choice=protocol.allow_group_choice, withdrawal=protocol.withdrawal,
+                             minutes=protocol.minutes, contact_name=support.contact_name,
+                             contact_email=support.contact_email, contact_phone=support.contact_phone,
+                             services="\n".join(service_line(s) for s in support.services)))
+
+    def validate_services(self, field) -> None:
+        bad = [number for number, line in enumerate((field.data or "").splitlines(), start=1)
+               if line.strip() and line.count(SERVICE_SEPARATOR) > 3]
+        if bad:
+            raise ValidationError(_("Line %(number)s has more than four parts; write name | phone | web address | "
+                                    "opening hours, leaving a part empty when there is none.", number=bad[0]))
 
     def changes(self) -> dict:
         """The protocol keys this form sets (``update_settings``)."""
         return {"title": self.title.data, "language": self.language.data, "information": self.information.data or "",
                 "consent": self.consent.data or "", "min_group_feedback": self.min_group_feedback.data,
                 "allow_suggestions": self.allow_suggestions.data, "allow_group_choice": self.allow_group_choice.data,
-                "withdrawal": self.withdrawal.data}
+                "withdrawal": self.withdrawal.data, "minutes": self.minutes.data or 0,
+                "support": {"contact_name": (self.contact_name.data or "").strip(),
+                            "contact_email": (self.contact_email.data or "").strip(),
+                            "contact_phone": (self.contact_phone.data or "").strip(),
+                            "services": parse_services(self.services.data)}}
+
+
+SERVICE_SEPARATOR = "|"
+SERVICE_PARTS = ("name", "phone", "url", "hours")
+
+
+def service_line(service) -> str:
+    """A support service as one line of the texts page: name | phone | web address | opening hours."""
+    return f" {SERVICE_SEPARATOR} ".join(getattr(service, part) for part in SERVICE_PARTS).rstrip(" |")
+
+
+def parse_services(text: str | None) -> list[dict[str, str]]:
+    """The texts page's support services, one a line, as protocol tables (the protocol checks each part)."""
+    services = []
+    for line in (text or "").splitlines():
+        if line.strip():
+            parts = [part.strip() for part in line.split(SERVICE_SEPARATOR)]
+            services.append({key: value for key, value in zip(SERVICE_PARTS, parts) if value or key == "name"})
+    return services
 
 
 class ProtocolForm(FlaskForm):

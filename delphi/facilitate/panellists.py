@@ -17,6 +17,7 @@ from delphi.facilitate.forms import (
 )
 from delphi.facilitate.uploads import download, uploaded_text
 from delphi.models import MailKind, RoundKind
+from delphi.services.deletion_requests import asked_to_delete_answers, open_requests
 from delphi.services.invitations import (
     ContactRow, ContactsError, NewLink, add_panel, invitation_recipients, link_for, links_csv, non_completers_csv,
     parse_contacts_csv, reissue_link, reminder_recipients, revoke_link, withdraw_at_request,
@@ -47,7 +48,8 @@ def _panel_page(study, form=None, upload=None, status=200):
                            form=form, outbox=outbox_summary(study), latest_mail=latest_mail([c.id for c in page.items]),
                            submitted=submitted_among(page.items, open_round), open_round=open_round,
                            can_enter=open_round is not None and open_round.kind is RoundKind.rating,
-                           upload=upload or ContactsForm(), action=ActionForm(), current=current), status
+                           upload=upload or ContactsForm(), action=ActionForm(), current=current,
+                           deletion_requests=open_requests(study)), status
 
 
 def _back_to_panel(study):
@@ -143,6 +145,8 @@ def withdraw_contact(study_id: int, contact_id: int):
     study, _role = get_study_or_404(study_id, CONTACTS_SIDE)
     contact = get_contact_or_404(contact_id, study)
     form = WithdrawRequestForm()
+    if not form.is_submitted():  # they asked for their answers to be deleted from their link (issue 22)
+        form.erase_answers.data = asked_to_delete_answers(contact.panellist)
     if form.validate_on_submit():
         number = contact.id
         withdraw_at_request(contact, form.erase_answers.data, current_user)

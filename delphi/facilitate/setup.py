@@ -26,6 +26,9 @@ PROTOCOL_FIELDS = {
     "title": "title", "language": "language", "information": "information", "consent": "consent",
     "min_group_feedback": "min_group_feedback", "allow_suggestions": "allow_suggestions", "groups": "groups",
     "allow_group_choice": "allow_group_choice", "withdrawal": "withdrawal",
+    "minutes": "minutes", "support": "contact_name", "support.contact_name": "contact_name",
+    "support.contact_email": "contact_email", "support.contact_phone": "contact_phone",
+    "support.services": "services",
 }
 
 

@@ -1,4 +1,4 @@
-"""The landing page, the language switch and the health check."""
+"""The landing page, the accessibility statement, the language switch and the health check."""
 from __future__ import annotations
 
 import sqlalchemy as sa
@@ -15,6 +15,12 @@ def index():
     if current_user.is_authenticated:
         return redirect(url_for("facilitate.dashboard"))
     return render_template("main/index.html")
+
+
+@bp.get("/accessibility")
+def accessibility():
+    """The accessibility statement, linked from every page's footer (issue 22)."""
+    return render_template("main/accessibility.html")
 
 
 @bp.post("/language")

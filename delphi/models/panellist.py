@@ -89,6 +89,33 @@ class Contact(Base):
     last_reminded_at: Mapped[datetime | None]
 
     panellist: Mapped[Panellist] = relationship(back_populates="contact")
+    deletion_requests: Mapped[list[DeletionRequest]] = relationship(
+        back_populates="contact", cascade="all, delete-orphan", order_by="DeletionRequest.id"
+    )
+
+
+class DeletionScope(enum.Enum):
+    """What a panellist asked to have deleted, from the withdraw page."""
+
+    contact = "contact"  # their contact details; they stay in the study
+    answers = "answers"  # their answers and contact details: they leave the study
+
+
+class DeletionRequest(Base):
+    """A panellist's request, from their own link, to delete their data: a task for the contacts side (owners and
+    facilitators), who act on it with the existing erase or withdraw actions; acting on it deletes the request.
+
+    It hangs on the contact, never on a pseudonym or an answer, and goes with the contact (withdrawal deletes it)."""
+
+    __tablename__ = "deletion_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    study_id: Mapped[int] = mapped_column(sa.ForeignKey("study.id", ondelete="CASCADE"), index=True)
+    contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contact.id", ondelete="CASCADE"), unique=True)
+    scope: Mapped[DeletionScope] = mapped_column(enum_type(DeletionScope, 10))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    contact: Mapped[Contact] = relationship(back_populates="deletion_requests")
 
 
 class ConsentDecision(enum.Enum):

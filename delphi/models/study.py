@@ -10,7 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from delphi.models.base import Base, DomainError, utcnow, enum_type
 # The settings' choices and defaults are the protocol's (one definition); the columns store them.
-from delphi.protocol import ConsensusScope, ConsensusSpec, Protocol, ScaleSpec, StoppingRule, WithdrawalPolicy
+from delphi.protocol import (
+    ConsensusScope, ConsensusSpec, Protocol, ScaleSpec, StoppingRule, SupportSpec, WithdrawalPolicy,
+)
 
 if TYPE_CHECKING:
     from delphi.models.open_round import OpenQuestion
@@ -70,6 +72,16 @@ class Study(Base):
     allow_group_choice: Mapped[bool] = mapped_column(default=Protocol.allow_group_choice)
     allow_suggestions: Mapped[bool] = mapped_column(default=Protocol.allow_suggestions)
     starts_with_open_round: Mapped[bool] = mapped_column(default=False)
+    # Safeguarding ([support] and minutes in the protocol): the help panel on every panellist page, the start page's
+    # time estimate. They never lock: a crisis line's number may change while a round is open.
+    minutes: Mapped[int] = mapped_column(default=Protocol.minutes, server_default="0")
+    support_contact_name: Mapped[str] = mapped_column(sa.String(200), default=SupportSpec.contact_name,
+                                                      server_default="")
+    support_contact_email: Mapped[str] = mapped_column(sa.String(254), default=SupportSpec.contact_email,
+                                                       server_default="")
+    support_contact_phone: Mapped[str] = mapped_column(sa.String(40), default=SupportSpec.contact_phone,
+                                                       server_default="")
+    support_services: Mapped[list] = mapped_column(sa.JSON, default=list)
     # Contact details (e-mail, phone, name; never answers) are erased this many days after the study closes, by the
     # retention job (services/retention.py); None keeps them until staff erase them.
     contacts_retention_days: Mapped[int | None]
@@ -137,6 +149,18 @@ class Study(Base):
     def labelled_points(self) -> list[tuple[int, str]]:
         """The scale points that have a label, in order."""
         return sorted((int(point), label) for point, label in (self.scale_labels or {}).items())
+
+    def round_minutes(self, items: int) -> int:
+        """About how many minutes a round of ``items`` questions takes: the protocol's ``minutes``, or else half a
+        minute a question plus two to read the page, rounded up to 5 (34 statements: 20 minutes)."""
+        if self.minutes:
+            return self.minutes
+        return max(5, -(-(items + 4) // 10) * 5)
+
+    @property
+    def has_support(self) -> bool:
+        return bool(self.support_contact_name or self.support_contact_email or self.support_contact_phone
+                    or self.support_services)
 
     def group_by_key(self, key: str) -> StakeholderGroup | None:
         return next((g for g in self.groups if g.key == key), None)

@@ -142,6 +142,17 @@ class WithdrawForm(FlaskForm):
     submit = SubmitField(_l("Leave the study"))
 
 
+class DeletionRequestForm(FlaskForm):
+    """A request to the study team to delete the panellist's data (a task on the contacts side)."""
+
+    scope = RadioField(_l("What do you want deleted?"), choices=[
+        SelectChoice("contact", _l("My contact details: my e-mail address, phone number and name. I stay in the "
+                                   "study.")),
+        SelectChoice("answers", _l("My answers and my contact details. I leave the study.")),
+    ], validators=[DataRequired(_l("Choose what you want deleted."))])
+    submit = SubmitField(_l("Send my request"))
+
+
 class ConfirmPendingForm(FlaskForm):
     save = SubmitField(_l("Yes, save these answers"))
     discard = SubmitField(_l("No, throw them away"))

@@ -21,6 +21,7 @@ from sqlalchemy.orm import joinedload
 from delphi.models import (
     ConsentDecision,
     ConsentRecord,
+    DeletionScope,
     Panellist,
     RoundKind,
     RoundStatus,
@@ -38,6 +39,7 @@ from delphi.panel.forms import (
     ConfirmGroupForm,
     ConfirmPendingForm,
     ConsentForm,
+    DeletionRequestForm,
     GroupForm,
     SubmitRoundForm,
     SuggestionForm,
@@ -49,6 +51,7 @@ from delphi.services import answers as answer_service
 from delphi.services.answers import Answer, NotAnAnswer, Refusal, RoundClosed, SaveRefused, Standing
 from delphi.services.consent import consent_changes, consent_items
 from delphi.services.feedback import answered_before, feedback_for
+from delphi.services.deletion_requests import asked_to_delete_answers, request_deletion
 from delphi.services.panel import find_by_token, withdraw_panellist
 from delphi.services.round_timing import closing_sentence
 from delphi.services.statements import corrections_for
@@ -262,7 +265,8 @@ def confirm_group():
 
 
 # Where the controls that leave an answers page go once it is saved (``go``; see panel/_layout.html).
-LEAVING_TO = {"home": "panel.home", "suggest": "panel.suggest", "withdraw": "panel.withdraw", "review": "panel.review"}
+LEAVING_TO = {"home": "panel.home", "suggest": "panel.suggest", "withdraw": "panel.withdraw", "review": "panel.review",
+              "accessibility": "main.accessibility"}
 
 
 def _leaving(here: str) -> str | None:
@@ -595,11 +599,28 @@ def results():
 def withdraw():
     form = WithdrawForm()
     if form.validate_on_submit():
-        withdraw_panellist(g.panellist)
+        # Someone who asked for their answers to be deleted and then leaves by their link gets what they asked for.
+        withdraw_panellist(g.panellist, erase_answers=asked_to_delete_answers(g.panellist))
         db.session.commit()
+        language = session.get("lang")
         session.clear()
+        if language:  # the goodbye page in the language the panellist was reading, not the browser's
+            session["lang"] = language
         return redirect(url_for("panel.withdrawn"), code=303)
-    return render_template("panel/withdraw.html", form=form), 422 if form.errors else 200
+    delete_form = DeletionRequestForm(formdata=None, prefix="delete")
+    return render_template("panel/withdraw.html", form=form, delete_form=delete_form), 422 if form.errors else 200
+
+
+@bp.post("/panel/delete-request")
+@panellist_required
+def delete_request():
+    """Ask the study team to delete one's contact details, or answers and contact details (a contacts-side task)."""
+    delete_form = DeletionRequestForm(prefix="delete")
+    if delete_form.validate_on_submit():
+        request_deletion(g.panellist, DeletionScope(delete_form.scope.data))
+        db.session.commit()
+        return redirect(url_for("panel.withdraw"), code=303)
+    return render_template("panel/withdraw.html", form=WithdrawForm(formdata=None), delete_form=delete_form), 422
 
 
 @bp.get("/panel/withdrawn")

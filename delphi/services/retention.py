@@ -15,6 +15,7 @@ from delphi.extensions import db
 from delphi.jobs import huey, periodic_job
 from delphi.models import Contact, MailStatus, OutboxMail, Panellist, StaffUser, Study, StudyStatus, utcnow
 from delphi.services import audit
+from delphi.services.deletion_requests import contact_details_erased
 
 MAX_RETENTION_DAYS = 3650
 
@@ -39,6 +40,7 @@ def _erase(contact_ids) -> int:
                        .execution_options(synchronize_session=False))
     db.session.execute(sa.update(OutboxMail).where(OutboxMail.contact_id.in_(contact_ids))
                        .values(error="").execution_options(synchronize_session=False))
+    contact_details_erased(contact_ids)
     db.session.flush()
     return erased
 

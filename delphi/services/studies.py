@@ -24,7 +24,9 @@ from delphi.models import (
     StudyRole,
     WithdrawalPolicy,
 )
-from delphi.protocol import ConsensusSpec, GroupSpec, Protocol, ScaleSpec, StatementSpec
+from delphi.protocol import (
+    ConsensusSpec, GroupSpec, Protocol, ScaleSpec, StatementSpec, SupportService, SupportSpec, service_table,
+)
 from delphi.services import audit
 
 
@@ -91,6 +93,12 @@ SETTINGS = (
     Setting("consensus.stable_change", "stable_change"),
     Setting("consensus.quantile_method", "quantile_method"),
     Setting("consensus.unable_in_denominator", "unable_in_denominator"),
+    Setting("minutes", "minutes"),
+    Setting("support.contact_name", "support_contact_name"),
+    Setting("support.contact_email", "support_contact_email"),
+    Setting("support.contact_phone", "support_contact_phone"),
+    Setting("support.services", "support_services", lambda services: [service_table(s) for s in services],
+            lambda rows: tuple(SupportService(**row) for row in rows or ())),
 )
 
 
@@ -123,7 +131,7 @@ def create_study(protocol: Protocol, owner: StaffUser | None = None) -> Study:
 
 def study_protocol(study: Study) -> Protocol:
     """The study's current settings as a protocol (what the TOML export and the lock write)."""
-    tables: dict[str, dict[str, Any]] = {"": {}, "scale": {}, "consensus": {}}
+    tables: dict[str, dict[str, Any]] = {"": {}, "scale": {}, "consensus": {}, "support": {}}
     for setting in SETTINGS:
         table, _, key = setting.key.rpartition(".")
         tables[table][key] = setting.read(study)
@@ -131,6 +139,7 @@ def study_protocol(study: Study) -> Protocol:
         **tables[""],
         scale=ScaleSpec(**tables["scale"]),
         consensus=ConsensusSpec(**tables["consensus"]),
+        support=SupportSpec(**tables["support"]),
         groups=tuple(GroupSpec(g.key, g.name, g.description) for g in study.groups),
         statements=tuple(StatementSpec(s.code, s.domain, s.text) for s in study.statements),
         open_questions=tuple(q.text for q in study.open_questions),

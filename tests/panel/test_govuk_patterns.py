@@ -304,7 +304,7 @@ def test_change_on_the_open_review_comes_back_to_it(app, client, make_study, con
 
 @pytest.mark.parametrize("go, where", [
     ("home", "/panel/"), ("suggest", "/panel/suggest"), ("withdraw", "/panel/withdraw"),
-    ("review", "/panel/review"), ("page-2", "/panel/rate/2"),
+    ("review", "/panel/review"), ("page-2", "/panel/rate/2"), ("accessibility", "/accessibility"),
 ])
 def test_leaving_a_rating_page_saves_it_first(client, ready, ratings_of, go, where):
     ids = ready["ids"]
