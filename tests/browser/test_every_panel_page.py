@@ -1,6 +1,7 @@
 """Every panellist page and state, in English and Norwegian, at 320 and 1280 px: axe-core reports no WCAG 2.x A/AA
 violation, HTML_CodeSniffer (a second engine, WCAG2AA) reports no error, and nothing scrolls sideways with the WCAG
-2.2 text spacing (1.4.12) applied. Issue 22: an audit found that "fully compliant" did not hold.
+2.2 text spacing (1.4.12) applied, and no two headings on a page read the same. Issue 22: an audit found that "fully
+compliant" did not hold. The 21 pages and states are the ``check`` names in the test.
 
 HTML_CodeSniffer 2.5.1 is an npm package: .ci/run installs it into a cache and names its ``build/HTMLCS.js`` in
 ``DELPHI_HTMLCS_JS``. Without it these tests are skipped, except under CI=true, where they fail.
@@ -26,6 +27,14 @@ SCREENSHOTS = ARTIFACTS / "screenshots"
 TEXT_SPACING = """* { line-height: 1.5 !important; letter-spacing: 0.12em !important; word-spacing: 0.16em !important; }
 p { margin-bottom: 2em !important; }"""
 OPEN_QUESTIONS = 'open_questions = ["What does recovery-oriented practice mean to you?"]\n'
+
+
+def repeated_headings(page) -> list[str]:
+    """Headings whose accessible text (hidden words included, as a screen reader's list of headings reads them) is
+    the same as another heading's on the page."""
+    texts = page.locator("h1, h2, h3, h4, h5, h6").evaluate_all(
+        "hs => hs.map(h => h.textContent.replace(/\\s+/g, ' ').trim().toLowerCase())")
+    return sorted({text for text in texts if texts.count(text) > 1})
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +113,7 @@ def test_every_panellist_page_passes_two_engines_and_text_spacing(app, live_serv
         assert page.locator("html").get_attribute("lang") == lang, name
         found[name] = {"axe": axe_violations(page), "htmlcs": htmlcs_errors(page, htmlcs_source)}
         found[name]["scrolls sideways"] = sideways_with_text_spacing(page)
+        found[name]["headings read twice"] = repeated_headings(page)
         page.reload()  # the text spacing off again for the next step
 
     def go(path: str) -> None:
@@ -117,11 +127,20 @@ def test_every_panellist_page_passes_two_engines_and_text_spacing(app, live_serv
 
     go(f"/p/{journey_token}")
     check("consent")
+    # Declining is confirmed on a page of its own; "No, go back" returns to the consent page.
+    with page.expect_navigation():
+        page.locator("[name=decline]").click()
+    check("decline: is that right?")
+    with page.expect_navigation():
+        page.locator("[name=back]").click()
     consent()
     check("group")
     with page.expect_navigation():
         page.locator("input[type=radio]").first.check()
         page.locator("form button[type=submit], form input[type=submit]").last.click()
+    check("group: is that right?")
+    with page.expect_navigation():
+        page.locator("[name=yes]").click()
     check("start")
     page.locator(".help-panel summary").click()
     assert page.locator(".help-panel details").get_attribute("open") is not None
@@ -182,4 +201,4 @@ def test_every_panellist_page_passes_two_engines_and_text_spacing(app, live_serv
     problems = {name: {kind: value for kind, value in result.items() if value} for name, result in found.items()}
     problems = {name: result for name, result in problems.items() if result}
     assert problems == {}
-    assert len(found) == 19  # every page and state named in the module docstring was reached and checked
+    assert len(found) == 21  # every page and state named in the module docstring was reached and checked
