@@ -18,7 +18,7 @@ from .scale import Scale, check_ratings
 from .verdict_change import VERDICTS, _as_verdicts
 
 __all__ = [
-    "ALLOCATION_SEED_BITS", "allocate", "Retention", "retention", "RatingChange", "rating_change", "ArmEffect",
+    "ALLOCATION_SEED_BITS", "ESTIMATORS", "allocate", "Retention", "retention", "RatingChange", "rating_change", "ArmEffect",
     "arm_effect", "VerdictAgreement", "verdict_agreement",
 ]
 
@@ -26,6 +26,7 @@ __all__ = [
 ALLOCATION_SEED_BITS = 64
 # Rows of the permutation and bootstrap draws held at once (times the number of panellists, in float64 values).
 _BLOCK_VALUES = 2 ** 22
+ESTIMATORS = ("pooled", "stratified")
 
 
 def _whole(value, name: str, minimum: int) -> int:
@@ -291,9 +292,11 @@ def rating_change(previous, current, previous_median, scale: Scale) -> RatingCha
 class ArmEffect:
     """The difference between two arms in the mean of a per-panellist outcome, its test and its interval.
 
-    ``arm_keys`` = (control, comparison); ``difference`` = ``mean[1] - mean[0]``. ``null_distribution`` holds the
-    statistic under each permutation, in the order drawn. ``n_excluded`` panellists of the two arms had no outcome
-    (NaN: no statement rated in both rounds) and are left out of everything.
+    ``arm_keys`` = (A, B); ``difference`` = ``mean[1] - mean[0]``, where ``mean`` holds each arm's mean (with the
+    ``"stratified"`` estimator, the group-weighted mean of that arm's group means). ``n`` counts the panellists
+    analysed per arm; ``n_excluded`` panellists of the two arms had no outcome (NaN: no statement rated in both
+    rounds) and are left out of everything. ``null_distribution`` holds the statistic under each permutation, in the
+    order drawn.
     """
 
     arm_keys: tuple
@@ -309,6 +312,7 @@ class ArmEffect:
     seed: int
     n_excluded: int
     null_distribution: np.ndarray
+    estimator: str = "pooled"
 
 
 def _strata_draw(rng, n_rows: int, n_draws: int):
@@ -319,7 +323,8 @@ def _strata_draw(rng, n_rows: int, n_draws: int):
 
 
 def arm_effect(change, arm, group, n_permutations: int = 10_000, seed: int = 23, confidence: float = 0.95,
-               n_resamples: int | None = None, arm_keys=None, group_keys=None) -> ArmEffect:
+               n_resamples: int | None = None, arm_keys=None, group_keys=None, estimator: str = "pooled"
+               ) -> ArmEffect:
     r"""The arm effect on a per-panellist outcome: difference in means, stratified permutation test, bootstrap interval.
 
     With :math:`y_i` the outcome of panellist :math:`i` (by default the mean movement towards the median,
@@ -328,7 +333,15 @@ def arm_effect(change, arm, group, n_permutations: int = 10_000, seed: int = 23,
 
     .. math::
 
-        D = \bar y_B - \bar y_A
+        D_{\mathrm{pooled}} = \bar y_B - \bar y_A, \qquad
+        D_{\mathrm{stratified}} = \sum_{g \in S} w_g\,(\bar y_{Bg} - \bar y_{Ag}), \quad
+        w_g = \frac{n_g}{\sum_{h \in S} n_h}
+
+    with :math:`S` the groups with panellists in both arms (a group with one arm only is left out of the stratified
+    estimate). ``"pooled"`` (the default) is the plain difference in means that Brookes et al. report;
+    ``"stratified"`` compares panellists within their own group, so that groups answering in different proportions in
+    the two arms (differential attrition) cannot masquerade as an arm effect (Kahan & Morris 2012 recommend analyses
+    that account for the stratification). Both are tested the same way.
 
     **Test.** Under the null hypothesis that the arm changes nobody's outcome, the arm labels are exchangeable within
     each stakeholder group (the stratum of the allocation). Each permutation reassigns the observed labels at random
@@ -366,6 +379,7 @@ def arm_effect(change, arm, group, n_permutations: int = 10_000, seed: int = 23,
     arm_keys : sequence of two, optional
         (A, B); by default the two arm labels present, sorted (more than two is then an error).
     group_keys : sequence, optional
+    estimator : {"pooled", "stratified"}
 
     Returns
     -------
@@ -376,6 +390,8 @@ def arm_effect(change, arm, group, n_permutations: int = 10_000, seed: int = 23,
     Good P (2005). Permutation, Parametric and Bootstrap Tests of Hypotheses, 3rd ed. Springer, section 3.5 (blocking).
     Phipson B, Smyth GK (2010). Permutation p-values should never be zero. Stat Appl Genet Mol Biol 9:39.
     Davison AC, Hinkley DV (1997). Bootstrap Methods and their Application. Cambridge University Press.
+    Kahan BC, Morris TP (2012). Improper analysis of trials randomised using stratified blocks or minimisation.
+    Statistics in Medicine 31:328-340.
 
     Examples
     --------
@@ -384,6 +400,8 @@ def arm_effect(change, arm, group, n_permutations: int = 10_000, seed: int = 23,
     >>> round(e.difference, 3), e.n, round(e.pvalue, 3)  # exact: 2 of 36 arrangements, 0.056
     (0.625, (4, 4), 0.057)
     """
+    if estimator not in ESTIMATORS:
+        raise ValueError(f"estimator: must be one of {', '.join(map(repr, ESTIMATORS))}, got {estimator!r}")
     n_permutations = _whole(n_permutations, "n_permutations", 1)
     n_resamples = n_permutations if n_resamples is None else _whole(n_resamples, "n_resamples", 1)
     seed = _whole(seed, "seed", 0)
@@ -419,8 +437,24 @@ def arm_effect(change, arm, group, n_permutations: int = 10_000, seed: int = 23,
         return ArmEffect(tuple(keys), (n_a, n_b), (float(y[a == 0].mean()) if n_a else nan,
                                                    float(y[a == 1].mean()) if n_b else nan),
                          nan, nan, nan, nan, float(confidence), n_permutations, n_resamples, seed, n_excluded,
-                         np.empty(0))
-    mean_a, mean_b = float(y[a == 0].mean()), float(y[a == 1].mean())
+                         np.empty(0), estimator)
+    # D = sum_i coef_b[i] y_i [i in B] - coef_a[i] y_i [i in A]; the coefficients depend on the stratum only, and
+    # permuting within strata keeps every stratum's arm counts, so each permutation and resample keeps them too.
+    n_groups = int(g.max()) + 1
+    n_ga = np.bincount(g[a == 0], minlength=n_groups)
+    n_gb = np.bincount(g[a == 1], minlength=n_groups)
+    if estimator == "pooled":
+        coef_a, coef_b = np.full(n_groups, 1 / n_a), np.full(n_groups, 1 / n_b)
+    else:
+        both = (n_ga > 0) & (n_gb > 0)
+        if not both.any():
+            return ArmEffect(tuple(keys), (n_a, n_b), (nan, nan), nan, nan, nan, nan, float(confidence),
+                             n_permutations, n_resamples, seed, n_excluded, np.empty(0), estimator)
+        weight = np.where(both, n_ga + n_gb, 0) / np.where(both, n_ga + n_gb, 0).sum()
+        coef_a = np.divide(weight, n_ga, out=np.zeros(n_groups), where=both)
+        coef_b = np.divide(weight, n_gb, out=np.zeros(n_groups), where=both)
+    ca, cb = coef_a[g], coef_b[g]
+    mean_a, mean_b = float(ca[a == 0] @ y[a == 0]), float(cb[a == 1] @ y[a == 1])
     difference = mean_b - mean_a
     n = y.shape[0]
     rng = np.random.Generator(np.random.PCG64(seed))
@@ -429,13 +463,13 @@ def arm_effect(change, arm, group, n_permutations: int = 10_000, seed: int = 23,
     slots = np.argsort(g, kind="stable")  # the group's j-th member sits at slot j of that group
     stratum = (2.0 * g)[None, :]
     is_b = (a == 1).astype(float)
+    to_b = ((ca + cb) * y)[slots]  # D* = sum_j L_j (c_a + c_b) y_j - sum_j c_a y_j
+    offset = float(ca @ y)
     null = np.empty(n_permutations)
     done = 0
     for u in _strata_draw(rng, n, n_permutations):
         donor = np.argsort(u + stratum, axis=1, kind="stable")  # slot j takes the label of row donor[:, j]
-        labels = is_b[donor]
-        sum_b = labels @ y[slots]
-        null[done:done + u.shape[0]] = sum_b / n_b - (y.sum() - sum_b) / n_a
+        null[done:done + u.shape[0]] = is_b[donor] @ to_b - offset
         done += u.shape[0]
     tolerance = 1e-9 * max(1.0, abs(difference))
     pvalue = (1 + np.count_nonzero(np.abs(null) >= abs(difference) - tolerance)) / (1 + n_permutations)
@@ -444,22 +478,22 @@ def arm_effect(change, arm, group, n_permutations: int = 10_000, seed: int = 23,
     cell = g * 2 + a
     order = np.argsort(cell, kind="stable")
     cell_sorted = cell[order]
-    size = np.bincount(cell, minlength=cell.max() + 1)
+    size = np.bincount(cell, minlength=2 * n_groups)
     start = np.concatenate([[0], np.cumsum(size)[:-1]])
     slot_start, slot_size = start[cell_sorted], size[cell_sorted]
-    y_sorted, b_sorted = y[order], (a[order] == 1)
+    signed = np.where(a == 1, cb, -ca)[order]
+    y_sorted = y[order]
     theta = np.empty(n_resamples)
     done = 0
     for v in _strata_draw(rng, n, n_resamples):
         pick = slot_start + np.floor(v * slot_size).astype(np.intp)
-        values = y_sorted[pick]
-        theta[done:done + v.shape[0]] = values[:, b_sorted].mean(axis=1) - values[:, ~b_sorted].mean(axis=1)
+        theta[done:done + v.shape[0]] = y_sorted[pick] @ signed
         done += v.shape[0]
     low, high = np.quantile(theta, [(1 - confidence) / 2, (1 + confidence) / 2], method="linear")
     return ArmEffect(arm_keys=tuple(keys), n=(n_a, n_b), mean=(mean_a, mean_b), difference=difference,
                      pvalue=float(pvalue), ci_low=float(low), ci_high=float(high), confidence=float(confidence),
                      n_permutations=n_permutations, n_resamples=n_resamples, seed=seed, n_excluded=n_excluded,
-                     null_distribution=null)
+                     null_distribution=null, estimator=estimator)
 
 
 @dataclass(frozen=True, eq=False)

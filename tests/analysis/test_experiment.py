@@ -199,6 +199,10 @@ ARM = ["A", "B", "A", "B", "A", "B", "A", "B", "B", "A", "B", "A", "B", "A"]
 GROUP = ["u", "u", "u", "u", "f", "f", "f", "f", "s", "s", "s", "s", "s", "s"]
 R_MEANS = (0.39285714285714285, 0.85416666666666663)  # A, B
 R_DIFFERENCE = 0.46130952380952378
+# The stratified estimator by hand in R 4.2.2, on the 13 panellists with an outcome:
+#   w <- table(gg) / length(gg)
+#   for (g in names(w)) { ma <- ma + w[[g]] * mean(yy[gg == g & aa == "A"]); mb <- mb + w[[g]] * mean(...B...) }
+R_STRATIFIED = (0.37820512820512825, 0.89903846153846156, 0.52083333333333326)  # A, B, B - A
 
 
 def test_difference_equals_r_t_test_estimates():
@@ -207,14 +211,38 @@ def test_difference_equals_r_t_test_estimates():
     np.testing.assert_allclose(e.mean, R_MEANS, rtol=0, atol=1e-12)
     assert e.difference == pytest.approx(R_DIFFERENCE, abs=1e-12)
     assert e.ci_low <= e.difference <= e.ci_high
+    s = arm_effect(Y, ARM, GROUP, n_permutations=99, seed=1, estimator="stratified")
+    np.testing.assert_allclose(s.mean, R_STRATIFIED[:2], rtol=0, atol=1e-12)
+    assert s.difference == pytest.approx(R_STRATIFIED[2], abs=1e-12) and s.estimator == "stratified"
 
 
-def _slow_arm_effect(y, arm, group, n_permutations, n_resamples, seed, confidence):
+def test_stratified_estimator_leaves_out_a_group_with_one_arm():
+    # group "t" has arm B only: it cannot inform a within-group comparison and must not move the estimate
+    with_t = arm_effect(Y + [9.0, 8.0], ARM + ["B", "B"], GROUP + ["t", "t"], n_permutations=99, seed=1,
+                        estimator="stratified")
+    assert with_t.difference == pytest.approx(R_STRATIFIED[2], abs=1e-12) and with_t.n == (7, 8)
+    pooled = arm_effect(Y + [9.0, 8.0], ARM + ["B", "B"], GROUP + ["t", "t"], n_permutations=99, seed=1)
+    assert pooled.difference > 1  # the pooled mean of B takes the two high values in
+
+
+def _slow_arm_effect(y, arm, group, n_permutations, n_resamples, seed, confidence, estimator="pooled"):
     """The documented draws, one permutation and one resample at a time."""
     y, arm, group = np.asarray(y, float), np.asarray(arm), np.asarray(group)
     rng = np.random.Generator(np.random.PCG64(seed))
     keys = rng.random((n_permutations, y.size))
-    observed = y[arm == 1].mean() - y[arm == 0].mean()
+
+    def statistic(values, labels):
+        if estimator == "pooled":
+            return values[labels == 1].mean() - values[labels == 0].mean()
+        total, difference = 0, 0.0
+        for g in sorted(set(group.tolist())):
+            b, a = values[(group == g) & (labels == 1)], values[(group == g) & (labels == 0)]
+            if b.size and a.size:
+                total += b.size + a.size
+                difference += (b.size + a.size) * (b.mean() - a.mean())
+        return difference / total
+
+    observed = statistic(y, arm)
     null = []
     for u in keys:
         permuted = np.empty_like(arm)
@@ -222,7 +250,7 @@ def _slow_arm_effect(y, arm, group, n_permutations, n_resamples, seed, confidenc
             members = np.flatnonzero(group == g)
             donors = members[np.argsort(u[members], kind="stable")]
             permuted[members] = arm[donors]
-        null.append(y[permuted == 1].mean() - y[permuted == 0].mean())
+        null.append(statistic(y, permuted))
     null = np.array(null)
     p = (1 + np.sum(np.abs(null) >= abs(observed) - 1e-9 * max(1, abs(observed)))) / (1 + n_permutations)
     draws = rng.random((n_resamples, y.size))
@@ -230,24 +258,28 @@ def _slow_arm_effect(y, arm, group, n_permutations, n_resamples, seed, confidenc
     order = np.concatenate([np.flatnonzero((group == g) & (arm == a)) for g, a in cells])
     theta = []
     for v in draws:
-        resampled_y, resampled_arm = [], []
+        picked = []
         for j, row in enumerate(order):
             members = np.flatnonzero((group == group[row]) & (arm == arm[row]))
-            resampled_y.append(y[members[int(np.floor(v[j] * members.size))]])
-            resampled_arm.append(arm[row])
-        resampled_y, resampled_arm = np.array(resampled_y), np.array(resampled_arm)
-        theta.append(resampled_y[resampled_arm == 1].mean() - resampled_y[resampled_arm == 0].mean())
+            picked.append(y[members[int(np.floor(v[j] * members.size))]])
+        resampled_y = np.empty(y.size)
+        resampled_y[order] = picked
+        theta.append(statistic(resampled_y, arm))
     low, high = np.quantile(theta, [(1 - confidence) / 2, (1 + confidence) / 2])
     return observed, null, p, low, high
 
 
-def test_equals_a_slow_loop_replaying_the_draws():
+@pytest.mark.parametrize("estimator", ["pooled", "stratified"])
+def test_equals_a_slow_loop_replaying_the_draws(estimator):
     rng = np.random.default_rng(11)
-    group = rng.choice(["u", "f", "s"], 40)
+    group = rng.choice(["u", "f", "s"], 40, p=[0.6, 0.3, 0.1])
     arm = allocate(group, 2, seed=8)
-    y = rng.normal(size=40) + 0.4 * arm
-    e = arm_effect(y, arm, group, n_permutations=300, n_resamples=200, seed=99, confidence=0.9)
-    observed, null, p, low, high = _slow_arm_effect(y, arm, group, 300, 200, 99, 0.9)
+    y = rng.normal(size=40) + 0.4 * arm + (group == "u")
+    keep = np.ones(40, bool)
+    keep[np.flatnonzero(arm == 1)[:5]] = False  # attrition in one arm: the two estimators differ
+    y, arm, group = y[keep], arm[keep], group[keep]
+    e = arm_effect(y, arm, group, n_permutations=300, n_resamples=200, seed=99, confidence=0.9, estimator=estimator)
+    observed, null, p, low, high = _slow_arm_effect(y, arm, group, 300, 200, 99, 0.9, estimator)
     assert e.difference == pytest.approx(observed, abs=1e-12)
     np.testing.assert_allclose(e.null_distribution, null, rtol=0, atol=1e-12)
     assert e.pvalue == p
@@ -332,6 +364,7 @@ def test_an_empty_arm_gives_nan():
     ({"confidence": 1.0}, "confidence"),
     ({"change": [1.0, np.inf, 0.0]}, "finite"),
     ({"group": ["a", "b"]}, "groups"),
+    ({"estimator": "weighted"}, "estimator"),
 ])
 def test_arm_effect_refuses(kwargs, message):
     args = {"change": [1.0, 2.0, 0.0], "arm": ["A", "B", "A"], "group": ["a", "a", "b"]}
