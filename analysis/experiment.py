@@ -95,6 +95,8 @@ def allocate(groups, arms, seed: int, block_size: int | None = None, group_keys=
     >>> allocate(["a", "a", "a", "a", "b", "b"], ["full", "own"], seed=7).tolist()
     [0, 1, 0, 1, 1, 0]
     """
+    if isinstance(arms, str):
+        raise ValueError(f"arms: give the number of arms or a sequence of arm keys, got the text {arms!r}")
     n_arms = _whole(arms, "arms", 0) if isinstance(arms, (int, np.integer)) else len(list(arms))
     if n_arms < 2:
         raise ValueError(f"arms: a comparison needs at least 2 arms, got {n_arms}")
