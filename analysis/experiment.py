@@ -358,7 +358,7 @@ def arm_effect(change, arm, group, n_permutations: int = 10_000, seed: int = 23,
     ``u = Generator(PCG64(seed)).random((B, n))`` over the :math:`n` panellists kept (in the order given); within a
     group, the member at the :math:`j`-th smallest key of the group hands its label to the group's :math:`j`-th member.
 
-    **Interval.** A stratified percentile bootstrap (Davison & Hinkley 1997, section 3.8): each resample redraws
+    **Interval.** A stratified percentile bootstrap (Davison & Hinkley 1997, chapter 3): each resample redraws
     every (group, arm) cell's panellists with replacement, keeping the cell sizes; the interval is the linear
     (type 7) quantiles at :math:`(1 \mp c)/2` of the resampled :math:`D`. The draw continues the same generator after
     the permutations: ``v = rng.random((R, n))``, and the panellist at position :math:`j` of the cell-sorted order
@@ -389,7 +389,7 @@ def arm_effect(change, arm, group, n_permutations: int = 10_000, seed: int = 23,
 
     References
     ----------
-    Good P (2005). Permutation, Parametric and Bootstrap Tests of Hypotheses, 3rd ed. Springer, section 3.5 (blocking).
+    Good P (2005). Permutation, Parametric and Bootstrap Tests of Hypotheses, 3rd ed. Springer (blocked designs).
     Phipson B, Smyth GK (2010). Permutation p-values should never be zero. Stat Appl Genet Mol Biol 9:39.
     Davison AC, Hinkley DV (1997). Bootstrap Methods and their Application. Cambridge University Press.
     Kahan BC, Morris TP (2012). Improper analysis of trials randomised using stratified blocks or minimisation.
