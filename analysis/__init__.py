@@ -5,6 +5,10 @@ are 1-D arrays inside frozen dataclasses. See ``statistics.md`` for the conventi
 """
 from .agreement import FleissKappa, KendallW, average_deviation, fleiss_kappa, kendalls_w, rwg, rwg_j
 from .bootstrap import BootstrapIntervals, bootstrap_intervals
+from .experiment import (
+    ArmEffect, RatingChange, Retention, VerdictAgreement, allocate, arm_effect, rating_change, retention,
+    verdict_agreement,
+)
 from .groups import GroupDifference, MannWhitneyRow, holm, kruskal_wallis, pairwise_mann_whitney
 from .intervals import wilson_interval
 from .krippendorff import krippendorff_alpha
@@ -30,4 +34,6 @@ __all__ = [
     "wilson_interval",
     "Rule", "parse_rule", "verdicts", "classify", "classify_summaries", "check_rule_scope",
     "RoundFigures", "compute_round",
+    "allocate", "Retention", "retention", "RatingChange", "rating_change", "ArmEffect", "arm_effect",
+    "VerdictAgreement", "verdict_agreement",
 ]
