@@ -183,7 +183,7 @@ def test_review_and_withdraw_buttons_wrap_with_200_percent_text_on_a_phone(live_
             .map(b => b.value || b.textContent.trim())""")
         screenshot(page, f"panellist{path.replace('/', '-')}-390-text-200-{lang}")
         assert wide == [], (path, wide)
-        assert not scrolls_sideways(page), path
+        assert not scrolls_sideways(page), (path, page.evaluate("""[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1).slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right) + ' ' + (e.textContent||'').trim().slice(0,40))"""))
 
 
 def test_changed_pages_have_no_accessibility_violations(app, live_server, new_page, study):
