@@ -39,7 +39,7 @@ AFTER_VERDICT = ("p30", "p70", "ipr", "iprcp", "ipras", "disagreement", "appropr
 BOOTSTRAP = ("median_boot_low", "median_boot_high", "agree_boot_low", "agree_boot_high")
 STABILITY = ("n_pairs", "pct_changed", "pct_change", "stable", "delta_pct_agree", "wilcoxon_v", "wilcoxon_p")
 GROUP_TESTS = ("kw_h", "kw_df", "kw_p", "kw_p_holm", "kw_p_bh", "kw_epsilon_squared")
-NEW = (*BOOTSTRAP, *STABILITY, *GROUP_TESTS)
+NEW = (*BOOTSTRAP, *STABILITY, *GROUP_TESTS, "n_declined")  # issue 22: "prefer not to answer", last
 MINIMUM = 5  # the test protocol's min_group_feedback
 
 
@@ -236,7 +236,8 @@ def _flipping_panellist(source) -> tuple[str, tuple]:
         keep = np.arange(len(long.panellists)) != i
         without = replace(long, panellists=tuple(np.array(long.panellists)[keep]), groups=long.groups[keep],
                           ratings={k: v[keep] for k, v in long.ratings.items()},
-                          unable={k: v[keep] for k, v in long.unable.items()})
+                          unable={k: v[keep] for k, v in long.unable.items()},
+                          declined={k: v[keep] for k, v in long.declined.items()})
         for c in analyse(without, protocol)[1]:
             if before[(c["round"], c["statement"])] != c["classification"]:
                 return name, (c["round"], c["statement"])
