@@ -452,7 +452,7 @@ def write_outputs(out_dir, statistics_rows, consensus_rows) -> list[Path]:
 
 
 def analyse_file(ratings_path, protocol, out_dir, report: bool = True, columns: dict[str, str] | None = None,
-                 missing=(), unable=()) -> list[Path]:
+                 missing=(), unable=(), declined=()) -> list[Path]:
     """Read, compute and write: the whole of ``delphi analyse``. Nothing is written when the file has problems.
 
     The file is read by :func:`delphi.services.ratings_import.read_ratings_file` (csv/tsv/xlsx, long or wide;
@@ -461,7 +461,7 @@ def analyse_file(ratings_path, protocol, out_dir, report: bool = True, columns: 
     :func:`delphi.services.reports.report_from_ratings`)."""
     from delphi.services.ratings_import import read_ratings_file  # it builds on this module
 
-    long_ratings = read_ratings_file(ratings_path, protocol, columns, missing, unable).long
+    long_ratings = read_ratings_file(ratings_path, protocol, columns, missing, unable, declined).long
     return write_analysis(long_ratings, protocol, out_dir, report)
 
 

@@ -56,7 +56,7 @@ def stored_values(study_id: int) -> tuple[dict, dict, dict]:
             .join(Statement, Statement.id == RoundResult.statement_id).where(Round.study_id == study_id)):
         ru = r.extra.get("rand_ucla", {})
         figures[(number_, code, r.scope)] = {
-            "n": r.n, "n_unable": r.n_unable, "median": r.median, "q1": r.q1, "q3": r.q3, "iqr": r.iqr,
+            "n": r.n, "n_unable": r.n_unable, "n_declined": r.n_declined, "median": r.median, "q1": r.q1, "q3": r.q3, "iqr": r.iqr,
             "mean": r.mean, "sd": r.sd, "pct_agree": r.pct_agree, "pct_neutral": r.pct_neutral,
             "pct_disagree": r.pct_disagree, "verdict": r.verdict.value,
             **{name: ru.get(name) for name in AFTER_VERDICT[:7]}, "rwg": r.extra["rwg"],
@@ -155,14 +155,15 @@ def check_report(report: str, study: Study, verdicts: dict, figures: dict, indic
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
         if "withheld" in cells[0]:
             continue
-        assert cells[:4] == [str(overall["n"]), str(overall["n_unable"]), number(overall["cv"], 2),
+        assert cells[:5] == [str(overall["n"]), str(overall["n_unable"]), str(overall["n_declined"]),
+                             number(overall["cv"], 2),
                              f'{number(overall["pct_agree"])} ({number(overall["agree_ci_low"])}–'
                              f'{number(overall["agree_ci_high"])})'], statement.code
-        assert cells[4:6] == [number(overall["rwg"], 2), number(overall["ad"], 2)]
-        assert cells[6:9] == [f'{number(overall["p30"])}–{number(overall["p70"])}', number(overall["ipr"], 2),
+        assert cells[5:7] == [number(overall["rwg"], 2), number(overall["ad"], 2)]
+        assert cells[7:10] == [f'{number(overall["p30"])}–{number(overall["p70"])}', number(overall["ipr"], 2),
                               number(overall["ipras"], 2)]
-        assert cells[10] == (overall["appropriateness"] or "–")
-        assert cells[11:13] == [
+        assert cells[11] == (overall["appropriateness"] or "–")
+        assert cells[12:14] == [
             f'{number(overall["median"])} ({number(overall["median_boot_low"])}–{number(overall["median_boot_high"])})',
             f'{number(overall["pct_agree"])} ({number(overall["agree_boot_low"])}–{number(overall["agree_boot_high"])})']
     assert "percentile bootstrap, 2,000 resamples, seed 20" in report

@@ -108,7 +108,7 @@ def ratings_sav(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -
                                dtype=float)
     scale_labels, groups = _labels(protocol)
     # The code of "prefer not to answer" only where the protocol offered it (the file of a study without is as before).
-    offered = {declined: "Prefer not to answer"} if protocol.scale.prefer_not_to_answer else {}
+    offered = {declined: "Prefer not to answer"} if getattr(protocol.scale, "prefer_not_to_answer", False) else {}
     return _sav(frame, variable_value_labels={"rating": {**scale_labels, code: "Unable to rate", **offered},
                                               "group": groups},
                 missing_ranges={"rating": [code, *offered]}, variable_measure={"rating": "ordinal", "group": "nominal"})
@@ -120,7 +120,7 @@ def ratings_dta(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -
     frame["rating"] = pd.Series(["a" if v is None else "b" if v == DECLINED else v for v in frame["rating"]],
                                 dtype="object")
     scale_labels, groups = _labels(protocol)
-    offered = {"b": "Prefer not to answer"} if protocol.scale.prefer_not_to_answer else {}
+    offered = {"b": "Prefer not to answer"} if getattr(protocol.scale, "prefer_not_to_answer", False) else {}
     return _dta(frame, variable_value_labels={"rating": {**scale_labels, "a": "Unable to rate", **offered},
                                               "group": groups},
                 missing_user_values={"rating": ["a", *offered]})

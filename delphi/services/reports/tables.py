@@ -146,7 +146,8 @@ def codebook_csv(source: ReportSource) -> str:
         ["ratings.csv", "rating", "", "", "Unable to rate (declined false)"],
         ["ratings.csv", "declined", "Whether the panellist chose \"prefer not to answer\" (the rating is then empty). "
          "Counted apart from \"unable to rate\" and in no statistic, not even in a denominator. "
-         + ("The protocol offered it." if p.scale.prefer_not_to_answer else "The protocol did not offer it."), "", ""],
+         + ("The protocol offered it." if getattr(p.scale, "prefer_not_to_answer", False)
+            else "The protocol did not offer it."), "", ""],
         ["ratings.csv", "declined", "", "true", "Prefer not to answer"],
         ["ratings.csv", "declined", "", "false", "A rating, or \"unable to rate\" where the rating is empty"],
         ["ratings.csv", "comment", "The panellist's comment on the statement in that round (may be empty). Cells "
