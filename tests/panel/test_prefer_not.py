@@ -72,7 +72,8 @@ def test_it_is_refused_where_the_protocol_does_not_offer_it(app, client, make_st
     consented(study_id)
     sid = statement_ids(study_id)["A-01"]
     assert client.post("/panel/rate/1", data={f"s{sid}": "declined", "next": "1"}).status_code == 422
-    assert client.post("/panel/autosave", data={"field": f"s{sid}", "value": "declined"}).status_code != 200
+    response = client.post("/panel/autosave", data={"field": f"s{sid}", "value": "declined"})
+    assert response.status_code == 400 and response.get_json()["message"] == "Choose one of the answers shown."
     assert _declined(app) == set()
 
 
@@ -87,3 +88,11 @@ def test_the_database_refuses_declined_with_a_value_or_with_unable(app, make_stu
             with pytest.raises(IntegrityError):
                 db.session.flush()
             db.session.rollback()
+
+
+def test_it_reads_in_norwegian_on_a_norwegian_study(client, make_study, open_round, consented):
+    study_id = make_study(prefer_not_to_answer=True, language="nb")
+    open_round(study_id)
+    consented(study_id)
+    page = client.get("/panel/rate/1").get_data(as_text=True)
+    assert "Vil helst ikke svare</label>" in page and "Jeg kan ikke svare på dette</label>" in page
