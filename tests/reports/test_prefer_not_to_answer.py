@@ -156,3 +156,22 @@ def test_every_file_counts_it_and_delphi_analyse_of_the_export_gives_the_stored_
     assert meta.variable_value_labels["rating"]["b"] == "Prefer not to answer"
     assert [str(v) for v in frame["rating"]].count("b") == 3
     assert np.isnan(pyreadstat.read_sav(str(tmp_path / "r.sav"))[0]["rating"]).sum() == 7
+
+
+def test_delphi_analyse_takes_declined_codes(tmp_path):
+    from click.testing import CliRunner
+
+    from delphi.cli import main
+
+    (tmp_path / "protocol.toml").write_text(PROTOCOL.format(offered="true"), encoding="utf-8")
+    ratings = tmp_path / "wide.csv"
+    ratings.write_text("panellist,group,S1,S2\nA,staff,8,PNA\nB,staff,X,7\nC,staff,PNA,PNA\n", encoding="utf-8")
+    args = ["analyse", str(ratings), "--protocol", str(tmp_path / "protocol.toml"), "--out", str(tmp_path / "out"),
+            "--unable", "X"]
+    refused = CliRunner().invoke(main, args)
+    assert refused.exit_code != 0 and "'PNA' is not a rating" in refused.output
+    result = CliRunner().invoke(main, [*args, "--declined", "PNA"])
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "statistics.csv").read_text(encoding="utf-8"))))
+    assert [(_overall(rows, c)["n"], _overall(rows, c)["n_unable"], _overall(rows, c)["n_declined"])
+            for c in ("S1", "S2")] == [("1", "1", "1"), ("1", "0", "2")]
