@@ -1,7 +1,7 @@
 """Everything computed when a round closes, in one call: the figures the app stores and ``delphi analyse`` writes."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 import numpy as np
@@ -38,11 +38,13 @@ class RoundFigures:
     krippendorff_alpha: float  # ordinal
     rwg_j: float
     stability: Stability | None  # against ``previous``
+    # scope -> int array: "prefer not to answer" answers (empty when the caller gave no ``declined``)
+    n_declined: MappingProxyType = field(default_factory=lambda: MappingProxyType({}))
 
 
 def compute_round(ratings, groups, group_keys, scale: Scale, include, exclude, scope: str, previous=None,
                   stable_change: float = 15, quantile_method: str = "linear", unable=None,
-                  unable_in_denominator: bool = False) -> RoundFigures:
+                  unable_in_denominator: bool = False, declined=None) -> RoundFigures:
     r"""Compute a round's figures: summaries overall, per group and with equal group weights, the rules' verdict
     for each, the study classification under ``scope``, RAND/UCLA (1-9 scale), rwg, average deviation,
     Kruskal-Wallis, pairwise Mann-Whitney, Kendall's W, Krippendorff's alpha (ordinal), rwg(J), and stability
@@ -77,6 +79,10 @@ def compute_round(ratings, groups, group_keys, scale: Scale, include, exclude, s
         The protocol's ``consensus.unable_in_denominator``: count those answers in the denominator of ``pct_agree``,
         ``pct_neutral``, ``pct_disagree`` and the Wilson interval of every scope (see :func:`~analysis.summary.summarise`),
         and so in the rules and the classification.
+    declined : array_like of bool, optional
+        Where a panellist answered "prefer not to answer": counted per scope (``n_declined``) and in no statistic,
+        never in a denominator, whatever ``unable_in_denominator`` says (not answering is the panellist's right, not
+        a judgement on the statement). A cell cannot be both declined and rated or "unable to rate".
 
     Returns
     -------
@@ -107,6 +113,11 @@ def compute_round(ratings, groups, group_keys, scale: Scale, include, exclude, s
         if previous.shape != x.shape:
             raise ValueError(f"previous: must have the same shape as ratings {x.shape}, got {previous.shape}")
     unable = check_unable(unable, x)
+    declined = check_unable(declined, x, "declined")
+    if declined is not None and unable is not None and (declined & unable).any():
+        row, col = np.argwhere(declined & unable)[0]
+        raise ValueError(f"declined: panellist row {row + 1}, statement column {col + 1} is marked both \"prefer not "
+                         "to answer\" and \"unable to rate\"")
 
     counts = value_counts(x, scale.min, scale.n_points, g, len(keys))
     overall = counts.sum(axis=0)
@@ -129,6 +140,12 @@ def compute_round(ratings, groups, group_keys, scale: Scale, include, exclude, s
     n_unable = {"overall": unable_counts.sum(axis=0).astype(np.int64)}
     n_unable.update({key: unable_counts[i].astype(np.int64) for i, key in enumerate(keys)})
     n_unable["equal_groups"] = n_unable["overall"]
+    n_declined = {}
+    if declined is not None:
+        declined_counts = value_counts(np.where(declined, 0.0, np.nan), 0, 1, g, len(keys))[:, 0, :]
+        n_declined = {"overall": declined_counts.sum(axis=0).astype(np.int64)}
+        n_declined.update({key: declined_counts[i].astype(np.int64) for i, key in enumerate(keys)})
+        n_declined["equal_groups"] = n_declined["overall"]
 
     s = summaries["overall"]
     variance = s.sd ** 2
@@ -153,4 +170,5 @@ def compute_round(ratings, groups, group_keys, scale: Scale, include, exclude, s
         krippendorff_alpha=alpha_from_counts(scale.points, overall.T, "ordinal"),
         rwg_j=rwg_j,
         stability=None if previous is None else stability(previous, x, scale, stable_change),
+        n_declined=MappingProxyType(n_declined),
     )

@@ -82,17 +82,19 @@ def summary_from_counts(t: np.ndarray, n_rows: int, scale: Scale, quantile_metho
     )
 
 
-def check_unable(unable, x: np.ndarray) -> np.ndarray | None:
-    """``unable`` as a boolean array shaped like ``x`` (None stays None); ``ValueError`` if it marks a rated cell."""
+def check_unable(unable, x: np.ndarray, name: str = "unable") -> np.ndarray | None:
+    """``unable`` (or another answer that is not a rating, named ``name``) as a boolean array shaped like ``x`` (None
+    stays None); ``ValueError`` if it marks a rated cell."""
     if unable is None:
         return None
     u = np.asarray(unable, dtype=bool)
     if u.shape != x.shape:
-        raise ValueError(f"unable: must have the same shape as ratings {x.shape}, got {u.shape}")
+        raise ValueError(f"{name}: must have the same shape as ratings {x.shape}, got {u.shape}")
     rated = u & ~np.isnan(x)
     if rated.any():
         row, col = np.argwhere(rated)[0]
-        raise ValueError(f"unable: panellist row {row + 1}, statement column {col + 1} is marked unable to rate "
+        what = "unable to rate" if name == "unable" else f"\"{name}\""
+        raise ValueError(f"{name}: panellist row {row + 1}, statement column {col + 1} is marked {what} "
                          "but has a rating")
     return u
 

@@ -148,6 +148,8 @@ class ScaleSpec:
     min: int = 1
     max: int = 9
     unable_to_rate: bool = True
+    # "Prefer not to answer" beside "unable to rate": the panellist's right not to answer, counted apart (issue 22).
+    prefer_not_to_answer: bool = False
     labels: dict[int, str] = field(default_factory=dict)
 
 
@@ -398,6 +400,7 @@ def _parse_scale(raw: dict, problems: list[Problem]) -> ScaleSpec:
     elif high - low > 100:
         problems.append(at("scale", "at most 101 points"))
     unable = check.boolean(raw, "unable_to_rate", ScaleSpec.unable_to_rate, prefix="scale.")
+    declined = check.boolean(raw, "prefer_not_to_answer", ScaleSpec.prefer_not_to_answer, prefix="scale.")
     labels: dict[int, str] = {}
     raw_labels = raw.get("labels", {})
     if not isinstance(raw_labels, dict):
@@ -418,7 +421,8 @@ def _parse_scale(raw: dict, problems: list[Problem]) -> ScaleSpec:
         if len(label) > MAX_LABEL:
             problems.append(at(f"scale.labels.{point}", f"is {len(label)} characters long; the limit is {MAX_LABEL}"))
         labels[number] = label
-    return ScaleSpec(min=low, max=high, unable_to_rate=unable, labels=dict(sorted(labels.items())))
+    return ScaleSpec(min=low, max=high, unable_to_rate=unable, prefer_not_to_answer=declined,
+                     labels=dict(sorted(labels.items())))
 
 
 def _parse_band(raw: dict, key: str, scale: ScaleSpec, default: tuple[int, int], problems: list[Problem]):
@@ -628,6 +632,7 @@ def protocol_to_toml(protocol: Protocol) -> str:
         "min": protocol.scale.min,
         "max": protocol.scale.max,
         "unable_to_rate": protocol.scale.unable_to_rate,
+        "prefer_not_to_answer": protocol.scale.prefer_not_to_answer,
         "labels": {str(k): v for k, v in protocol.scale.labels.items()},
     }
     c = protocol.consensus

@@ -44,8 +44,12 @@ def report(study_id: int, out_dir: Path) -> None:
               help="Codes that mean no rating, comma-separated, e.g. NA,99 (the cell is skipped).")
 @click.option("--unable", "unable", metavar="CODES",
               help="Codes that mean \"unable to rate\", comma-separated, e.g. X,10.")
+@click.option("--declined", "declined", metavar="CODES",
+              help="Codes that mean \"prefer not to answer\", comma-separated, e.g. PNA,98 (the protocol must set "
+                   "[scale] prefer_not_to_answer = true). A long file's declined column, as ratings.csv has, is read "
+                   "without it.")
 def analyse(ratings_file: Path, protocol_file: Path, out_dir: Path, columns: tuple[str, ...], missing: str | None,
-            unable: str | None) -> None:
+            unable: str | None, declined: str | None) -> None:
     from delphi.protocol import ProtocolError, load_protocol
     from delphi.services.analyse import RatingsFileError, write_analysis
     from delphi.services.ratings_import import parse_codes, parse_columns, read_ratings_file
@@ -57,7 +61,8 @@ def analyse(ratings_file: Path, protocol_file: Path, out_dir: Path, columns: tup
     try:
         imported = read_ratings_file(ratings_file, protocol, parse_columns(columns),
                                      parse_codes(missing, "--missing", protocol.scale),
-                                     parse_codes(unable, "--unable", protocol.scale))
+                                     parse_codes(unable, "--unable", protocol.scale),
+                                     parse_codes(declined, "--declined", protocol.scale))
     except RatingsFileError as exc:
         raise refused(f"{ratings_file} has problems; nothing was written:", exc.errors) from exc
     long = imported.long

@@ -18,7 +18,7 @@ from delphi.panel.phrases import feedback_phrases
 from delphi.services.answers import Answer, RoundClosed
 from delphi.services.staff_entry import ConsentNeeded, ProxyContext, enter_answers, open_proxy_entry, paper_form
 
-UNABLE = "unable"
+UNABLE, DECLINED = "unable", "declined"
 
 
 def _open_rating_round(study):
@@ -39,6 +39,8 @@ def read_answers(round_, study, form) -> tuple[dict[int, Answer], dict[int, str]
         reason = form.get(f"reason-{rs.statement_id}") or ""
         if value == UNABLE and study.unable_to_rate:
             answers[rs.statement_id] = Answer(unable=True, comment=comment, change_reason=reason)
+        elif value == DECLINED and study.prefer_not_to_answer:
+            answers[rs.statement_id] = Answer(declined=True, comment=comment, change_reason=reason)
         elif value in allowed:
             answers[rs.statement_id] = Answer(value=int(value), comment=comment, change_reason=reason)
         elif value:
@@ -60,7 +62,7 @@ def _answer_sheet(study, contact, round_, form, errors=None, status=200, consent
     return render_template("facilitate/entry_answers.html", study=study, contact=contact, round=round_, form=form,
                            sheet=sheet, phrases=phrases, errors=errors or {},
                            typed=request.form if status != 200 else None,
-                           channel=PROXY_CHANNELS[form.channel.data], UNABLE=UNABLE,
+                           channel=PROXY_CHANNELS[form.channel.data], UNABLE=UNABLE, DECLINED=DECLINED,
                            consent_error=consent_error), status
 
 

@@ -169,6 +169,7 @@ class ProtocolForm(FlaskForm):
     scale_max = WholeNumberField(_l("Highest point"), validators=_whole(_l("the highest point"), 1, 101))
     labels = TextAreaField(_l("Labels"), validators=[Length(max=5000)])
     unable_to_rate = BooleanField(_l("Panellists may answer “unable to rate”"))
+    prefer_not_to_answer = BooleanField(_l("Panellists may answer “prefer not to answer”"))
     agree_low = WholeNumberField(_l("Agreement band from"),
                                  validators=_whole(_l("the start of the agreement band"), 0, 101))
     agree_high = WholeNumberField(_l("Agreement band to"),
@@ -198,6 +199,7 @@ class ProtocolForm(FlaskForm):
         s, c = protocol.scale, protocol.consensus
         return cls(data=dict(
             scale_min=s.min, scale_max=s.max, unable_to_rate=s.unable_to_rate,
+            prefer_not_to_answer=s.prefer_not_to_answer,
             labels="\n".join(f"{point} = {label}" for point, label in s.labels.items()),
             agree_low=c.agree[0], agree_high=c.agree[1], disagree_low=c.disagree[0], disagree_high=c.disagree[1],
             include=c.include, exclude=c.exclude, scope=c.scope, stable_change=c.stable_change,
@@ -225,7 +227,8 @@ class ProtocolForm(FlaskForm):
         """The protocol keys this form sets (``update_settings``); call after it validated."""
         return {
             "scale": {"min": self.scale_min.data, "max": self.scale_max.data,
-                      "unable_to_rate": self.unable_to_rate.data, "labels": self.label_pairs},
+                      "unable_to_rate": self.unable_to_rate.data,
+                      "prefer_not_to_answer": self.prefer_not_to_answer.data, "labels": self.label_pairs},
             "consensus": {"agree": [self.agree_low.data, self.agree_high.data],
                           "disagree": [self.disagree_low.data, self.disagree_high.data],
                           "include": self.include.data, "exclude": self.exclude.data, "scope": self.scope.data,

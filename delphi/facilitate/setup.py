@@ -19,7 +19,7 @@ from delphi.services.studies import study_protocol
 # Which form field a problem with a protocol key belongs to (the longest key that starts the problem's key).
 PROTOCOL_FIELDS = {
     "scale.min": "scale_min", "scale.max": "scale_max", "scale.labels": "labels", "scale": "scale_max",
-    "scale.unable_to_rate": "unable_to_rate",
+    "scale.unable_to_rate": "unable_to_rate", "scale.prefer_not_to_answer": "prefer_not_to_answer",
     "consensus.agree": "agree_low", "consensus.disagree": "disagree_low", "consensus.include": "include",
     "consensus.exclude": "exclude", "consensus.scope": "scope", "consensus.stable_change": "stable_change",
     "consensus": "agree_low", "stopping": "stopping", "max_rounds": "max_rounds",

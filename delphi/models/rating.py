@@ -41,6 +41,8 @@ class Rating(Base):
             name="fk_rating_round_statement",
         ),
         sa.CheckConstraint("NOT (unable_to_rate AND value IS NOT NULL)", name="value_or_unable"),
+        # "Prefer not to answer" is an answer of its own: never with a value, never also "unable to rate".
+        sa.CheckConstraint("NOT (declined AND (unable_to_rate OR value IS NOT NULL))", name="declined_alone"),
         sa.Index("ix_rating_round_statement", "round_id", "statement_id"),
         # A closed round's count, highest id and last change, read from the index alone: the reports' fingerprint
         # (services/reports/builds.py) checks them on every reports page and download.
@@ -58,6 +60,8 @@ class Rating(Base):
     # None with unable_to_rate False: the panellist has only written a comment so far.
     value: Mapped[int | None]
     unable_to_rate: Mapped[bool] = mapped_column(default=False)
+    # The panellist chose "prefer not to answer" (issue 22): not a rating, counted apart from "unable to rate".
+    declined: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     comment: Mapped[str] = mapped_column(sa.Text, default="")
     # Why the rating moved to another band than last round's (the optional prompt).
     change_reason: Mapped[str] = mapped_column(sa.Text, default="")
@@ -75,7 +79,7 @@ class Rating(Base):
 
     @property
     def is_answered(self) -> bool:
-        return self.value is not None or self.unable_to_rate
+        return self.value is not None or self.unable_to_rate or self.declined
 
 
 class Submission(Base):

@@ -129,6 +129,7 @@ class RoundResult(Base):
     scope: Mapped[str] = mapped_column(sa.String(40))
     n: Mapped[int] = mapped_column(default=0)
     n_unable: Mapped[int] = mapped_column(default=0)
+    n_declined: Mapped[int] = mapped_column(default=0, server_default="0")  # "prefer not to answer"
     median: Mapped[float | None]
     q1: Mapped[float | None]
     q3: Mapped[float | None]

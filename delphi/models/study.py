@@ -51,6 +51,8 @@ class Study(Base):
     scale_max: Mapped[int] = mapped_column(default=ScaleSpec.max)
     scale_labels: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     unable_to_rate: Mapped[bool] = mapped_column(default=ScaleSpec.unable_to_rate)
+    prefer_not_to_answer: Mapped[bool] = mapped_column(default=ScaleSpec.prefer_not_to_answer,
+                                                       server_default=sa.false())
     agree_low: Mapped[int] = mapped_column(default=ConsensusSpec.agree[0])
     agree_high: Mapped[int] = mapped_column(default=ConsensusSpec.agree[1])
     disagree_low: Mapped[int] = mapped_column(default=ConsensusSpec.disagree[0])
@@ -110,7 +112,8 @@ class Study(Base):
 
     # The columns of the definition that locks when round 1 opens (protocol.md, "Locked at round 1"): [scale],
     # [consensus], min_group_feedback, the stopping rule and the number of rounds.
-    LOCKED_COLUMNS = ("scale_min", "scale_max", "scale_labels", "unable_to_rate", "agree_low", "agree_high",
+    LOCKED_COLUMNS = ("scale_min", "scale_max", "scale_labels", "unable_to_rate", "prefer_not_to_answer",
+                      "agree_low", "agree_high",
                       "disagree_low", "disagree_high", "consensus_scope", "include_rule", "exclude_rule",
                       "stable_change", "quantile_method", "unable_in_denominator", "min_group_feedback",
                       "stopping_rule", "max_rounds", "withdrawal_policy")

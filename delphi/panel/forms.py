@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from delphi.models import Study
-from delphi.services.answers import MAX_COMMENT, UNABLE, PageStatement
+from delphi.services.answers import DECLINED, MAX_COMMENT, UNABLE, PageStatement
 
 
 def _allowed(values: set[str], message):
@@ -42,9 +42,10 @@ class RatingPageForm(FlaskForm):
 
     statement_fields: tuple[tuple[PageStatement, str, str, str | None], ...]
     # What the page writes out for every statement, made once: (value, anchor label or None) per scale point, and the
-    # "unable to rate" choice's label (None when the study has no such choice).
+    # "unable to rate" and "prefer not to answer" choices' labels (None when the study has no such choice).
     scale_points: tuple[tuple[str, str | None], ...]
     unable_label: str | None
+    declined_label: str | None
 
 
 def rating_form(study: Study, statements: Sequence[PageStatement], *, with_reasons: set[int] = frozenset(),
@@ -54,25 +55,29 @@ def rating_form(study: Study, statements: Sequence[PageStatement], *, with_reaso
     statements = tuple(statements)
     reasons = frozenset(rs.statement_id for rs in statements if rs.statement_id in with_reasons)
     cls, names, choices = _rating_form_class(statements, reasons, study.scale_min, study.scale_max,
-                                             study.unable_to_rate)
+                                             study.unable_to_rate, study.prefer_not_to_answer)
     kwargs = {"data": data, "meta": meta or {}}
     form = cls(formdata=formdata, **kwargs) if formdata is not None else cls(**kwargs)
     form.statement_fields = names
     labels = study.scale_labels or {}
-    form.scale_points = tuple((choice.value, labels.get(choice.value)) for choice in choices if choice.value != UNABLE)
-    form.unable_label = str(choices[-1].label) if study.unable_to_rate else None
+    form.scale_points = tuple((choice.value, labels.get(choice.value)) for choice in choices
+                              if choice.value not in (UNABLE, DECLINED))
+    label_of = {choice.value: str(choice.label) for choice in choices}
+    form.unable_label, form.declined_label = label_of.get(UNABLE), label_of.get(DECLINED)
     return form
 
 
 @functools.lru_cache(maxsize=256)
 def _rating_form_class(statements: tuple[PageStatement, ...], reasons: frozenset[int], scale_min: int, scale_max: int,
-                       unable_to_rate: bool):
+                       unable_to_rate: bool, prefer_not_to_answer: bool = False):
     """The form class of a page (its statements, which of them ask for a reason, the scale), made once per process:
     building 40 to 60 fields' classes cost as much as binding them. Labels and messages are lazy, so one class serves
     every language. Returns (class, statement_fields, choices)."""
     choices = [SelectChoice(str(v), str(v)) for v in range(scale_min, scale_max + 1)]
     if unable_to_rate:
         choices.append(SelectChoice(UNABLE, _l("I am unable to rate this")))
+    if prefer_not_to_answer:
+        choices.append(SelectChoice(DECLINED, _l("Prefer not to answer")))
     allowed = {choice.value for choice in choices}
     not_on_scale = _l("Choose one of the answers shown.")
     too_long = _l("Please keep this to %(max)d characters or fewer.", max=MAX_COMMENT)

@@ -35,6 +35,7 @@ from delphi.panel.phrases import feedback_phrases
 from delphi.security import keep_session_cookie
 from delphi.panel.forms import (
     UNABLE,
+    DECLINED,
     ConfirmDeclineForm,
     ConfirmGroupForm,
     ConfirmPendingForm,
@@ -296,8 +297,8 @@ def _answers_from_form(form, saved: dict) -> dict[int, Answer]:
     out = {}
     for rs, rating_name, comment_name, reason_name in form.statement_fields:
         choice = form[rating_name].data
-        value = int(choice) if choice not in (None, "", UNABLE) else None
-        answer = Answer(value=value, unable=choice == UNABLE, comment=form[comment_name].data or "",
+        value = int(choice) if choice not in (None, "", UNABLE, DECLINED) else None
+        answer = Answer(value=value, unable=choice == UNABLE, declined=choice == DECLINED, comment=form[comment_name].data or "",
                         change_reason=(form[reason_name].data or "") if reason_name else "")
         if answer != Answer() or rs.statement_id in saved:
             out[rs.statement_id] = answer
@@ -312,7 +313,8 @@ def _saved_data(statements, reasons: set[int], saved) -> dict:
         r = saved.get(sid)
         if r is None:
             continue
-        data[f"s{sid}"] = UNABLE if r.unable_to_rate else (str(r.value) if r.value is not None else None)
+        data[f"s{sid}"] = (UNABLE if r.unable_to_rate else DECLINED if r.declined
+                           else str(r.value) if r.value is not None else None)
         data[f"c{sid}"] = r.comment
         if sid in reasons:
             data[f"r{sid}"] = r.change_reason

@@ -13,7 +13,7 @@ import csv
 import io
 import math
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import count
 from operator import itemgetter
 from pathlib import Path
@@ -27,9 +27,15 @@ from delphi.services.round_figures import SCOPE_COLUMNS, STABILITY_COLUMNS, scop
 from delphi.services.suppression import withheld_cells, withheld_in_round
 
 REQUIRED_COLUMNS = ("round", "panellist", "group", "statement", "rating")
+# The optional column that marks "prefer not to answer" (the rating then empty): ratings.csv writes true or false.
+DECLINED_COLUMN = "declined"
+DECLINED_TEXTS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
 # The first fifteen columns keep their order and meaning; the figures after ``verdict`` are appended (cli.md).
 STATISTICS_COLUMNS = ("round", "statement", "scope", "n", "n_unable", "median", "q1", "q3", "iqr", "mean", "sd",
-                      "pct_agree", "pct_neutral", "pct_disagree", "verdict", *SCOPE_COLUMNS)
+                      "pct_agree", "pct_neutral", "pct_disagree", "verdict", *SCOPE_COLUMNS,
+                      # issue 22, appended: "prefer not to answer" answers, counted apart from n_unable
+                      "n_declined")
+COUNT_COLUMNS = ("n", "n_unable", "n_declined")
 CONSENSUS_COLUMNS = ("round", "statement", "classification")
 MAX_MESSAGES = 50
 
@@ -41,8 +47,9 @@ class RatingsFileError(InputErrors):
 
 @dataclass(frozen=True, eq=False)
 class LongRatings:
-    """A ratings file as arrays. ``ratings[k]`` / ``unable[k]`` are round k's (panellists x statements) matrices:
-    NaN where no rating, True where the panellist answered "unable to rate"."""
+    """A ratings file as arrays. ``ratings[k]`` / ``unable[k]`` / ``declined[k]`` are round k's (panellists x
+    statements) matrices: NaN where no rating, True where the panellist answered "unable to rate", True where they
+    answered "prefer not to answer" (a round missing from ``declined`` had none: see :meth:`declined_in`)."""
 
     rounds: tuple[int, ...]
     panellists: tuple[str, ...]
@@ -50,6 +57,12 @@ class LongRatings:
     statements: tuple[str, ...]
     ratings: dict
     unable: dict
+    declined: dict = field(default_factory=dict)
+
+    def declined_in(self, round_number: int) -> np.ndarray:
+        """Round ``round_number``'s "prefer not to answer" cells (all False when the file had none)."""
+        found = self.declined.get(round_number)
+        return np.zeros(self.ratings[round_number].shape, dtype=bool) if found is None else found
 
 
 def analysis_scale(protocol) -> analysis.Scale:
@@ -134,7 +147,9 @@ def _read_ratings_by_column(lines, group_keys, statement_codes, scale) -> LongRa
     a blank line other than an empty one, no rows), for the line-by-line reading to word it."""
     reader = csv.reader(lines)
     header = [name.strip() for name in next(reader)]
-    pick = itemgetter(*(header.index(name) for name in REQUIRED_COLUMNS))
+    with_declined = DECLINED_COLUMN in header
+    pick = itemgetter(*(header.index(name) for name in REQUIRED_COLUMNS
+                        + ((DECLINED_COLUMN,) if with_declined else ())))
     try:
         picked = list(map(pick, filter(None, reader)))  # a short row raises IndexError; empty lines are dropped
     except (IndexError, csv.Error):
@@ -143,7 +158,12 @@ def _read_ratings_by_column(lines, group_keys, statement_codes, scale) -> LongRa
         return None
     (round_texts, round_at), (name_texts, name_at), (group_texts, group_at), (code_texts, code_at), \
         (rating_texts, rating_at) = (_distinct(map(itemgetter(i), picked), len(picked)) for i in range(5))
+    declined_texts, declined_at = (_distinct(map(itemgetter(5), picked), len(picked)) if with_declined
+                                   else ([""], np.zeros(len(picked), dtype=np.intp)))
     del picked
+    declined_flags = [DECLINED_TEXTS.get(text.strip().lower()) for text in declined_texts]
+    if None in declined_flags or (any(declined_flags) and not getattr(scale, "prefer_not_to_answer", False)):
+        return None
 
     round_numbers = [_whole_number(text.strip()) for text in round_texts]
     names = [text.strip() for text in name_texts]
@@ -158,9 +178,7 @@ def _read_ratings_by_column(lines, group_keys, statement_codes, scale) -> LongRa
     for text in rating_texts:
         text = text.strip()
         if not text:
-            if not allow_unable:
-                return None
-            values.append(np.nan)
+            values.append(np.nan)  # "unable to rate" unless declined (checked below)
             continue
         rating = _whole_number(text)
         if rating is None or not scale.min <= rating <= scale.max:
@@ -177,26 +195,34 @@ def _read_ratings_by_column(lines, group_keys, statement_codes, scale) -> LongRa
     group_at = np.array([group_index[name] for name in group_names], dtype=np.intp)[group_at]
     column_at = np.array(columns, dtype=np.intp)[code_at]
     value_at = np.array(values, dtype=float)[rating_at]
+    declined_cell = np.array(declined_flags, dtype=bool)[declined_at]
+    if (declined_cell & ~np.isnan(value_at)).any():
+        return None  # "prefer not to answer" with a rating
+    if not allow_unable and (np.isnan(value_at) & ~declined_cell).any():
+        return None
 
     group_of = np.empty(len(panellists), dtype=np.intp)
     group_of[row_at] = group_at
     if (group_of[row_at] != group_at).any():
         return None  # a panellist in two groups
     shape = (len(panellists), len(statement_codes))
-    ratings, unable = {}, {}
+    ratings, unable, declined = {}, {}, {}
     for i, k in enumerate(rounds):
         chosen = round_at == i
         rows, cols, chosen_values = row_at[chosen], column_at[chosen], value_at[chosen]
+        chosen_declined = declined_cell[chosen]
         cells = np.sort(rows * shape[1] + cols)
         if (cells[1:] == cells[:-1]).any():
             return None  # a panellist rating a statement twice in a round
         ratings[k] = np.full(shape, np.nan)
         ratings[k][rows, cols] = chosen_values
         unable[k] = np.zeros(shape, dtype=bool)
-        unable[k][rows, cols] = np.isnan(chosen_values)
+        unable[k][rows, cols] = np.isnan(chosen_values) & ~chosen_declined
+        declined[k] = np.zeros(shape, dtype=bool)
+        declined[k][rows, cols] = chosen_declined
     groups = np.array([group_names[i] for i in group_of], dtype=object)
     return LongRatings(rounds=rounds, panellists=panellists, groups=groups, statements=tuple(statement_codes),
-                       ratings=ratings, unable=unable)
+                       ratings=ratings, unable=unable, declined=declined)
 
 
 def _distinct(texts, n: int) -> tuple[list, np.ndarray]:
@@ -224,7 +250,9 @@ def _read_ratings_by_line(handle, group_keys, statement_codes, scale) -> LongRat
     if missing:
         raise RatingsFileError([Problem(f"line 1: missing column(s) {', '.join(missing)}; the header must start "
                                         f"with {','.join(REQUIRED_COLUMNS)}", line=1)])
-    at = {name: header.index(name) for name in REQUIRED_COLUMNS}
+    at = {name: header.index(name) for name in REQUIRED_COLUMNS + ((DECLINED_COLUMN,) if DECLINED_COLUMN in header
+                                                                   else ())}
+    allow_declined = bool(getattr(scale, "prefer_not_to_answer", False))
     for row in reader:
         line = reader.line_num
         if not any(cell.strip() for cell in row):
@@ -250,8 +278,15 @@ def _read_ratings_by_line(handle, group_keys, statement_codes, scale) -> LongRat
         if code not in statement_column:
             problems.add(line, f"unknown statement {code!r}")
         text, rating = cell["rating"], None
+        chose_not = DECLINED_TEXTS.get(cell.get(DECLINED_COLUMN, "").lower())
+        if chose_not is None:
+            problems.add(line, f"declined {cell[DECLINED_COLUMN]!r} is not true or false")
+        elif chose_not and not allow_declined:
+            problems.add(line, "declined is true, but this protocol does not allow \"prefer not to answer\"")
+        elif chose_not and text != "":
+            problems.add(line, f"declined is true, so the rating must be empty, not {text!r}")
         if text == "":
-            if not allow_unable:
+            if not allow_unable and not chose_not:
                 problems.add(line, "the rating is empty, but this protocol does not allow \"unable to rate\"")
         else:
             rating = _whole_number(text)
@@ -265,7 +300,7 @@ def _read_ratings_by_line(handle, group_keys, statement_codes, scale) -> LongRat
                 problems.add(line, f"panellist {panellist!r} rated statement {code!r} twice in round "
                                    f"{round_number} (first on line {first_line})")
         if not problems.found and code in statement_column:
-            records.append((round_number, panellist, statement_column[code], rating))
+            records.append((round_number, panellist, statement_column[code], rating, bool(chose_not)))
     problems.raise_if_any()
     if not records:
         raise RatingsFileError(["the file has a header but no ratings"])
@@ -276,16 +311,19 @@ def _read_ratings_by_line(handle, group_keys, statement_codes, scale) -> LongRat
     shape = (len(panellists), len(statement_codes))
     ratings = {k: np.full(shape, np.nan) for k in rounds}
     unable = {k: np.zeros(shape, dtype=bool) for k in rounds}
+    declined = {k: np.zeros(shape, dtype=bool) for k in rounds}
     for k in rounds:
         chosen = [r for r in records if r[0] == k]
         rows = np.fromiter((row_of[r[1]] for r in chosen), dtype=np.intp, count=len(chosen))
         cols = np.fromiter((r[2] for r in chosen), dtype=np.intp, count=len(chosen))
         values = np.fromiter((np.nan if r[3] is None else r[3] for r in chosen), dtype=float, count=len(chosen))
+        chose_not = np.fromiter((r[4] for r in chosen), dtype=bool, count=len(chosen))
         ratings[k][rows, cols] = values
-        unable[k][rows, cols] = np.isnan(values)
+        unable[k][rows, cols] = np.isnan(values) & ~chose_not
+        declined[k][rows, cols] = chose_not
     groups = np.array([group_of[p][0] for p in panellists], dtype=object)
     return LongRatings(rounds=rounds, panellists=panellists, groups=groups, statements=tuple(statement_codes),
-                       ratings=ratings, unable=unable)
+                       ratings=ratings, unable=unable, declined=declined)
 
 
 def _cell(value):
@@ -304,9 +342,11 @@ def _cell(value):
 
 
 def asked_statements(long_ratings: LongRatings, round_number: int) -> np.ndarray:
-    """Which statements round ``round_number`` asked: those with at least one answer (a rating or "unable to rate")
+    """Which statements round ``round_number`` asked: those with at least one answer (a rating, "unable to rate" or
+    "prefer not to answer")
     in it. A ratings file cannot say more, so this is the definition wherever rounds are rebuilt from one."""
-    answered = ~np.isnan(long_ratings.ratings[round_number]) | long_ratings.unable[round_number]
+    answered = (~np.isnan(long_ratings.ratings[round_number]) | long_ratings.unable[round_number]
+                | long_ratings.declined_in(round_number))
     return answered.any(axis=0)
 
 
@@ -330,7 +370,7 @@ def analyse(long_ratings: LongRatings, protocol, closed: dict | None = None) -> 
             long_ratings.ratings[k], long_ratings.groups.astype(str), keys, scale, consensus.include,
             consensus.exclude, consensus.scope, previous=previous, stable_change=consensus.stable_change,
             quantile_method=consensus.quantile_method, unable=long_ratings.unable[k],
-            unable_in_denominator=consensus.unable_in_denominator,
+            unable_in_denominator=consensus.unable_in_denominator, declined=long_ratings.declined_in(k),
         )
         extras = scope_figures(figures, long_ratings.ratings[k], long_ratings.groups.astype(str), scale,
                                consensus.quantile_method, unable=long_ratings.unable[k],
@@ -350,6 +390,7 @@ def analyse(long_ratings: LongRatings, protocol, closed: dict | None = None) -> 
                     continue
                 summary = figures.summaries[scope]
                 figures_of_row = {"n": summary.n[j], "n_unable": figures.n_unable[scope][j],
+                                  "n_declined": figures.n_declined[scope][j],
                                   **{name: getattr(summary, name)[j] for name in STATISTICS_COLUMNS[5:14]},
                                   "verdict": figures.verdicts[scope][j],
                                   **{name: extras[scope][name][j] for name in SCOPE_COLUMNS}}
@@ -380,7 +421,7 @@ def statistics_row(round_number: int, code: str, scope: str, figures: dict) -> d
     row = {"round": round_number, "statement": code, "scope": scope}
     for name in STATISTICS_COLUMNS[3:]:
         value = figures.get(name)
-        row[name] = int(value) if name in ("n", "n_unable") else _cell(value)
+        row[name] = int(value or 0) if name in COUNT_COLUMNS else _cell(value)
     return row
 
 
@@ -411,7 +452,7 @@ def write_outputs(out_dir, statistics_rows, consensus_rows) -> list[Path]:
 
 
 def analyse_file(ratings_path, protocol, out_dir, report: bool = True, columns: dict[str, str] | None = None,
-                 missing=(), unable=()) -> list[Path]:
+                 missing=(), unable=(), declined=()) -> list[Path]:
     """Read, compute and write: the whole of ``delphi analyse``. Nothing is written when the file has problems.
 
     The file is read by :func:`delphi.services.ratings_import.read_ratings_file` (csv/tsv/xlsx, long or wide;
@@ -420,7 +461,7 @@ def analyse_file(ratings_path, protocol, out_dir, report: bool = True, columns: 
     :func:`delphi.services.reports.report_from_ratings`)."""
     from delphi.services.ratings_import import read_ratings_file  # it builds on this module
 
-    long_ratings = read_ratings_file(ratings_path, protocol, columns, missing, unable).long
+    long_ratings = read_ratings_file(ratings_path, protocol, columns, missing, unable, declined).long
     return write_analysis(long_ratings, protocol, out_dir, report)
 
 

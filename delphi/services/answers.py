@@ -43,6 +43,7 @@ class RoundClosed(DomainError):
 class Answer:
     value: int | None = None
     unable: bool = False
+    declined: bool = False  # "prefer not to answer"
     comment: str = ""
     change_reason: str = ""
 
@@ -109,17 +110,19 @@ class SavedAnswer:
     statement_id: int
     value: int | None
     unable_to_rate: bool
+    declined: bool
     comment: str
     change_reason: str
 
     @property
     def is_answered(self) -> bool:
-        return self.value is not None or self.unable_to_rate
+        return self.value is not None or self.unable_to_rate or self.declined
 
 
 def answers_for(panellist: Panellist, round_: Round) -> dict[int, SavedAnswer]:
     rows = db.session.execute(
-        sa.select(Rating.statement_id, Rating.value, Rating.unable_to_rate, Rating.comment, Rating.change_reason)
+        sa.select(Rating.statement_id, Rating.value, Rating.unable_to_rate, Rating.declined, Rating.comment,
+                  Rating.change_reason)
         .where(Rating.panellist_id == panellist.id, Rating.round_id == round_.id)
     ).all()
     return {row.statement_id: SavedAnswer(*row) for row in rows}
@@ -167,12 +170,13 @@ def _rating_upsert(fields: frozenset[str]) -> sa.Insert:
 
 def _rating_update(statement, fields: frozenset[str]) -> dict:
     """What a rating upsert overwrites when the rating exists: the parts sent (a value with its "unable to rate"
-    flag, a comment, a reason) and who entered it when and how; never the other parts."""
+    and "prefer not to answer" flags, a comment, a reason) and who entered it when and how; never the other parts."""
     update = {"updated_at": statement.excluded.updated_at, "entered_by_id": statement.excluded.entered_by_id,
               "mode": statement.excluded.mode}
     if "value" in fields:
         update["value"] = statement.excluded.value
         update["unable_to_rate"] = statement.excluded.unable_to_rate
+        update["declined"] = statement.excluded.declined
     if "comment" in fields:
         update["comment"] = statement.excluded.comment
     if "change_reason" in fields:
@@ -195,7 +199,8 @@ def save_answers(panellist: Panellist, round_: Round, answers: dict[int, Answer]
     rows = []
     for statement_id, answer in answers.items():
         row = {"panellist_id": panellist.id, "round_id": round_.id, "statement_id": statement_id,
-               "value": None if answer.unable else answer.value, "unable_to_rate": answer.unable,
+               "value": None if answer.unable or answer.declined else answer.value,
+               "unable_to_rate": answer.unable and not answer.declined, "declined": answer.declined,
                "comment": clean_text(answer.comment), "change_reason": clean_text(answer.change_reason),
                "updated_at": now, "entered_by_id": entered_by_id, "comment_approved": False, "mode": mode}
         rows.append(row)
@@ -206,6 +211,7 @@ def save_answers(panellist: Panellist, round_: Round, answers: dict[int, Answer]
 
 
 UNABLE = "unable"  # the value an "unable to rate" answer is sent with
+DECLINED = "declined"  # the value a "prefer not to answer" answer is sent with
 # The parts of a rating a single autosave can carry, by the first letter of the field's name (s12, c12, r12).
 AUTOSAVE_FIELDS = {"s": "value", "c": "comment", "r": "change_reason"}
 
@@ -224,10 +230,14 @@ def plain_number(text: str, digits: int) -> int | None:
 ID_DIGITS = 9
 
 
-def rating_answer(raw: str, scale_min: int, scale_max: int, unable_allowed: bool) -> Answer | None:
-    """A rating as sent by a page (a number on the scale, or "unable to rate" where allowed); None if it is not one."""
+def rating_answer(raw: str, scale_min: int, scale_max: int, unable_allowed: bool,
+                  declined_allowed: bool = False) -> Answer | None:
+    """A rating as sent by a page (a number on the scale, or "unable to rate" or "prefer not to answer" where
+    allowed); None if it is not one."""
     if raw == UNABLE and unable_allowed:
         return Answer(unable=True)
+    if raw == DECLINED and declined_allowed:
+        return Answer(declined=True)
     value = plain_number(raw, 3)
     if value is not None and scale_min <= value <= scale_max:
         return Answer(value=value)
@@ -295,7 +305,8 @@ def refusal(standing: Standing | None, link_hash: str) -> Refusal | None:
 
 
 class NotAnAnswer(ValueError):
-    """A rating that is not on the study's scale (or "unable to rate" where it is not allowed)."""
+    """A rating that is not on the study's scale (or "unable to rate" or "prefer not to answer" where it is not
+    allowed)."""
 
 
 _AUTOSAVE: dict[tuple[str, str], sa.Executable] = {}
@@ -332,12 +343,13 @@ def autosave_answer(panellist_id: int | None, link_hash: str, name: str, raw: st
         return False
     field = AUTOSAVE_FIELDS[kind]
     row = {"panellist_id": panellist_id, "round_id": found.round_id, "statement_id": number,
-           "value": None, "unable_to_rate": False, "comment": "", "change_reason": "", "updated_at": utcnow()}
+           "value": None, "unable_to_rate": False, "declined": False, "comment": "", "change_reason": "",
+           "updated_at": utcnow()}
     if field == "value":
-        answer = rating_answer(raw, found.scale_min, found.scale_max, found.unable_to_rate)
+        answer = rating_answer(raw, found.scale_min, found.scale_max, found.unable_to_rate, found.prefer_not_to_answer)
         if answer is None:
             raise NotAnAnswer(raw)
-        row["value"], row["unable_to_rate"] = answer.value, answer.unable
+        row["value"], row["unable_to_rate"], row["declined"] = answer.value, answer.unable, answer.declined
     else:
         row[field] = clean_text(raw)
     if connection.execute(_autosave_statement(dialect, field), row).rowcount != 1:
@@ -372,7 +384,7 @@ def _build_standing_query(dialect: str) -> sa.Select:
     columns = [panellist.c.withdrawn, panellist.c.token_hash, latest_consent.label("consent"),
                latest_version.label("consent_version"), study.c.consent_version.label("study_consent_version"),
                panellist.c.group_id, round_.c.status.label("round_status"), round_.c.id.label("round_id"),
-               study.c.scale_min, study.c.scale_max, study.c.unable_to_rate]
+               study.c.scale_min, study.c.scale_max, study.c.unable_to_rate, study.c.prefer_not_to_answer]
     if dialect == "postgresql":
         columns.append(sa.func.pg_advisory_xact_lock_shared(ROUND_LOCK_NAMESPACE, round_.c.id).label("held"))
     return (
@@ -384,8 +396,8 @@ def _build_standing_query(dialect: str) -> sa.Select:
 
 
 def _build_checked_upsert(dialect: str, field: str) -> sa.Insert:
-    names = ["panellist_id", "round_id", "statement_id", "value", "unable_to_rate", "comment", "change_reason",
-             "updated_at"]
+    names = ["panellist_id", "round_id", "statement_id", "value", "unable_to_rate", "declined", "comment",
+             "change_reason", "updated_at"]
     table, round_, in_round = Rating.__table__, Round.__table__, RoundStatement.__table__
     values = sa.select(*(sa.bindparam(name, type_=table.c[name].type) for name in names)).where(
         sa.select(round_.c.id).where(round_.c.id == sa.bindparam("round_id"), round_.c.status == RoundStatus.open)

@@ -28,7 +28,8 @@ import numpy as np
 
 from delphi.errors import Problem
 from delphi.services.analyse import (
-    MAX_MESSAGES, REQUIRED_COLUMNS, LongRatings, RatingsFileError, _read_ratings_by_column, _whole_number,
+    DECLINED_COLUMN, DECLINED_TEXTS, MAX_MESSAGES, REQUIRED_COLUMNS, LongRatings, RatingsFileError,
+    _read_ratings_by_column, _read_ratings_by_line, _whole_number,
 )
 
 ROLES = REQUIRED_COLUMNS  # round, panellist, group, statement, rating
@@ -39,7 +40,7 @@ SEPARATORS = " \t-–—,:."
 LABELLED = re.compile(r"([+-]?\d+)(?:\s*[-–—,:.)]\s*|\s+)(?=[^\d\s.,])")
 ROLE_MAP = re.compile(r",\s*(?=(?:round|panellist|group|statement|rating)\s*=)")
 IMPORT_ID = '{"importid"'
-SKIP, UNABLE = "skip", "unable"
+SKIP, UNABLE, DECLINED = "skip", "unable", "declined"
 
 
 @dataclass(frozen=True)
@@ -118,10 +119,12 @@ def parse_codes(spec: str | None, option: str, scale) -> tuple[str, ...]:
     return codes
 
 
-def read_ratings_file(path, protocol, columns: dict[str, str] | None = None, missing=(), unable=()) -> ImportedRatings:
+def read_ratings_file(path, protocol, columns: dict[str, str] | None = None, missing=(), unable=(),
+                      declined=()) -> ImportedRatings:
     """Read ratings from elsewhere under ``protocol`` (its ``scale``, ``groups`` and ``statements``); see the module
-    docstring. ``columns`` maps roles to the file's column names; ``missing`` and ``unable`` are cell codes meaning
-    no rating and "unable to rate". Raises :class:`RatingsFileError` naming each problem's line or cell."""
+    docstring. ``columns`` maps roles to the file's column names; ``missing``, ``unable`` and ``declined`` are cell
+    codes meaning no rating, "unable to rate" and "prefer not to answer" (a long file's ``declined`` column, as
+    ``ratings.csv`` has it, says the last too). Raises :class:`RatingsFileError` naming each problem's line or cell."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix in (".xls", ".ods", ".numbers"):
@@ -131,13 +134,13 @@ def read_ratings_file(path, protocol, columns: dict[str, str] | None = None, mis
         table = _workbook_table(path)
     else:
         raw = path.read_bytes()
-        if suffix == ".csv" and not columns and not missing and not unable:
+        if suffix == ".csv" and not columns and not missing and not unable and not declined:
             long = _plain_long(raw, protocol)
             if long is not None:
                 return ImportedRatings(long, ("a long CSV file (UTF-8, comma-separated), one rating per row",))
         table = _text_table(raw, suffix)
     _drop_qualtrics_rows(table)
-    return _interpret(table, protocol, columns or {}, tuple(missing), tuple(unable))
+    return _interpret(table, protocol, columns or {}, tuple(missing), tuple(unable), tuple(declined))
 
 
 def _plain_long(raw: bytes, protocol) -> LongRatings | None:
@@ -152,8 +155,13 @@ def _plain_long(raw: bytes, protocol) -> LongRatings | None:
     header = [name.strip() for name in next(csv.reader(lines[:1]), [])]
     if not all(name in header for name in REQUIRED_COLUMNS):
         return None
-    return _read_ratings_by_column(lines, [g.key for g in protocol.groups], [s.code for s in protocol.statements],
-                                   protocol.scale)
+    groups, codes = [g.key for g in protocol.groups], [s.code for s in protocol.statements]
+    long = _read_ratings_by_column(lines, groups, codes, protocol.scale)
+    if long is None and DECLINED_COLUMN in header:
+        # A ratings.csv with "prefer not to answer" and a problem: the line reader words it (never reading the
+        # declined answers as "unable to rate").
+        long = _read_ratings_by_line(lines, groups, codes, protocol.scale)
+    return long
 
 
 def _text_table(raw: bytes, suffix: str) -> _Table:
@@ -259,9 +267,10 @@ class _Ratings:
     """What a rating cell means, each distinct text worked out once: a point of the scale, SKIP, UNABLE, or a
     message (starting with the value) saying why not and what is accepted."""
 
-    def __init__(self, scale, missing, unable):
-        self.scale, self.missing, self.unable = scale, missing, unable
+    def __init__(self, scale, missing, unable, declined=()):
+        self.scale, self.missing, self.unable, self.declined = scale, missing, unable, declined
         self.allow_unable = bool(getattr(scale, "unable_to_rate", True))
+        self.allow_declined = bool(getattr(scale, "prefer_not_to_answer", False))
         labels = getattr(scale, "labels", {}) or {}
         self.labels = {str(label).strip().casefold(): int(point) for point, label in labels.items()}
         accepted = [f"a whole number {scale.min}-{scale.max}",
@@ -271,6 +280,9 @@ class _Ratings:
         accepted.append(f"a --missing code ({', '.join(missing)})" if missing else "a code named with --missing")
         if self.allow_unable:
             accepted.append(f"an --unable code ({', '.join(unable)})" if unable else "a code named with --unable")
+        if self.allow_declined:
+            accepted.append(f"a --declined code ({', '.join(declined)})" if declined
+                            else "a code named with --declined")
         self.accepted = "accepted: " + ", ".join(accepted[:-1]) + " or " + accepted[-1]
         self.known: dict[str, object] = {}
 
@@ -288,6 +300,11 @@ class _Ratings:
                 return (f"{text!r} is an --unable code, but this protocol has no \"unable to rate\"; accepted: a "
                         f"whole number {self.scale.min}-{self.scale.max} or a --missing code")
             return UNABLE
+        if any(_matches(text, code) for code in self.declined):
+            if not self.allow_declined:
+                return (f"{text!r} is a --declined code, but this protocol has no \"prefer not to answer\"; "
+                        f"{self.accepted}")
+            return DECLINED
         point = _whole_number(text)
         if point is None and (found := LABELLED.match(text)):
             point = int(found.group(1))
@@ -300,7 +317,7 @@ class _Ratings:
         return float(point)
 
 
-def _interpret(table: _Table, protocol, columns: dict[str, str], missing, unable) -> ImportedRatings:
+def _interpret(table: _Table, protocol, columns: dict[str, str], missing, unable, declined=()) -> ImportedRatings:
     header = table.header
     if not any(header):
         raise RatingsFileError([Problem(f"{table.where(None)}: the file is empty; accepted: a header row naming the "
@@ -326,7 +343,7 @@ def _interpret(table: _Table, protocol, columns: dict[str, str], missing, unable
     statements = list(protocol.statements)
     if long:
         table.given.append("long: one rating per row")
-        return _read(table, protocol, at, None, missing, unable)
+        return _read(table, protocol, at, None, missing, unable, declined)
     statement_at, absent = [], []
     for s in statements:
         names = [name for name in (getattr(s, "column", ""), s.code) if name]
@@ -340,10 +357,10 @@ def _interpret(table: _Table, protocol, columns: dict[str, str], missing, unable
             "column per protocol statement, named by its code or its `column` key, or a long file with the columns "
             f"statement and rating; the file's columns are {listed}", line=1)])
     table.given.append("wide: one row per panellist" + (" and round" if "round" in at else ", all in round 1"))
-    return _read(table, protocol, at, statement_at, missing, unable)
+    return _read(table, protocol, at, statement_at, missing, unable, declined)
 
 
-def _read(table: _Table, protocol, at: dict[str, int], statement_at, missing, unable) -> ImportedRatings:
+def _read(table: _Table, protocol, at: dict[str, int], statement_at, missing, unable, declined=()) -> ImportedRatings:
     scale = protocol.scale
     problems = _Problems()
     rows, where = table.rows, table.where
@@ -353,7 +370,10 @@ def _read(table: _Table, protocol, at: dict[str, int], statement_at, missing, un
     for g in protocol.groups:
         group_of_text[g.key.casefold()] = g.key
     groups_accepted = ("accepted (any case): " + ", ".join(f"{g.key} or {g.name!r}" for g in protocol.groups))
-    rating_of = _Ratings(scale, missing, unable)
+    rating_of = _Ratings(scale, missing, unable, declined)
+    # A long file's declined column (ratings.csv's): true where the empty rating is "prefer not to answer".
+    declined_at = table.header.index(DECLINED_COLUMN) if statement_at is None and DECLINED_COLUMN in table.header \
+        else None
 
     round_of, round_names = _round_numbers(table, at.get("round"), problems)
     group_seen: dict[str, tuple[str, int]] = {}
@@ -402,17 +422,30 @@ def _read(table: _Table, protocol, at: dict[str, int], statement_at, missing, un
                              f"is on {where(first_i)}); accepted: {once}")
         for j, c in cells:
             text = row[c]
-            if not text.strip():
+            flag = DECLINED_TEXTS.get(row[declined_at].strip().lower()) if declined_at is not None else False
+            if flag is None:
+                problems.add(where(i, declined_at), table.line(i), f"declined {row[declined_at]!r} is not true or "
+                             "false")
+                continue
+            if flag and (text.strip() or not rating_of.allow_declined):
+                problems.add(where(i, declined_at), table.line(i), "declined is true, but " + (
+                    f"the rating is {text.strip()!r}, not empty" if text.strip()
+                    else "this protocol has no \"prefer not to answer\""))
+                continue
+            if flag:
+                meaning = DECLINED
+            elif not text.strip():
                 if statement_at is not None:
                     continue  # wide: an empty cell is no rating
                 meaning = UNABLE if rating_of.allow_unable else (
                     f"the rating is empty, but this protocol has no \"unable to rate\"; {rating_of.accepted}")
             else:
                 meaning = rating_of(text)
-            if isinstance(meaning, str) and meaning not in (SKIP, UNABLE):
+            if isinstance(meaning, str) and meaning not in (SKIP, UNABLE, DECLINED):
                 problems.add(where(i, c), table.line(i), meaning)
             elif meaning != SKIP and j is not None:
-                records.append((k, panellist, j, np.nan if meaning == UNABLE else meaning))
+                records.append((k, panellist, j, np.nan if meaning in (UNABLE, DECLINED) else meaning,
+                                meaning == DECLINED))
     problems.raise_if_any()
     if not records:
         raise RatingsFileError(["the file has a header but no ratings (every rating cell is empty or a --missing "
@@ -471,12 +504,16 @@ def _long_ratings(records, group_seen, protocol) -> LongRatings:
     rows = np.array([row_of[r[1]] for r in records], dtype=np.intp)
     cols = np.array([r[2] for r in records], dtype=np.intp)
     values = np.array([r[3] for r in records], dtype=float)
+    chose_not = np.array([r[4] for r in records], dtype=bool)
+    declined = {}
     for k in rounds:
         chosen = round_at == k
         ratings[k] = np.full(shape, np.nan)
         ratings[k][rows[chosen], cols[chosen]] = values[chosen]
         unable[k] = np.zeros(shape, dtype=bool)
-        unable[k][rows[chosen], cols[chosen]] = np.isnan(values[chosen])
+        unable[k][rows[chosen], cols[chosen]] = np.isnan(values[chosen]) & ~chose_not[chosen]
+        declined[k] = np.zeros(shape, dtype=bool)
+        declined[k][rows[chosen], cols[chosen]] = chose_not[chosen]
     groups = np.array([group_seen[p][0] for p in panellists], dtype=object)
     return LongRatings(rounds=rounds, panellists=panellists, groups=groups, statements=codes, ratings=ratings,
-                       unable=unable)
+                       unable=unable, declined=declined)

@@ -44,6 +44,7 @@ class RoundMatrix:
 
     ratings: np.ndarray  # float, NaN where no rating or "unable to rate"
     unable: np.ndarray  # bool, "unable to rate"
+    declined: np.ndarray  # bool, "prefer not to answer"
     groups: np.ndarray  # group key per row
     panellist_ids: np.ndarray
     statement_ids: np.ndarray
@@ -60,17 +61,20 @@ def load_round_matrix(round_: Round, panellist_ids: np.ndarray | None = None) ->
     connection = db.session.connection()
     rows = connection.execute(
         sa.text("SELECT panellist_id, statement_id, COALESCE(value, -1), "
-                "CASE WHEN unable_to_rate THEN 1 ELSE 0 END FROM rating WHERE round_id = :round_id"),
+                "CASE WHEN unable_to_rate THEN 1 ELSE 0 END, CASE WHEN declined THEN 1 ELSE 0 END "
+                "FROM rating WHERE round_id = :round_id"),
         {"round_id": round_.id},
     ).fetchall()
-    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=4 * len(rows)).reshape(-1, 4)
+    flat = np.fromiter(itertools.chain.from_iterable(rows), dtype=np.int64, count=5 * len(rows)).reshape(-1, 5)
     del rows
     pid, sid, value, cant = flat[:, 0], flat[:, 1], flat[:, 2], flat[:, 3].astype(bool)
+    chose_not = flat[:, 4].astype(bool)
     if panellist_ids is None:
         panellist_ids = np.unique(pid)
     shape = (len(panellist_ids), len(statement_ids))
     ratings = np.full(shape, np.nan)
     unable = np.zeros(shape, dtype=bool)
+    declined = np.zeros(shape, dtype=bool)
     if len(flat) and len(panellist_ids) and len(statement_ids):
         row = np.minimum(np.searchsorted(panellist_ids, pid), len(panellist_ids) - 1)
         col_order = np.argsort(statement_ids)
@@ -79,13 +83,14 @@ def load_round_matrix(round_: Round, panellist_ids: np.ndarray | None = None) ->
         ok = (panellist_ids[row] == pid) & (statement_ids[col] == sid)
         ratings[row[ok], col[ok]] = np.where(value[ok] >= 0, value[ok], np.nan)
         unable[row[ok], col[ok]] = cant[ok]
+        declined[row[ok], col[ok]] = chose_not[ok]
     membership = dict(connection.execute(
         sa.select(Panellist.id, StakeholderGroup.key)
         .join(StakeholderGroup, StakeholderGroup.id == Panellist.group_id)
         .where(Panellist.study_id == round_.study_id)
     ).all())
     groups = np.array([membership.get(int(p)) for p in panellist_ids], dtype=object)
-    return RoundMatrix(ratings=ratings, unable=unable, groups=groups, panellist_ids=panellist_ids,
+    return RoundMatrix(ratings=ratings, unable=unable, declined=declined, groups=groups, panellist_ids=panellist_ids,
                        statement_ids=statement_ids)
 
 
@@ -241,6 +246,7 @@ def compute_round_figures(round_: Round) -> ClosedRoundFigures:
     matrix = load_round_matrix(round_)
     rated = np.array([g is not None for g in matrix.groups], dtype=bool)
     ratings, groups, unable = matrix.ratings[rated], matrix.groups[rated].astype(str), matrix.unable[rated]
+    declined = matrix.declined[rated]
     panellist_ids = matrix.panellist_ids[rated]
     statement_ids = matrix.statement_ids
     previous_round = round_.previous_rating_round
@@ -258,7 +264,7 @@ def compute_round_figures(round_: Round) -> ClosedRoundFigures:
         sa.select(Panellist.id, Panellist.pseudonym).where(Panellist.study_id == round_.study_id)).all())
     order = np.array(sorted(range(len(panellist_ids)), key=lambda i: pseudonym[int(panellist_ids[i])]),
                      dtype=np.intp)
-    ratings, groups, unable = ratings[order], groups[order], unable[order]
+    ratings, groups, unable, declined = ratings[order], groups[order], unable[order], declined[order]
     if previous is not None:
         previous = previous[order]
     scale = study_scale(study)
@@ -266,7 +272,7 @@ def compute_round_figures(round_: Round) -> ClosedRoundFigures:
         ratings, groups, [g.key for g in study.groups], scale, study.include_rule, study.exclude_rule,
         study.consensus_scope.value, previous=previous, stable_change=study.stable_change,
         quantile_method=study.quantile_method, unable=unable,
-        unable_in_denominator=study.unable_in_denominator,
+        unable_in_denominator=study.unable_in_denominator, declined=declined,
     )
     figures = ClosedRoundFigures()
     for j, statement_id in enumerate(statement_ids):
@@ -285,6 +291,7 @@ def compute_round_figures(round_: Round) -> ClosedRoundFigures:
             figures.results.append({
                 "round_id": round_.id, "statement_id": int(statement_id), "scope": scope,
                 "n": int(summary.n[j]), "n_unable": int(computed.n_unable[scope][j]),
+                "n_declined": int(computed.n_declined[scope][j]),
                 **{name: _clean(getattr(summary, name)[j]) for name in SUMMARY_COLUMNS},
                 "verdict": Classification(str(computed.verdicts[scope][j])),
                 "distribution": {str(v): int(c[j]) for v, c in counts.items()},

@@ -121,7 +121,8 @@ def enter_answers(contact: Contact, round_: Round, answers: dict[int, Answer], s
     # parts filled in (a rating, a comment, or both).
     by_parts: dict[frozenset[str], dict[int, Answer]] = {}
     for statement_id, answer in answers.items():
-        parts = frozenset(part for part, filled in (("value", answer.value is not None or answer.unable),
+        parts = frozenset(part for part, filled in (("value", answer.value is not None or answer.unable
+                                                               or answer.declined),
                                                      ("comment", bool(answer.comment.strip())),
                                                      ("change_reason", bool(answer.change_reason.strip())))
                           if filled)

@@ -82,6 +82,7 @@ SETTINGS = (
     Setting("scale.min", "scale_min"),
     Setting("scale.max", "scale_max"),
     Setting("scale.unable_to_rate", "unable_to_rate"),
+    Setting("scale.prefer_not_to_answer", "prefer_not_to_answer"),
     # JSON object keys are text; the protocol's points are whole numbers, in order.
     Setting("scale.labels", "scale_labels", lambda labels: {str(k): v for k, v in labels.items()},
             lambda labels: {int(k): v for k, v in sorted(labels.items(), key=lambda kv: int(kv[0]))}),

@@ -65,7 +65,7 @@ def test_outputs_match_the_analysis_functions(tmp_path, scope):
                                    "median_boot_low", "median_boot_high", "agree_boot_low", "agree_boot_high",
                                    "n_pairs", "pct_changed", "pct_change", "stable", "delta_pct_agree", "wilcoxon_v",
                                    "wilcoxon_p", "kw_h", "kw_df", "kw_p", "kw_p_holm", "kw_p_bh",
-                                   "kw_epsilon_squared"]
+                                   "kw_epsilon_squared", "n_declined"]
     rows = plain_rows()
     scale = analysis_scale(protocol)
     for k in (1, 2, 3):

@@ -39,7 +39,7 @@ AFTER_VERDICT = ("p30", "p70", "ipr", "iprcp", "ipras", "disagreement", "appropr
 BOOTSTRAP = ("median_boot_low", "median_boot_high", "agree_boot_low", "agree_boot_high")
 STABILITY = ("n_pairs", "pct_changed", "pct_change", "stable", "delta_pct_agree", "wilcoxon_v", "wilcoxon_p")
 GROUP_TESTS = ("kw_h", "kw_df", "kw_p", "kw_p_holm", "kw_p_bh", "kw_epsilon_squared")
-NEW = (*BOOTSTRAP, *STABILITY, *GROUP_TESTS)
+NEW = (*BOOTSTRAP, *STABILITY, *GROUP_TESTS, "n_declined")  # issue 22: "prefer not to answer", last
 MINIMUM = 5  # the test protocol's min_group_feedback
 
 
@@ -56,7 +56,7 @@ def stored_values(study_id: int) -> tuple[dict, dict, dict]:
             .join(Statement, Statement.id == RoundResult.statement_id).where(Round.study_id == study_id)):
         ru = r.extra.get("rand_ucla", {})
         figures[(number_, code, r.scope)] = {
-            "n": r.n, "n_unable": r.n_unable, "median": r.median, "q1": r.q1, "q3": r.q3, "iqr": r.iqr,
+            "n": r.n, "n_unable": r.n_unable, "n_declined": r.n_declined, "median": r.median, "q1": r.q1, "q3": r.q3, "iqr": r.iqr,
             "mean": r.mean, "sd": r.sd, "pct_agree": r.pct_agree, "pct_neutral": r.pct_neutral,
             "pct_disagree": r.pct_disagree, "verdict": r.verdict.value,
             **{name: ru.get(name) for name in AFTER_VERDICT[:7]}, "rwg": r.extra["rwg"],
@@ -155,14 +155,15 @@ def check_report(report: str, study: Study, verdicts: dict, figures: dict, indic
         cells = re.findall(r"<td[^>]*>(.*?)</td>", row.group(1))
         if "withheld" in cells[0]:
             continue
-        assert cells[:4] == [str(overall["n"]), str(overall["n_unable"]), number(overall["cv"], 2),
+        assert cells[:5] == [str(overall["n"]), str(overall["n_unable"]), str(overall["n_declined"]),
+                             number(overall["cv"], 2),
                              f'{number(overall["pct_agree"])} ({number(overall["agree_ci_low"])}–'
                              f'{number(overall["agree_ci_high"])})'], statement.code
-        assert cells[4:6] == [number(overall["rwg"], 2), number(overall["ad"], 2)]
-        assert cells[6:9] == [f'{number(overall["p30"])}–{number(overall["p70"])}', number(overall["ipr"], 2),
+        assert cells[5:7] == [number(overall["rwg"], 2), number(overall["ad"], 2)]
+        assert cells[7:10] == [f'{number(overall["p30"])}–{number(overall["p70"])}', number(overall["ipr"], 2),
                               number(overall["ipras"], 2)]
-        assert cells[10] == (overall["appropriateness"] or "–")
-        assert cells[11:13] == [
+        assert cells[11] == (overall["appropriateness"] or "–")
+        assert cells[12:14] == [
             f'{number(overall["median"])} ({number(overall["median_boot_low"])}–{number(overall["median_boot_high"])})',
             f'{number(overall["pct_agree"])} ({number(overall["agree_boot_low"])}–{number(overall["agree_boot_high"])})']
     assert "percentile bootstrap, 2,000 resamples, seed 20" in report
@@ -236,7 +237,8 @@ def _flipping_panellist(source) -> tuple[str, tuple]:
         keep = np.arange(len(long.panellists)) != i
         without = replace(long, panellists=tuple(np.array(long.panellists)[keep]), groups=long.groups[keep],
                           ratings={k: v[keep] for k, v in long.ratings.items()},
-                          unable={k: v[keep] for k, v in long.unable.items()})
+                          unable={k: v[keep] for k, v in long.unable.items()},
+                          declined={k: v[keep] for k, v in long.declined.items()})
         for c in analyse(without, protocol)[1]:
             if before[(c["round"], c["statement"])] != c["classification"]:
                 return name, (c["round"], c["statement"])

@@ -99,6 +99,10 @@ def methods(source: ReportSource) -> list[tuple[str, str]]:
     else:
         unable = ("Panellists could answer \"unable to rate\"; such answers count in no statistic and are reported "
                   "separately (n_unable).")
+    if getattr(s, "prefer_not_to_answer", False):
+        unable += (" Panellists could also answer \"prefer not to answer\"; such answers are reported separately "
+                   "(n_declined) and count in no statistic, not even in a denominator: not answering is a "
+                   "panellist's right, not a judgement on the statement.")
     told = [
         ("Rating scale", f"Statements were rated on a {s.min}-{s.max} scale ({labels}). {unable}"),
         ("Consensus definition", f"Defined before round 1 and locked when it opened. Agreement is a rating of "

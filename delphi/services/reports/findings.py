@@ -49,6 +49,7 @@ class Cell:
     shown: bool
     n: int = 0
     n_unable: int = 0
+    n_declined: int = 0  # "prefer not to answer"
     median: float = math.nan
     q1: float = math.nan
     q3: float = math.nan
@@ -99,7 +100,7 @@ def compute_rounds(source: ReportSource) -> list[RoundView]:
             ratings, long.groups.astype(str), keys, analysis_scale(protocol), c.include, c.exclude, c.scope,
             previous=None if previous is None else previous[:, columns], stable_change=c.stable_change,
             quantile_method=c.quantile_method, unable=long.unable[k][:, columns],
-            unable_in_denominator=c.unable_in_denominator)
+            unable_in_denominator=c.unable_in_denominator, declined=long.declined_in(k)[:, columns])
         extras = scope_figures(figures, ratings, long.groups.astype(str), analysis_scale(protocol),
                                c.quantile_method, unable=long.unable[k][:, columns],
                                unable_in_denominator=c.unable_in_denominator,
@@ -168,6 +169,7 @@ def cells(view: RoundView, j: int, keys: list[str], minimum: int,
         if not shown:
             return Cell(scope=scope, shown=False)
         return Cell(scope=scope, shown=True, n=int(s.n[j]), n_unable=int(view.figures.n_unable[scope][j]),
+                    n_declined=int(view.figures.n_declined[scope][j]) if view.figures.n_declined else 0,
                     more={name: _value(values[j]) for name, values in view.extras.get(scope, {}).items()},
                     median=float(s.median[j]), q1=float(s.q1[j]),
                     q3=float(s.q3[j]), iqr=float(s.iqr[j]), mean=float(s.mean[j]), pct_agree=float(s.pct_agree[j]),

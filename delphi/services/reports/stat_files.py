@@ -1,6 +1,7 @@
 """The ratings as SPSS ``.sav`` and Stata ``.dta`` (pyreadstat), with variable labels and value labels, so that a
 researcher opens them without cleaning. "Unable to rate" is a labelled missing value: SPSS user-missing code
-(9, 99, ... above the scale), Stata extended missing ``.a``.
+(9, 99, ... above the scale), Stata extended missing ``.a``; "prefer not to answer" likewise, one below that code
+(98, ...; see ``declined_code``) and ``.b``.
 
 The comments are in files of their own (``comments.sav``, ``comments.dta``: one row per comment, with the round,
 panellist and statement to merge on). A text column in these formats is as wide as its longest value in every row
@@ -18,13 +19,14 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 
-from delphi.services.reports.tables import unable_code
+from delphi.services.reports.tables import declined_code, unable_code
 
 VARIABLE_LABELS = {
     "round": "Delphi round", "panellist": "Panellist pseudonym", "group": "Stakeholder group",
     "group_key": "Stakeholder group key", "statement": "Statement code", "rating": "Rating",
     "comment": "Comment", "reason": "Reason given for changing the rating",
 }
+DECLINED = "declined"  # a rating cell of ``ratings_frame``: "prefer not to answer"
 RATING_COLUMNS = ["round", "panellist", "group", "group_key", "statement", "rating"]
 COMMENT_COLUMNS = ["round", "panellist", "group", "group_key", "statement", "comment", "reason"]
 
@@ -46,6 +48,9 @@ def ratings_frame(ratings_csv: str, protocol) -> pd.DataFrame:
     number = {g.key: float(i + 1) for i, g in enumerate(protocol.groups)}
     ratings = table["rating"].to_numpy(dtype=object)
     rating = {text: None if text == "" else int(text) for text in set(ratings)}
+    chosen = [rating[text] for text in ratings]
+    if "declined" in table:  # "prefer not to answer": DECLINED in the frame, a missing code of its own in the files
+        chosen = [DECLINED if flag == "true" else value for value, flag in zip(chosen, table["declined"])]
     comments = table["comment"].to_numpy(dtype=object)
     return pd.DataFrame({
         "round": table["round"].to_numpy(dtype=object).astype(float),
@@ -53,7 +58,7 @@ def ratings_frame(ratings_csv: str, protocol) -> pd.DataFrame:
         "group": table["group"].map(number).to_numpy(dtype=float),
         "group_key": _text(table["group"]),
         "statement": _text(table["statement"]),
-        "rating": pd.Series([rating[text] for text in ratings], dtype=object),
+        "rating": pd.Series(chosen, dtype=object),
         # The CSV's apostrophe guards spreadsheets; SPSS and Stata show text as text.
         "comment": _text([c[1:] if c.startswith("'") else c for c in comments]),
     })
@@ -98,20 +103,27 @@ def _frame(ratings_csv: str, protocol, frame: pd.DataFrame | None) -> pd.DataFra
 def ratings_sav(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
     """``frame``: :func:`ratings_frame` of ``ratings_csv``, if already made (it is not changed)."""
     frame = _frame(ratings_csv, protocol, frame)[RATING_COLUMNS].copy()
-    code = unable_code(protocol.scale.max)
-    frame["rating"] = np.array([code if v is None else v for v in frame["rating"]], dtype=float)
+    code, declined = unable_code(protocol.scale.max), declined_code(protocol.scale.max)
+    frame["rating"] = np.array([code if v is None else declined if v == DECLINED else v for v in frame["rating"]],
+                               dtype=float)
     scale_labels, groups = _labels(protocol)
-    return _sav(frame, variable_value_labels={"rating": {**scale_labels, code: "Unable to rate"}, "group": groups},
-                missing_ranges={"rating": [code]}, variable_measure={"rating": "ordinal", "group": "nominal"})
+    # The code of "prefer not to answer" only where the protocol offered it (the file of a study without is as before).
+    offered = {declined: "Prefer not to answer"} if getattr(protocol.scale, "prefer_not_to_answer", False) else {}
+    return _sav(frame, variable_value_labels={"rating": {**scale_labels, code: "Unable to rate", **offered},
+                                              "group": groups},
+                missing_ranges={"rating": [code, *offered]}, variable_measure={"rating": "ordinal", "group": "nominal"})
 
 
 def ratings_dta(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
     """``frame``: :func:`ratings_frame` of ``ratings_csv``, if already made (it is not changed)."""
     frame = _frame(ratings_csv, protocol, frame)[RATING_COLUMNS].copy()
-    frame["rating"] = pd.Series(["a" if v is None else v for v in frame["rating"]], dtype="object")
+    frame["rating"] = pd.Series(["a" if v is None else "b" if v == DECLINED else v for v in frame["rating"]],
+                                dtype="object")
     scale_labels, groups = _labels(protocol)
-    return _dta(frame, variable_value_labels={"rating": {**scale_labels, "a": "Unable to rate"}, "group": groups},
-                missing_user_values={"rating": ["a"]})
+    offered = {"b": "Prefer not to answer"} if getattr(protocol.scale, "prefer_not_to_answer", False) else {}
+    return _dta(frame, variable_value_labels={"rating": {**scale_labels, "a": "Unable to rate", **offered},
+                                              "group": groups},
+                missing_user_values={"rating": ["a", *offered]})
 
 
 def comments_frame(frame: pd.DataFrame, reasons=None) -> pd.DataFrame:

@@ -65,7 +65,7 @@ def _row_figures(result: RoundResult) -> dict:
     before they were stored."""
     extra = result.extra or {}
     ru = extra.get("rand_ucla") or {}
-    figures = {"n": result.n, "n_unable": result.n_unable,
+    figures = {"n": result.n, "n_unable": result.n_unable, "n_declined": result.n_declined,
                **{name: getattr(result, name) for name in SUMMARY_COLUMNS},
                "verdict": result.verdict.value if result.verdict is not None else "none",
                **{name: ru.get(name) for name in RAND_UCLA_COLUMNS},
@@ -119,6 +119,8 @@ def _round_figures(rows: dict[str, list[dict]], extras: list[dict], classificati
     return analysis.RoundFigures(
         scopes=scopes, summaries=MappingProxyType({s: _summary(r) for s, r in rows.items()}),
         n_unable=MappingProxyType({s: np.array([r["n_unable"] for r in rs], dtype=np.int64) for s, rs in rows.items()}),
+        n_declined=MappingProxyType({s: np.array([r.get("n_declined") or 0 for r in rs], dtype=np.int64)
+                                     for s, rs in rows.items()}),
         verdicts=MappingProxyType({s: np.array([r["verdict"] for r in rs], dtype=object) for s, rs in rows.items()}),
         classification=np.array(classification, dtype=object),
         rand_ucla=rand_ucla,
@@ -169,10 +171,11 @@ def stored_rounds(study: Study, statement_codes: list[str], group_keys: list[str
     for round_ in rounds:
         stored = by_round.get(round_.number, {})
         codes = sorted((c for c, r in stored.items()
-                        if "overall" in r and (r["overall"].n or r["overall"].n_unable) and c in position),
+                        if "overall" in r and (r["overall"].n or r["overall"].n_unable or r["overall"].n_declined)
+                        and c in position),
                        key=position.__getitem__)
         rows = {scope: [_row_figures(stored[c][scope]) if scope in stored[c] else {"n": 0, "n_unable": 0,
-                                                                                     "verdict": "none"}
+                                                                                     "n_declined": 0, "verdict": "none"}
                         for c in codes] for scope in scopes}
         extras = [stored[c]["overall"].extra or {} for c in codes]
         classification = [(classified.get((round_.number, c)) or Classification.none).value for c in codes]

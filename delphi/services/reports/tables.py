@@ -24,6 +24,13 @@ def unable_code(scale_max: int) -> int:
     return code
 
 
+def declined_code(scale_max: int) -> int:
+    """The numeric code of "prefer not to answer" in ``.sav`` files: one below :func:`unable_code` (98 on a 1-9
+    scale), or that code with an 8 after it when one below would be a point of the scale."""
+    code = unable_code(scale_max)
+    return code - 1 if code - 1 > scale_max else code * 10 + 8
+
+
 def results_tables(source: ReportSource) -> dict[str, str]:
     """``statistics.csv`` and ``consensus.csv``, written by the same function as ``delphi analyse``: a study's from
     the figures stored at each close (``stored.py``; no statistics computed here), a ratings file's from
@@ -124,7 +131,7 @@ def statements_csv(source: ReportSource) -> str:
 
 def codebook_csv(source: ReportSource) -> str:
     p = source.protocol
-    code = unable_code(p.scale.max)
+    code, declined = unable_code(p.scale.max), declined_code(p.scale.max)
     labels = dict(p.scale.labels)
     rows = [
         ["ratings.csv", "round", "Round number (1, 2, ...). Only closed rating rounds are included.", "", ""],
@@ -134,9 +141,15 @@ def codebook_csv(source: ReportSource) -> str:
         *[["ratings.csv", "group", "", g.key, g.name] for g in p.groups],
         ["ratings.csv", "statement", "Statement code; the wording is in statements.csv.", "", ""],
         ["ratings.csv", "rating", f"Rating on the {p.scale.min}-{p.scale.max} scale. Empty: the panellist answered "
-         "\"unable to rate\" (counted in no statistic).", "", ""],
+         "\"unable to rate\" (counted in no statistic), or \"prefer not to answer\" where declined is true.", "", ""],
         *[["ratings.csv", "rating", "", point, labels.get(point, "")] for point in range(p.scale.min, p.scale.max + 1)],
-        ["ratings.csv", "rating", "", "", "Unable to rate"],
+        ["ratings.csv", "rating", "", "", "Unable to rate (declined false)"],
+        ["ratings.csv", "declined", "Whether the panellist chose \"prefer not to answer\" (the rating is then empty). "
+         "Counted apart from \"unable to rate\" and in no statistic, not even in a denominator. "
+         + ("The protocol offered it." if getattr(p.scale, "prefer_not_to_answer", False)
+            else "The protocol did not offer it."), "", ""],
+        ["ratings.csv", "declined", "", "true", "Prefer not to answer"],
+        ["ratings.csv", "declined", "", "false", "A rating, or \"unable to rate\" where the rating is empty"],
         ["ratings.csv", "comment", "The panellist's comment on the statement in that round (may be empty). Cells "
          "that a spreadsheet would read as a formula start with an apostrophe.", "", ""],
         ["ratings.csv", "mode", "How the answer was given: on the web by the panellist, or to the study team who "
@@ -148,9 +161,13 @@ def codebook_csv(source: ReportSource) -> str:
             ("in_person", "In person, typed in by the study team"), ("withheld", "Withheld (used by few people)"))],
         ["ratings.sav", "rating", f"As in ratings.csv; \"unable to rate\" is the user-missing value {code}, labelled "
          "\"Unable to rate\", so SPSS leaves it out of statistics.", code, "Unable to rate"],
+        ["ratings.sav", "rating", f"\"Prefer not to answer\" is the user-missing value {declined}, labelled "
+         "\"Prefer not to answer\" (declined is not in this file).", declined, "Prefer not to answer"],
         ["ratings.sav", "group", "Numeric code with value labels (group names); group_key keeps the key.", "", ""],
         ["ratings.dta", "rating", "As in ratings.csv; \"unable to rate\" is Stata's extended missing value .a, "
          "labelled \"Unable to rate\".", ".a", "Unable to rate"],
+        ["ratings.dta", "rating", "\"Prefer not to answer\" is Stata's extended missing value .b, labelled "
+         "\"Prefer not to answer\".", ".b", "Prefer not to answer"],
         ["ratings.dta", "group", "Numeric code with value labels (group names); group_key keeps the key.", "", ""],
         *[[name, "comment", "Not in this file: the comments are in comments.sav and comments.dta. SPSS and Stata "
            "make a text column as wide as its longest value in every row, so one long comment would make every "
@@ -188,6 +205,10 @@ def codebook_csv(source: ReportSource) -> str:
          "equal_groups (each group weighs the same) or a group key. A statement not asked in a round has no rows "
          "for it.", "", ""],
         ["statistics.csv", "n, n_unable", "Number of ratings, and of \"unable to rate\" answers.", "", ""],
+        ["statistics.csv", "n_declined", "Number of \"prefer not to answer\" answers (the last column). Like "
+         "\"unable to rate\" they are not ratings: in no figure and never in a denominator, even when "
+         "\"unable to rate\" is (not answering is the panellist's right, not a judgement on the statement). Empty "
+         "where the row is withheld.", "", ""],
         ["statistics.csv", "median, q1, q3, iqr", f"Quartiles by the {p.consensus.quantile_method} method "
          "(numpy; linear = Hyndman-Fan type 7, as R and Excel PERCENTILE.INC). Empty for equal_groups and when there "
          "are no ratings.", "", ""],

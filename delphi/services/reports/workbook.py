@@ -12,7 +12,7 @@ from delphi import __version__
 from delphi.services.csv_export import neutralise
 from delphi.services.round_figures import BOOTSTRAP_COLUMNS, GROUP_TEST_COLUMNS, STABILITY_COLUMNS
 
-NUMERIC = {"round", "n", "n_unable", "median", "q1", "q3", "iqr", "mean", "sd", "pct_agree", "pct_neutral",
+NUMERIC = {"round", "n", "n_unable", "n_declined", "median", "q1", "q3", "iqr", "mean", "sd", "pct_agree", "pct_neutral",
            "pct_disagree", "rating", "p30", "p70", "ipr", "iprcp", "ipras", "rwg", "ad", "cv", "agree_ci_low",
            "agree_ci_high", "statements", "n_panellists", "kendalls_w_n", "kendalls_w", "kendalls_w_uncorrected",
            "kendalls_w_chi2", "kendalls_w_df", "kendalls_w_p", "krippendorff_alpha", "fleiss_kappa", "fleiss_kappa_z",
