@@ -15,6 +15,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
+from flask_babel import force_locale
+
 from delphi.models import Study
 from delphi.services.reports import document, findings, stat_files, tables, workbook
 from delphi.services.reports.source import ReportSource, source_from_ratings, source_from_study
@@ -80,6 +82,12 @@ class _Files:
         return document.methods(self.source)
 
     def build(self, name: str) -> bytes:
+        """The file ``name``, its human text (the report, the codebook's meanings, the Methods sheet) in the study's
+        language: the build runs in a job or on the command line, where no request chooses one."""
+        with force_locale(self.source.protocol.language):
+            return self._build(name)
+
+    def _build(self, name: str) -> bytes:
         source = self.source
         if name == "ratings.csv":
             return source.ratings_csv.encode("utf-8")
@@ -148,4 +156,5 @@ def add_to_zip(archive: zipfile.ZipFile, folder: str, name: str, content: bytes)
 
 def report_from_ratings(long_ratings, protocol, ratings_csv: str = "") -> str:
     """``report.html`` for ratings collected elsewhere (``delphi analyse``)."""
-    return document.report_html(source_from_ratings(long_ratings, protocol, ratings_csv))
+    with force_locale(protocol.language):
+        return document.report_html(source_from_ratings(long_ratings, protocol, ratings_csv))
