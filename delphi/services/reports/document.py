@@ -264,7 +264,7 @@ def report_html(source: ReportSource) -> str:
     rounds = [v.number for v in views]
     bars = []
     for r in results:
-        bars.append((r.code, "All panellists", r.overall))
+        bars.append((r.code, _("All panellists"), r.overall))
         bars.extend((r.code, names[c.scope], c) for c in r.groups)
     charts_ = {}
     if results:
