@@ -237,7 +237,8 @@ def across_rounds(rows, rounds: list[int], scale_min: int, scale_max: int) -> st
         body.append(_text(x0 + panel_width / 2, bottom + TICK + 25, title, 9))
     for i, (code, _) in enumerate(rows):
         body.append(_text(left - TICK - 3.5, y_of(i), code, label_size, anchor="end"))
-    swatches = [(f'<path d="{_marker(shape_of[k], 3, 0)}" {style_of[k]}/>', gettext("Round %(round)s", round=k)) for k in rounds]
+    swatches = [(f'<path d="{_marker(shape_of[k], 3, 0)}" {style_of[k]}/>', gettext("Round %(round)s", round=k))
+                for k in rounds]
     body.extend(_legend(swatches, (left + right) / 2, 12, text, 6))
-    return _document(right + 14, bottom + 40, gettext("Each statement's median and percentage agreeing across rounds"), "",
-                     body)
+    return _document(right + 14, bottom + 40,
+                     gettext("Each statement's median and percentage agreeing across rounds"), "", body)

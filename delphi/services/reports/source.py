@@ -11,7 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sqlalchemy as sa
-from flask_babel import gettext as _, pgettext
+from flask_babel import gettext as _
 
 from delphi.extensions import db
 from delphi.models import (
@@ -30,7 +30,7 @@ from delphi.models import (
     Study,
     Submission,
 )
-from delphi.protocol import Protocol, StatementSpec
+from delphi.protocol import N_, Protocol, StatementSpec
 from delphi.services.analyse import LongRatings
 from delphi.services.csv_export import csv_text_by_column
 from delphi.services.reports.stored import StoredRound, stored_rounds
@@ -79,8 +79,7 @@ class HistoryEvent:
         """The event in the current language, for the report."""
         if self.verdict is not None:
             return _("rated: %(verdict)s", verdict=_(Classification(self.verdict).title))
-        # In its own context: the catalogue's "retired" and "dropped" are other things (a round, a panellist).
-        label = pgettext(HISTORY_CONTEXT, self.name) if self.name else self.event
+        label = _(self.name) if self.name else self.event
         if self.other is not None:
             label += f" ({self.other})"
         if self.was is not None:
@@ -325,15 +324,16 @@ def participant_flow(study: Study, long: LongRatings) -> list[FlowRow]:
     return withhold_small_flow(rows, study.min_group_feedback)
 
 
-# statements.csv's words; the report translates them in HISTORY_CONTEXT (HistoryEvent.label).
-HISTORY_CONTEXT = "statement history"
+# statements.csv's words (English there); the report translates them (HistoryEvent.label), as the staff pages do.
 EVENT_NAMES = {
-    RevisionKind.created: "added by the study team", RevisionKind.from_open_answers: "written from open answers",
-    RevisionKind.from_suggestion: "added from a panellist's suggestion", RevisionKind.reworded: "reworded",
-    RevisionKind.merged: "merged with another statement", RevisionKind.merged_into: "merged into another statement",
-    RevisionKind.carried_forward: "carried forward", RevisionKind.retired: "retired",
-    RevisionKind.dropped: "dropped", RevisionKind.reinstated: "reinstated",
-    RevisionKind.correction: "typo corrected in the open round",
+    RevisionKind.created: N_("added by the study team"),
+    RevisionKind.from_open_answers: N_("written from open answers"),
+    RevisionKind.from_suggestion: N_("added from a panellist's suggestion"), RevisionKind.reworded: N_("reworded"),
+    RevisionKind.merged: N_("merged with another statement"),
+    RevisionKind.merged_into: N_("merged into another statement"),
+    RevisionKind.carried_forward: N_("carried forward"), RevisionKind.retired: N_("retired"),
+    RevisionKind.dropped: N_("dropped"), RevisionKind.reinstated: N_("reinstated"),
+    RevisionKind.correction: N_("typo corrected in the open round"),
 }
 
 
