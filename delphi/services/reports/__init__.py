@@ -15,7 +15,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Iterator
 
+from flask_babel import force_locale
+
 from delphi.models import Study
+from delphi.protocol import N_
 from delphi.services.reports import document, findings, stat_files, tables, workbook
 from delphi.services.reports.source import ReportSource, source_from_ratings, source_from_study
 
@@ -27,28 +30,34 @@ class Download:
     description: str
 
 
+# The descriptions are shown on the Reports page, in the reader's language (``_(d.description)`` there).
 DOWNLOADS = (
-    Download("report.html", "text/html", "The consensus report: methods written from the protocol, participant flow, "
-             "consensus table, item history, group differences, agreement, sensitivity, attrition, charts and an "
-             "ACCORD/CREDES checklist. Opens in any browser and prints to PDF. Small groups are withheld."),
-    Download("ratings.csv", "text/csv", "Every rating, one row each (round, pseudonym, group, statement, rating, "
-             "comment, mode: web, phone, paper or in person), for R or Python. Not suppressed for small groups: for the study team only."),
-    Download("codebook.csv", "text/csv", "What every column and code in these files means."),
-    Download("statements.csv", "text/csv", "Each statement's code, domain, wording and history."),
-    Download("statistics.csv", "text/csv", "Figures per round, statement and scope (overall, each group, equal "
-             "group weights), in full precision."),
-    Download("consensus.csv", "text/csv", "The study's verdict for each statement in each round."),
+    Download("report.html", "text/html", N_(
+        "The consensus report: methods written from the protocol, participant flow, consensus table, item history, "
+        "group differences, agreement, sensitivity, attrition, charts and an ACCORD/CREDES checklist. Opens in any "
+        "browser and prints to PDF. Small groups are withheld.")),
+    Download("ratings.csv", "text/csv", N_(
+        "Every rating, one row each (round, pseudonym, group, statement, rating, comment, mode: web, phone, paper or "
+        "in person), for R or Python. Not suppressed for small groups: for the study team only.")),
+    Download("codebook.csv", "text/csv", N_("What every column and code in these files means.")),
+    Download("statements.csv", "text/csv", N_("Each statement's code, domain, wording and history.")),
+    Download("statistics.csv", "text/csv", N_(
+        "Figures per round, statement and scope (overall, each group, equal group weights), in full precision.")),
+    Download("consensus.csv", "text/csv", N_("The study's verdict for each statement in each round.")),
     Download("results.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-             "The same tables as a workbook, with a sheet describing the methods."),
-    Download("results.json", "application/json", "The same tables as JSON."),
-    Download("ratings.sav", "application/x-spss-sav", "The ratings for SPSS, with variable and value labels."),
-    Download("ratings.dta", "application/x-stata-dta", "The ratings for Stata, with variable and value labels."),
-    Download("comments.sav", "application/x-spss-sav", "The comments and reasons for changing a rating for SPSS, "
-             "one row per rating with either; merge with ratings.sav on round, panellist and statement."),
-    Download("comments.dta", "application/x-stata-dta", "The comments and reasons for changing a rating for Stata, "
-             "one row per rating with either; merge with ratings.dta on round, panellist and statement."),
-    Download("protocol.toml", "application/toml", "The study's protocol as locked when round 1 opened; re-analyse with "
-             "`delphi analyse ratings.csv --protocol protocol.toml --out DIR`."),
+             N_("The same tables as a workbook, with a sheet describing the methods.")),
+    Download("results.json", "application/json", N_("The same tables as JSON.")),
+    Download("ratings.sav", "application/x-spss-sav", N_("The ratings for SPSS, with variable and value labels.")),
+    Download("ratings.dta", "application/x-stata-dta", N_("The ratings for Stata, with variable and value labels.")),
+    Download("comments.sav", "application/x-spss-sav", N_(
+        "The comments and reasons for changing a rating for SPSS, one row per rating with either; merge with "
+        "ratings.sav on round, panellist and statement.")),
+    Download("comments.dta", "application/x-stata-dta", N_(
+        "The comments and reasons for changing a rating for Stata, one row per rating with either; merge with "
+        "ratings.dta on round, panellist and statement.")),
+    Download("protocol.toml", "application/toml", N_(
+        "The study's protocol as locked when round 1 opened; re-analyse with "
+        "`delphi analyse ratings.csv --protocol protocol.toml --out DIR`.")),
 )
 DOWNLOAD_NAMES = {d.name: d for d in DOWNLOADS}
 
@@ -80,6 +89,12 @@ class _Files:
         return document.methods(self.source)
 
     def build(self, name: str) -> bytes:
+        """The file ``name``, its human text (the report, the codebook's meanings, the Methods sheet) in the study's
+        language: the build runs in a job or on the command line, where no request chooses one."""
+        with force_locale(self.source.protocol.language):
+            return self._build(name)
+
+    def _build(self, name: str) -> bytes:
         source = self.source
         if name == "ratings.csv":
             return source.ratings_csv.encode("utf-8")
@@ -148,4 +163,5 @@ def add_to_zip(archive: zipfile.ZipFile, folder: str, name: str, content: bytes)
 
 def report_from_ratings(long_ratings, protocol, ratings_csv: str = "") -> str:
     """``report.html`` for ratings collected elsewhere (``delphi analyse``)."""
-    return document.report_html(source_from_ratings(long_ratings, protocol, ratings_csv))
+    with force_locale(protocol.language):
+        return document.report_html(source_from_ratings(long_ratings, protocol, ratings_csv))

@@ -13,11 +13,16 @@ import math
 from html import escape
 
 import matplotlib
+from flask_babel import gettext
 from matplotlib.ft2font import FT2Font
 
+from delphi.protocol import N_
+
 # Colour-blind-safe (Okabe-Ito) with hatching, so the bands read in greyscale print too.
-BANDS = (("disagree", "Disagree", "#D55E00", "hatch"), ("neutral", "Neutral", "#E8E8E8", "dots"),
-         ("agree", "Agree", "#0072B2", ""))
+# (key, legend, colour, pattern); the legends are translated where the chart is drawn (``gettext`` is named in full:
+# this module uses ``_`` for values it ignores).
+BANDS = (("disagree", N_("Disagree"), "#D55E00", "hatch"), ("neutral", N_("Neutral"), "#E8E8E8", "dots"),
+         ("agree", N_("Agree"), "#0072B2", ""))
 ROUND_MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 FONT_FILE = f"{matplotlib.get_data_path()}/fonts/ttf/DejaVuSans.ttf"
 FONT = "'DejaVu Sans', Verdana, Arial, sans-serif"
@@ -116,7 +121,8 @@ def diverging_bars(rows) -> str:
     for i, (_, _, cell) in enumerate(rows):
         y = y_of(i)
         if not cell.shown or cell.n == 0:
-            body.append(_text(x_of(0), y, "withheld (small group)" if not cell.shown else "no ratings", 7))
+            body.append(_text(x_of(0), y, gettext("withheld (small group)") if not cell.shown
+                              else gettext("no ratings"), 7))
             continue
         start = -cell.pct_disagree - cell.pct_neutral / 2
         for key, _, _, _ in BANDS:
@@ -138,12 +144,12 @@ def diverging_bars(rows) -> str:
     body.append(f'<rect x="{_num(left)}" y="{_num(top)}" width="{_num(right - left)}" height="{_num(plot_height)}" '
                 f'fill="none" stroke="{FRAME}" stroke-width="0.8"/>')
     body.append(_text((left + right) / 2, bottom + TICK + 25,
-                      "Share of ratings: disagree (left of zero), neutral (centred), agree (right)", 9))
+                      gettext("Share of ratings: disagree (left of zero), neutral (centred), agree (right)"), 9))
     swatches = [(f'<rect x="0" y="-3.5" width="20" height="7" fill="{_fill(key)}" stroke="{INK}" '
-                 f'stroke-width="0.4"/>', name) for key, name, _, _ in BANDS]
+                 f'stroke-width="0.4"/>', gettext(name)) for key, name, _, _ in BANDS]
     body.extend(_legend(swatches, (left + right) / 2, 12, text, 20))
-    return _document(right + 14, height, "Ratings of every statement by stakeholder group: disagree, neutral and "
-                     "agree shares", PATTERNS, body)
+    return _document(right + 14, height, gettext("Ratings of every statement by stakeholder group: disagree, neutral "
+                                                 "and agree shares"), PATTERNS, body)
 
 
 def _marker(shape: str, x: float, y: float, r: float = 2.4) -> str:
@@ -192,8 +198,8 @@ def across_rounds(rows, rounds: list[int], scale_min: int, scale_max: int) -> st
     plot_height = row_height * (max(len(rows), 1) + 0.6)
     bottom = top + plot_height
     panel_width = (right - left - gap) / 2
-    panels = (("median", left, (scale_min - 0.5, scale_max + 0.5), "Median rating"),
-              ("pct_agree", left + panel_width + gap, (-5.0, 105.0), "% agreement"))
+    panels = (("median", left, (scale_min - 0.5, scale_max + 0.5), gettext("Median rating")),
+              ("pct_agree", left + panel_width + gap, (-5.0, 105.0), gettext("Percentage agreeing")))
     shape_of = {number: ROUND_MARKERS[i % len(ROUND_MARKERS)] for i, number in enumerate(rounds)}
     style_of = {number: _marker_style(i) for i, number in enumerate(rounds)}
 
@@ -231,6 +237,8 @@ def across_rounds(rows, rounds: list[int], scale_min: int, scale_max: int) -> st
         body.append(_text(x0 + panel_width / 2, bottom + TICK + 25, title, 9))
     for i, (code, _) in enumerate(rows):
         body.append(_text(left - TICK - 3.5, y_of(i), code, label_size, anchor="end"))
-    swatches = [(f'<path d="{_marker(shape_of[k], 3, 0)}" {style_of[k]}/>', f"Round {k}") for k in rounds]
+    swatches = [(f'<path d="{_marker(shape_of[k], 3, 0)}" {style_of[k]}/>', gettext("Round %(round)s", round=k))
+                for k in rounds]
     body.extend(_legend(swatches, (left + right) / 2, 12, text, 6))
-    return _document(right + 14, bottom + 40, "Each statement's median and % agreement across rounds", "", body)
+    return _document(right + 14, bottom + 40,
+                     gettext("Each statement's median and percentage agreeing across rounds"), "", body)

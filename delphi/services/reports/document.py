@@ -8,12 +8,14 @@ import math
 import re
 from pathlib import Path
 
+from babel.numbers import format_decimal, format_percent, get_decimal_symbol
+from flask_babel import get_locale, gettext as _, ngettext
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from delphi import __version__, asset_folder
 from delphi.models import Classification
-from delphi.protocol import ConsensusScope, RichEnum, StoppingRule
+from delphi.protocol import N_, ConsensusScope, RichEnum, StoppingRule
 from delphi.services.reports import charts, findings
 from delphi.services.reports.source import ReportSource
 from delphi.services.round_figures import BOOTSTRAP
@@ -21,27 +23,26 @@ from delphi.services.round_figures import BOOTSTRAP
 # templates/ and static/ sit at the repository root, or inside the package once installed from a wheel.
 TEMPLATES = Path(asset_folder("templates")) / "reports"
 STYLESHEET = Path(asset_folder("static")) / "css" / "report.css"
-QUANTILE_WORDS = {"linear": "linear interpolation (Hyndman-Fan type 7, as R, numpy and Excel PERCENTILE.INC)",
-                  "weibull": "the Weibull method (Hyndman-Fan type 6, as SPSS)"}
 # (guideline, item, section id): the items this report can support from the data; the rest are the authors'.
+# The items are marked for translation here and translated where the report shows them (:func:`checklist`).
 CHECKLIST = [
-    ("ACCORD", "Define consensus in advance (threshold, scope)", "methods"),
-    ("ACCORD", "Describe the rating scale and response options", "methods"),
-    ("ACCORD", "Number of rounds and the rule for stopping", "methods"),
-    ("ACCORD", "Feedback given to panellists between rounds", "methods"),
-    ("ACCORD", "Anonymity of panellists", "methods"),
-    ("ACCORD", "Participants: number invited, responding and retained in each round", "flow"),
-    ("ACCORD", "Statistical methods, software and version", "methods"),
-    ("ACCORD", "Results for every statement, with the round consensus was reached", "consensus"),
-    ("ACCORD", "Changes to statements between rounds (added, reworded, merged, dropped)", "history"),
-    ("ACCORD", "Attrition and its possible effect on the results", "attrition"),
-    ("CREDES", "Definition of consensus and its rationale, set before the study", "methods"),
-    ("CREDES", "Informational input and feedback given to the panel", "methods"),
-    ("CREDES", "Response rates per round", "flow"),
-    ("CREDES", "Results presented clearly, with the agreement reached (figures and charts)", "figures"),
-    ("CREDES", "Stability of responses between rounds", "agreement"),
-    ("CREDES", "Sensitivity of the results to the consensus definition", "sensitivity"),
-    ("CREDES", "Differences between stakeholder groups", "divergence"),
+    ("ACCORD", N_("Define consensus in advance (threshold, scope)"), "methods"),
+    ("ACCORD", N_("Describe the rating scale and response options"), "methods"),
+    ("ACCORD", N_("Number of rounds and the rule for stopping"), "methods"),
+    ("ACCORD", N_("Feedback given to panellists between rounds"), "methods"),
+    ("ACCORD", N_("Anonymity of panellists"), "methods"),
+    ("ACCORD", N_("Participants: number invited, responding and retained in each round"), "flow"),
+    ("ACCORD", N_("Statistical methods, software and version"), "methods"),
+    ("ACCORD", N_("Results for every statement, with the round consensus was reached"), "consensus"),
+    ("ACCORD", N_("Changes to statements between rounds (added, reworded, merged, dropped)"), "history"),
+    ("ACCORD", N_("Attrition and its possible effect on the results"), "attrition"),
+    ("CREDES", N_("Definition of consensus and its rationale, set before the study"), "methods"),
+    ("CREDES", N_("Informational input and feedback given to the panel"), "methods"),
+    ("CREDES", N_("Response rates per round"), "flow"),
+    ("CREDES", N_("Results presented clearly, with the agreement reached (figures and charts)"), "figures"),
+    ("CREDES", N_("Stability of responses between rounds"), "agreement"),
+    ("CREDES", N_("Sensitivity of the results to the consensus definition"), "sensitivity"),
+    ("CREDES", N_("Differences between stakeholder groups"), "divergence"),
 ]
 
 
@@ -55,97 +56,135 @@ NOT_IN_A_RATINGS_FILE = {"Define consensus in advance (threshold, scope)",
 
 
 def checklist(source: ReportSource) -> list[tuple[str, str, str | None]]:
-    """The checklist with each item's section; None for an item the data cannot support (the authors')."""
-    if source.from_study:
-        return CHECKLIST
-    return [(guideline, item, None if item in NOT_IN_A_RATINGS_FILE else section)
+    """The checklist with each item's section (None for an item the data cannot support: the authors'), each item
+    in the current language."""
+    return [(guideline, _(item), None if not source.from_study and item in NOT_IN_A_RATINGS_FILE else section)
             for guideline, item, section in CHECKLIST]
 
 
+def _decimal_symbol() -> str:
+    locale = get_locale()
+    return "." if locale is None else get_decimal_symbol(locale)
+
+
 def number(value, digits: int = 1) -> str:
-    """A figure for a table: rounded for reading (the CSV files hold full precision), a dash when undefined."""
+    """A figure for a table: rounded for reading (the CSV files hold full precision), a dash when undefined, with the
+    current language's decimal sign (the report is read by people; the files for R, SPSS and Stata keep a point)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if isinstance(value, int):
         return str(value)
-    return f"{value:.{digits}f}"
+    return f"{value:.{digits}f}".replace(".", _decimal_symbol())
 
 
 def pvalue(value) -> str:
     if value is None or math.isnan(value):
         return "–"
-    return "< 0.001" if value < 0.001 else f"{value:.3f}"
+    return ("< 0.001" if value < 0.001 else f"{value:.3f}").replace(".", _decimal_symbol())
+
+
+def _prose(value) -> str:
+    """A setting's number inside a sentence: as short as it is (10, 7.5), in the current language's notation."""
+    return f"{value:g}".replace(".", _decimal_symbol())
+
+
+def _count(value: int) -> str:
+    locale = get_locale()
+    return f"{value:,}" if locale is None else format_decimal(value, locale=locale)
+
+
+def _percent(value: float) -> str:
+    locale = get_locale()
+    return f"{value:.0%}" if locale is None else format_percent(value, locale=locale)
+
+
+def _quantile_words(method: str) -> str:
+    words = {"linear": _("linear interpolation (Hyndman-Fan type 7, as R, numpy and Excel PERCENTILE.INC)"),
+             "weibull": _("the Weibull method (Hyndman-Fan type 6, as SPSS)")}
+    return words.get(method, method)
 
 
 def _phrase(kind: type[RichEnum], value, otherwise: str) -> str:
-    """How the methods describe a setting's value (the enum's phrase), or ``otherwise`` for a value it lacks."""
+    """How the methods describe a setting's value (the enum's phrase, translated), or ``otherwise`` for a value it
+    lacks."""
     try:
-        return kind(value).phrase
+        return _(kind(value).phrase)
     except ValueError:
         return otherwise
 
 
 def methods(source: ReportSource) -> list[tuple[str, str]]:
-    """The methods as (topic, sentence) pairs written from the protocol; also the "Methods" sheet of results.xlsx."""
+    """The methods as (topic, sentence) pairs written from the protocol, in the current language; also the "Methods"
+    sheet of results.xlsx."""
     p = source.protocol
     s, c = p.scale, p.consensus
-    labels = "; ".join(f"{point} = {label}" for point, label in sorted(s.labels.items())) or "no labels"
+    labels = "; ".join(f"{point} = {label}" for point, label in sorted(s.labels.items())) or _("no labels")
     if not s.unable_to_rate:
-        unable = "There was no \"unable to rate\" option."
+        unable = _("There was no \"unable to rate\" option.")
     elif c.unable_in_denominator:
-        unable = ("Panellists could answer \"unable to rate\"; such answers are reported separately (n_unable) and "
-                  "count in the denominator of the percentages agreeing, neutral and disagreeing (and their "
-                  "intervals), as the protocol chose (unable_in_denominator); in no other statistic.")
+        unable = _("Panellists could answer \"unable to rate\"; such answers are reported separately (n_unable) and "
+                   "count in the denominator of the percentages agreeing, neutral and disagreeing (and their "
+                   "intervals), as the protocol chose (unable_in_denominator); in no other statistic.")
     else:
-        unable = ("Panellists could answer \"unable to rate\"; such answers count in no statistic and are reported "
-                  "separately (n_unable).")
+        unable = _("Panellists could answer \"unable to rate\"; such answers count in no statistic and are reported "
+                   "separately (n_unable).")
     if getattr(s, "prefer_not_to_answer", False):
-        unable += (" Panellists could also answer \"prefer not to answer\"; such answers are reported separately "
-                   "(n_declined) and count in no statistic, not even in a denominator: not answering is a "
-                   "panellist's right, not a judgement on the statement.")
+        unable += " " + _("Panellists could also answer \"prefer not to answer\"; such answers are reported "
+                          "separately (n_declined) and count in no statistic, not even in a denominator: not "
+                          "answering is a panellist's right, not a judgement on the statement.")
+    minimum = p.min_group_feedback
     told = [
-        ("Rating scale", f"Statements were rated on a {s.min}-{s.max} scale ({labels}). {unable}"),
-        ("Consensus definition", f"Defined before round 1 and locked when it opened. Agreement is a rating of "
-         f"{c.agree[0]}-{c.agree[1]}, disagreement {c.disagree[0]}-{c.disagree[1]}. A statement reached consensus "
-         f"in when \"{c.include}\", consensus out when \"{c.exclude}\" (otherwise no consensus), "
-         f"{_phrase(ConsensusScope, c.scope, c.scope)}."),
-        ("Stopping rule", f"At most {p.max_rounds} rating rounds; "
-         f"{_phrase(StoppingRule, getattr(p, 'stopping', None), 'the stopping rule is not stated in the protocol')}. "
-         f"A statement counts as stable when fewer than {c.stable_change:g}% of panellists' ratings changed, net, "
-         "between rounds."),
-        ("Quartiles", f"Medians and quartiles by {QUANTILE_WORDS.get(c.quantile_method, c.quantile_method)}."),
-        ("Feedback to panellists", "From round 2, each panellist saw their own previous rating, the panel's median, "
-         "agreement and distribution of ratings, each stakeholder group's figures where at least "
-         f"{p.min_group_feedback} of its members rated (smaller groups withheld, with complementary suppression), "
-         "and comments approved by the facilitator, without names."),
-        ("Small groups", f"A stakeholder group's figures and counts were withheld from panellists' feedback, this "
-         f"report and the statistics tables when fewer than {p.min_group_feedback} of its members rated a statement "
-         "or responded in a round (for attrition: stayed or left), together with the next smallest groups until the "
-         f"withheld ones reached {p.min_group_feedback}, and the whole panel's figures when the panel was that small; "
-         "figures with equal group weights were withheld whenever a group was. Where a withdrawal removed ratings "
-         f"from a closed round, a group's figures were withheld when fewer than {p.min_group_feedback} had been "
-         "removed, so that figures seen at the close minus those reported cannot give a person's rating. The "
-         f"minimum was fixed when round 1 opened."),
-        ("Anonymity", "Panellists were anonymous to each other; the study team's exports carry pseudonyms only. "
-         "Contact details are kept apart from answers and are not exported."),
-        ("Statistics", "Per statement: n and the number unable to rate, median, quartiles, mean, SD, coefficient of "
-         "variation, percentage agreement with its 95% Wilson interval, "
-         + ("RAND/UCLA (30th and 70th percentiles, IPR, IPRAS, disagreement, appropriateness), "
-            if (s.min, s.max) == (1, 9) else "")
-         + "rwg and average deviation; " + _bootstrap_sentence(source)
-         + "between groups Kruskal-Wallis with epsilon squared and pairwise Mann-Whitney tests with Holm's "
-         "adjustment across the pairs of a statement, and each test's p-value adjusted across the round's statements "
-         "by Holm's method (family-wise error) and by Benjamini-Hochberg's (false discovery rate), each pair of "
-         "groups a family of its own; per round Kendall's W (tie-corrected, listwise: only panellists who rated "
-         "every statement), Krippendorff's alpha (ordinal), Fleiss' kappa and rwg(J); stability against the round "
-         "before, for the whole panel and for each group, as net change and the Wilcoxon signed-rank test; and the "
-         "stability of the classification, the statements whose verdict changed between consecutive rounds."
-         + (" Every figure was computed when its round closed and stored; this report and the statistics tables "
-            "show those stored figures." if source.from_study else "")),
-        ("Software", f"Delphi consensus platform version {__version__}; statistics by its analysis package "
-         "(numpy, scipy), the same code for the live study and for re-analysis with `delphi analyse`."),
+        (_("Rating scale"), _("Statements were rated on a %(min)s-%(max)s scale (%(labels)s). %(unable)s",
+                              min=s.min, max=s.max, labels=labels, unable=unable)),
+        (_("Consensus definition"), _(
+            "Defined before round 1 and locked when it opened. Agreement is a rating of %(agree_low)s-%(agree_high)s, "
+            "disagreement %(disagree_low)s-%(disagree_high)s. A statement reached consensus in when \"%(include)s\", "
+            "consensus out when \"%(exclude)s\" (otherwise no consensus), %(scope)s.",
+            agree_low=c.agree[0], agree_high=c.agree[1], disagree_low=c.disagree[0], disagree_high=c.disagree[1],
+            include=c.include, exclude=c.exclude, scope=_phrase(ConsensusScope, c.scope, c.scope))),
+        (_("Stopping rule"), _(
+            "At most %(rounds)s rating rounds; %(rule)s. A statement counts as stable when fewer than %(change)s%% "
+            "of panellists' ratings changed, net, between rounds.", rounds=p.max_rounds,
+            rule=_phrase(StoppingRule, getattr(p, "stopping", None),
+                         _("the stopping rule is not stated in the protocol")),
+            change=_prose(c.stable_change))),
+        (_("Quartiles"), _("Medians and quartiles by %(method)s.", method=_quantile_words(c.quantile_method))),
+        (_("Feedback to panellists"), _(
+            "From round 2, each panellist saw their own previous rating, the panel's median, agreement and "
+            "distribution of ratings, each stakeholder group's figures where at least %(minimum)s of its members "
+            "rated (smaller groups withheld, with complementary suppression), and comments approved by the "
+            "facilitator, without names.", minimum=minimum)),
+        (_("Small groups"), _(
+            "A stakeholder group's figures and counts were withheld from panellists' feedback, this report and the "
+            "statistics tables when fewer than %(minimum)s of its members rated a statement or responded in a round "
+            "(for attrition: stayed or left), together with the next smallest groups until the withheld ones "
+            "reached %(minimum)s, and the whole panel's figures when the panel was that small; figures with equal "
+            "group weights were withheld whenever a group was. Where a withdrawal removed ratings from a closed "
+            "round, a group's figures were withheld when fewer than %(minimum)s had been removed, so that figures "
+            "seen at the close minus those reported cannot give a person's rating. The minimum was fixed when round "
+            "1 opened.", minimum=minimum)),
+        (_("Anonymity"), _("Panellists were anonymous to each other; the study team's exports carry pseudonyms "
+                           "only. Contact details are kept apart from answers and are not exported.")),
+        (_("Statistics"), _(
+            "Per statement: n and the number unable to rate, median, quartiles, mean, SD, coefficient of variation, "
+            "percentage agreement with its 95%% Wilson interval, %(rand_ucla)srwg and average deviation; "
+            "%(bootstrap)sbetween groups Kruskal-Wallis with epsilon squared and pairwise Mann-Whitney tests with "
+            "Holm's adjustment across the pairs of a statement, and each test's p-value adjusted across the round's "
+            "statements by Holm's method (family-wise error) and by Benjamini-Hochberg's (false discovery rate), each "
+            "pair of groups a family of its own; per round Kendall's W (tie-corrected, listwise: only panellists who "
+            "rated every statement), Krippendorff's alpha (ordinal), Fleiss' kappa and rwg(J); stability against the "
+            "round before, for the whole panel and for each group, as net change and the Wilcoxon signed-rank test; "
+            "and the stability of the classification, the statements whose verdict changed between consecutive "
+            "rounds.",
+            rand_ucla=_("RAND/UCLA (30th and 70th percentiles, IPR, IPRAS, disagreement, appropriateness), ")
+            if (s.min, s.max) == (1, 9) else "", bootstrap=_bootstrap_sentence(source))
+         + (" " + _("Every figure was computed when its round closed and stored; this report and the statistics "
+                    "tables show those stored figures.") if source.from_study else "")),
+        (_("Software"), _("Delphi consensus platform version %(version)s; statistics by its analysis package (numpy, "
+                          "scipy), the same code for the live study and for re-analysis with `delphi analyse`.",
+                          version=__version__)),
     ]
-    return told if source.from_study else _from_elsewhere(source, dict(told))
+    return told if source.from_study else _from_elsewhere(source, told)
 
 
 def _bootstrap_sentence(source: ReportSource) -> str:
@@ -158,42 +197,51 @@ def _bootstrap_sentence(source: ReportSource) -> str:
     settings = {(b["method"], b["n_resamples"], b["seed"], b["confidence"]) for b in drawn.values() if b}
     if not settings:
         return ""
-    described = "; ".join(f"{method} bootstrap, {n:,} resamples, seed {seed}, {confidence:.0%} level"
+    described = "; ".join(_("%(method)s bootstrap, %(resamples)s resamples, seed %(seed)s, %(level)s level",
+                            method=method, resamples=_count(n), seed=seed, level=_percent(confidence))
                           for method, n, seed, confidence in sorted(settings))
     without = [str(k) for k, b in drawn.items() if not b]
-    return (f"bootstrap intervals for the median and % agreement ({described}; panellists resampled with "
-            "replacement, the same resamples for every statement, within each group its own members, in pseudonym "
-            "order so that analysis.bootstrap_intervals on ratings.csv gives them again)"
-            + (f", not stored for round(s) {', '.join(without)}, closed before they were" if without else "") + "; ")
+    return (_("bootstrap intervals for the median and %% agreement (%(described)s; panellists resampled with "
+              "replacement, the same resamples for every statement, within each group its own members, in pseudonym "
+              "order so that analysis.bootstrap_intervals on ratings.csv gives them again)", described=described)
+            + (_(", not stored for round(s) %(rounds)s, closed before they were", rounds=", ".join(without))
+               if without else "") + "; ")
 
 
-def _from_elsewhere(source: ReportSource, told: dict[str, str]) -> list[tuple[str, str]]:
+def _from_elsewhere(source: ReportSource, told: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The methods for ratings collected elsewhere: what the analysis was given, and, for what a ratings file cannot
     show (when the definition was set, what panellists saw, how anonymity was kept), that the authors must say."""
     p, long = source.protocol, source.long
     c = p.consensus
-    rounds = ", ".join(map(str, long.rounds)) or "none"
-    authors = "This report cannot know it from a ratings file; the authors should report it."
+    scale, _definition, stopping, quartiles, _feedback, _small, _anonymity, statistics, software = told
+    rounds = ", ".join(map(str, long.rounds)) or _("none")
+    authors = _("This report cannot know it from a ratings file; the authors should report it.")
     return [
-        ("Data", f"Ratings collected elsewhere, analysed with `delphi analyse` from a ratings file and a protocol "
-         f"file: {len(long.panellists)} panellists, rating round(s) {rounds}. Who was invited or consented, what "
-         "panellists were shown and how statements changed between rounds are not in such a file."),
-        ("Rating scale", told["Rating scale"]),
-        ("Consensus definition", f"As given in the protocol file: agreement is a rating of {c.agree[0]}-{c.agree[1]}, "
-         f"disagreement {c.disagree[0]}-{c.disagree[1]}. A statement reached consensus in when \"{c.include}\", "
-         f"consensus out when \"{c.exclude}\" (otherwise no consensus), "
-         f"{_phrase(ConsensusScope, c.scope, c.scope)}. Whether this definition was set before round 1 is not "
-         f"known: {authors}"),
-        ("Stopping rule", told["Stopping rule"]),
-        ("Quartiles", told["Quartiles"]),
-        ("Feedback to panellists", f"What panellists saw between rounds is not known. {authors}"),
-        ("Small groups", f"In this report and the statistics tables, a stakeholder group's figures were withheld when "
-         f"fewer than {p.min_group_feedback} of its members rated a statement, together with the next smallest "
-         "groups until the withheld ones reached that number, and the whole panel's figures when the panel was that "
-         "small; figures with equal group weights were withheld whenever a group was."),
-        ("Anonymity", f"How panellists' anonymity was kept is not known. {authors}"),
-        ("Statistics", told["Statistics"]),
-        ("Software", told["Software"]),
+        (_("Data"), _(
+            "Ratings collected elsewhere, analysed with `delphi analyse` from a ratings file and a protocol file: "
+            "%(panellists)s panellists, rating round(s) %(rounds)s. Who was invited or consented, what panellists "
+            "were shown and how statements changed between rounds are not in such a file.",
+            panellists=len(long.panellists), rounds=rounds)),
+        scale,
+        (_("Consensus definition"), _(
+            "As given in the protocol file: agreement is a rating of %(agree_low)s-%(agree_high)s, disagreement "
+            "%(disagree_low)s-%(disagree_high)s. A statement reached consensus in when \"%(include)s\", consensus out "
+            "when \"%(exclude)s\" (otherwise no consensus), %(scope)s. Whether this definition was set before round "
+            "1 is not known: %(authors)s", agree_low=c.agree[0], agree_high=c.agree[1], disagree_low=c.disagree[0],
+            disagree_high=c.disagree[1], include=c.include, exclude=c.exclude,
+            scope=_phrase(ConsensusScope, c.scope, c.scope), authors=authors)),
+        stopping,
+        quartiles,
+        (_("Feedback to panellists"), _("What panellists saw between rounds is not known. %(authors)s",
+                                        authors=authors)),
+        (_("Small groups"), _(
+            "In this report and the statistics tables, a stakeholder group's figures were withheld when fewer than "
+            "%(minimum)s of its members rated a statement, together with the next smallest groups until the withheld "
+            "ones reached that number, and the whole panel's figures when the panel was that small; figures with "
+            "equal group weights were withheld whenever a group was.", minimum=p.min_group_feedback)),
+        (_("Anonymity"), _("How panellists' anonymity was kept is not known. %(authors)s", authors=authors)),
+        statistics,
+        software,
     ]
 
 
@@ -203,7 +251,9 @@ def _image(svg: str) -> str:
 
 def _environment() -> Environment:
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
-                              trim_blocks=True, lstrip_blocks=True)
+                              trim_blocks=True, lstrip_blocks=True, extensions=["jinja2.ext.i18n"])
+    # Flask-Babel's gettext: the language forced for the build (the study's), the default outside an app.
+    environment.install_gettext_callables(_, ngettext, newstyle=True)
     environment.filters["number"] = number
     environment.filters["pvalue"] = pvalue
     return environment
@@ -218,7 +268,7 @@ def report_html(source: ReportSource) -> str:
     rounds = [v.number for v in views]
     bars = []
     for r in results:
-        bars.append((r.code, "All panellists", r.overall))
+        bars.append((r.code, _("All panellists"), r.overall))
         bars.extend((r.code, names[c.scope], c) for c in r.groups)
     charts_ = {}
     if results:
@@ -231,10 +281,14 @@ def report_html(source: ReportSource) -> str:
         sensitivity=findings.sensitivity(source, views), attrition=findings.attrition(source),
         stability=findings.stability(source, views), removed=findings.removed_since_close(source, views),
         verdict_changes=findings.verdict_changes(source, views),
+        removed_rounds="; ".join(_("round %(round)s: %(count)s", round=k, count=count)
+                                 for k, count in findings.removed_since_close(source, views)),
+        appropriateness={"appropriate": _("appropriate"), "inappropriate": _("inappropriate"),
+                         "uncertain": _("uncertain")},
         not_stored=[v.number for v in views if v.bootstrap is None],
         rand_ucla=(p.scale.min, p.scale.max) == (1, 9),
         charts=charts_, bars=bars, checklist=checklist(source), flow=source.flow, embedded_stylesheet=_stylesheet(),
-        verdicts={c.value: c.title for c in Classification},
+        verdicts={c.value: _(c.title) for c in Classification}, language=str(get_locale() or "en"),
     )
 
 

@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from babel.numbers import get_decimal_symbol
+from flask_babel import get_locale, gettext
 
 import analysis
 from delphi.services.analyse import analysis_scale, asked_statements, stability_withheld
@@ -371,17 +373,23 @@ def pairwise(source: ReportSource, views: list[RoundView]) -> list[tuple]:
     return rows
 
 
+def _decimal_symbol() -> str:
+    locale = get_locale()
+    return "." if locale is None else get_decimal_symbol(locale)
+
+
 def sensitivity_definitions(protocol) -> list[tuple[str, str, str]]:
     """(label, include rule, scope): the protocol's definition and common alternatives."""
     c, scale = protocol.consensus, protocol.scale
     iqr_limit = (scale.max - scale.min) / 4
     iqr_text = f"{iqr_limit:g}"
-    definitions = [("The protocol's definition", c.include, c.scope)]
+    definitions = [(gettext("The protocol's definition"), c.include, c.scope)]
     for scope in ("overall", "each_group", "equal_groups"):
         for pct in (70, 75, 80):
-            definitions.append((f"{pct}% agreement", f"pct_agree >= {pct}", scope))
+            definitions.append((gettext("%(pct)s%% agreement", pct=pct), f"pct_agree >= {pct}", scope))
         if scope != "equal_groups":
-            definitions.append((f"Median {c.agree[0]} or more and IQR {iqr_text} or less",
+            definitions.append((gettext("Median %(median)s or more and IQR %(iqr)s or less", median=c.agree[0],
+                                  iqr=iqr_text.replace(".", _decimal_symbol())),
                                 f"median >= {c.agree[0]} and iqr <= {iqr_text}", scope))
     return definitions
 

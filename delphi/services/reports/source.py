@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 import sqlalchemy as sa
+from flask_babel import gettext as _
 
 from delphi.extensions import db
 from delphi.models import (
@@ -29,7 +30,7 @@ from delphi.models import (
     Study,
     Submission,
 )
-from delphi.protocol import Protocol, StatementSpec
+from delphi.protocol import N_, Protocol, StatementSpec
 from delphi.services.analyse import LongRatings
 from delphi.services.csv_export import csv_text_by_column
 from delphi.services.reports.stored import StoredRound, stored_rounds
@@ -64,9 +65,27 @@ class FlowRow:
 @dataclass(frozen=True)
 class HistoryEvent:
     round: int | None  # None: before round 1
-    event: str  # added, reworded, merged, carried forward, retired, dropped, ...
+    event: str  # added, reworded, merged, carried forward, retired, dropped, ...: statements.csv's words (English)
     text: str
     reason: str = ""
+    # What the report shows, in the language it is written in: the event's name, the other statement of a merge,
+    # the wording before a rewording, or the verdict a round gave (Classification's value).
+    name: str = ""
+    other: str | None = None
+    was: str | None = None
+    verdict: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The event in the current language, for the report."""
+        if self.verdict is not None:
+            return _("rated: %(verdict)s", verdict=_(Classification(self.verdict).title))
+        label = _(self.name) if self.name else self.event
+        if self.other is not None:
+            label += f" ({self.other})"
+        if self.was is not None:
+            label += " " + _("(was: %(text)s)", text=self.was)
+        return label
 
 
 @dataclass
@@ -311,13 +330,16 @@ def participant_flow(study: Study, long: LongRatings) -> list[FlowRow]:
     return withhold_small_flow(rows, study.min_group_feedback)
 
 
+# statements.csv's words (English there); the report translates them (HistoryEvent.label), as the staff pages do.
 EVENT_NAMES = {
-    RevisionKind.created: "added by the study team", RevisionKind.from_open_answers: "written from open answers",
-    RevisionKind.from_suggestion: "added from a panellist's suggestion", RevisionKind.reworded: "reworded",
-    RevisionKind.merged: "merged with another statement", RevisionKind.merged_into: "merged into another statement",
-    RevisionKind.carried_forward: "carried forward", RevisionKind.retired: "retired",
-    RevisionKind.dropped: "dropped", RevisionKind.reinstated: "reinstated",
-    RevisionKind.correction: "typo corrected in the open round",
+    RevisionKind.created: N_("added by the study team"),
+    RevisionKind.from_open_answers: N_("written from open answers"),
+    RevisionKind.from_suggestion: N_("added from a panellist's suggestion"), RevisionKind.reworded: N_("reworded"),
+    RevisionKind.merged: N_("merged with another statement"),
+    RevisionKind.merged_into: N_("merged into another statement"),
+    RevisionKind.carried_forward: N_("carried forward"), RevisionKind.retired: N_("retired"),
+    RevisionKind.dropped: N_("dropped"), RevisionKind.reinstated: N_("reinstated"),
+    RevisionKind.correction: N_("typo corrected in the open round"),
 }
 
 
@@ -334,14 +356,16 @@ def item_history(study: Study) -> dict[str, list[HistoryEvent]]:
         events = []
         for revision in statement.revisions:
             name = EVENT_NAMES.get(revision.kind, revision.kind.value)
-            if revision.source_statement is not None:
-                name += f" ({revision.source_statement.code})"
+            other = revision.source_statement.code if revision.source_statement is not None else None
+            event = name + (f" ({other})" if other is not None else "")
             if revision.previous_text is not None:
-                name += f" (was: {revision.previous_text})"
-            events.append(HistoryEvent(revision.round_number, name, revision.text, revision.reason))
+                event += f" (was: {revision.previous_text})"
+            events.append(HistoryEvent(revision.round_number, event, revision.text, revision.reason, name=name,
+                                       other=other, was=revision.previous_text))
         for number, rs in decided.get(statement.id, []):
             verdict = (rs.classification or Classification.none).title
-            events.append(HistoryEvent(number, f"rated: {verdict}", rs.text, rs.decision_reason))
+            events.append(HistoryEvent(number, f"rated: {verdict}", rs.text, rs.decision_reason,
+                                       verdict=(rs.classification or Classification.none).value))
         events.sort(key=lambda e: (e.round or 0, not e.event.startswith(("added", "written", "reworded", "merged",
                                                                            "carried", "reinstated"))))
         history[statement.code] = events

@@ -6,6 +6,8 @@ import tomllib
 
 import numpy as np
 import tomli_w
+from babel.numbers import get_decimal_symbol
+from flask_babel import get_locale, gettext as _
 
 from delphi.protocol import protocol_to_toml
 from delphi.services.analyse import analyse, outputs_text
@@ -130,155 +132,186 @@ def statements_csv(source: ReportSource) -> str:
 
 
 def codebook_csv(source: ReportSource) -> str:
+    """What every column and code of the files means. The file names, column names and codes are the files' own (R,
+    SPSS and Stata scripts use them); the meanings and the codes' labels are in the current language."""
     p = source.protocol
+    c = p.consensus
     code, declined = unable_code(p.scale.max), declined_code(p.scale.max)
     labels = dict(p.scale.labels)
+    minimum = p.min_group_feedback
+    unable_label = _("Unable to rate")
+    declined_label = _("Prefer not to answer")
     rows = [
-        ["ratings.csv", "round", "Round number (1, 2, ...). Only closed rating rounds are included.", "", ""],
-        ["ratings.csv", "panellist", "Pseudonym of the panellist, stable across rounds of this study and never used "
-         "in another study. No names, e-mail addresses, link tokens, IP addresses or times are exported.", "", ""],
-        ["ratings.csv", "group", "Stakeholder group key.", "", ""],
+        ["ratings.csv", "round", _("Round number (1, 2, ...). Only closed rating rounds are included."), "", ""],
+        ["ratings.csv", "panellist", _("Pseudonym of the panellist, stable across rounds of this study and never used "
+                                       "in another study. No names, e-mail addresses, link tokens, IP addresses or "
+                                       "times are exported."), "", ""],
+        ["ratings.csv", "group", _("Stakeholder group key."), "", ""],
         *[["ratings.csv", "group", "", g.key, g.name] for g in p.groups],
-        ["ratings.csv", "statement", "Statement code; the wording is in statements.csv.", "", ""],
-        ["ratings.csv", "rating", f"Rating on the {p.scale.min}-{p.scale.max} scale. Empty: the panellist answered "
-         "\"unable to rate\" (counted in no statistic), or \"prefer not to answer\" where declined is true.", "", ""],
+        ["ratings.csv", "statement", _("Statement code; the wording is in statements.csv."), "", ""],
+        ["ratings.csv", "rating", _("Rating on the %(min)s-%(max)s scale. Empty: the panellist answered \"unable to "
+                                    "rate\" (counted in no statistic).", min=p.scale.min, max=p.scale.max), "", ""],
         *[["ratings.csv", "rating", "", point, labels.get(point, "")] for point in range(p.scale.min, p.scale.max + 1)],
-        ["ratings.csv", "rating", "", "", "Unable to rate (declined false)"],
-        ["ratings.csv", "declined", "Whether the panellist chose \"prefer not to answer\" (the rating is then empty). "
-         "Counted apart from \"unable to rate\" and in no statistic, not even in a denominator. "
-         + ("The protocol offered it." if getattr(p.scale, "prefer_not_to_answer", False)
-            else "The protocol did not offer it."), "", ""],
-        ["ratings.csv", "declined", "", "true", "Prefer not to answer"],
-        ["ratings.csv", "declined", "", "false", "A rating, or \"unable to rate\" where the rating is empty"],
-        ["ratings.csv", "comment", "The panellist's comment on the statement in that round (may be empty). Cells "
-         "that a spreadsheet would read as a formula start with an apostrophe.", "", ""],
-        ["ratings.csv", "mode", "How the answer was given: on the web by the panellist, or to the study team who "
-         "typed it in. A way fewer people than the minimum group size used in a round reads \"withheld\" (with the "
-         "next smallest), so that nobody can be picked out by it.", "", ""],
-        *[["ratings.csv", "mode", "", value, label] for value, label in (
-            ("web", "On the web, by the panellist"), ("phone", "By phone, typed in by the study team"),
-            ("paper", "On a paper form, typed in by the study team"),
-            ("in_person", "In person, typed in by the study team"), ("withheld", "Withheld (used by few people)"))],
-        ["ratings.sav", "rating", f"As in ratings.csv; \"unable to rate\" is the user-missing value {code}, labelled "
-         "\"Unable to rate\", so SPSS leaves it out of statistics.", code, "Unable to rate"],
-        ["ratings.sav", "rating", f"\"Prefer not to answer\" is the user-missing value {declined}, labelled "
-         "\"Prefer not to answer\" (declined is not in this file).", declined, "Prefer not to answer"],
-        ["ratings.sav", "group", "Numeric code with value labels (group names); group_key keeps the key.", "", ""],
-        ["ratings.dta", "rating", "As in ratings.csv; \"unable to rate\" is Stata's extended missing value .a, "
-         "labelled \"Unable to rate\".", ".a", "Unable to rate"],
-        ["ratings.dta", "rating", "\"Prefer not to answer\" is Stata's extended missing value .b, labelled "
-         "\"Prefer not to answer\".", ".b", "Prefer not to answer"],
-        ["ratings.dta", "group", "Numeric code with value labels (group names); group_key keeps the key.", "", ""],
-        *[[name, "comment", "Not in this file: the comments are in comments.sav and comments.dta. SPSS and Stata "
-           "make a text column as wide as its longest value in every row, so one long comment would make every "
-           "rating's row that long.", "", ""] for name in ("ratings.sav", "ratings.dta")],
-        *[[name, "comment", "One row per rating with a comment or a reason for change: round, panellist, group, "
-           f"group_key and statement as in {name.replace('comments', 'ratings')}, to merge on round, panellist and "
-           "statement. Comments are whole (in Stata a long one is a strL) and without the apostrophe that guards "
-           "spreadsheets in ratings.csv.", "", ""]
-          for name in ("comments.sav", "comments.dta")],
-        *[[name, "reason", "The reason the panellist gave for changing their rating from the round before (may be "
-           "empty).", "", ""] for name in ("comments.sav", "comments.dta")],
-        ["results.xlsx, results.json", "rounds", "Whole-panel indices per round, as stored at each close: the "
-         "statements rated, the panellists who rated any (n_panellists), Kendall's W (tie-corrected; kendalls_w_n: "
-         "the panellists it used, only those who rated every statement of the round, as SPSS does), its chi-squared, "
-         "df and p, Krippendorff's alpha (ordinal, every rating), Fleiss' kappa with z and p (each scale point a "
-         "category; fleiss_kappa_statements: the statements every panellist rated, the only ones it uses), rwg(J).",
+        ["ratings.csv", "rating", "", "", unable_label],
+        ["ratings.csv", "declined", " ".join((
+            _("Whether the panellist chose \"prefer not to answer\" (the rating is then empty). Counted apart from "
+              "\"unable to rate\" and in no statistic, not even in a denominator."),
+            _("The protocol offered it.") if getattr(p.scale, "prefer_not_to_answer", False)
+            else _("The protocol did not offer it."))), "", ""],
+        ["ratings.csv", "declined", "", "true", declined_label],
+        ["ratings.csv", "declined", "", "false", _("A rating, or \"unable to rate\" where the rating is empty")],
+        ["ratings.csv", "comment", _("The panellist's comment on the statement in that round (may be empty). Cells "
+                                     "that a spreadsheet would read as a formula start with an apostrophe."), "", ""],
+        ["ratings.csv", "mode", _("How the answer was given: on the web by the panellist, or to the study team who "
+                                  "typed it in. A way fewer people than the minimum group size used in a round reads "
+                                  "\"withheld\" (with the next smallest), so that nobody can be picked out by it."),
          "", ""],
-        ["results.xlsx, results.json", "rounds", "Also per round: bootstrap_resamples, bootstrap_seed and "
-         "bootstrap_confidence, how the bootstrap intervals of statistics.csv were drawn (empty for a round closed "
-         "before they were stored); verdicts_compared, verdicts_changed and pct_verdicts_changed, the statements "
-         "rated in this round and the one before and how many of them changed classification.", "", ""],
-        ["results.xlsx, results.json", "verdict_changes", "Each statement rated in two consecutive rounds: "
-         "round_from, round_to, statement, its classification in both (verdict_before, verdict_after: in, out, "
-         "none) and whether it changed (changed).", "", ""],
-        ["results.xlsx, results.json", "pairwise", "Pairwise Mann-Whitney tests between groups per round and "
-         "statement: U of group_a, p, p_holm_pairs (Holm across the pairs of the statement), p_holm and p_bh "
-         "(Holm and Benjamini-Hochberg across the round's statements, each pair of groups a family), "
-         "rank_biserial. Pairs with a withheld group are left out.", "", ""],
-        ["results.xlsx, results.json", "reasons", "Every reason given for changing a rating: round, statement and "
-         "reason, by round and statement (not in the order written; no pseudonym: match them in comments.sav or "
-         "comments.dta).", "", ""],
+        *[["ratings.csv", "mode", "", value, label] for value, label in (
+            ("web", _("On the web, by the panellist")), ("phone", _("By phone, typed in by the study team")),
+            ("paper", _("On a paper form, typed in by the study team")),
+            ("in_person", _("In person, typed in by the study team")),
+            ("withheld", _("Withheld (used by few people)")))],
+        ["ratings.sav", "rating", _("As in ratings.csv; \"unable to rate\" is the user-missing value %(code)s, "
+                                    "labelled \"Unable to rate\", so SPSS leaves it out of statistics.", code=code),
+         code, unable_label],
+        ["ratings.sav", "rating", _("\"Prefer not to answer\" is the user-missing value %(code)s, labelled \"Prefer not "
+                                    "to answer\" (declined is not in this file).", code=declined),
+         declined, declined_label],
+        ["ratings.sav", "group", _("Numeric code with value labels (group names); group_key keeps the key."), "", ""],
+        ["ratings.dta", "rating", _("As in ratings.csv; \"unable to rate\" is Stata's extended missing value .a, "
+                                    "labelled \"Unable to rate\"."), ".a", unable_label],
+        ["ratings.dta", "rating", _("\"Prefer not to answer\" is Stata's extended missing value .b, labelled "
+                                    "\"Prefer not to answer\"."), ".b", declined_label],
+        ["ratings.dta", "group", _("Numeric code with value labels (group names); group_key keeps the key."), "", ""],
+        *[[name, "comment", _("Not in this file: the comments are in comments.sav and comments.dta. SPSS and Stata "
+                              "make a text column as wide as its longest value in every row, so one long comment "
+                              "would make every rating's row that long."), "", ""]
+          for name in ("ratings.sav", "ratings.dta")],
+        *[[name, "comment", _("One row per rating with a comment or a reason for change: round, panellist, group, "
+                              "group_key and statement as in %(ratings)s, to merge on round, panellist and "
+                              "statement. Comments are whole (in Stata a long one is a strL) and without the "
+                              "apostrophe that guards spreadsheets in ratings.csv.",
+                              ratings=name.replace("comments", "ratings")), "", ""]
+          for name in ("comments.sav", "comments.dta")],
+        *[[name, "reason", _("The reason the panellist gave for changing their rating from the round before (may be "
+                             "empty)."), "", ""] for name in ("comments.sav", "comments.dta")],
+        ["results.xlsx, results.json", "rounds", _(
+            "Whole-panel indices per round, as stored at each close: the statements rated, the panellists who rated "
+            "any (n_panellists), Kendall's W (tie-corrected; kendalls_w_n: the panellists it used, only those who "
+            "rated every statement of the round, as SPSS does), its chi-squared, df and p, Krippendorff's alpha "
+            "(ordinal, every rating), Fleiss' kappa with z and p (each scale point a category; "
+            "fleiss_kappa_statements: the statements every panellist rated, the only ones it uses), rwg(J)."), "", ""],
+        ["results.xlsx, results.json", "rounds", _(
+            "Also per round: bootstrap_resamples, bootstrap_seed and bootstrap_confidence, how the bootstrap "
+            "intervals of statistics.csv were drawn (empty for a round closed before they were stored); "
+            "verdicts_compared, verdicts_changed and pct_verdicts_changed, the statements rated in this round and the "
+            "one before and how many of them changed classification."), "", ""],
+        ["results.xlsx, results.json", "verdict_changes", _(
+            "Each statement rated in two consecutive rounds: round_from, round_to, statement, its classification in "
+            "both (verdict_before, verdict_after: in, out, none) and whether it changed (changed)."), "", ""],
+        ["results.xlsx, results.json", "pairwise", _(
+            "Pairwise Mann-Whitney tests between groups per round and statement: U of group_a, p, p_holm_pairs (Holm "
+            "across the pairs of the statement), p_holm and p_bh (Holm and Benjamini-Hochberg across the round's "
+            "statements, each pair of groups a family), rank_biserial. Pairs with a withheld group are left out."),
+         "", ""],
+        ["results.xlsx, results.json", "reasons", _(
+            "Every reason given for changing a rating: round, statement and reason, by round and statement (not in "
+            "the order written; no pseudonym: match them in comments.sav or comments.dta)."), "", ""],
         *[[name, "group", "", i + 1, g.name] for name in ("ratings.sav", "ratings.dta", "comments.sav", "comments.dta")
           for i, g in enumerate(p.groups)],
-        ["statistics.csv", "round, statement, scope", "One row per round x statement x scope: scope is overall, "
-         "equal_groups (each group weighs the same) or a group key. A statement not asked in a round has no rows "
-         "for it.", "", ""],
-        ["statistics.csv", "n, n_unable", "Number of ratings, and of \"unable to rate\" answers.", "", ""],
-        ["statistics.csv", "n_declined", "Number of \"prefer not to answer\" answers (the last column). Like "
-         "\"unable to rate\" they are not ratings: in no figure and never in a denominator, even when "
-         "\"unable to rate\" is (not answering is the panellist's right, not a judgement on the statement). Empty "
-         "where the row is withheld.", "", ""],
-        ["statistics.csv", "median, q1, q3, iqr", f"Quartiles by the {p.consensus.quantile_method} method "
-         "(numpy; linear = Hyndman-Fan type 7, as R and Excel PERCENTILE.INC). Empty for equal_groups and when there "
-         "are no ratings.", "", ""],
-        ["statistics.csv", "mean, sd", "Mean and standard deviation (n-1).", "", ""],
-        ["statistics.csv", "pct_agree, pct_neutral, pct_disagree",
-         f"Percentage (0-100) of ratings in the agree band {p.consensus.agree[0]}-{p.consensus.agree[1]}, "
-         f"between the bands, and in the disagree band {p.consensus.disagree[0]}-{p.consensus.disagree[1]}.", "", ""],
+        ["statistics.csv", "round, statement, scope", _(
+            "One row per round x statement x scope: scope is overall, equal_groups (each group weighs the same) or a "
+            "group key. A statement not asked in a round has no rows for it."), "", ""],
+        ["statistics.csv", "n, n_unable", _("Number of ratings, and of \"unable to rate\" answers."), "", ""],
+        ["statistics.csv", "n_declined", _(
+            "Number of \"prefer not to answer\" answers (the last column). Like \"unable to rate\" they are not "
+            "ratings: in no figure and never in a denominator, even when \"unable to rate\" is (not answering is the "
+            "panellist's right, not a judgement on the statement). Empty where the row is withheld."), "", ""],
+        ["statistics.csv", "median, q1, q3, iqr", _(
+            "Quartiles by the %(method)s method (numpy; linear = Hyndman-Fan type 7, as R and Excel PERCENTILE.INC). "
+            "Empty for equal_groups and when there are no ratings.", method=c.quantile_method), "", ""],
+        ["statistics.csv", "mean, sd", _("Mean and standard deviation (n-1)."), "", ""],
+        ["statistics.csv", "pct_agree, pct_neutral, pct_disagree", _(
+            "Percentage (0-100) of ratings in the agree band %(agree_low)s-%(agree_high)s, between the bands, and in "
+            "the disagree band %(disagree_low)s-%(disagree_high)s.", agree_low=c.agree[0], agree_high=c.agree[1],
+            disagree_low=c.disagree[0], disagree_high=c.disagree[1]), "", ""],
         *[["statistics.csv", name, meaning, "", ""] for name, meaning in statistics_meanings(p)],
-        ["statistics.csv", "verdict", f"The protocol's rules applied to this row's figures alone: include "
-         f"\"{p.consensus.include}\", exclude \"{p.consensus.exclude}\".", "in", "consensus in"],
-        ["statistics.csv", "verdict", "", "out", "consensus out"],
-        ["statistics.csv", "verdict", "", "none", "no consensus"],
-        ["statistics.csv", "verdict", f"A row whose figures are withheld: a group with fewer than "
-         f"{p.min_group_feedback} ratings (or fewer than {p.min_group_feedback} removed by a withdrawal since the "
-         "round closed), the next smallest group withheld with it, the panel's row when the panel is that small, and "
-         "equal_groups whenever any group is withheld. Every figure of the row is empty.", "withheld",
-         "figures withheld (small group)"],
-        ["consensus.csv", "classification", f"The study's verdict for the statement in that round under the "
-         f"protocol's scope ({p.consensus.scope}).", "in / out / none", "consensus in / out / no consensus"],
-        ["statements.csv", "code, domain, text", "Each statement rated in the study, with its wording at the end "
-         "(earlier wordings are in the history).", "", ""],
-        ["statements.csv", "status", "active, retired, merged or dropped at the time of export.", "", ""],
-        ["statements.csv", "history", "Each event in the statement's history, with its round and reason.", "", ""],
-        ["all files", "", "Numbers are written in full precision; an empty cell is a figure that cannot be computed "
-         "or is withheld. statistics.csv, consensus.csv, results.xlsx, results.json and report.html withhold small "
-         f"groups (fewer than {p.min_group_feedback}). The per-panellist files (ratings.csv, ratings.sav, ratings.dta, "
-         "comments.sav, comments.dta) are not suppressed: every published figure must be reproducible from them; "
-         "they are for the study team's analysts only.", "", ""],
+        ["statistics.csv", "verdict", _("The protocol's rules applied to this row's figures alone: include "
+                                        "\"%(include)s\", exclude \"%(exclude)s\".", include=c.include,
+                                        exclude=c.exclude), "in", _("consensus in")],
+        ["statistics.csv", "verdict", "", "out", _("consensus out")],
+        ["statistics.csv", "verdict", "", "none", _("no consensus")],
+        ["statistics.csv", "verdict", _(
+            "A row whose figures are withheld: a group with fewer than %(minimum)s ratings (or fewer than %(minimum)s "
+            "removed by a withdrawal since the round closed), the next smallest group withheld with it, the panel's "
+            "row when the panel is that small, and equal_groups whenever any group is withheld. Every figure of the "
+            "row is empty.", minimum=minimum), "withheld", _("figures withheld (small group)")],
+        ["consensus.csv", "classification", _("The study's verdict for the statement in that round under the "
+                                              "protocol's scope (%(scope)s).", scope=c.scope), "in / out / none",
+         _("consensus in / out / no consensus")],
+        ["statements.csv", "code, domain, text", _("Each statement rated in the study, with its wording at the end "
+                                                   "(earlier wordings are in the history)."), "", ""],
+        ["statements.csv", "status", _("active, retired, merged or dropped at the time of export."), "", ""],
+        ["statements.csv", "history", _("Each event in the statement's history, with its round and reason."), "", ""],
+        ["all files", "", _(
+            "Numbers are written in full precision; an empty cell is a figure that cannot be computed or is withheld. "
+            "statistics.csv, consensus.csv, results.xlsx, results.json and report.html withhold small groups (fewer "
+            "than %(minimum)s). The per-panellist files (ratings.csv, ratings.sav, ratings.dta, comments.sav, "
+            "comments.dta) are not suppressed: every published figure must be reproducible from them; they are for "
+            "the study team's analysts only.", minimum=minimum), "", ""],
     ]
     return csv_text(CODEBOOK_COLUMNS, rows)
 
 
+def _prose(value: float) -> str:
+    """A setting's number in a sentence, as short as it is, with the current language's decimal sign."""
+    locale = get_locale()
+    return f"{value:g}".replace(".", "." if locale is None else get_decimal_symbol(locale))
+
+
 def statistics_meanings(p) -> list[tuple[str, str]]:
-    """The codebook's lines for statistics.csv's columns after ``verdict`` (cli.md)."""
-    rand = "RAND/UCLA (Fitch et al. 2001), on a 1-9 scale only (otherwise empty); empty for equal_groups. "
+    """The codebook's lines for statistics.csv's columns after ``verdict`` (cli.md), in the current language."""
+    rand = _("RAND/UCLA (Fitch et al. 2001), on a 1-9 scale only (otherwise empty); empty for equal_groups.") + " "
     return [
-        ("p30, p70", rand + "30th and 70th percentiles, by the same quantile method as the quartiles."),
-        ("ipr, iprcp", rand + "Interpercentile range P70 - P30, and its central point (P30 + P70) / 2."),
-        ("ipras", rand + "IPR adjusted for symmetry: 2.35 + 1.5 x abs(5 - IPRCP)."),
-        ("disagreement", rand + "true when IPR > IPRAS, else false; empty with no ratings."),
-        ("appropriateness", rand + "appropriate (median 7 or more without disagreement), inappropriate (median 3 or "
-         "less without disagreement) or uncertain."),
-        ("rwg", "Within-group agreement 1 - s^2 / ((A^2 - 1) / 12), A the number of scale points, truncated at 0 "
-         "(James, Demaree & Wolf 1984); empty with fewer than 2 ratings and for equal_groups."),
-        ("ad", "Average deviation from the mean (Burke et al. 1999); empty with fewer than 2 ratings and for "
-         "equal_groups."),
-        ("cv", "Coefficient of variation sd / mean."),
-        ("agree_ci_low, agree_ci_high", "95% Wilson interval of pct_agree, in percent."),
-        ("median_boot_low, median_boot_high, agree_boot_low, agree_boot_high", "95% percentile bootstrap intervals "
-         "of the median and of pct_agree (Efron & Tibshirani 1993): 2,000 resamples with seed 20 (the rounds table "
-         "of results.xlsx and results.json gives each round's), the scope's panellists who answered the round "
-         "resampled with replacement in pseudonym order, the same resamples for every statement; "
-         "analysis.bootstrap_intervals on those rows of ratings.csv gives them again. Empty for equal_groups."),
-        ("n_pairs", "Stability against the round before: panellists of the scope who rated the statement in both "
-         "rounds. Empty in a statement's first round, for equal_groups, and, like the stability figures, where a "
-         f"group's pairs are fewer than {p.min_group_feedback} (with the next smallest group, and the panel's when "
-         "the withheld pairs add up to fewer)."),
-        ("pct_changed, pct_change, stable", "Percentage of those panellists whose rating changed; net change "
-         "(half the sum over scale points of the absolute change in counts, over n_pairs, in percent; Scheibe et "
-         f"al. 1975); stable when pct_change is below {p.consensus.stable_change:g}."),
-        ("delta_pct_agree", "Change in pct_agree among the pairs, in percentage points."),
-        ("wilcoxon_v, wilcoxon_p", "Wilcoxon signed-rank test of the paired ratings, as R's wilcox.test(after, "
-         "before, paired = TRUE)."),
-        ("kw_h, kw_df, kw_p, kw_epsilon_squared", "Kruskal-Wallis test between the groups (tie-corrected), with "
-         "epsilon squared; on the overall row only."),
-        ("kw_p_holm, kw_p_bh", "kw_p adjusted across the round's statements by Holm (family-wise error) and by "
-         "Benjamini-Hochberg (false discovery rate), as R's p.adjust; on the overall row only."),
-        ("all figures", "As computed and stored when the round closed (a study's own export). A round closed "
-         "before these figures were stored has them empty: the columns after verdict, or the bootstrap, "
-         "stability and adjusted columns only, for rounds closed before those were added."),
+        ("p30, p70", rand + _("30th and 70th percentiles, by the same quantile method as the quartiles.")),
+        ("ipr, iprcp", rand + _("Interpercentile range P70 - P30, and its central point (P30 + P70) / 2.")),
+        ("ipras", rand + _("IPR adjusted for symmetry: 2.35 + 1.5 x abs(5 - IPRCP).")),
+        ("disagreement", rand + _("true when IPR > IPRAS, else false; empty with no ratings.")),
+        ("appropriateness", rand + _("appropriate (median 7 or more without disagreement), inappropriate (median 3 "
+                                     "or less without disagreement) or uncertain.")),
+        ("rwg", _("Within-group agreement 1 - s^2 / ((A^2 - 1) / 12), A the number of scale points, truncated at 0 "
+                  "(James, Demaree & Wolf 1984); empty with fewer than 2 ratings and for equal_groups.")),
+        ("ad", _("Average deviation from the mean (Burke et al. 1999); empty with fewer than 2 ratings and for "
+                 "equal_groups.")),
+        ("cv", _("Coefficient of variation sd / mean.")),
+        ("agree_ci_low, agree_ci_high", _("95% Wilson interval of pct_agree, in percent.")),
+        ("median_boot_low, median_boot_high, agree_boot_low, agree_boot_high", _(
+            "95% percentile bootstrap intervals of the median and of pct_agree (Efron & Tibshirani 1993): 2,000 "
+            "resamples with seed 20 (the rounds table of results.xlsx and results.json gives each round's), the "
+            "scope's panellists who answered the round resampled with replacement in pseudonym order, the same "
+            "resamples for every statement; analysis.bootstrap_intervals on those rows of ratings.csv gives them "
+            "again. Empty for equal_groups.")),
+        ("n_pairs", _(
+            "Stability against the round before: panellists of the scope who rated the statement in both rounds. "
+            "Empty in a statement's first round, for equal_groups, and, like the stability figures, where a group's "
+            "pairs are fewer than %(minimum)s (with the next smallest group, and the panel's when the withheld pairs "
+            "add up to fewer).", minimum=p.min_group_feedback)),
+        ("pct_changed, pct_change, stable", _(
+            "Percentage of those panellists whose rating changed; net change (half the sum over scale points of the "
+            "absolute change in counts, over n_pairs, in percent; Scheibe et al. 1975); stable when pct_change is "
+            "below %(change)s.", change=_prose(p.consensus.stable_change))),
+        ("delta_pct_agree", _("Change in pct_agree among the pairs, in percentage points.")),
+        ("wilcoxon_v, wilcoxon_p", _("Wilcoxon signed-rank test of the paired ratings, as R's wilcox.test(after, "
+                                     "before, paired = TRUE).")),
+        ("kw_h, kw_df, kw_p, kw_epsilon_squared", _("Kruskal-Wallis test between the groups (tie-corrected), with "
+                                                    "epsilon squared; on the overall row only.")),
+        ("kw_p_holm, kw_p_bh", _("kw_p adjusted across the round's statements by Holm (family-wise error) and by "
+                                 "Benjamini-Hochberg (false discovery rate), as R's p.adjust; on the overall row "
+                                 "only.")),
+        ("all figures", _("As computed and stored when the round closed (a study's own export). A round closed "
+                          "before these figures were stored has them empty: the columns after verdict, or the "
+                          "bootstrap, stability and adjusted columns only, for rounds closed before those were "
+                          "added.")),
     ]
 
 

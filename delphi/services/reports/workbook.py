@@ -6,6 +6,7 @@ import csv
 import io
 import json
 
+from flask_babel import gettext as _
 from openpyxl import Workbook
 
 from delphi import __version__
@@ -56,8 +57,11 @@ def tables(texts: dict[str, str]) -> dict[str, tuple[list[str], list[list]]]:
 
 
 def methods_lines(methods: list[tuple[str, str]]) -> list[list[str]]:
+    """The Methods sheet: its column names (and the key "software") as scripts read them, the text in the current
+    language."""
     return [["topic", "method"], *[[topic, text] for topic, text in methods],
-            ["software", f"Delphi consensus platform {__version__} (analysis package: numpy, scipy)"]]
+            ["software", _("Delphi consensus platform %(version)s (analysis package: numpy, scipy)",
+                           version=__version__)]]
 
 
 def results_xlsx(texts: dict[str, str], methods: list[tuple[str, str]]) -> bytes:
