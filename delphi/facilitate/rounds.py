@@ -4,9 +4,10 @@ from __future__ import annotations
 from datetime import time
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from delphi.extensions import db
 from delphi.facilitate import bp
@@ -152,13 +153,33 @@ def closing(study_id: int, number: int):
     if not round_.is_closing:
         flash(_("Round %(number)s is not being closed.", number=number), "error")
         return redirect(url_for("facilitate.study", study_id=study.id), code=303)
-    failure = None
-    if round_.close_error:
-        failure = (_("The figures were started %(count)s times and never finished (the worker stopped each time, "
-                     "perhaps for lack of memory).", count=MAX_CLOSE_ATTEMPTS)
-                   if round_.close_error == CLOSE_GAVE_UP_MESSAGE else _("The figures could not be computed."))
-    return render_template("facilitate/closing_round.html", study=study, role=role, round_=round_, failure=failure,
-                           can_retry=role in RUNNING_ROLES, form=ActionForm())
+    return render_template("facilitate/closing_round.html", study=study, role=role, round_=round_,
+                           failure=_close_failure(round_), can_retry=role in RUNNING_ROLES, form=ActionForm())
+
+
+@bp.get("/<int:study_id>/rounds/<int:number>/closing.json")
+@login_required
+def closing_status(study_id: int, number: int):
+    """The progress page's status for its optional script: queued, running, failed or closed, and what to say."""
+    study, _role = get_study_or_404(study_id)
+    round_ = _round_or_404(study, number)
+    if round_.status not in (RoundStatus.closing, RoundStatus.closed):
+        abort(404)
+    failure = _close_failure(round_)
+    status = ("closed" if round_.status is RoundStatus.closed else "failed" if failure
+              else "running" if round_.close_claimed_until else "queued")
+    message = render_template("facilitate/_closing_status.html", round_=round_, failure=failure)
+    return jsonify(status=status, message=Markup(message).striptags())
+
+
+def _close_failure(round_: Round) -> str | None:
+    """Why the worker's close failed, in the reader's language (None while it has not)."""
+    if round_.status is not RoundStatus.closing or not round_.close_error:
+        return None
+    if round_.close_error == CLOSE_GAVE_UP_MESSAGE:
+        return _("The figures were started %(count)s times and never finished (the worker stopped each time, "
+                 "perhaps for lack of memory).", count=MAX_CLOSE_ATTEMPTS)
+    return _("The figures could not be computed.")
 
 
 @bp.post("/<int:study_id>/rounds/<int:number>/closing/retry")

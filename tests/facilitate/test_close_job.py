@@ -92,11 +92,16 @@ def test_the_progress_page_says_queued_then_computing_and_then_sends_on_to_the_r
     # Without JavaScript: a link that loads the page again, and no refresh that moves the page under the reader.
     assert f'<a class="check-again" href="{page_url}">Check again</a>' in html
     assert 'http-equiv="refresh"' not in html.lower() and "Try again" not in html
+    # With JavaScript: the page's script asks the same status as JSON.
+    assert f'data-close-progress="{page_url}.json"' in html and "/static/js/close_progress.js" in html
+    assert client.get(f"{page_url}.json").get_json() == {
+        "status": "queued", "message": "Its figures will be computed as soon as the worker is free."}
     round_id = _round(app, answered)[0]
     with app.app_context():
         assert claim_close(round_id) == 1  # a worker has started
     assert _status(client.get(page_url).get_data(as_text=True)) == (
         "Its figures are being computed. For a large panel this takes about a minute.")
+    assert client.get(f"{page_url}.json").get_json()["status"] == "running"
     # The study page and the monitor say it is closing, not closed, and offer no next round yet.
     study_page = client.get(f"/studies/{answered}").get_data(as_text=True)
     assert "Round 1 is closing" in study_page and f'href="{page_url}"' in study_page
@@ -106,6 +111,8 @@ def test_the_progress_page_says_queued_then_computing_and_then_sends_on_to_the_r
         db.session.execute(sa.update(Round).where(Round.id == round_id).values(close_claimed_until=utcnow()))
         db.session.commit()
         assert run_close(round_id, now=utcnow() + timedelta(seconds=1)) is True
+    assert client.get(f"{page_url}.json").get_json() == {
+        "status": "closed", "message": "Its figures are computed and stored."}
     done = client.get(page_url)
     assert done.status_code == 303 and done.headers["Location"] == f"/studies/{answered}/review"
     assert "Round 1 is closed and its figures are computed." in client.get(done.headers["Location"]).get_data(
@@ -129,6 +136,8 @@ def test_the_progress_page_after_the_worker_gave_up_offers_try_again(app, client
     html = client.get(page_url).get_data(as_text=True)
     assert _status(html).startswith("Its figures are not ready: The figures were started 3 times and never finished")
     assert "Try again" in html and "Check again" not in html
+    status = client.get(f"{page_url}.json").get_json()
+    assert status["status"] == "failed" and status["message"] == _status(html)
 
 
 def test_a_closing_round_is_not_closed_for_what_comes_next(app, client, answered, queued_only):
