@@ -341,8 +341,10 @@ def run_close(round_id: int, now: datetime | None = None) -> bool:
     mine = sa.and_(Round.id == round_id, Round.status == RoundStatus.closing, Round.close_attempts == attempt)
     try:
         with writing():
-            _hold_round_for_close(round_id)
-            # First, so that another worker's claim waits for this transaction (PostgreSQL's row lock) or has won.
+            # No advisory lock: saves in flight were waited for when the round was marked closing, and every save
+            # since has read "closing" and been refused (taking it here would hold those refusals for the seconds
+            # the figures take). The UPDATE first, so that another worker's claim waits for this transaction
+            # (PostgreSQL's row lock) or has won.
             if not db.session.execute(
                     sa.update(Round).where(mine).values(status=RoundStatus.closed, close_claimed_until=None)
                     .execution_options(synchronize_session=False)).rowcount:
