@@ -207,3 +207,17 @@ def test_the_whole_close_through_a_real_worker(app, client, owner, answered):
         event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "round.close"))
         assert (event.actor_id, event.target) == (owner[0], "round 1")
     assert client.get(response.headers["Location"]).headers["Location"] == f"/studies/{answered}/review"
+
+
+def test_the_command_line_finishes_a_close_the_worker_has_not(app, client, answered, runner, queued_only):
+    client.post(f"/studies/{answered}/rounds/1/close", data={"confirm": "yes"})
+    round_id = _round(app, answered)[0]
+    with app.app_context():
+        assert claim_close(round_id) == 1  # a worker has it (and may be stuck)
+    result = runner.invoke("round", "close", str(answered))
+    assert result.exit_code == 0, result.output
+    assert "Round 1 of study" in result.output and "is closed" in result.output
+    assert _round(app, answered)[1:] == (RoundStatus.closed, 3 * 4, 1)
+    with app.app_context():
+        assert run_close(round_id, now=utcnow() + timedelta(hours=1)) is False  # nothing left for the worker
+    assert _round(app, answered)[1:] == (RoundStatus.closed, 3 * 4, 1)
