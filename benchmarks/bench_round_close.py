@@ -8,6 +8,13 @@ DELPHI_BENCH_POSTGRES_URL is set, on PostgreSQL.
     DELPHI_BENCH_POSTGRES_URL=postgresql://... python benchmarks/bench_round_close.py
 
 Target (issue 9): under 5 s on each database, under 1 GiB peak memory.
+
+    python benchmarks/bench_round_close.py --web --panellists 5000
+
+``--web`` closes round 2 as a facilitator does instead: the close page's POST (signed in, with the test client),
+then the progress page, each timed as a request; when the POST left the round "closing" (the close is a job since
+issue 23), the worker's job (``run_close``) is timed on its own. On a commit from before the job the POST does the
+whole close, so the same command measures the slowest request before and after.
 """
 from __future__ import annotations
 
@@ -73,14 +80,56 @@ def seed(panellists: int, statements: int, rng: np.random.Generator) -> tuple[in
     return study.id, round_.id
 
 
-def run(url: str, panellists: int, statements: int) -> dict:
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "PUBLIC_URL": "http://localhost"})
+EMAIL, PASSWORD = "bench@example.org", "a bench password, long enough"
+
+
+def close_as_a_facilitator(app, study_id: int, round_id: int) -> dict:
+    """The close page's POST, the progress page's GET, and (when the POST queued it) the worker's job, in seconds."""
+    from delphi.services.staff import create_staff_user
+    from delphi.models.staff import StudyMember, StudyRole
+
+    owner = create_staff_user(EMAIL, PASSWORD)
+    db.session.add(StudyMember(study_id=study_id, user_id=owner.id, role=StudyRole.owner))
+    db.session.commit()
+    db.session.remove()
+    client = app.test_client()
+    assert client.post("/staff/login", data={"email": EMAIL, "password": PASSWORD}).status_code == 303
+    t0 = time.perf_counter()
+    posted = client.post(f"/studies/{study_id}/rounds/2/close", data={"confirm": "yes"})
+    post_s = time.perf_counter() - t0
+    assert posted.status_code == 303, posted.status_code
+    t0 = time.perf_counter()
+    shown = client.get(posted.headers["Location"])
+    get_s = time.perf_counter() - t0
+    db.session.remove()
+    status = db.session.scalar(sa.select(Round.status).where(Round.id == round_id)).value
+    job_s = None
+    if status == "closing":
+        from delphi.services.rounds import run_close
+
+        t0 = time.perf_counter()
+        assert run_close(round_id)
+        job_s = time.perf_counter() - t0
+    db.session.remove()
+    return {"post_s": post_s, "get_s": get_s, "get_status": shown.status_code, "after_post": status, "job_s": job_s}
+
+
+def run(url: str, panellists: int, statements: int, web: bool = False) -> dict:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench", "PUBLIC_URL": "http://localhost",
+                      "WTF_CSRF_ENABLED": False, "LOGIN_RATE_LIMIT": "1000 per minute", "JOBS_IMMEDIATE": False})
     with app.app_context():
         empty_database()
         t0 = time.perf_counter()
-        _, round_id = seed(panellists, statements, np.random.default_rng(7))
+        study_id, round_id = seed(panellists, statements, np.random.default_rng(7))
         seeded = time.perf_counter() - t0
         db.session.remove()
+        if web:
+            figures = close_as_a_facilitator(app, study_id, round_id)
+            stored = db.session.scalar(sa.select(sa.func.count(RoundResult.id))
+                                       .where(RoundResult.round_id == round_id))
+            db.session.remove()
+            db.engine.dispose()
+            return {"seed_s": seeded, "results": stored, **figures}
         before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         t0 = time.perf_counter()
         close_round(db.session.get(Round, round_id))
@@ -98,6 +147,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--panellists", type=int, default=2000)
     parser.add_argument("--statements", type=int, default=200)
+    parser.add_argument("--web", action="store_true", help="close as a facilitator does, through the pages")
     args = parser.parse_args()
     targets = []
     with tempfile.TemporaryDirectory() as folder:
@@ -107,7 +157,13 @@ def main() -> None:
             targets.append(("PostgreSQL", os.environ["DELPHI_BENCH_POSTGRES_URL"]))
         print(f"Round close: {args.panellists} panellists x {args.statements} statements x 4 groups, round 2 vs 1")
         for name, url in targets:
-            figures = run(url, args.panellists, args.statements)
+            figures = run(url, args.panellists, args.statements, args.web)
+            if args.web:
+                job = f"{figures['job_s']:.2f} s" if figures["job_s"] is not None else "none (closed in the POST)"
+                print(f"  {name:<10} POST close {figures['post_s']:.3f} s (round then {figures['after_post']})   "
+                      f"GET its next page {figures['get_s']:.3f} s ({figures['get_status']})   worker's job {job}   "
+                      f"{figures['results']} result rows   [seeding took {figures['seed_s']:.1f} s]")
+                continue
             print(f"  {name:<10} close {figures['close_s']:.2f} s   peak RSS {figures['peak_mib']:.0f} MiB "
                   f"(before close {figures['peak_before_mib']:.0f} MiB)   {figures['results']} result rows   "
                   f"[seeding took {figures['seed_s']:.1f} s]")

@@ -44,6 +44,9 @@ DEFAULTS = {
     # A report build claimed by a worker is its own for this long after each file it keeps (a killed worker's
     # build is taken over by the next after it).
     "REPORT_BUILD_CLAIM_SECONDS": 300,
+    # A round's close claimed by a worker is its own for this long (its figures take 5-9 s at national scale; a
+    # killed worker's close is taken over by the next after it).
+    "ROUND_CLOSE_CLAIM_SECONDS": 300,
     # Background jobs (delphi/jobs.py): None keeps the queue in the instance folder (SQLite); redis://... in Redis.
     "JOBS_URL": None,
     "JOBS_IMMEDIATE": False,

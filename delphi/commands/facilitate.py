@@ -129,7 +129,8 @@ def round_close(study_id: int) -> None:
 
     with changing_study(study_id) as study:
         current = study.current_round
-        if current is None or not current.is_open:
+        # A round left closing by a failed or stuck worker is finished here too, synchronously.
+        if current is None or not (current.is_open or current.is_closing):
             raise click.ClickException(f"study {study.id} has no open round.")
         close_round(current)
     counts = {c: sum(1 for rs in current.statements if rs.classification is c) for c in Classification}

@@ -4,18 +4,28 @@ from __future__ import annotations
 from datetime import time
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_study_or_404
 from delphi.facilitate.forms import ActionForm, ConfirmForm, RoundTimingForm
-from delphi.models import DomainError, Round, RoundKind
+from delphi.models import DomainError, Round, RoundKind, RoundStatus
 from delphi.services.progress import panellists_started, response_progress
 from delphi.services.round_timing import closing_sentence, local_time, set_round_timing, site_zone, utc_from_local
-from delphi.services.rounds import close_round, next_round_plan, open_next_round, round_response_totals
+from delphi.services.rounds import (
+    CLOSE_GAVE_UP_MESSAGE,
+    MAX_CLOSE_ATTEMPTS,
+    next_round_plan,
+    open_next_round,
+    queue_close,
+    retry_close,
+    round_response_totals,
+    start_close,
+)
 
 
 @bp.route("/<int:study_id>/rounds/open", methods=["GET", "POST"])
@@ -86,23 +96,53 @@ def round_timing(study_id: int, number: int):
     return monitor(study.id, timing_form=form, status=422)
 
 
-@bp.route("/<int:study_id>/rounds/<int:number>/close", methods=["GET", "POST"])
-@login_required
-def close(study_id: int, number: int):
-    """Say who has and has not sent the round and what closing it does; close it when that page's button is pressed."""
-    study, role = get_study_or_404(study_id, RUNNING_ROLES)
+def _round_or_404(study, number: int) -> Round:
     round_ = db.session.scalar(sa.select(Round).where(Round.study_id == study.id, Round.number == number))
     if round_ is None:
         abort(404)
+    return round_
+
+
+@bp.route("/<int:study_id>/rounds/<int:number>/close", methods=["GET", "POST"])
+@login_required
+def close(study_id: int, number: int):
+    """Say who has and has not sent the round and what closing it does; when that page's button is pressed, close
+    the round to answers and queue the computing of its figures (a worker's job), then show its progress."""
+    study, role = get_study_or_404(study_id, RUNNING_ROLES)
+    round_ = _round_or_404(study, number)
     form = ConfirmForm()
     if form.confirmed():
         try:
-            close_round(round_, actor=current_user)
+            start_close(round_, actor=current_user)
         except DomainError as exc:
             db.session.rollback()
             flash(str(exc), "error")
+            if round_.is_closing:
+                return redirect(url_for("facilitate.closing", study_id=study.id, number=number), code=303)
             return redirect(url_for("facilitate.study", study_id=study.id), code=303)
         db.session.commit()
+        queue_close(round_)
+        return redirect(url_for("facilitate.closing", study_id=study.id, number=number), code=303)
+    if form.is_submitted():
+        return redirect(url_for("facilitate.close", study_id=study.id, number=number), code=303)
+    if round_.is_closing:
+        return redirect(url_for("facilitate.closing", study_id=study.id, number=number), code=303)
+    if not round_.is_open:
+        flash(_("Round %(number)s is not open, so there is nothing to close.", number=number), "error")
+        return redirect(url_for("facilitate.study", study_id=study.id), code=303)
+    panel, submitted = round_response_totals(round_)
+    return render_template("facilitate/confirm_close_round.html", study=study, role=role, form=form, round_=round_,
+                           panel=panel, submitted=submitted)
+
+
+@bp.get("/<int:study_id>/rounds/<int:number>/closing")
+@login_required
+def closing(study_id: int, number: int):
+    """How far the round's close has gone (works without JavaScript: "Check again" reloads it). Once the figures
+    are stored, go on to where the facilitator works next."""
+    study, role = get_study_or_404(study_id)
+    round_ = _round_or_404(study, number)
+    if round_.status is RoundStatus.closed:
         if round_.kind is RoundKind.open:
             flash(_("Round %(number)s is closed. Turn the panel's answers into statements for the first rating "
                     "round.", number=number), "success")
@@ -110,11 +150,48 @@ def close(study_id: int, number: int):
         flash(_("Round %(number)s is closed and its figures are computed. Review the statements before the next "
                 "round.", number=number), "success")
         return redirect(url_for("facilitate.review", study_id=study.id), code=303)
-    if form.is_submitted():
-        return redirect(url_for("facilitate.close", study_id=study.id, number=number), code=303)
-    if not round_.is_open:
-        flash(_("Round %(number)s is not open, so there is nothing to close.", number=number), "error")
+    if not round_.is_closing:
+        flash(_("Round %(number)s is not being closed.", number=number), "error")
         return redirect(url_for("facilitate.study", study_id=study.id), code=303)
-    panel, submitted = round_response_totals(round_)
-    return render_template("facilitate/confirm_close_round.html", study=study, role=role, form=form, round_=round_,
-                           panel=panel, submitted=submitted)
+    return render_template("facilitate/closing_round.html", study=study, role=role, round_=round_,
+                           failure=_close_failure(round_), can_retry=role in RUNNING_ROLES, form=ActionForm())
+
+
+@bp.get("/<int:study_id>/rounds/<int:number>/closing.json")
+@login_required
+def closing_status(study_id: int, number: int):
+    """The progress page's status for its optional script: queued, running, failed or closed, and what to say."""
+    study, _role = get_study_or_404(study_id)
+    round_ = _round_or_404(study, number)
+    if round_.status not in (RoundStatus.closing, RoundStatus.closed):
+        abort(404)
+    failure = _close_failure(round_)
+    status = ("closed" if round_.status is RoundStatus.closed else "failed" if failure
+              else "running" if round_.close_claimed_until else "queued")
+    message = render_template("facilitate/_closing_status.html", round_=round_, failure=failure)
+    return jsonify(status=status, message=Markup(message).striptags())
+
+
+def _close_failure(round_: Round) -> str | None:
+    """Why the worker's close failed, in the reader's language (None while it has not)."""
+    if round_.status is not RoundStatus.closing or not round_.close_error:
+        return None
+    if round_.close_error == CLOSE_GAVE_UP_MESSAGE:
+        return _("The figures were started %(count)s times and never finished (the worker stopped each time, "
+                 "perhaps for lack of memory).", count=MAX_CLOSE_ATTEMPTS)
+    return _("The figures could not be computed.")
+
+
+@bp.post("/<int:study_id>/rounds/<int:number>/closing/retry")
+@login_required
+def retry_closing(study_id: int, number: int):
+    """Try a failed close again ("Try again" on the progress page)."""
+    study, _role = get_study_or_404(study_id, RUNNING_ROLES)
+    round_ = _round_or_404(study, number)
+    form = ActionForm()
+    if form.validate_on_submit() and retry_close(round_, actor=current_user):
+        db.session.commit()
+        queue_close(round_)
+    else:
+        db.session.rollback()
+    return redirect(url_for("facilitate.closing", study_id=study.id, number=number), code=303)

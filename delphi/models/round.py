@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 class RoundStatus(enum.Enum):
     draft = "draft"
     open = "open"
+    # Closed to answers; a worker is computing its figures (services/rounds.py). Nothing reads it as closed yet.
+    closing = "closing"
     closed = "closed"
 
 
@@ -61,6 +63,12 @@ class Round(Base):
     # Moves on with each correction of a statement's wording in this open round: the cached pages of a round
     # (services/answers.round_pages) are keyed by it, so every process shows the corrected text.
     wording_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The close as a background job (services/rounds.py): who asked, the worker's tries, its lease, and why the last
+    # try failed ("" while none has).
+    close_requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff_user.id", ondelete="SET NULL"))
+    close_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    close_claimed_until: Mapped[datetime | None]
+    close_error: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
 
     study: Mapped[Study] = relationship(back_populates="rounds")
     statements: Mapped[list[RoundStatement]] = relationship(
@@ -85,6 +93,10 @@ class Round(Base):
     @property
     def is_open(self) -> bool:
         return self.status is RoundStatus.open
+
+    @property
+    def is_closing(self) -> bool:
+        return self.status is RoundStatus.closing
 
     @property
     def previous_rating_round(self) -> Round | None:

@@ -55,7 +55,7 @@ def closing_sentence(round_: Round | None, language: str) -> str:
 def set_round_timing(round_: Round, closes_at: datetime | None, reminder_days: list[int], auto_close: bool,
                      actor: StaffUser | None) -> None:
     """Set or clear the closing date, the reminder days and the automatic close of a draft or open round."""
-    if round_.status is RoundStatus.closed:
+    if round_.status in (RoundStatus.closed, RoundStatus.closing):
         raise DomainError(_("Round %(number)s is closed; its closing date cannot change.", number=round_.number))
     if closes_at is not None and closes_at <= utcnow():
         raise DomainError(_("The closing date must be in the future."))
