@@ -532,7 +532,9 @@ def _not_open():
     current = g.study.current_round
     if request.method == "POST" and current is not None:
         return render_template("panel/round_closed.html"), 409
-    if current is not None and current.status is RoundStatus.closed and g.study.status is not StudyStatus.closed:
+    # A round being closed by the worker ("closing") is closed to panellists: answers stopped when it was asked.
+    if current is not None and current.status in (RoundStatus.closed, RoundStatus.closing) \
+            and g.study.status is not StudyStatus.closed:
         return render_template("panel/round_closed.html")
     return redirect(url_for("panel.home"), code=303)
 
