@@ -10,13 +10,10 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from babel.messages.extract import extract, extract_from_dir
-from babel.messages.pofile import read_po
 
 from delphi.protocol import STATEMENT_BANK, load_protocol, statement_bank
+from tests.i18n import PO, ROOT, extracted, untranslated, visible_text
 
-ROOT = Path(__file__).resolve().parents[1]
-PO = ROOT / "delphi" / "translations" / "nb" / "LC_MESSAGES" / "messages.po"
 STAFF_TEMPLATES = ["auth/*.html", "admin/*.html", "reports/index.html", "reports/_prepare.html",
                    "reports/_status.html", "reports/progress.html"]
 # Staff mails written through Flask-Babel (the panellists' invitation and reminder have one file per language).
@@ -28,7 +25,6 @@ STAFF_PYTHON = ["delphi/auth/*.py", "delphi/admin/*.py", "delphi/reports/*.py",
                 "delphi/services/open_answers.py", "delphi/services/review.py", "delphi/services/rounds.py",
                 "delphi/services/round_timing.py", "delphi/services/retention.py",
                 "delphi/services/study_deletion.py", "delphi/services/study_setup.py"]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
 # Calls whose string arguments a member of staff reads: flashed messages, the typed errors pages show, form labels
 # and validator messages.
 MESSAGE_CALLS = {"flash", "Problem", "DomainError", "StaffError", "StatementError", "ContactsError", "InputErrors",
@@ -42,21 +38,7 @@ def _python_files() -> list[Path]:
 
 
 def staff_messages() -> set:
-    found = set()
-    method_map = [(pattern, "jinja2") for pattern in STAFF_TEMPLATES + STAFF_MAILS]
-    for _file, _line, message, _comments, _context in extract_from_dir(ROOT / "templates", method_map,
-                                                                          keywords=KEYWORDS):
-        found.add(message)
-    for path in _python_files():
-        with path.open("rb") as handle:
-            for _line, message, _comments, _context in extract("python", handle, keywords=KEYWORDS):
-                found.add(message)
-    return found
-
-
-def catalogue():
-    with PO.open("rb") as handle:
-        return read_po(handle, locale="nb")
+    return extracted(STAFF_TEMPLATES + STAFF_MAILS, _python_files())
 
 
 def test_there_are_staff_strings_to_check():
@@ -64,14 +46,7 @@ def test_there_are_staff_strings_to_check():
 
 
 def test_every_staff_string_has_a_norwegian_translation():
-    cat = catalogue()
-    missing = []
-    for message in staff_messages():
-        key = message if isinstance(message, str) else message[0]
-        entry = cat.get(key)
-        if entry is None or entry.fuzzy or not all(entry.string if isinstance(entry.string, tuple) else [entry.string]):
-            missing.append(key)
-    assert sorted(missing) == []
+    assert untranslated(staff_messages()) == []
 
 
 def test_the_catalogue_has_no_duplicate_messages():
@@ -80,15 +55,7 @@ def test_the_catalogue_has_no_duplicate_messages():
     assert len(singles) == len(set(singles))
 
 
-def _visible_text(source: str) -> str:
-    """Template text a user would read that is not inside a Jinja expression, statement or comment."""
-    source = re.sub(r"{#.*?#}", " ", source, flags=re.S)
-    source = re.sub(r"{%.*?%}", " ", source, flags=re.S)
-    source = re.sub(r"{{.*?}}", " ", source, flags=re.S)
-    source = re.sub(r"<(script|style)\b.*?</\1>", " ", source, flags=re.S)
-    source = re.sub(r"<[^>]*>", " ", source, flags=re.S)
-    source = re.sub(r"&\w+;", " ", source)
-    return source
+_visible_text = visible_text
 
 
 def _attribute_text(source: str) -> list[str]:

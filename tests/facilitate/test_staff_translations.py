@@ -10,13 +10,10 @@ import re
 from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract, extract_from_dir
-from babel.messages.pofile import read_po
 
-from tests.panel.test_translations import KEYWORDS, _visible_text
+from tests.i18n import ROOT, extracted, untranslated
+from tests.i18n import visible_text as _visible_text
 
-ROOT = Path(__file__).resolve().parents[2]
-PO = ROOT / "delphi" / "translations" / "nb" / "LC_MESSAGES" / "messages.po"
 # Globs under templates/ and under the repository root: the staff console's pages and its Python (views, forms).
 STAFF_TEMPLATES = ["facilitate/*.html", "_*.html"]
 STAFF_PYTHON = ["delphi/facilitate/*.py"]
@@ -41,17 +38,7 @@ def _python() -> list[Path]:
 
 
 def staff_messages() -> set:
-    found = set()
-    templates = {str(p.relative_to(ROOT / "templates")) for p in _templates()}
-    method_map = [(name, "jinja2") for name in sorted(templates)]
-    for _file, _line, message, _comments, _context in extract_from_dir(ROOT / "templates", method_map,
-                                                                          keywords=KEYWORDS):
-        found.add(message)
-    for path in _python():
-        with path.open("rb") as handle:
-            for _line, message, _comments, _context in extract("python", handle, keywords=KEYWORDS):
-                found.add(message)
-    return found
+    return extracted(sorted(str(p.relative_to(ROOT / "templates")) for p in _templates()), _python())
 
 
 def test_the_lists_name_real_files():
@@ -60,16 +47,7 @@ def test_the_lists_name_real_files():
 
 
 def test_every_staff_string_has_a_norwegian_translation():
-    with PO.open("rb") as handle:
-        cat = read_po(handle, locale="nb")
-    missing = []
-    for message in staff_messages():
-        key = message if isinstance(message, str) else message[0]
-        entry = cat.get(key)
-        strings = entry.string if entry is not None and isinstance(entry.string, tuple) else [getattr(entry, "string", "")]
-        if entry is None or entry.fuzzy or not all(strings):
-            missing.append(key)
-    assert sorted(missing) == []
+    assert untranslated(staff_messages()) == []
 
 
 @pytest.mark.parametrize("template", _templates(), ids=lambda p: str(p.relative_to(ROOT / "templates")))
@@ -124,10 +102,8 @@ def test_the_settings_titles_pages_show_have_norwegian_translations():
     from delphi.models.round import Classification
     from delphi.protocol import ConsensusScope, StoppingRule, WithdrawalPolicy
 
-    with PO.open("rb") as handle:
-        cat = read_po(handle, locale="nb")
     titles = [m.title for kind in (ConsensusScope, StoppingRule, WithdrawalPolicy, Classification) for m in kind]
-    assert [t for t in titles if cat.get(t) is None or not cat.get(t).string] == []
+    assert untranslated(titles) == []
 
 
 CONFIRM = {"confirm": "yes"}

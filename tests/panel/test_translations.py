@@ -1,40 +1,18 @@
 """Every panellist-facing string is translatable, and the English and Norwegian (bokmål) catalogues are complete."""
 import re
-from pathlib import Path
 
 import pytest
-from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
-from babel.messages.pofile import read_po
 
-ROOT = Path(__file__).resolve().parents[2]
-PO = ROOT / "delphi" / "translations" / "nb" / "LC_MESSAGES" / "messages.po"
-MO = PO.with_suffix(".mo")
+from tests.i18n import MO, ROOT, catalogue, extracted, untranslated, visible_text
+
 # Everything a panellist can see: their pages, the shared layout and partials, error pages, the landing page.
 PANEL_TEMPLATES = ["panel/*.html", "base.html", "_*.html", "errors/*.html", "main/*.html"]
 PANEL_PYTHON = ["delphi/panel/*.py", "delphi/main/*.py"]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None}
 
 
 def panel_messages() -> set:
-    found = set()
-    method_map = [(pattern, "jinja2") for pattern in PANEL_TEMPLATES]
-    for _file, _line, message, _comments, _context in extract_from_dir(ROOT / "templates", method_map,
-                                                                          keywords=KEYWORDS):
-        found.add(message)
-    for pattern in PANEL_PYTHON:
-        for path in ROOT.glob(pattern):
-            from babel.messages.extract import extract
-
-            with path.open("rb") as handle:
-                for _line, message, _comments, _context in extract("python", handle, keywords=KEYWORDS):
-                    found.add(message)
-    return found
-
-
-def catalogue():
-    with PO.open("rb") as handle:
-        return read_po(handle, locale="nb")
+    return extracted(PANEL_TEMPLATES, [path for pattern in PANEL_PYTHON for path in ROOT.glob(pattern)])
 
 
 def test_there_are_panellist_strings_to_check():
@@ -42,14 +20,7 @@ def test_there_are_panellist_strings_to_check():
 
 
 def test_every_panellist_string_has_a_norwegian_translation():
-    cat = catalogue()
-    missing = []
-    for message in panel_messages():
-        key = message if isinstance(message, str) else message[0]
-        entry = cat.get(key)
-        if entry is None or entry.fuzzy or not all(entry.string if isinstance(entry.string, tuple) else [entry.string]):
-            missing.append(key)
-    assert missing == []
+    assert untranslated(panel_messages()) == []
 
 
 @pytest.mark.parametrize("entry", [m for m in catalogue() if m.id], ids=lambda m: str(m.id)[:40])
@@ -74,16 +45,7 @@ def test_compiled_catalogue_matches_the_po_file():
             assert as_tuple(got) == as_tuple(want), "run: pybabel compile -d delphi/translations"
 
 
-def _visible_text(source: str) -> str:
-    """Template text a user would read that is not inside a Jinja expression, statement or comment."""
-    source = re.sub(r"{#.*?#}", " ", source, flags=re.S)
-    source = re.sub(r"{%.*?%}", " ", source, flags=re.S)
-    source = re.sub(r"{{.*?}}", " ", source, flags=re.S)
-    source = re.sub(r"<(script|style)\b.*?</\1>", " ", source, flags=re.S)
-    source = re.sub(r"<svg\b.*?</svg>", " ", source, flags=re.S)
-    source = re.sub(r"<[^>]*>", " ", source, flags=re.S)
-    source = re.sub(r"&\w+;", " ", source)
-    return source
+_visible_text = visible_text
 
 
 @pytest.mark.parametrize("template", sorted(p for pattern in PANEL_TEMPLATES for p in (ROOT / "templates").glob(pattern)),

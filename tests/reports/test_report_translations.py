@@ -9,28 +9,28 @@ import csv
 import html
 import io
 import re
-from pathlib import Path
 
 import openpyxl
 import pytest
 import sqlalchemy as sa
-from babel.messages.extract import extract, extract_from_dir
-from babel.messages.pofile import read_po
 
 from delphi.extensions import db
 from delphi.models import ReportBuild, Study
 from delphi.protocol import ConsensusScope, StoppingRule
 from delphi.services.reports import build_downloads
-from delphi.services.reports.builds import file_content, kept_file, request_build, run_build
+from delphi.services.reports.builds import (
+    file_content,
+    kept_file,
+    request_build,
+    run_build,
+)
 from delphi.services.reports.tables import CODEBOOK_COLUMNS
+from tests.i18n import ROOT, extracted, untranslated
 from tests.reports.conftest import build_three_round_study
 from tests.test_staff_translations_more import _attribute_text, _visible_text
 
-ROOT = Path(__file__).resolve().parents[2]
-PO = ROOT / "delphi" / "translations" / "nb" / "LC_MESSAGES" / "messages.po"
 TEMPLATE = ROOT / "templates" / "reports" / "report_document.html"
 PYTHON = sorted((ROOT / "delphi" / "services" / "reports").glob("*.py"))
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "_l": None, "N_": None}
 # Column headings that are the statistics' own names (the same in both languages, as in statistics.csv).
 NOT_WORDS = {"CV", "rwg", "AD", "IPR", "IPRAS", "df", "ε²", "χ²"}
 # Where the human text of the files is written: these functions may hold no sentence outside gettext.
@@ -42,14 +42,7 @@ TRANSLATED_CALLS = {"_", "gettext", "ngettext", "N_"}
 
 
 def report_messages() -> set:
-    found = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(
-            ROOT / "templates", [("reports/report_document.html", "jinja2")], keywords=KEYWORDS):
-        found.add(message)
-    for path in PYTHON:
-        with path.open("rb") as handle:
-            for _line, message, _comments, _context in extract("python", handle, keywords=KEYWORDS):
-                found.add(message)
+    found = extracted(["reports/report_document.html"], PYTHON)
     # Phrases of the protocol's settings that the methods translate as they write them.
     found |= {m.phrase for kind in (ConsensusScope, StoppingRule) for m in kind}
     return found
@@ -60,17 +53,7 @@ def test_there_are_report_strings_to_check():
 
 
 def test_every_report_string_has_a_norwegian_translation():
-    with PO.open("rb") as handle:
-        cat = read_po(handle, locale="nb")
-    missing = []
-    for message in report_messages():
-        key = message if isinstance(message, str) else message[0]
-        entry = cat.get(key)
-        strings = entry.string if entry is not None and isinstance(entry.string, tuple) else [
-            getattr(entry, "string", "")]
-        if entry is None or entry.fuzzy or not all(strings):
-            missing.append(key)
-    assert sorted(missing) == []
+    assert untranslated(report_messages()) == []
 
 
 def _expression_strings(source: str) -> list[str]:
