@@ -200,6 +200,36 @@ class SupportSpec:
     services: tuple[SupportService, ...] = ()
 
 
+# Issue 23: the feedback formats an arm of a study within the study can show from round 2 on (docs/experiments.md).
+FEEDBACK_FORMATS = ("panel", "all_groups", "own_group")  # the panel only; the panel and every group; and own group
+STATEMENT_ORDERS = ("fixed", "random")  # the protocol's order, or a random order per panellist
+ALLOCATION_METHODS = ("stratified-blocks",)  # permuted blocks within each stakeholder group
+
+
+@dataclass(frozen=True)
+class ArmSpec:
+    """One arm of a randomised comparison of feedback formats: what its panellists see from round 2 on."""
+
+    key: str
+    name: str
+    feedback: str = "all_groups"  # one of FEEDBACK_FORMATS
+    comments: bool = True  # whether the panel's approved comments are shown
+    order: str = "fixed"  # one of STATEMENT_ORDERS
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """A study within the study (``[experiment]``, ``[[experiment.arms]]``), locked when round 1 opens.
+
+    ``seed`` is never written by the facilitator: the app draws it when round 1 opens (allocation concealment) and the
+    exported protocol states it afterwards."""
+
+    arms: tuple[ArmSpec, ...]
+    allocation: str = "stratified-blocks"  # one of ALLOCATION_METHODS
+    block_size: int | None = None  # a multiple of the number of arms; None: twice the number of arms
+    seed: int | None = None
+
+
 @dataclass(frozen=True)
 class Protocol:
     title: str
@@ -220,6 +250,7 @@ class Protocol:
     # How long a round takes, as panellists are told on the start page; 0: estimated from the number of statements.
     minutes: int = 0
     support: SupportSpec = field(default_factory=SupportSpec)
+    experiment: ExperimentSpec | None = None  # issue 23: randomised feedback formats; None: no experiment
 
 
 def load_protocol(source: str | Path) -> Protocol:

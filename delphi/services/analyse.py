@@ -58,6 +58,9 @@ class LongRatings:
     ratings: dict
     unable: dict
     declined: dict = field(default_factory=dict)
+    # Issue 23: the arm key of each panellist (row) when the file has an ``arm`` column (a study within the study),
+    # else None.
+    arms: np.ndarray | None = None
 
     def declined_in(self, round_number: int) -> np.ndarray:
         """Round ``round_number``'s "prefer not to answer" cells (all False when the file had none)."""
