@@ -28,6 +28,11 @@ def set_language():
     lang = request.form.get("lang", "")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
+        if isinstance(session.get("panellist"), dict):
+            from delphi.panel.routes import remember_language
+
+            remember_language(lang)
+            db.session.commit()
     target = request.form.get("next", "")
     return redirect(target if is_safe_next(target) else url_for("main.index"), code=303)
 

@@ -86,6 +86,14 @@ def current_panellist() -> Panellist | None:
     return g.session_panellist
 
 
+def remember_language(lang: str) -> None:
+    """Keep the language a panellist chose with a page's switch as theirs: their link, their mails and the results
+    page then come in it, not in the study's language again. The caller commits (or the answers save does)."""
+    panellist = current_panellist()
+    if panellist is not None and panellist.language != lang:
+        panellist.language = lang
+
+
 def _session_panellist() -> Panellist | None:
     held = session.get("panellist")
     if not isinstance(held, dict):
@@ -277,6 +285,8 @@ def _leaving(here: str) -> str | None:
     lang = request.form.get("lang", "")
     if lang in current_app.config["LANGUAGES"]:
         session["lang"] = lang
+        remember_language(lang)
+        db.session.commit()
         return here
     go = request.form.get("go", "")
     if go in LEAVING_TO:

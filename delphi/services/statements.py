@@ -67,7 +67,7 @@ def next_code(study: Study, taken: set[str] | None = None) -> str:
 def check_statement(code: str, domain: str, text: str, *, taken: set[str]) -> list[Problem]:
     errors = []
     if not STATEMENT_CODE.match(code):
-        errors.append(Problem(_("the code %(code)s may use only letters, digits, '-', '_' and '.' (at most 40)",
+        errors.append(Problem(_("the code %(code)s may use only the letters A-Z, digits, '-', '_' and '.' (at most 40)",
                                 code=repr(code)), field="code"))
     elif code in taken:
         errors.append(Problem(_("the code %(code)s is already used by another statement", code=repr(code)),
