@@ -235,11 +235,11 @@ def test_removing_every_question_begins_with_a_rating_round(app, client, owner):
      "Tick at least one answer the statement comes from."),
     ({"text": "A statement.", "create": "1", "answers": ["other"]}, "not answers to this study"),
     ({"text": "A statement.", "create": "1", "answers": ["own", "other"]}, "not answers to this study"),
-    ({"text": "A statement.", "create": "1", "answers": ["own"], "code": "bad code!"}, "may use only letters"),
+    ({"text": "A statement.", "create": "1", "answers": ["own"], "code": "bad code!"}, "may use only the letters A-Z"),
     ({"link": "1", "answers": ["own"], "statement": "0"}, "Choose the statement"),
     ({"link": "1", "answers": ["own"], "statement": "x"}, "Choose the statement"),
     ({"text": "A statement.", "create": "1", "answers": ["own"], "statement": "x", "code": "bad code!"},
-     "may use only letters"),
+     "may use only the letters A-Z"),
 ])
 def test_bad_input_is_refused_and_nothing_written(app, client, auth, make_user, answered, data, message):
     owner = make_user("owner@example.org")
