@@ -33,9 +33,10 @@ def queue_panel_mail(study: Study, kind: MailKind, recipients: list[Panellist], 
                      actor: StaffUser | None) -> int:
     """Queue one mail to each recipient with an address; returns how many were queued. The caller commits, then
     calls :func:`wake_sender`."""
-    rows = [OutboxMail(study_id=study.id, contact_id=p.contact.id, kind=kind, subject=subject, body=body)
+    rows = [{"study_id": study.id, "contact_id": p.contact.id, "kind": kind, "subject": subject, "body": body}
             for p in recipients if p.contact is not None and p.contact.email]
-    db.session.add_all(rows)
+    if rows:  # one bulk insert: 5,000 objects through the unit of work took most of a second on PostgreSQL
+        db.session.execute(sa.insert(OutboxMail), rows)
     audit.record(f"panel.{kind.value}", study=study, actor=actor, target=f"study {study.id}", queued=len(rows))
     db.session.flush()
     return len(rows)

@@ -8,6 +8,7 @@ import secrets
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm.attributes import set_committed_value
 
 from delphi.contact_cipher import email_index
 from delphi.extensions import db
@@ -72,25 +73,42 @@ def _random_pseudonym() -> str:
 def add_panellists(study: Study, people: list[tuple[StakeholderGroup | None, str | None, str | None]]
                    ) -> list[tuple[Panellist, str]]:
     """Add a panellist with a fresh personal link for each ``(group, email, phone)``; returns each panellist with the
-    token of their link (shown once, never stored). One flush for all: a contacts file of 5,000 people is one insert
-    of panellists and one of contacts, not 5,000 round trips through a growing session."""
+    token of their link (shown once, never stored).
+
+    Three bulk statements, whatever the number of people: the panellists (their ids come back with them), their
+    contact rows, and the hashes of their links (derived from the ids). The unit of work's per-object bookkeeping took
+    1.9-3.2 s of a contacts file of 5,000 people (benchmarks/bench_contacts.py); docs/performance.md has the figures."""
     if any(group is not None and group.study_id != study.id for group, _, _ in people):
         raise ValueError("the group belongs to another study")
-    panellists = []
-    for (group, email, phone), pseudonym in zip(people, new_pseudonyms(len(people))):
+    if not people:
+        return []
+    db.session.flush()  # anything pending first: the bulk statements below bypass the unit of work
+    created = utcnow()
+    rows = [{"study_id": study.id, "group_id": None if group is None else group.id, "pseudonym": pseudonym,
+             "link_generation": 0, "withdrawn": False, "created_at": created}
+            for (group, _email, _phone), pseudonym in zip(people, new_pseudonyms(len(people)))]
+    # ORM bulk INSERT .. RETURNING: the new panellists as objects, in the order of ``rows``.
+    panellists = list(db.session.scalars(sa.insert(Panellist).returning(Panellist, sort_by_parameter_order=True),
+                                         rows))
+    contacts = []
+    for panellist, (_group, email, phone) in zip(panellists, people):
         # Every panellist has a contact row, addresses or not: the contacts side names a person by it
         # ("contact #12"), never by the pseudonym.
         email, phone = (email or "").strip() or None, (phone or "").strip() or None
-        panellist = Panellist(study_id=study.id, group=group, pseudonym=pseudonym, link_generation=0,
-                              contact=Contact(email=email, email_index=email_index(study.id, email), phone=phone))
-        panellists.append(panellist)
-    db.session.add_all(panellists)
-    db.session.flush()  # the tokens are derived from the ids
-    added = []
-    for panellist in panellists:
-        token = link_token(panellist)
-        panellist.token_hash = hash_token(token)
-        added.append((panellist, token))
+        contacts.append({"panellist_id": panellist.id, "email": email, "email_index": email_index(study.id, email),
+                         "phone": phone})
+    db.session.execute(sa.insert(Contact), contacts)
+    contact_of = {contact.panellist_id: contact for contact in db.session.scalars(
+        sa.select(Contact).where(Contact.panellist_id.in_([p.id for p in panellists])))}
+    added = [(panellist, link_token(panellist)) for panellist in panellists]
+    db.session.execute(sa.update(Panellist), [{"id": panellist.id, "token_hash": hash_token(token)}
+                                              for panellist, token in added])
+    # The objects returned stand for the rows as they now are, without a query each when read.
+    for panellist, token in added:
+        contact = contact_of[panellist.id]
+        set_committed_value(panellist, "token_hash", hash_token(token))
+        set_committed_value(panellist, "contact", contact)
+        set_committed_value(contact, "panellist", panellist)
     if "panellists" not in sa.inspect(study).unloaded:
         db.session.expire(study, ["panellists"])
     return added
