@@ -85,7 +85,7 @@ def periodic_job(crontab, **options):
 
 def register_jobs() -> None:
     """Import the modules that define jobs, so a worker knows every job by name."""
-    from delphi.services import outbox, password_reset, retention, round_timing, rounds  # noqa: F401
+    from delphi.services import outbox, password_reset, retention, round_timing, rounds, study_deletion  # noqa: F401
     from delphi.services.reports import builds  # noqa: F401
 
 

@@ -123,6 +123,7 @@ def delete_study(study_id: int):
             show_problems(form, exc, form.title)
         else:
             db.session.commit()
+            study_deletion.start_removal(study_id)
             flash(_("The study “%(title)s” and everything in it have been deleted.", title=title), "success")
             return redirect(url_for("facilitate.dashboard"), code=303)
     return render_template("facilitate/delete_study.html", study=study, role=role, form=form,

@@ -26,6 +26,7 @@ class StudyStatus(enum.Enum):
     draft = "draft"  # being set up; the protocol can still change
     running = "running"  # round 1 has opened; the consensus definition is locked
     closed = "closed"  # the owner has ended the study
+    deleting = "deleting"  # the owner deleted it: hidden from everyone, its rows removed by a job
 
 
 class Study(Base):
