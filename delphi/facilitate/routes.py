@@ -23,7 +23,7 @@ from delphi.services.progress import response_progress
 from delphi.services.review import stopping_status
 from delphi.services.study_setup import create_blank, create_from_protocol_text, parse_lines
 from delphi.services.studies import study_protocol
-from delphi.services.study_results import queue_results_mail, results_recipients
+from delphi.services.study_results import count_results_recipients, queue_results_mail
 
 
 @bp.get("/")
@@ -105,7 +105,7 @@ def close_study(study_id: int):
         return redirect(url_for("facilitate.close_study", study_id=study.id), code=303)
     current = study.current_round
     return render_template("facilitate/confirm_close_study.html", study=study, role=role, form=form, current=current,
-                           stopping=stopping_status(study), reachable=len(results_recipients(study)))
+                           stopping=stopping_status(study), reachable=count_results_recipients(study))
 
 
 @bp.route("/<int:study_id>/delete", methods=["GET", "POST"])

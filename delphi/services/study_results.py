@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
 
 from delphi.extensions import db
 from delphi.models import (
@@ -58,14 +59,22 @@ def study_outcomes(study: Study) -> list[StatementOutcome]:
 def results_recipients(study: Study) -> list[Panellist]:
     """Who the results mail goes to: panellists still in the study, with an e-mail address, whose latest consent
     decision is "given" (the results page is theirs; those who declined or never consented are not written to)."""
+    return list(db.session.scalars(_recipients(study, sa.select(Panellist)).options(contains_eager(Panellist.contact))
+                                   .order_by(Panellist.id)))
+
+
+def count_results_recipients(study: Study) -> int:
+    """How many :func:`results_recipients` there are, counted by the database (the confirmation page's figure)."""
+    return db.session.scalar(_recipients(study, sa.select(sa.func.count(Panellist.id))))
+
+
+def _recipients(study: Study, select: sa.Select) -> sa.Select:
     latest = (sa.select(sa.func.max(ConsentRecord.id)).where(ConsentRecord.panellist_id == Panellist.id)
               .correlate(Panellist).scalar_subquery())
-    return list(db.session.scalars(
-        sa.select(Panellist).join(Contact, Contact.panellist_id == Panellist.id)
-        .join(ConsentRecord, ConsentRecord.id == latest)
-        .where(Panellist.study_id == study.id, Panellist.withdrawn.is_(False), Contact.email.is_not(None),
-               ConsentRecord.decision == ConsentDecision.given)
-        .order_by(Panellist.id)))
+    return (select.join(Contact, Contact.panellist_id == Panellist.id)
+            .join(ConsentRecord, ConsentRecord.id == latest)
+            .where(Panellist.study_id == study.id, Panellist.withdrawn.is_(False), Contact.email.is_not(None),
+                   ConsentRecord.decision == ConsentDecision.given))
 
 
 def queue_results_mail(study: Study, actor: StaffUser | None) -> int:

@@ -69,3 +69,36 @@ def test_the_box_is_not_ticked_when_nobody_can_be_mailed(app, client, owner):
     _, study_id = owner
     page = client.get(f"/studies/{study_id}/close").get_data(as_text=True)
     assert 'id="notify" aria-describedby="notify-hint">' in page and "0 panellists who consented" in page
+
+
+def test_queuing_the_results_mail_takes_the_same_queries_for_3_or_30_people(app, make_study, make_panellist):
+    """Each recipient's contact was loaded by a query of its own: 5,000 queries inside the close-study request of a
+    national panel."""
+    from delphi.services.rounds import close_study
+    from delphi.services.study_results import count_results_recipients, queue_results_mail
+
+    def queries_for(people: int) -> tuple[int, int]:
+        study_id = make_study()
+        ids = [make_panellist(study_id, "staff", email=f"p{i}-{study_id}@example.org")[0] for i in range(people)]
+        with app.app_context():
+            study = db.session.get(Study, study_id)
+            for pid in ids:
+                db.session.add(ConsentRecord(panellist_id=pid, decision=ConsentDecision.given,
+                                             consent_version=study.consent_version))
+            close_study(study, None)
+            db.session.commit()
+            db.session.expire_all()
+            study = db.session.get(Study, study_id)
+            statements = []
+            listener = lambda *args: statements.append(args[2])  # noqa: E731
+            sa.event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                queued = queue_results_mail(study, None)
+                counted = count_results_recipients(study)
+            finally:
+                sa.event.remove(db.engine, "before_cursor_execute", listener)
+            db.session.rollback()
+            assert queued == counted == people
+            return len(statements)
+
+    assert queries_for(3) == queries_for(30)
