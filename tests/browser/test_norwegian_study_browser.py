@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from babel.support import Translations
 
 from delphi.extensions import db
-from delphi.models import Contact, EntryMode, Panellist, Rating, Round, Statement, Study
+from delphi.models import EntryMode, Panellist, Rating, Round, Statement, Study
 from delphi.services.answers import Answer, save_answers, submit_round
 from delphi.services.outbox import deliver_due
 from delphi.services.rounds import run_close

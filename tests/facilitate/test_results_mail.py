@@ -4,7 +4,15 @@ page."""
 import sqlalchemy as sa
 
 from delphi.extensions import db
-from delphi.models import ConsentDecision, ConsentRecord, MailKind, OutboxMail, Panellist, Study, StudyStatus
+from delphi.models import (
+    ConsentDecision,
+    ConsentRecord,
+    MailKind,
+    OutboxMail,
+    Panellist,
+    Study,
+    StudyStatus,
+)
 
 
 def _closed_round(app, client, study_id, make_panellist, answer_round):
@@ -75,7 +83,10 @@ def test_queuing_the_results_mail_takes_the_same_queries_for_3_or_30_people(app,
     """Each recipient's contact was loaded by a query of its own: 5,000 queries inside the close-study request of a
     national panel."""
     from delphi.services.rounds import close_study
-    from delphi.services.study_results import count_results_recipients, queue_results_mail
+    from delphi.services.study_results import (
+        count_results_recipients,
+        queue_results_mail,
+    )
 
     def queries_for(people: int) -> tuple[int, int]:
         study_id = make_study()
@@ -90,7 +101,7 @@ def test_queuing_the_results_mail_takes_the_same_queries_for_3_or_30_people(app,
             db.session.expire_all()
             study = db.session.get(Study, study_id)
             statements = []
-            listener = lambda *args: statements.append(args[2])  # noqa: E731
+            listener = lambda *args: statements.append(args[2])
             sa.event.listen(db.engine, "before_cursor_execute", listener)
             try:
                 queued = queue_results_mail(study, None)

@@ -4,7 +4,16 @@ import sqlalchemy as sa
 
 from delphi.extensions import db
 from delphi.models import (
-    AuditEvent, Base, ConsentDecision, ConsentRecord, MailKind, OpenAnswer, OpenQuestion, Study, StudyMember, StudyRole,
+    AuditEvent,
+    Base,
+    ConsentDecision,
+    ConsentRecord,
+    MailKind,
+    OpenAnswer,
+    OpenQuestion,
+    Study,
+    StudyMember,
+    StudyRole,
     Suggestion,
 )
 from delphi.services.outbox import queue_panel_mail
@@ -47,7 +56,7 @@ def _counts(app) -> dict[str, int]:
 @pytest.fixture
 def two_studies(app, client, owner):
     """(kept, deleted, table counts with only the kept one): both studies full."""
-    owner_id, blank = owner
+    owner_id, _blank = owner
     kept = _full_study(app, client, owner_id)
     before = _counts(app)
     deleted = _full_study(app, client, owner_id)

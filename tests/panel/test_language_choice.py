@@ -27,7 +27,7 @@ def test_the_switch_on_a_page_is_kept_for_the_next_visit(app, client, make_study
 def test_the_switch_on_an_answers_page_is_kept_too(app, client, make_study, consented, open_round):
     study_id = make_study(language="nb")
     open_round(study_id)
-    panellist_id, token = consented(study_id)
+    panellist_id, _token = consented(study_id)
     response = client.post("/panel/rate/1", data={"lang": "en"})
     assert response.status_code == 303
     assert language_of(app, panellist_id) == "en"
