@@ -30,7 +30,9 @@ STATE_COLUMNS = {"id", "status", "consent_version", "starts_with_open_round", "l
 # (docs/operations.md, "Keeping contact details after the study closes").
 SERVICE_COLUMNS = {"contacts_retention_days"}
 # Settings a protocol file sets but no settings page changes.
-NOT_IN_BROWSER = {"consensus.quantile_method", "consensus.unable_in_denominator"}
+NOT_IN_BROWSER = {"consensus.quantile_method", "consensus.unable_in_denominator",
+                  # Issue 21: set on the texts page, field by field in each language, not as a setting.
+                  "languages", "translations"}
 FORMS = (TextsForm, ProtocolForm, GroupsForm)
 
 

@@ -53,6 +53,8 @@ class Statement(Base):
     code: Mapped[str] = mapped_column(sa.String(40))
     domain: Mapped[str] = mapped_column(sa.String(200), default="")
     text: Mapped[str] = mapped_column(sa.Text)
+    # Its other languages, {"text": {"en": "..."}}: delphi/localised.py
+    translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
     position: Mapped[int] = mapped_column(default=0)
     status: Mapped[StatementStatus] = mapped_column(
         enum_type(StatementStatus, 20), default=StatementStatus.active

@@ -50,6 +50,7 @@ from delphi.panel.forms import (
 )
 from delphi.services import answers as answer_service
 from delphi.services.answers import Answer, NotAnAnswer, Refusal, RoundClosed, SaveRefused, Standing
+from delphi.localised import consent_lines
 from delphi.services.consent import consent_changes, consent_items
 from delphi.services.feedback import answered_before, feedback_for
 from delphi.services.deletion_requests import asked_to_delete_answers, request_deletion
@@ -191,7 +192,7 @@ def consent():
     # Consent given to an earlier text is asked again, saying what changed.
     earlier = g.panellist.consent if g.panellist.has_consented else None
     form = ConsentForm()
-    form.statements.choices = [SelectChoice(str(i), text) for i, text in enumerate(items)]
+    form.statements.choices = [SelectChoice(str(i), text) for i, text in enumerate(consent_lines(g.study))]
     if form.validate_on_submit():
         if form.decline.data:
             # Final for this study, so asked once more on a page of its own (panel.decline_consent keeps it).
@@ -205,7 +206,8 @@ def consent():
         form.statements.errors.append(_("To take part, please tick every box. If you do not agree with one of them, "
                                         "you can choose not to take part."))
     changes = consent_changes(earlier.statements, items) if earlier is not None else None
-    return render_template("panel/consent.html", form=form, items=items, earlier=earlier, changes=changes), \
+    return render_template("panel/consent.html", form=form, items=items, earlier=earlier, changes=changes,
+                           own=g.study.language != str(get_locale() or g.study.language)), \
         422 if form.errors else 200
 
 
