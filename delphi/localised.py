@@ -28,6 +28,7 @@ TOP_KEYS = {"title": 300, "information": 20000, "consent": 20000}
 LABEL_LIMIT, GROUP_NAME_LIMIT, STATEMENT_LIMIT, QUESTION_LIMIT = 200, 200, 2000, 1000
 # The fields of a study row that have translations (besides ``labels.<point>``), and the protocol keys they come from.
 STUDY_FIELDS = {"title": "title", "information": "information", "consent": "consent"}
+_COLUMNS = {"information": "information_text", "consent": "consent_text"}  # a study's fields kept in other columns
 _ROW_KEY = re.compile(r"^(groups|statements)\[(\d+)\]\.(name|text)$|^open_questions\[(\d+)\]$")
 
 
@@ -87,7 +88,7 @@ def localise(obj: Any, field: str, study: Any, want: str, page: str | None = Non
     if field.startswith("labels."):
         base = (study.scale_labels or {}).get(field.partition(".")[2], "")
     else:
-        base = getattr(obj, field)
+        base = getattr(obj, _COLUMNS.get(field, field))
     others = (getattr(obj, "translations", None) or {}).get(field)
     text, lang = pick(base, others, study.language, study.languages, want)
     return Localised(text, lang, page or want)

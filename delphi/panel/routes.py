@@ -50,7 +50,7 @@ from delphi.panel.forms import (
 )
 from delphi.services import answers as answer_service
 from delphi.services.answers import Answer, NotAnAnswer, Refusal, RoundClosed, SaveRefused, Standing
-from delphi.localised import consent_lines
+from delphi.localised import consent_lines, for_page
 from delphi.services.consent import consent_changes, consent_items
 from delphi.services.feedback import answered_before, feedback_for
 from delphi.services.deletion_requests import asked_to_delete_answers, request_deletion
@@ -226,6 +226,12 @@ def decline_consent():
     return redirect(url_for("panel.consent"), code=303)
 
 
+def _group_label(group):
+    """How a group is offered to a panellist choosing theirs: its description (written in the study's language) or
+    else its name, in the panellist's language when the study has it (issue 21)."""
+    return for_page(group, "description") if group.description else for_page(group, "name")
+
+
 @bp.route("/panel/group", methods=["GET", "POST"])
 @panellist_required
 def choose_group():
@@ -234,7 +240,7 @@ def choose_group():
     if not g.study.allow_group_choice:
         return render_template("panel/no_group.html")
     form = GroupForm()
-    form.group.choices = [SelectChoice(str(grp.id), grp.description or grp.name) for grp in g.study.groups]
+    form.group.choices = [SelectChoice(str(grp.id), _group_label(grp)) for grp in g.study.groups]
     if form.validate_on_submit():
         chosen = next((grp for grp in g.study.groups if str(grp.id) == form.group.data), None)
         if chosen is not None:
@@ -260,7 +266,7 @@ def confirm_group():
         return redirect(url_for("panel.choose_group"), code=303)
     if not form.yes.data:
         again = GroupForm(formdata=None, group=str(chosen.id))
-        again.group.choices = [SelectChoice(str(grp.id), grp.description or grp.name) for grp in g.study.groups]
+        again.group.choices = [SelectChoice(str(grp.id), _group_label(grp)) for grp in g.study.groups]
         return render_template("panel/group.html", form=again)
     g.panellist.group = chosen
     db.session.commit()
