@@ -308,3 +308,9 @@ def consent_lines(study: Any) -> list[Localised]:
     if len(lines) != len(own):
         lines, consent = own, Localised(study.consent_text, study.language, consent.page)
     return [Localised(line, consent.lang, consent.page) for line in lines]
+
+
+def as_protocol_value(language: str, text: str, others: dict[str, str]) -> str | dict[str, str]:
+    """A text as a protocol value: the plain string, or a table of languages when any other language has text."""
+    others = {lang: value for lang, value in others.items() if lang != language and value and value.strip()}
+    return {language: text, **others} if others else text

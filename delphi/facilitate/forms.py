@@ -16,6 +16,7 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -26,6 +27,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from analysis import parse_rule
 from delphi.errors import InputErrors
+from delphi.localised import LANGUAGE_NAMES, as_protocol_value, offered
 from delphi.models import ConsensusScope, StoppingRule, StudyRole, WithdrawalPolicy
 from delphi.protocol import MAX_MINUTES, Protocol
 from delphi.services.invitations import check_email
@@ -114,17 +116,39 @@ class TextsForm(FlaskForm):
     contact_email = StringField(_l("Contact person's e-mail address"), validators=[Length(max=254)])
     contact_phone = StringField(_l("Contact person's phone number"), validators=[Length(max=40)])
     services = TextAreaField(_l("Support services"), validators=[Length(max=5000)])
+    # Issue 21: the languages panellists can read the study in, and each text in the others (title_en, ...: one
+    # field per text and language, added below; the page shows those of the languages the study offers).
+    languages = SelectMultipleField(_l("Languages panellists can read the study in"),
+                                    choices=options(LANGUAGE_CHOICES), validate_choice=True)
 
     @classmethod
     def of(cls, protocol: Protocol) -> TextsForm:
         support = protocol.support
-        return cls(data=dict(title=protocol.title, language=protocol.language, information=protocol.information,
+        translated = {f"{key}_{lang}": text for key in TRANSLATED_TEXTS
+                      for lang, text in protocol.translations.get(key, {}).items()}
+        form = cls(data=dict(title=protocol.title, language=protocol.language, information=protocol.information,
+                             languages=list(offered(protocol.language, protocol.languages)), **translated,
                              consent=protocol.consent, min_group_feedback=protocol.min_group_feedback,
                              allow_suggestions=protocol.allow_suggestions,
                              allow_group_choice=protocol.allow_group_choice, withdrawal=protocol.withdrawal,
                              minutes=protocol.minutes, contact_name=support.contact_name,
                              contact_email=support.contact_email, contact_phone=support.contact_phone,
                              services="\n".join(service_line(s) for s in support.services)))
+        form.other_languages = [lang for lang in offered(protocol.language, protocol.languages)
+                                if lang != protocol.language]
+        if form.other_languages:  # each text's field says its language, the study's first
+            for key, (label, _kind, _most) in TRANSLATED_TEXTS.items():
+                form[key].label.text = label(LANGUAGE_NAMES[protocol.language])
+        return form
+
+    def translated(self, key: str) -> list:
+        """The fields of text ``key`` in the study's other languages, in the order the study lists them."""
+        return [self[f"{key}_{lang}"] for lang in getattr(self, "other_languages", ())]
+
+    def _text(self, key: str, text: str):
+        others = {lang: (self[f"{key}_{lang}"].data or "") for lang in getattr(self, "other_languages", ())
+                  if lang in (self.languages.data or ())}
+        return as_protocol_value(self.language.data, text, others)
 
     def validate_services(self, field) -> None:
         bad = [number for number, line in enumerate((field.data or "").splitlines(), start=1)
@@ -135,14 +159,31 @@ class TextsForm(FlaskForm):
 
     def changes(self) -> dict:
         """The protocol keys this form sets (``update_settings``)."""
-        return {"title": self.title.data, "language": self.language.data, "information": self.information.data or "",
-                "consent": self.consent.data or "", "min_group_feedback": self.min_group_feedback.data,
+        return {"title": self._text("title", self.title.data), "language": self.language.data,
+                "languages": list(self.languages.data or [self.language.data]),
+                "information": self._text("information", self.information.data or ""),
+                "consent": self._text("consent", self.consent.data or ""),
+                "min_group_feedback": self.min_group_feedback.data,
                 "allow_suggestions": self.allow_suggestions.data, "allow_group_choice": self.allow_group_choice.data,
                 "withdrawal": self.withdrawal.data, "minutes": self.minutes.data or 0,
                 "support": {"contact_name": (self.contact_name.data or "").strip(),
                             "contact_email": (self.contact_email.data or "").strip(),
                             "contact_phone": (self.contact_phone.data or "").strip(),
                             "services": parse_services(self.services.data)}}
+
+
+# Each text of the texts page in another language: its label (named with the language, in that language's own
+# name), its field and its longest length.
+TRANSLATED_TEXTS = {
+    "title": (lambda name: _l("Title (%(language)s)", language=name), StringField, 300),
+    "information": (lambda name: _l("Information for panellists (%(language)s)", language=name), TextAreaField,
+                    20000),
+    "consent": (lambda name: _l("Consent statements, one per line (%(language)s)", language=name), TextAreaField,
+                20000),
+}
+for _key, (_label, _kind, _most) in TRANSLATED_TEXTS.items():
+    for _code, _name in LANGUAGE_CHOICES:
+        setattr(TextsForm, f"{_key}_{_code}", _kind(_label(_name), validators=[Length(max=_most)]))
 
 
 SERVICE_SEPARATOR = "|"
@@ -241,22 +282,53 @@ class GroupsForm(FlaskForm):
     groups = TextAreaField(_l("Stakeholder groups"),
                            validators=[DataRequired(_l("List at least one stakeholder group."))])
 
+    # names_en, names_nb (added below): the groups' names in the study's other languages, as key: name lines.
+
     @classmethod
     def of(cls, protocol: Protocol) -> GroupsForm:
-        form = cls(data={"groups": "\n".join(f"{g.key}: {g.name}" for g in protocol.groups)})
+        names = {f"names_{lang}": "\n".join(f"{g.key}: {protocol.translations[f'groups[{i}].name'][lang]}"
+                                            for i, g in enumerate(protocol.groups, start=1)
+                                            if lang in protocol.translations.get(f"groups[{i}].name", {}))
+                 for lang, _name in LANGUAGE_CHOICES}
+        form = cls(data={"groups": "\n".join(f"{g.key}: {g.name}" for g in protocol.groups), **names})
         form.descriptions = {g.key: g.description for g in protocol.groups}
+        form.language = protocol.language
+        form.other_languages = [lang for lang in offered(protocol.language, protocol.languages)
+                                if lang != protocol.language]
+        if form.other_languages:
+            form.groups.label.text = _("Stakeholder groups (%(language)s)", language=LANGUAGE_NAMES[protocol.language])
         return form
+
+    def translated(self) -> list:
+        return [self[f"names_{lang}"] for lang in getattr(self, "other_languages", ())]
 
     def validate_groups(self, field) -> None:
         pairs, problems = parse_lines(field.data, ":", _("key: name, e.g. staff: Staff"))
         field.errors.extend(problems)
         self.group_pairs = pairs
 
+    def _validate_names(self, field) -> None:
+        """A names_<language> field (validated after ``groups``): key: name lines of the groups above."""
+        pairs, problems = parse_lines(field.data, ":", _("key: name, e.g. staff: Staff"))
+        keys = {key for key, _name in getattr(self, "group_pairs", ())}
+        problems += [_("%(key)s is not one of the groups above", key=key) for key, _name in pairs if key not in keys]
+        if problems:
+            raise ValidationError(" ".join(problems))
+        if field.name.rpartition("_")[2] in getattr(self, "other_languages", ()):
+            self.group_names = {**getattr(self, "group_names", {}), field.name.rpartition("_")[2]: dict(pairs)}
+
     def changes(self) -> dict:
         """The groups as the protocol lists them, each keeping the description it had (edited elsewhere)."""
-        kept = self.descriptions
-        return {"groups": [{"key": k, "name": n, **({"description": kept[k]} if kept.get(k) else {})}
+        kept, names = self.descriptions, getattr(self, "group_names", {})
+        return {"groups": [{"key": k, "name": as_protocol_value(getattr(self, "language", ""), n,
+                                                                  {lang: names[lang].get(k, "") for lang in names}),
+                            **({"description": kept[k]} if kept.get(k) else {})}
                            for k, n in self.group_pairs]}
+
+
+for _code, _name in LANGUAGE_CHOICES:
+    setattr(GroupsForm, f"names_{_code}", TextAreaField(_l("Group names (%(language)s)", language=_name)))
+    setattr(GroupsForm, f"validate_names_{_code}", GroupsForm._validate_names)
 
 
 ROLE_CHOICES = [(StudyRole.owner.value, _l("Owner")), (StudyRole.facilitator.value, _l("Facilitator")),
@@ -289,6 +361,27 @@ class StatementForm(FlaskForm):
     domain = StringField(_l("Domain"), validators=[Length(max=200, message=_l("Use at most 200 characters."))])
     text = TextAreaField(_l("Statement"), validators=[DataRequired(_l("Write the statement.")),
                                                   Length(max=2000, message=_l("Use at most 2000 characters."))])
+    # text_en, text_nb (added below): the statement in the study's other languages (issue 21).
+
+    def for_study(self, study) -> StatementForm:
+        """Show a field for each language the study offers besides its own, the study's labelled first."""
+        self.other_languages = [lang for lang in offered(study.language, study.languages) if lang != study.language]
+        if self.other_languages:
+            self.text.label.text = _("Statement (%(language)s)", language=LANGUAGE_NAMES[study.language])
+        return self
+
+    def translated(self) -> list:
+        return [self[f"text_{lang}"] for lang in getattr(self, "other_languages", ())]
+
+    def translations(self) -> dict[str, str]:
+        """{language: text} of the other languages' fields, empty ones left out."""
+        return {f.name.rpartition("_")[2]: f.data.strip() for f in self.translated() if (f.data or "").strip()}
+
+
+for _code, _name in LANGUAGE_CHOICES:
+    setattr(StatementForm, f"text_{_code}", TextAreaField(
+        _l("Statement (%(language)s)", language=_name),
+        validators=[Optional(), Length(max=2000, message=_l("Use at most 2000 characters."))]))
 
 
 class CsvUploadForm(FlaskForm):

@@ -39,13 +39,14 @@ def _locked_redirect(study, exc: DomainError):
 @login_required
 def statements(study_id: int):
     study, role = get_study_or_404(study_id)
-    form = StatementForm()
+    form = StatementForm().for_study(study)
     if form.is_submitted():
         study = _editable(study_id)
         if form.validate():
             try:
                 require_unlocked(study, "statements")
-                add_statement(study, form.code.data or "", form.domain.data or "", form.text.data, current_user)
+                add_statement(study, form.code.data or "", form.domain.data or "", form.text.data, current_user,
+                              translations=form.translations())
             except DomainError as exc:
                 return _locked_redirect(study, exc)
             except StatementError as exc:
@@ -63,11 +64,13 @@ def statements(study_id: int):
 def edit_statement(study_id: int, statement_id: int):
     study = _editable(study_id)
     statement = get_in_study_or_404(Statement, statement_id, study)
-    form = StatementForm(obj=statement)
+    form = StatementForm(obj=statement, data={f"text_{lang}": text for lang, text in
+                                              (statement.translations or {}).get("text", {}).items()}).for_study(study)
     if form.validate_on_submit():
         try:
             require_unlocked(study, "statements")
-            update_statement(statement, form.code.data or "", form.domain.data or "", form.text.data, current_user)
+            update_statement(statement, form.code.data or "", form.domain.data or "", form.text.data, current_user,
+                             translations=form.translations())
         except DomainError as exc:
             return _locked_redirect(study, exc)
         except StatementError as exc:

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from delphi.errors import InputErrors, Problem
 from delphi.extensions import db
+from delphi.localised import offered
 from delphi.models import (
     DomainError,
     Panellist,
@@ -83,17 +84,22 @@ def check_statement(code: str, domain: str, text: str, *, taken: set[str]) -> li
 
 
 def add_statement(study: Study, code: str, domain: str, text: str, actor: StaffUser | None,
-                  kind: RevisionKind = RevisionKind.created, suggestion_id: int | None = None) -> Statement:
-    """Add an active statement at the end (it goes into the next round that opens)."""
+                  kind: RevisionKind = RevisionKind.created, suggestion_id: int | None = None,
+                  translations: dict[str, str] | None = None) -> Statement:
+    """Add an active statement at the end (it goes into the next round that opens); ``translations`` are its text in
+    the study's other languages ({"en": "..."})."""
     code, domain, text = code.strip() or next_code(study), clean_text(domain, 200), clean_text(text, MAX_TEXT + 1)
     errors = check_statement(code, domain, text, taken={s.code for s in study.statements})
+    others, problems = check_translations(study, translations)
+    errors.extend(problems)
     if len(study.statements) >= MAX_STATEMENTS:
         errors.append(Problem(_("the study has %(count)s statements; the limit is %(limit)s",
                                 count=len(study.statements), limit=MAX_STATEMENTS), field="text"))
     if errors:
         raise StatementError(errors)
     round_number = (study.current_round.number + 1) if study.current_round else None
-    statement = Statement(code=code, domain=domain, text=text, position=len(study.statements))
+    statement = Statement(code=code, domain=domain, text=text, position=len(study.statements),
+                          translations={"text": others} if others else {})
     statement.revisions.append(StatementRevision(
         kind=kind, text=text, round_number=round_number, suggestion_id=suggestion_id,
         created_by_id=actor.id if actor else None))
@@ -103,19 +109,41 @@ def add_statement(study: Study, code: str, domain: str, text: str, actor: StaffU
     return statement
 
 
-def edit_statement(statement: Statement, code: str, domain: str, text: str, actor: StaffUser | None) -> None:
-    """Change a statement before round 1 (afterwards, rewording goes through the review between rounds)."""
+def edit_statement(statement: Statement, code: str, domain: str, text: str, actor: StaffUser | None,
+                   translations: dict[str, str] | None = None) -> None:
+    """Change a statement before round 1 (afterwards, rewording goes through the review between rounds);
+    ``translations`` replace its text in the study's other languages."""
     code, domain, text = code.strip() or statement.code, clean_text(domain, 200), clean_text(text, MAX_TEXT + 1)
     taken = {s.code for s in statement.study.statements if s.id != statement.id}
     errors = check_statement(code, domain, text, taken=taken)
+    others, problems = check_translations(statement.study, translations)
+    errors.extend(problems)
     if errors:
         raise StatementError(errors)
     statement.code, statement.domain, statement.text = code, domain, text
+    statement.translations = {"text": others} if others else {}
     created = [r for r in statement.revisions if r.kind is RevisionKind.created and r.round_number is None]
     if created:
         created[-1].text = text
     audit.record("statement.edit", study=statement.study, actor=actor, target=f"statement {statement.code}")
     db.session.flush()
+
+
+def check_translations(study: Study, translations: dict[str, str] | None) -> tuple[dict[str, str], list[Problem]]:
+    """A statement's text in other languages, cleaned, and a problem for each not offered by the study or too long."""
+    allowed = offered(study.language, study.languages)
+    others, problems = {}, []
+    for lang, text in (translations or {}).items():
+        text = clean_text(text, MAX_TEXT + 1)
+        if lang == study.language or lang not in allowed:
+            problems.append(Problem(_("the study does not offer %(language)s besides its own language",
+                                      language=lang), field=f"text_{lang}"))
+        elif len(text) > MAX_TEXT:
+            problems.append(Problem(_("the statement text has %(count)s characters; the limit is %(limit)s",
+                                      count=len(text), limit=MAX_TEXT), field=f"text_{lang}"))
+        elif text:
+            others[lang] = text
+    return others, problems
 
 
 def delete_statement(statement: Statement, actor: StaffUser | None) -> None:

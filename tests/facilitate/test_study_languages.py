@@ -1,0 +1,90 @@
+"""Editing a study's texts in each language it offers (issue 21): the texts, groups and statements pages."""
+import html
+
+from delphi.extensions import db
+from delphi.models import Study
+from delphi.protocol import load_protocol, protocol_to_toml
+from delphi.services.studies import study_protocol
+
+TEXTS = {"title": "Recovery study", "language": "en", "languages": ["en", "nb"], "information": "About",
+         "consent": "I agree\nI can stop", "min_group_feedback": "3", "allow_suggestions": "y"}
+
+
+def offer_norwegian(client, study_id):
+    assert client.post(f"/studies/{study_id}/settings", data=TEXTS).status_code == 303
+
+
+def test_texts_page_offers_a_field_per_language_and_saves_them(app, client, owner):
+    _, study_id = owner
+    page = client.get(f"/studies/{study_id}/settings").get_data(as_text=True)
+    assert 'name="title_nb"' not in page  # the study offers English only
+    offer_norwegian(client, study_id)
+    page = client.get(f"/studies/{study_id}/settings").get_data(as_text=True)
+    assert "Title (English)" in page and "Title (Norsk bokmål)" in page and 'name="consent_nb"' in page
+    data = {**TEXTS, "title_nb": "Bedringsstudien", "consent_nb": "Jeg er med\nJeg kan stoppe"}
+    assert client.post(f"/studies/{study_id}/settings", data=data).status_code == 303
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        assert study.title == "Recovery study" and study.languages == ["en", "nb"]
+        assert study.translations == {"title": {"nb": "Bedringsstudien"}, "consent": {"nb": "Jeg er med\nJeg kan stoppe"}}
+        exported = protocol_to_toml(study_protocol(study))
+    assert '[title]\nen = "Recovery study"\nnb = "Bedringsstudien"' in exported
+    assert load_protocol(exported).translations["title"] == {"nb": "Bedringsstudien"}
+
+
+def test_a_bad_translation_is_refused_with_the_input_kept(app, client, owner):
+    _, study_id = owner
+    offer_norwegian(client, study_id)
+    data = {**TEXTS, "title_nb": "Bedringsstudien", "consent_nb": "Jeg er med og kan stoppe"}
+    response = client.post(f"/studies/{study_id}/settings", data=data)
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    assert "consent.nb: has 1 statements" in page and "Jeg er med og kan stoppe" in page
+    assert 'value="Bedringsstudien"' in page
+    with app.app_context():
+        assert db.session.get(Study, study_id).translations == {}
+
+
+def test_the_study_language_must_stay_offered(client, owner):
+    _, study_id = owner
+    response = client.post(f"/studies/{study_id}/settings", data={**TEXTS, "languages": ["nb"]})
+    assert response.status_code == 422
+    assert "must include the study's language" in html.unescape(response.get_data(as_text=True))
+
+
+def test_group_names_per_language(app, client, owner):
+    _, study_id = owner
+    offer_norwegian(client, study_id)
+    page = client.get(f"/studies/{study_id}/groups").get_data(as_text=True)
+    assert "Group names (Norsk bokmål)" in page
+    data = {"groups": "service_user: People with lived experience\nstaff: Staff", "names_nb": "staff: Ansatte"}
+    assert client.post(f"/studies/{study_id}/groups", data=data).status_code == 303
+    with app.app_context():
+        groups = db.session.get(Study, study_id).groups
+        assert [g.translations for g in groups] == [{}, {"name": {"nb": "Ansatte"}}]
+    response = client.post(f"/studies/{study_id}/groups", data={**data, "names_nb": "family: Familie"})
+    assert response.status_code == 422 and "family is not one of the groups above" in response.get_data(as_text=True)
+    assert "family: Familie" in response.get_data(as_text=True)
+
+
+def test_statement_text_per_language(app, client, owner):
+    _, study_id = owner
+    offer_norwegian(client, study_id)
+    page = client.get(f"/studies/{study_id}/statements").get_data(as_text=True)
+    assert "Statement (English)" in page and 'name="text_nb"' in page
+    response = client.post(f"/studies/{study_id}/statements",
+                           data={"text": "Hope matters.", "text_nb": "Håp betyr noe." * 200})
+    page = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 422 and "Use at most 2000 characters." in page and "Hope matters." in page
+    assert client.post(f"/studies/{study_id}/statements",
+                       data={"text": "Hope matters.", "text_nb": "Håp betyr noe."}).status_code == 303
+    with app.app_context():
+        statement = db.session.get(Study, study_id).statements[-1]
+        assert statement.translations == {"text": {"nb": "Håp betyr noe."}}
+        statement_id = statement.id
+    page = client.get(f"/studies/{study_id}/statements/{statement_id}").get_data(as_text=True)
+    assert "Håp betyr noe." in page
+    assert client.post(f"/studies/{study_id}/statements/{statement_id}",
+                       data={"code": "S04", "text": "Hope matters.", "text_nb": ""}).status_code == 303
+    with app.app_context():
+        assert db.session.get(Study, study_id).statements[-1].translations == {}
