@@ -44,6 +44,7 @@ class StatementRow:
     code: str
     domain: str
     text: str
+    translations: tuple[tuple[str, str], ...] = ()  # (language, text) from text_<language> columns (issue 21)
 
 
 class StatementError(InputErrors):
@@ -301,12 +302,20 @@ def corrections_for(panellist: Panellist, round_: Round, statement_ids: list[int
 
 
 def parse_statements_csv(content: str, study: Study) -> list[StatementRow]:
-    """Read ``code,domain,text`` rows (a header row is optional); raises StatementError naming every bad line."""
+    """Read ``code,domain,text`` rows (a header row is optional; with one, ``text_en``, ``text_nb`` columns may
+    follow with the text in the study's other languages); raises StatementError naming every bad line."""
     rows = read_rows(content, StatementError)
-    start = 1
-    if rows and [c.strip().lower() for c in rows[0]] == ["code", "domain", "text"]:
-        rows, start = rows[1:], 2
+    start, languages = 1, []
     errors: list[Problem | str] = []
+    header = [c.strip().lower() for c in rows[0]] if rows else []
+    if header[:3] == ["code", "domain", "text"]:
+        rows, start, languages = rows[1:], 2, [column.removeprefix("text_") for column in header[3:]]
+        allowed = offered(study.language, study.languages)
+        for column, lang in zip(header[3:], languages):
+            if not column.startswith("text_") or lang == study.language or lang not in allowed:
+                errors.append(_("the column %(column)s is not a text in one of the study's other languages (%(known)s)",
+                                column=repr(column), known=", ".join(f"text_{code}" for code in allowed[1:]) or "-"))
+    columns = 3 + len(languages)
     taken = {s.code for s in study.statements}
     parsed: list[StatementRow] = []
     if len(rows) > MAX_IMPORT_ROWS:
@@ -315,17 +324,23 @@ def parse_statements_csv(content: str, study: Study) -> list[StatementRow]:
     for line, cells in enumerate(rows, start=start):
         if not any(c.strip() for c in cells):
             continue
-        if len(cells) != 3:
+        if len(cells) != columns:
             errors.append(Problem(_("line %(line)s: expected 3 columns (code, domain, text), found %(count)s",
-                                    line=line, count=len(cells)), line=line))
+                                    line=line, count=len(cells)), line=line) if columns == 3 else
+                          Problem(_("line %(line)s: expected %(expected)s columns, as in the header, found %(count)s",
+                                    line=line, expected=columns, count=len(cells)), line=line))
             continue
         code, domain, text = cells[0].strip(), clean_text(cells[1], 201), clean_text(cells[2], MAX_TEXT + 1)
         code = code or next_code(study, taken)
         problems = check_statement(code, domain, text, taken=taken)
+        others, more = check_translations(study, {lang: cell for lang, cell in zip(languages, cells[3:])
+                                                  if lang in offered(study.language, study.languages)
+                                                  and lang != study.language})
+        problems.extend(more)
         errors.extend(Problem(_("line %(line)s: %(problem)s", line=line, problem=p.message), field=p.field, line=line)
                       for p in problems)
         taken.add(code)
-        parsed.append(StatementRow(line, code, domain, text))
+        parsed.append(StatementRow(line, code, domain, text, tuple(sorted(others.items()))))
     if not parsed and not errors:
         errors.append(_("the file has no statements"))
     if len(study.statements) + len(parsed) > MAX_STATEMENTS:
@@ -338,7 +353,7 @@ def parse_statements_csv(content: str, study: Study) -> list[StatementRow]:
 
 def import_statements(study: Study, rows: list[StatementRow], actor: StaffUser | None) -> int:
     for row in rows:
-        add_statement(study, row.code, row.domain, row.text, actor)
+        add_statement(study, row.code, row.domain, row.text, actor, translations=dict(row.translations))
     audit.record("statement.import", study=study, actor=actor, target=f"study {study.id}", count=len(rows))
     return len(rows)
 
@@ -352,5 +367,8 @@ def write_csv(header: list[str], rows: list[list[str]]) -> str:
 
 
 def statements_csv(study: Study) -> str:
-    rows = [[s.code, s.domain, s.text] for s in study.statements if s.status is not StatementStatus.merged]
-    return write_csv(["code", "domain", "text"], rows)
+    """``code,domain,text`` and, when the study offers other languages, a ``text_<language>`` column for each."""
+    others = [lang for lang in offered(study.language, study.languages) if lang != study.language]
+    rows = [[s.code, s.domain, s.text, *((s.translations or {}).get("text", {}).get(lang, "") for lang in others)]
+            for s in study.statements if s.status is not StatementStatus.merged]
+    return write_csv(["code", "domain", "text", *(f"text_{lang}" for lang in others)], rows)

@@ -88,3 +88,27 @@ def test_statement_text_per_language(app, client, owner):
                        data={"code": "S04", "text": "Hope matters.", "text_nb": ""}).status_code == 303
     with app.app_context():
         assert db.session.get(Study, study_id).statements[-1].translations == {}
+
+
+def test_csv_import_reads_a_text_column_per_language_and_export_writes_them(app, client, owner):
+    _, study_id = owner
+    offer_norwegian(client, study_id)
+    content = "code,domain,text,text_nb\nH-01,Hope,Hope matters.,Håp betyr noe.\nH-02,Hope,Plans help.,\n"
+    assert client.post(f"/studies/{study_id}/statements/import", data={"content": content}).status_code == 303
+    with app.app_context():
+        statements = {s.code: s.translations for s in db.session.get(Study, study_id).statements}
+    assert statements["H-01"] == {"text": {"nb": "Håp betyr noe."}} and statements["H-02"] == {}
+    exported = client.get(f"/studies/{study_id}/statements.csv").get_data(as_text=True)
+    assert exported.splitlines()[0] == "code,domain,text,text_nb"
+    assert "H-01,Hope,Hope matters.,Håp betyr noe." in exported
+
+
+def test_csv_import_refuses_a_language_the_study_does_not_offer(app, client, owner):
+    _, study_id = owner
+    content = "code,domain,text,text_nb\nH-01,Hope,Hope matters.,Håp betyr noe.\n"
+    response = client.post(f"/studies/{study_id}/statements/import", data={"content": content})
+    assert response.status_code == 422
+    assert "the column 'text_nb' is not a text in one of the study's other languages" in \
+        html.unescape(response.get_data(as_text=True))
+    with app.app_context():
+        assert len(db.session.get(Study, study_id).statements) == 3
