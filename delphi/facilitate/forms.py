@@ -356,17 +356,13 @@ class AuditFilterForm(FlaskForm):
     action = SelectField(_l("Action"), choices=[], validate_choice=True)
 
 
-class StatementForm(FlaskForm):
-    code = StringField(_l("Code"), validators=[Optional(), Length(max=40, message=_l("Use at most 40 characters."))])
-    domain = StringField(_l("Domain"), validators=[Length(max=200, message=_l("Use at most 200 characters."))])
-    text = TextAreaField(_l("Statement"), validators=[DataRequired(_l("Write the statement.")),
-                                                  Length(max=2000, message=_l("Use at most 2000 characters."))])
-    # text_en, text_nb (added below): the statement in the study's other languages (issue 21).
+class StatementTexts:
+    """The text_<language> fields of a statement's form: one per language the study offers besides its own."""
 
-    def for_study(self, study) -> StatementForm:
+    def for_study(self, study):
         """Show a field for each language the study offers besides its own, the study's labelled first."""
         self.other_languages = [lang for lang in offered(study.language, study.languages) if lang != study.language]
-        if self.other_languages:
+        if self.other_languages and "text" in self:
             self.text.label.text = _("Statement (%(language)s)", language=LANGUAGE_NAMES[study.language])
         return self
 
@@ -378,10 +374,27 @@ class StatementForm(FlaskForm):
         return {f.name.rpartition("_")[2]: f.data.strip() for f in self.translated() if (f.data or "").strip()}
 
 
+class StatementForm(StatementTexts, FlaskForm):
+    code = StringField(_l("Code"), validators=[Optional(), Length(max=40, message=_l("Use at most 40 characters."))])
+    domain = StringField(_l("Domain"), validators=[Length(max=200, message=_l("Use at most 200 characters."))])
+    text = TextAreaField(_l("Statement"), validators=[DataRequired(_l("Write the statement.")),
+                                                  Length(max=2000, message=_l("Use at most 2000 characters."))])
+    # text_en, text_nb (added below): the statement in the study's other languages (issue 21).
+
+
+class TranslationForm(StatementTexts, FlaskForm):
+    """A statement's text in the study's other languages, changed after round 1 has opened (kept in the item
+    history with the reason)."""
+
+    reason = TextAreaField(_l("Why the translation changes"), validators=[
+        Length(max=500, message=_l("Use at most 500 characters."))])
+
+
 for _code, _name in LANGUAGE_CHOICES:
-    setattr(StatementForm, f"text_{_code}", TextAreaField(
-        _l("Statement (%(language)s)", language=_name),
-        validators=[Optional(), Length(max=2000, message=_l("Use at most 2000 characters."))]))
+    for _form in (StatementForm, TranslationForm):
+        setattr(_form, f"text_{_code}", TextAreaField(
+            _l("Statement (%(language)s)", language=_name),
+            validators=[Optional(), Length(max=2000, message=_l("Use at most 2000 characters."))]))
 
 
 class CsvUploadForm(FlaskForm):

@@ -34,6 +34,9 @@ class RevisionKind(enum.Enum):
     dropped = "dropped"
     reinstated = "reinstated"
     correction = "correction"  # a typo fixed in an open round (``reason`` says why; the old text is the revision before)
+    # Its text in another language changed after panellists had seen it (issue 21): ``text`` is the new translation,
+    # ``previous_text`` the one before ("" when there was none), ``reason`` starts with the language ("[en] ...").
+    translated = "translated"
 
 
 statement_source = sa.Table(

@@ -147,6 +147,46 @@ def check_translations(study: Study, translations: dict[str, str] | None) -> tup
     return others, problems
 
 
+def translate_statement(statement: Statement, translations: dict[str, str], reason: str,
+                        actor: StaffUser | None) -> list[str]:
+    """Set ``statement``'s text in the study's other languages, at any time (a translation is not the wording the
+    panel rates: the study language's text is). Once panellists have been shown the statement (round 1 has opened),
+    each changed language is kept in the item history as a ``translated`` revision with the old and new text and
+    ``reason``, which is then required, as a correction's is; an open round's pages show the new text at once.
+    Returns the languages changed; ``StatementError`` naming the field when it cannot be done."""
+    study = statement.study
+    others, errors = check_translations(study, translations)
+    reason = clean_text(reason, MAX_REASON + 1)
+    before = dict((statement.translations or {}).get("text", {}))
+    changed = sorted(lang for lang in set(before) | set(others) if before.get(lang, "") != others.get(lang, ""))
+    if changed and study.is_locked:
+        if not reason:
+            errors.append(Problem(_("Say why the translation changes (for example: “clearer wording in English”)."),
+                                  field="reason"))
+        elif len(reason) > MAX_REASON:
+            errors.append(Problem(_("The reason has more than %(limit)s characters.", limit=MAX_REASON),
+                                  field="reason"))
+    if errors:
+        raise StatementError(errors)
+    if not changed:
+        return []
+    statement.translations = {"text": others} if others else {}
+    current = study.current_round
+    if study.is_locked:
+        number = current.number if current is not None else None
+        for lang in changed:
+            statement.revisions.append(StatementRevision(
+                kind=RevisionKind.translated, round_number=number, text=others.get(lang, ""),
+                previous_text=before.get(lang, ""), reason=f"[{lang}] {reason}",
+                created_by_id=actor.id if actor else None))
+    if current is not None and current.is_open:
+        current.wording_version += 1  # the round's cached pages (answers.round_pages) are read again
+    audit.record("statement.translate", study=study, actor=actor, target=f"statement {statement.code}",
+                 languages=changed)
+    db.session.flush()
+    return changed
+
+
 def delete_statement(statement: Statement, actor: StaffUser | None) -> None:
     study = statement.study
     study.statements.remove(statement)

@@ -112,3 +112,38 @@ def test_csv_import_refuses_a_language_the_study_does_not_offer(app, client, own
         html.unescape(response.get_data(as_text=True))
     with app.app_context():
         assert len(db.session.get(Study, study_id).statements) == 3
+
+
+def test_a_translation_changed_after_round_one_is_kept_in_the_item_history(app, client, owner, make_panellist):
+    from delphi.models import RevisionKind
+    from delphi.services.rounds import open_next_round
+
+    _, study_id = owner
+    offer_norwegian(client, study_id)
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        round_ = open_next_round(study)
+        db.session.commit()
+        statement_id, version = study.statements[0].id, round_.wording_version
+    panellist = app.test_client()
+    _, token = make_panellist(study_id)
+    panellist.get(f"/p/{token}")
+    panellist.post("/language", data={"lang": "nb", "next": "/panel/consent"})
+    panellist.post("/panel/consent", data={"statements": ["0", "1"], "agree": "1"})
+    assert "Staff believe recovery is possible." in panellist.get("/panel/rate/1").get_data(as_text=True)
+
+    url = f"/studies/{study_id}/statements/{statement_id}/translations"
+    response = client.post(url, data={"text_nb": "Ansatte tror på bedring."})
+    assert response.status_code == 422 and "Say why the translation changes" in response.get_data(as_text=True)
+    assert "Ansatte tror på bedring." in response.get_data(as_text=True)  # the input is kept
+    assert client.post(url, data={"text_nb": "Ansatte tror på bedring.", "reason": "added"}).status_code == 303
+    with app.app_context():
+        statement = db.session.get(Study, study_id).statements[0]
+        assert statement.text == "Staff believe recovery is possible."
+        assert statement.translations == {"text": {"nb": "Ansatte tror på bedring."}}
+        last = statement.revisions[-1]
+        assert (last.kind, last.text, last.previous_text, last.reason, last.round_number) == (
+            RevisionKind.translated, "Ansatte tror på bedring.", "", "[nb] added", 1)
+        assert db.session.get(Study, study_id).current_round.wording_version == version + 1
+    page = panellist.get("/panel/rate/1").get_data(as_text=True)
+    assert "Ansatte tror på bedring." in page and "Staff believe" not in page
