@@ -126,6 +126,9 @@ class TextsForm(FlaskForm):
         support = protocol.support
         translated = {f"{key}_{lang}": text for key in TRANSLATED_TEXTS
                       for lang, text in protocol.translations.get(key, {}).items()}
+        translated.update({f"labels_{lang}": "\n".join(
+            f"{point} = {protocol.translations[f'scale.labels.{point}'][lang]}" for point in protocol.scale.labels
+            if lang in protocol.translations.get(f"scale.labels.{point}", {})) for lang, _name in LANGUAGE_CHOICES})
         form = cls(data=dict(title=protocol.title, language=protocol.language, information=protocol.information,
                              languages=list(offered(protocol.language, protocol.languages)), **translated,
                              consent=protocol.consent, min_group_feedback=protocol.min_group_feedback,
@@ -136,6 +139,7 @@ class TextsForm(FlaskForm):
                              services="\n".join(service_line(s) for s in support.services)))
         form.other_languages = [lang for lang in offered(protocol.language, protocol.languages)
                                 if lang != protocol.language]
+        form.scale_labels = {str(point): label for point, label in protocol.scale.labels.items()}
         if form.other_languages:  # each text's field says its language, the study's first
             for key, (label, _kind, _most) in TRANSLATED_TEXTS.items():
                 form[key].label.text = label(LANGUAGE_NAMES[protocol.language])
@@ -144,6 +148,18 @@ class TextsForm(FlaskForm):
     def translated(self, key: str) -> list:
         """The fields of text ``key`` in the study's other languages, in the order the study lists them."""
         return [self[f"{key}_{lang}"] for lang in getattr(self, "other_languages", ())]
+
+    def translated_labels(self) -> list:
+        return [self[f"labels_{lang}"] for lang in getattr(self, "other_languages", ())]
+
+    def _validate_labels(self, field) -> None:
+        """A labels_<language> field: point = label lines for the points that have a label."""
+        pairs, problems = parse_lines(field.data, "=", _("point = label, e.g. 1 = Not important"))
+        problems += [_("%(point)s has no label in the study's language (set the labels on the consensus page)",
+                       point=point) for point, _label in pairs if point not in getattr(self, "scale_labels", {})]
+        if problems:
+            raise ValidationError(" ".join(problems))
+        self.label_texts = {**getattr(self, "label_texts", {}), field.name.rpartition("_")[2]: dict(pairs)}
 
     def _text(self, key: str, text: str):
         others = {lang: (self[f"{key}_{lang}"].data or "") for lang in getattr(self, "other_languages", ())
@@ -159,7 +175,13 @@ class TextsForm(FlaskForm):
 
     def changes(self) -> dict:
         """The protocol keys this form sets (``update_settings``)."""
+        labels = {point: as_protocol_value(self.language.data, label,
+                                           {lang: texts.get(point, "") for lang, texts in
+                                            getattr(self, "label_texts", {}).items()
+                                            if lang in (self.languages.data or ())})
+                  for point, label in getattr(self, "scale_labels", {}).items()}
         return {"title": self._text("title", self.title.data), "language": self.language.data,
+                **({"scale": {"labels": labels}} if labels else {}),
                 "languages": list(self.languages.data or [self.language.data]),
                 "information": self._text("information", self.information.data or ""),
                 "consent": self._text("consent", self.consent.data or ""),
@@ -184,6 +206,10 @@ TRANSLATED_TEXTS = {
 for _key, (_label, _kind, _most) in TRANSLATED_TEXTS.items():
     for _code, _name in LANGUAGE_CHOICES:
         setattr(TextsForm, f"{_key}_{_code}", _kind(_label(_name), validators=[Length(max=_most)]))
+for _code, _name in LANGUAGE_CHOICES:
+    setattr(TextsForm, f"labels_{_code}", TextAreaField(_l("Scale labels (%(language)s)", language=_name),
+                                                        validators=[Length(max=5000)]))
+    setattr(TextsForm, f"validate_labels_{_code}", TextsForm._validate_labels)
 
 
 SERVICE_SEPARATOR = "|"
@@ -238,18 +264,28 @@ class ProtocolForm(FlaskForm):
     @classmethod
     def of(cls, protocol: Protocol) -> ProtocolForm:
         s, c = protocol.scale, protocol.consensus
-        return cls(data=dict(
+        form = cls(data=dict(
             scale_min=s.min, scale_max=s.max, unable_to_rate=s.unable_to_rate,
             prefer_not_to_answer=s.prefer_not_to_answer,
             labels="\n".join(f"{point} = {label}" for point, label in s.labels.items()),
             agree_low=c.agree[0], agree_high=c.agree[1], disagree_low=c.disagree[0], disagree_high=c.disagree[1],
             include=c.include, exclude=c.exclude, scope=c.scope, stable_change=c.stable_change,
             stopping=protocol.stopping, max_rounds=protocol.max_rounds))
+        form.language = protocol.language
+        form.label_translations = {str(key.rpartition(".")[2]): others for key, others in protocol.translations.items()
+                                   if key.startswith("scale.labels.")}
+        return form
 
     def validate_labels(self, field) -> None:
         pairs, problems = parse_lines(field.data, "=", _("point = label, e.g. 1 = Not important"))
         field.errors.extend(problems)
         self.label_pairs = dict(pairs)
+
+    def labels_with_translations(self) -> dict:
+        """The labels as written, each keeping its other languages (edited on the texts page)."""
+        kept, language = getattr(self, "label_translations", {}), getattr(self, "language", "")
+        return {point: as_protocol_value(language, label, kept.get(point, {}))
+                for point, label in self.label_pairs.items()}
 
     def check_rules(self) -> list[str]:
         """Parse both rules; returns a line per rule saying it is fine, adding parse errors to the fields."""
@@ -269,7 +305,8 @@ class ProtocolForm(FlaskForm):
         return {
             "scale": {"min": self.scale_min.data, "max": self.scale_max.data,
                       "unable_to_rate": self.unable_to_rate.data,
-                      "prefer_not_to_answer": self.prefer_not_to_answer.data, "labels": self.label_pairs},
+                      "prefer_not_to_answer": self.prefer_not_to_answer.data,
+                      "labels": self.labels_with_translations()},
             "consensus": {"agree": [self.agree_low.data, self.agree_high.data],
                           "disagree": [self.disagree_low.data, self.disagree_high.data],
                           "include": self.include.data, "exclude": self.exclude.data, "scope": self.scope.data,
@@ -363,8 +400,12 @@ class StatementTexts:
         """Show a field for each language the study offers besides its own, the study's labelled first."""
         self.other_languages = [lang for lang in offered(study.language, study.languages) if lang != study.language]
         if self.other_languages and "text" in self:
-            self.text.label.text = _("Statement (%(language)s)", language=LANGUAGE_NAMES[study.language])
+            self.text.label.text = self.text_label(LANGUAGE_NAMES[study.language])
         return self
+
+    @staticmethod
+    def text_label(language: str) -> str:
+        return _("Statement (%(language)s)", language=language)
 
     def translated(self) -> list:
         return [self[f"text_{lang}"] for lang in getattr(self, "other_languages", ())]

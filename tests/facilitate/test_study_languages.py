@@ -147,3 +147,44 @@ def test_a_translation_changed_after_round_one_is_kept_in_the_item_history(app, 
         assert db.session.get(Study, study_id).current_round.wording_version == version + 1
     page = panellist.get("/panel/rate/1").get_data(as_text=True)
     assert "Ansatte tror på bedring." in page and "Staff believe" not in page
+
+
+def test_scale_label_translations_on_the_texts_page_survive_the_consensus_page_and_round_one(app, client, owner):
+    from tests.facilitate.test_full_study import _protocol_form
+    from delphi.services.rounds import open_next_round
+
+    _, study_id = owner
+    offer_norwegian(client, study_id)
+    assert "Scale labels (Norsk bokmål)" in client.get(f"/studies/{study_id}/settings").get_data(as_text=True)
+    response = client.post(f"/studies/{study_id}/settings", data={**TEXTS, "labels_nb": "5 = Midt på"})
+    assert response.status_code == 422 and "5 has no label in the study&#39;s language" in response.get_data(as_text=True)
+    assert client.post(f"/studies/{study_id}/settings", data={**TEXTS, "labels_nb": "1 = Ikke viktig"}).status_code == 303
+    with app.app_context():
+        assert db.session.get(Study, study_id).translations == {"labels.1": {"nb": "Ikke viktig"}}
+    assert client.post(f"/studies/{study_id}/protocol", data=_protocol_form()).status_code == 303
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        assert study.translations == {"labels.1": {"nb": "Ikke viktig"}}  # kept by the consensus page
+        open_next_round(study)
+        db.session.commit()
+    # After round 1: a label's translation may still be added; the study-language label may not change.
+    data = {**TEXTS, "labels_nb": "1 = Ikke viktig\n9 = Svært viktig"}
+    assert client.post(f"/studies/{study_id}/settings", data=data).status_code == 303
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        assert study.translations["labels.9"] == {"nb": "Svært viktig"}
+        assert study.scale_labels == {"1": "Not important", "9": "Critically important"}
+
+
+def test_open_question_per_language(app, client, owner):
+    _, study_id = owner
+    offer_norwegian(client, study_id)
+    page = client.get(f"/studies/{study_id}/questions").get_data(as_text=True)
+    assert "Question (English)" in page and "Question (Norsk bokmål)" in page
+    assert client.post(f"/studies/{study_id}/questions",
+                       data={"text": "What helps?", "text_nb": "Hva hjelper?"}).status_code == 303
+    with app.app_context():
+        question = db.session.get(Study, study_id).open_questions[0]
+        assert question.translations == {"text": {"nb": "Hva hjelper?"}}
+        exported = protocol_to_toml(study_protocol(db.session.get(Study, study_id)))
+    assert load_protocol(exported).translations["open_questions[1]"] == {"nb": "Hva hjelper?"}
