@@ -239,8 +239,13 @@ def add_from_bank(study: Study, actor: StaffUser | None, codes: set[str] | None 
                                       field="codes")])
     taken = {s.code for s in study.statements}
     rows = [s for s in bank if s.code not in taken and (codes is None or s.code in codes)]
+    # The bank is written in each app language with the same codes: a study offering others gets their texts too.
+    others = {lang: {spec.code: spec.text for spec in load_protocol(statement_bank(lang)).statements}
+              for lang in offered(study.language, study.languages)[1:] if statement_bank(lang) != statement_bank(
+                  study.language)}
     for spec in rows:
-        add_statement(study, spec.code, spec.domain, spec.text, actor)
+        add_statement(study, spec.code, spec.domain, spec.text, actor,
+                      translations={lang: texts[spec.code] for lang, texts in others.items() if spec.code in texts})
     if codes is not None:
         audit.record("statement.bank", study=study, actor=actor, target=f"study {study.id}", count=len(rows))
     return len(rows)

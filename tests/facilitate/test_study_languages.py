@@ -188,3 +188,18 @@ def test_open_question_per_language(app, client, owner):
         assert question.translations == {"text": {"nb": "Hva hjelper?"}}
         exported = protocol_to_toml(study_protocol(db.session.get(Study, study_id)))
     assert load_protocol(exported).translations["open_questions[1]"] == {"nb": "Hva hjelper?"}
+
+
+def test_the_bank_fills_every_language_the_study_offers(app, client, owner):
+    from delphi.protocol import load_protocol, statement_bank
+    from delphi.services.statements import add_from_bank
+
+    _, study_id = owner
+    offer_norwegian(client, study_id)
+    norwegian = {s.code: s.text for s in load_protocol(statement_bank("nb")).statements}
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        assert add_from_bank(study, None) > 0
+        added = [s for s in study.statements if s.code in norwegian]
+        assert added and all(s.translations == {"text": {"nb": norwegian[s.code]}} for s in added)
+        assert all(s.text != norwegian[s.code] for s in added)  # the study language's text is the English one
