@@ -70,3 +70,48 @@ def test_open_questions_in_english_and_the_missing_one_marked(client, make_study
     assert re.search(r'<label class="label" for="q\d+">What helps\?</label>', page)
     assert re.search(r'<label class="label" for="q\d+"><span lang="nb">Hva mer\?</span></label>', page)
     assert "Hva hjelper" not in page
+
+
+FEEDBACK = """
+title = "Bedringsstudien"
+language = "nb"
+languages = ["nb", "en"]
+min_group_feedback = 5
+
+[[groups]]
+key = "service_user"
+name = { nb = "Brukere", en = "Service users" }
+
+[[groups]]
+key = "staff"
+name = { nb = "Ansatte", en = "Staff" }
+
+[[groups]]
+key = "family"
+name = "Familie"
+
+[[statements]]
+code = "A-01"
+text = "Ansatte har tro på at bedring er mulig."
+"""
+
+
+def test_feedback_names_groups_in_the_readers_language_and_withholds_by_the_same_names(app, client, make_study):
+    from tests.panel.test_feedback import close_with_figures, enter
+
+    study_id = make_study(FEEDBACK)
+    members, _sid = close_with_figures(app, study_id, {
+        "service_user": [8, 8, 9, 7, 6, 9], "staff": [5, 6, 7], "family": [2, 9, 9, 9, 9, 9]},
+        comments={8: "Hope first.", 5: "Too vague.", 2: "Not for me."})
+    enter(app, client, members["service_user"][0])
+    client.post("/language", data={"lang": "en", "next": "/panel/rate/1"})
+    page = " ".join(client.get("/panel/rate/1").get_data(as_text=True).split())
+    assert "Service users:</strong> 5 of 6 people chose 7, 8 or 9." in page
+    # Staff are too few, so the family goes too (complementary suppression); its name is the Norwegian one, marked.
+    assert "Staff:</strong> fewer than 5 people, not shown." in page
+    assert '<span lang="nb">Familie</span>:</strong> fewer than 5 people, not shown.' in page
+    assert "– Service users" in page  # a shown group's comment carries its name, in English
+    # A withheld group's comment carries no name, in either language.
+    assert "Too vague." in page and "Not for me." in page
+    assert "– Staff" not in page and "– Ansatte" not in page and "Familie</span></p>" not in page
+    assert "Brukere" not in page
