@@ -23,7 +23,8 @@ from delphi.free_text import clean_text
 
 LANGUAGE_NAMES = {"en": "English", "nb": "Norsk bokmål"}  # each in its own language, as a field's label shows it
 
-# The protocol keys whose value may be a table of languages, with the longest text each may hold.
+# The protocol keys whose value may be a table of languages, with the longest text each may hold (delphi.protocol's
+# limits for the same keys; that module imports this one, so they are written here too).
 TOP_KEYS = {"title": 300, "information": 20000, "consent": 20000}
 LABEL_LIMIT, GROUP_NAME_LIMIT, STATEMENT_LIMIT, QUESTION_LIMIT = 200, 200, 2000, 1000
 # The fields of a study row that have translations (besides ``labels.<point>``), and the protocol keys they come from.
