@@ -203,3 +203,24 @@ def test_the_bank_fills_every_language_the_study_offers(app, client, owner):
         added = [s for s in study.statements if s.code in norwegian]
         assert added and all(s.translations == {"text": {"nb": norwegian[s.code]}} for s in added)
         assert all(s.text != norwegian[s.code] for s in added)  # the study language's text is the English one
+
+
+def test_group_name_translations_after_round_one_but_not_the_names(app, client, owner):
+    from delphi.services.rounds import open_next_round
+
+    _, study_id = owner
+    offer_norwegian(client, study_id)
+    with app.app_context():
+        open_next_round(db.session.get(Study, study_id))
+        db.session.commit()
+    page = client.get(f"/studies/{study_id}/groups").get_data(as_text=True)
+    assert "can still be added or fixed" in page and " disabled>" not in page
+    groups = "service_user: People with lived experience\nstaff: Staff"
+    assert client.post(f"/studies/{study_id}/groups", data={"groups": groups, "names_nb": "staff: Ansatte"}
+                       ).status_code == 303
+    with app.app_context():
+        assert db.session.get(Study, study_id).groups[1].translations == {"name": {"nb": "Ansatte"}}
+    response = client.post(f"/studies/{study_id}/groups", data={"groups": groups.replace("Staff", "Workers")})
+    assert response.status_code == 422 and "locked" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.get(Study, study_id).groups[1].name == "Staff"
