@@ -74,7 +74,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     def _template_helpers():
         from flask_babel import get_locale
 
-        return {"current_locale_code": lambda: str(get_locale() or "en"), "app_version": __version__}
+        from delphi.localised import for_page
+
+        return {"current_locale_code": lambda: str(get_locale() or "en"), "app_version": __version__, "tr": for_page}
 
     return app
 

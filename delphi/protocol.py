@@ -16,6 +16,7 @@ import tomli_w
 
 from delphi.errors import InputErrors, Problem
 from delphi.free_text import clean_text
+from delphi.localised import join_protocol, split_protocol
 
 
 def N_(message: str) -> str:
@@ -251,6 +252,11 @@ class Protocol:
     minutes: int = 0
     support: SupportSpec = field(default_factory=SupportSpec)
     experiment: ExperimentSpec | None = None  # issue 23: randomised feedback formats; None: no experiment
+    # Issue 21 (delphi/localised.py): the languages offered when more than ``language`` (() : only it), and each
+    # text's other languages by protocol key ({"statements[3].text": {"en": "..."}}); the texts above are the
+    # study language's.
+    languages: tuple[str, ...] = ()
+    translations: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def load_protocol(source: str | Path) -> Protocol:
@@ -310,8 +316,9 @@ def parse_protocol(raw: dict[str, Any]) -> Protocol:
         raise ProtocolError([_too_deep()])
     problems: list[Problem] = []
     check = _Checker(problems)
+    raw, languages, translations = split_protocol(raw, LANGUAGES, problems)
 
-    known_top = _keys(Protocol)
+    known_top = tuple(key for key in _keys(Protocol) if key != "translations")
     for key in raw:
         if key not in known_top:
             problems.append(at(key, f"unknown key (known keys: {', '.join(sorted(known_top))})"))
@@ -342,6 +349,7 @@ def parse_protocol(raw: dict[str, Any]) -> Protocol:
         consensus=consensus, groups=groups, statements=statements, information=information, consent=consent,
         stopping=stopping, withdrawal=withdrawal, allow_group_choice=allow_group_choice,
         allow_suggestions=allow_suggestions, open_questions=open_questions, minutes=minutes, support=support,
+        languages=languages, translations=translations,
     )
 
 
@@ -681,6 +689,7 @@ def protocol_to_toml(protocol: Protocol) -> str:
             {"code": s.code, **({"domain": s.domain} if s.domain else {}), "text": s.text,
              **({"column": s.column} if s.column else {})} for s in protocol.statements
         ]
+    join_protocol(doc, protocol.language, protocol.languages, protocol.translations)
     return tomli_w.dumps(doc, multiline_strings=True)
 
 

@@ -30,7 +30,9 @@ STATE_COLUMNS = {"id", "status", "consent_version", "starts_with_open_round", "l
 # (docs/operations.md, "Keeping contact details after the study closes").
 SERVICE_COLUMNS = {"contacts_retention_days"}
 # Settings a protocol file sets but no settings page changes.
-NOT_IN_BROWSER = {"consensus.quantile_method", "consensus.unable_in_denominator"}
+NOT_IN_BROWSER = {"consensus.quantile_method", "consensus.unable_in_denominator",
+                  # Issue 21: other languages' texts are sent as tables of the texts they translate.
+                  "translations"}
 FORMS = (TextsForm, ProtocolForm, GroupsForm)
 
 
@@ -112,7 +114,9 @@ def test_every_setting_is_on_a_settings_form_or_said_not_to_be(app):
 def _as_posted(form) -> dict:
     posted = {}
     for name, field in form._fields.items():
-        if field.type == "BooleanField":
+        if field.type == "SelectMultipleField":
+            posted[name] = field.data
+        elif field.type == "BooleanField":
             if field.data:
                 posted[name] = "y"
         elif field.type not in {"SubmitField", "CSRFTokenField"}:

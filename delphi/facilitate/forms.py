@@ -16,6 +16,7 @@ from wtforms import (
     IntegerField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -26,6 +27,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from analysis import parse_rule
 from delphi.errors import InputErrors
+from delphi.localised import LANGUAGE_NAMES, as_protocol_value, offered
 from delphi.models import ConsensusScope, StoppingRule, StudyRole, WithdrawalPolicy
 from delphi.protocol import MAX_MINUTES, Protocol
 from delphi.services.invitations import check_email
@@ -114,17 +116,55 @@ class TextsForm(FlaskForm):
     contact_email = StringField(_l("Contact person's e-mail address"), validators=[Length(max=254)])
     contact_phone = StringField(_l("Contact person's phone number"), validators=[Length(max=40)])
     services = TextAreaField(_l("Support services"), validators=[Length(max=5000)])
+    # Issue 21: the languages panellists can read the study in, and each text in the others (title_en, ...: one
+    # field per text and language, added below; the page shows those of the languages the study offers).
+    languages = SelectMultipleField(_l("Languages panellists can read the study in"),
+                                    choices=options(LANGUAGE_CHOICES), validate_choice=True)
 
     @classmethod
     def of(cls, protocol: Protocol) -> TextsForm:
         support = protocol.support
-        return cls(data=dict(title=protocol.title, language=protocol.language, information=protocol.information,
+        translated = {f"{key}_{lang}": text for key in TRANSLATED_TEXTS
+                      for lang, text in protocol.translations.get(key, {}).items()}
+        translated.update({f"labels_{lang}": "\n".join(
+            f"{point} = {protocol.translations[f'scale.labels.{point}'][lang]}" for point in protocol.scale.labels
+            if lang in protocol.translations.get(f"scale.labels.{point}", {})) for lang, _name in LANGUAGE_CHOICES})
+        form = cls(data=dict(title=protocol.title, language=protocol.language, information=protocol.information,
+                             languages=list(offered(protocol.language, protocol.languages)), **translated,
                              consent=protocol.consent, min_group_feedback=protocol.min_group_feedback,
                              allow_suggestions=protocol.allow_suggestions,
                              allow_group_choice=protocol.allow_group_choice, withdrawal=protocol.withdrawal,
                              minutes=protocol.minutes, contact_name=support.contact_name,
                              contact_email=support.contact_email, contact_phone=support.contact_phone,
                              services="\n".join(service_line(s) for s in support.services)))
+        form.other_languages = [lang for lang in offered(protocol.language, protocol.languages)
+                                if lang != protocol.language]
+        form.scale_labels = {str(point): label for point, label in protocol.scale.labels.items()}
+        if form.other_languages:  # each text's field says its language, the study's first
+            for key, (label, _kind, _most) in TRANSLATED_TEXTS.items():
+                form[key].label.text = label(LANGUAGE_NAMES[protocol.language])
+        return form
+
+    def translated(self, key: str) -> list:
+        """The fields of text ``key`` in the study's other languages, in the order the study lists them."""
+        return [self[f"{key}_{lang}"] for lang in getattr(self, "other_languages", ())]
+
+    def translated_labels(self) -> list:
+        return [self[f"labels_{lang}"] for lang in getattr(self, "other_languages", ())]
+
+    def _validate_labels(self, field) -> None:
+        """A labels_<language> field: point = label lines for the points that have a label."""
+        pairs, problems = parse_lines(field.data, "=", _("point = label, e.g. 1 = Not important"))
+        problems += [_("%(point)s has no label in the study's language (set the labels on the consensus page)",
+                       point=point) for point, _label in pairs if point not in getattr(self, "scale_labels", {})]
+        if problems:
+            raise ValidationError(" ".join(problems))
+        self.label_texts = {**getattr(self, "label_texts", {}), field.name.rpartition("_")[2]: dict(pairs)}
+
+    def _text(self, key: str, text: str):
+        others = {lang: (self[f"{key}_{lang}"].data or "") for lang in getattr(self, "other_languages", ())
+                  if lang in (self.languages.data or ())}
+        return as_protocol_value(self.language.data, text, others)
 
     def validate_services(self, field) -> None:
         bad = [number for number, line in enumerate((field.data or "").splitlines(), start=1)
@@ -135,14 +175,41 @@ class TextsForm(FlaskForm):
 
     def changes(self) -> dict:
         """The protocol keys this form sets (``update_settings``)."""
-        return {"title": self.title.data, "language": self.language.data, "information": self.information.data or "",
-                "consent": self.consent.data or "", "min_group_feedback": self.min_group_feedback.data,
+        labels = {point: as_protocol_value(self.language.data, label,
+                                           {lang: texts.get(point, "") for lang, texts in
+                                            getattr(self, "label_texts", {}).items()
+                                            if lang in (self.languages.data or ())})
+                  for point, label in getattr(self, "scale_labels", {}).items()}
+        return {"title": self._text("title", self.title.data), "language": self.language.data,
+                **({"scale": {"labels": labels}} if labels else {}),
+                "languages": list(self.languages.data or [self.language.data]),
+                "information": self._text("information", self.information.data or ""),
+                "consent": self._text("consent", self.consent.data or ""),
+                "min_group_feedback": self.min_group_feedback.data,
                 "allow_suggestions": self.allow_suggestions.data, "allow_group_choice": self.allow_group_choice.data,
                 "withdrawal": self.withdrawal.data, "minutes": self.minutes.data or 0,
                 "support": {"contact_name": (self.contact_name.data or "").strip(),
                             "contact_email": (self.contact_email.data or "").strip(),
                             "contact_phone": (self.contact_phone.data or "").strip(),
                             "services": parse_services(self.services.data)}}
+
+
+# Each text of the texts page in another language: its label (named with the language, in that language's own
+# name), its field and its longest length.
+TRANSLATED_TEXTS = {
+    "title": (lambda name: _l("Title (%(language)s)", language=name), StringField, 300),
+    "information": (lambda name: _l("Information for panellists (%(language)s)", language=name), TextAreaField,
+                    20000),
+    "consent": (lambda name: _l("Consent statements, one per line (%(language)s)", language=name), TextAreaField,
+                20000),
+}
+for _key, (_label, _kind, _most) in TRANSLATED_TEXTS.items():
+    for _code, _name in LANGUAGE_CHOICES:
+        setattr(TextsForm, f"{_key}_{_code}", _kind(_label(_name), validators=[Length(max=_most)]))
+for _code, _name in LANGUAGE_CHOICES:
+    setattr(TextsForm, f"labels_{_code}", TextAreaField(_l("Scale labels (%(language)s)", language=_name),
+                                                        validators=[Length(max=5000)]))
+    setattr(TextsForm, f"validate_labels_{_code}", TextsForm._validate_labels)
 
 
 SERVICE_SEPARATOR = "|"
@@ -197,18 +264,28 @@ class ProtocolForm(FlaskForm):
     @classmethod
     def of(cls, protocol: Protocol) -> ProtocolForm:
         s, c = protocol.scale, protocol.consensus
-        return cls(data=dict(
+        form = cls(data=dict(
             scale_min=s.min, scale_max=s.max, unable_to_rate=s.unable_to_rate,
             prefer_not_to_answer=s.prefer_not_to_answer,
             labels="\n".join(f"{point} = {label}" for point, label in s.labels.items()),
             agree_low=c.agree[0], agree_high=c.agree[1], disagree_low=c.disagree[0], disagree_high=c.disagree[1],
             include=c.include, exclude=c.exclude, scope=c.scope, stable_change=c.stable_change,
             stopping=protocol.stopping, max_rounds=protocol.max_rounds))
+        form.language = protocol.language
+        form.label_translations = {str(key.rpartition(".")[2]): others for key, others in protocol.translations.items()
+                                   if key.startswith("scale.labels.")}
+        return form
 
     def validate_labels(self, field) -> None:
         pairs, problems = parse_lines(field.data, "=", _("point = label, e.g. 1 = Not important"))
         field.errors.extend(problems)
         self.label_pairs = dict(pairs)
+
+    def labels_with_translations(self) -> dict:
+        """The labels as written, each keeping its other languages (edited on the texts page)."""
+        kept, language = getattr(self, "label_translations", {}), getattr(self, "language", "")
+        return {point: as_protocol_value(language, label, kept.get(point, {}))
+                for point, label in self.label_pairs.items()}
 
     def check_rules(self) -> list[str]:
         """Parse both rules; returns a line per rule saying it is fine, adding parse errors to the fields."""
@@ -228,7 +305,8 @@ class ProtocolForm(FlaskForm):
         return {
             "scale": {"min": self.scale_min.data, "max": self.scale_max.data,
                       "unable_to_rate": self.unable_to_rate.data,
-                      "prefer_not_to_answer": self.prefer_not_to_answer.data, "labels": self.label_pairs},
+                      "prefer_not_to_answer": self.prefer_not_to_answer.data,
+                      "labels": self.labels_with_translations()},
             "consensus": {"agree": [self.agree_low.data, self.agree_high.data],
                           "disagree": [self.disagree_low.data, self.disagree_high.data],
                           "include": self.include.data, "exclude": self.exclude.data, "scope": self.scope.data,
@@ -241,22 +319,53 @@ class GroupsForm(FlaskForm):
     groups = TextAreaField(_l("Stakeholder groups"),
                            validators=[DataRequired(_l("List at least one stakeholder group."))])
 
+    # names_en, names_nb (added below): the groups' names in the study's other languages, as key: name lines.
+
     @classmethod
     def of(cls, protocol: Protocol) -> GroupsForm:
-        form = cls(data={"groups": "\n".join(f"{g.key}: {g.name}" for g in protocol.groups)})
+        names = {f"names_{lang}": "\n".join(f"{g.key}: {protocol.translations[f'groups[{i}].name'][lang]}"
+                                            for i, g in enumerate(protocol.groups, start=1)
+                                            if lang in protocol.translations.get(f"groups[{i}].name", {}))
+                 for lang, _name in LANGUAGE_CHOICES}
+        form = cls(data={"groups": "\n".join(f"{g.key}: {g.name}" for g in protocol.groups), **names})
         form.descriptions = {g.key: g.description for g in protocol.groups}
+        form.language = protocol.language
+        form.other_languages = [lang for lang in offered(protocol.language, protocol.languages)
+                                if lang != protocol.language]
+        if form.other_languages:
+            form.groups.label.text = _("Stakeholder groups (%(language)s)", language=LANGUAGE_NAMES[protocol.language])
         return form
+
+    def translated(self) -> list:
+        return [self[f"names_{lang}"] for lang in getattr(self, "other_languages", ())]
 
     def validate_groups(self, field) -> None:
         pairs, problems = parse_lines(field.data, ":", _("key: name, e.g. staff: Staff"))
         field.errors.extend(problems)
         self.group_pairs = pairs
 
+    def _validate_names(self, field) -> None:
+        """A names_<language> field (validated after ``groups``): key: name lines of the groups above."""
+        pairs, problems = parse_lines(field.data, ":", _("key: name, e.g. staff: Staff"))
+        keys = {key for key, _name in getattr(self, "group_pairs", ())}
+        problems += [_("%(key)s is not one of the groups above", key=key) for key, _name in pairs if key not in keys]
+        if problems:
+            raise ValidationError(" ".join(problems))
+        if field.name.rpartition("_")[2] in getattr(self, "other_languages", ()):
+            self.group_names = {**getattr(self, "group_names", {}), field.name.rpartition("_")[2]: dict(pairs)}
+
     def changes(self) -> dict:
         """The groups as the protocol lists them, each keeping the description it had (edited elsewhere)."""
-        kept = self.descriptions
-        return {"groups": [{"key": k, "name": n, **({"description": kept[k]} if kept.get(k) else {})}
+        kept, names = self.descriptions, getattr(self, "group_names", {})
+        return {"groups": [{"key": k, "name": as_protocol_value(getattr(self, "language", ""), n,
+                                                                  {lang: names[lang].get(k, "") for lang in names}),
+                            **({"description": kept[k]} if kept.get(k) else {})}
                            for k, n in self.group_pairs]}
+
+
+for _code, _name in LANGUAGE_CHOICES:
+    setattr(GroupsForm, f"names_{_code}", TextAreaField(_l("Group names (%(language)s)", language=_name)))
+    setattr(GroupsForm, f"validate_names_{_code}", GroupsForm._validate_names)
 
 
 ROLE_CHOICES = [(StudyRole.owner.value, _l("Owner")), (StudyRole.facilitator.value, _l("Facilitator")),
@@ -284,11 +393,49 @@ class AuditFilterForm(FlaskForm):
     action = SelectField(_l("Action"), choices=[], validate_choice=True)
 
 
-class StatementForm(FlaskForm):
+class StatementTexts:
+    """The text_<language> fields of a statement's form: one per language the study offers besides its own."""
+
+    def for_study(self, study):
+        """Show a field for each language the study offers besides its own, the study's labelled first."""
+        self.other_languages = [lang for lang in offered(study.language, study.languages) if lang != study.language]
+        if self.other_languages and "text" in self:
+            self.text.label.text = self.text_label(LANGUAGE_NAMES[study.language])
+        return self
+
+    @staticmethod
+    def text_label(language: str) -> str:
+        return _("Statement (%(language)s)", language=language)
+
+    def translated(self) -> list:
+        return [self[f"text_{lang}"] for lang in getattr(self, "other_languages", ())]
+
+    def translations(self) -> dict[str, str]:
+        """{language: text} of the other languages' fields, empty ones left out."""
+        return {f.name.rpartition("_")[2]: f.data.strip() for f in self.translated() if (f.data or "").strip()}
+
+
+class StatementForm(StatementTexts, FlaskForm):
     code = StringField(_l("Code"), validators=[Optional(), Length(max=40, message=_l("Use at most 40 characters."))])
     domain = StringField(_l("Domain"), validators=[Length(max=200, message=_l("Use at most 200 characters."))])
     text = TextAreaField(_l("Statement"), validators=[DataRequired(_l("Write the statement.")),
                                                   Length(max=2000, message=_l("Use at most 2000 characters."))])
+    # text_en, text_nb (added below): the statement in the study's other languages (issue 21).
+
+
+class TranslationForm(StatementTexts, FlaskForm):
+    """A statement's text in the study's other languages, changed after round 1 has opened (kept in the item
+    history with the reason)."""
+
+    reason = TextAreaField(_l("Why the translation changes"), validators=[
+        Length(max=500, message=_l("Use at most 500 characters."))])
+
+
+for _code, _name in LANGUAGE_CHOICES:
+    for _form in (StatementForm, TranslationForm):
+        setattr(_form, f"text_{_code}", TextAreaField(
+            _l("Statement (%(language)s)", language=_name),
+            validators=[Optional(), Length(max=2000, message=_l("Use at most 2000 characters."))]))
 
 
 class CsvUploadForm(FlaskForm):

@@ -14,7 +14,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_study_or_404
-from delphi.facilitate.forms import ActionForm, options
+from delphi.facilitate.forms import LANGUAGE_CHOICES, ActionForm, StatementTexts, options
 from delphi.models import DomainError, OpenQuestion, Statement, StatementStatus, StudyRole
 from delphi.services.open_answers import (
     AnswerChoiceError, MAX_QUESTION, add_question, answer_rows, answer_sources, can_write_statements, edit_question,
@@ -23,10 +23,22 @@ from delphi.services.open_answers import (
 from delphi.services.statements import StatementError
 
 
-class QuestionForm(FlaskForm):
+class QuestionForm(StatementTexts, FlaskForm):
     text = TextAreaField(_l("Question"), validators=[
         DataRequired(_l("Write the question.")),
         Length(max=MAX_QUESTION, message=_l("Use at most %(count)s characters.", count=MAX_QUESTION))])
+    # text_en, text_nb (added below): the question in the study's other languages (issue 21).
+
+    @staticmethod
+    def text_label(language: str) -> str:
+        return _("Question (%(language)s)", language=language)
+
+
+for _code, _name in LANGUAGE_CHOICES:
+    setattr(QuestionForm, f"text_{_code}", TextAreaField(
+        _l("Question (%(language)s)", language=_name),
+        validators=[Optional(), Length(max=MAX_QUESTION, message=_l("Use at most %(count)s characters.",
+                                                                    count=MAX_QUESTION))]))
 
 
 class AnswersForm(FlaskForm):
@@ -87,10 +99,11 @@ def _questions_page(study, role, form, status=200):
 @login_required
 def open_questions(study_id: int):
     study, role = get_study_or_404(study_id)
-    form = QuestionForm()
+    form = QuestionForm().for_study(study)
     if form.is_submitted():
         study, role = get_study_or_404(study_id, RUNNING_ROLES)
-        if form.validate() and _question_saved(form, lambda: add_question(study, form.text.data, current_user)):
+        if form.validate() and _question_saved(form, lambda: add_question(study, form.text.data, current_user,
+                                                                          form.translations())):
             flash(_("The question has been added. The study will begin with an open round."), "success")
             return redirect(url_for("facilitate.open_questions", study_id=study.id), code=303)
     return _questions_page(study, role, form, 422 if form.errors else 200)
@@ -101,9 +114,10 @@ def open_questions(study_id: int):
 def edit_open_question(study_id: int, question_id: int):
     study, role = get_study_or_404(study_id, RUNNING_ROLES)
     question = get_in_study_or_404(OpenQuestion, question_id, study)
-    form = QuestionForm(obj=question)
+    form = QuestionForm(obj=question, data={f"text_{lang}": text for lang, text in
+                                            (question.translations or {}).get("text", {}).items()}).for_study(study)
     if form.validate_on_submit() and _question_saved(form, lambda: edit_question(question, form.text.data,
-                                                                                 current_user)):
+                                                                                 current_user, form.translations())):
         flash(_("The question has been saved."), "success")
         return redirect(url_for("facilitate.open_questions", study_id=study.id), code=303)
     return render_template("facilitate/open_answers_question_edit.html", study=study, role=role, form=form,

@@ -12,7 +12,7 @@ from delphi.facilitate.access import RUNNING_ROLES, get_study_or_404
 from delphi.facilitate.forms import GroupsForm, ProtocolForm, TextsForm, show_problems
 from delphi.facilitate.uploads import download
 from delphi.models import DomainError
-from delphi.protocol import ProtocolError, protocol_to_toml
+from delphi.protocol import LANGUAGES, ProtocolError, protocol_to_toml
 from delphi.services.study_setup import update_settings
 from delphi.services.studies import study_protocol
 
@@ -28,7 +28,9 @@ PROTOCOL_FIELDS = {
     "allow_group_choice": "allow_group_choice", "withdrawal": "withdrawal",
     "minutes": "minutes", "support": "contact_name", "support.contact_name": "contact_name",
     "support.contact_email": "contact_email", "support.contact_phone": "contact_phone",
-    "support.services": "services",
+    "support.services": "services", "languages": "languages",
+    # A text in another language (issue 21): "title.en" is the field title_en.
+    **{f"{key}.{lang}": f"{key}_{lang}" for key in ("title", "information", "consent") for lang in LANGUAGES},
 }
 
 

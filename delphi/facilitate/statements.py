@@ -13,14 +13,15 @@ from delphi.extensions import db
 from delphi.facilitate import bp
 from delphi.facilitate.access import RUNNING_ROLES, get_in_study_or_404, get_study_or_404
 from delphi.facilitate.forms import (
-    ActionForm, ConfirmForm, CorrectionForm, CsvConfirmForm, CsvUploadForm, StatementForm, show_problems,
+    ActionForm, ConfirmForm, CorrectionForm, CsvConfirmForm, CsvUploadForm, StatementForm, TranslationForm,
+    show_problems,
 )
 from delphi.facilitate.uploads import download, uploaded_text
 from delphi.models import DomainError, Statement
 from delphi.services.statements import (
     StatementError, add_from_bank, add_statement, bank_statements, check_correction, correct_statement,
     correctable_round, delete_statement, edit_statement as update_statement, import_statements as add_imported_statements,
-    move_statement, parse_statements_csv, statements_csv,
+    move_statement, parse_statements_csv, statements_csv, translate_statement,
 )
 from delphi.services.study_setup import require_unlocked
 
@@ -39,13 +40,14 @@ def _locked_redirect(study, exc: DomainError):
 @login_required
 def statements(study_id: int):
     study, role = get_study_or_404(study_id)
-    form = StatementForm()
+    form = StatementForm().for_study(study)
     if form.is_submitted():
         study = _editable(study_id)
         if form.validate():
             try:
                 require_unlocked(study, "statements")
-                add_statement(study, form.code.data or "", form.domain.data or "", form.text.data, current_user)
+                add_statement(study, form.code.data or "", form.domain.data or "", form.text.data, current_user,
+                              translations=form.translations())
             except DomainError as exc:
                 return _locked_redirect(study, exc)
             except StatementError as exc:
@@ -63,11 +65,13 @@ def statements(study_id: int):
 def edit_statement(study_id: int, statement_id: int):
     study = _editable(study_id)
     statement = get_in_study_or_404(Statement, statement_id, study)
-    form = StatementForm(obj=statement)
+    form = StatementForm(obj=statement, data={f"text_{lang}": text for lang, text in
+                                              (statement.translations or {}).get("text", {}).items()}).for_study(study)
     if form.validate_on_submit():
         try:
             require_unlocked(study, "statements")
-            update_statement(statement, form.code.data or "", form.domain.data or "", form.text.data, current_user)
+            update_statement(statement, form.code.data or "", form.domain.data or "", form.text.data, current_user,
+                             translations=form.translations())
         except DomainError as exc:
             return _locked_redirect(study, exc)
         except StatementError as exc:
@@ -182,6 +186,32 @@ def correct_statement_page(study_id: int, statement_id: int):
             return redirect(url_for("facilitate.statements", study_id=study.id) + f"#s{statement.id}", code=303)
     return render_template("facilitate/statement_correct.html", study=study, round=round_, statement=statement,
                            old=shown.text, form=form), 422 if form.errors else 200
+
+
+@bp.route("/<int:study_id>/statements/<int:statement_id>/translations", methods=["GET", "POST"])
+@login_required
+def translate_statement_page(study_id: int, statement_id: int):
+    """A statement's text in the study's other languages, at any time; after round 1 each change needs a reason and
+    is kept in the item history (issue 21)."""
+    study = _editable(study_id)
+    statement = get_in_study_or_404(Statement, statement_id, study)
+    form = TranslationForm(data={f"text_{lang}": text for lang, text in
+                                 (statement.translations or {}).get("text", {}).items()}).for_study(study)
+    if not form.other_languages:
+        flash(_("The study offers only its own language. Add a language on the texts page first."), "error")
+        return redirect(url_for("facilitate.statements", study_id=study.id), code=303)
+    if form.validate_on_submit():
+        try:
+            translate_statement(statement, form.translations(), form.reason.data or "", current_user)
+        except StatementError as exc:
+            db.session.rollback()
+            show_problems(form, exc, form.reason)
+        else:
+            db.session.commit()
+            flash(_("The translations of statement %(code)s have been saved.", code=statement.code), "success")
+            return redirect(url_for("facilitate.statements", study_id=study.id) + f"#s{statement.id}", code=303)
+    return render_template("facilitate/statement_translate.html", study=study, statement=statement,
+                           form=form), 422 if form.errors else 200
 
 
 @bp.post("/<int:study_id>/statements/import")

@@ -25,6 +25,8 @@ class OpenQuestion(Base):
     round_id: Mapped[int | None] = mapped_column(sa.ForeignKey("round.id", ondelete="CASCADE"), index=True)
     position: Mapped[int] = mapped_column(default=0)
     text: Mapped[str] = mapped_column(sa.Text)
+    # Its other languages, {"text": {"en": "..."}}: delphi/localised.py
+    translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
 
     study: Mapped[Study] = relationship(back_populates="open_questions")
     answers: Mapped[list[OpenAnswer]] = relationship(back_populates="question", cascade="all, delete-orphan")

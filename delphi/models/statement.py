@@ -34,6 +34,9 @@ class RevisionKind(enum.Enum):
     dropped = "dropped"
     reinstated = "reinstated"
     correction = "correction"  # a typo fixed in an open round (``reason`` says why; the old text is the revision before)
+    # Its text in another language changed after panellists had seen it (issue 21): ``text`` is the new translation,
+    # ``previous_text`` the one before ("" when there was none), ``reason`` starts with the language ("[en] ...").
+    translated = "translated"
 
 
 statement_source = sa.Table(
@@ -53,6 +56,8 @@ class Statement(Base):
     code: Mapped[str] = mapped_column(sa.String(40))
     domain: Mapped[str] = mapped_column(sa.String(200), default="")
     text: Mapped[str] = mapped_column(sa.Text)
+    # Its other languages, {"text": {"en": "..."}}: delphi/localised.py
+    translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
     position: Mapped[int] = mapped_column(default=0)
     status: Mapped[StatementStatus] = mapped_column(
         enum_type(StatementStatus, 20), default=StatementStatus.active

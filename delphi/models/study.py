@@ -91,6 +91,11 @@ class Study(Base):
     # The protocol as TOML, written when round 1 opens; reports export this, never the live settings. Tens of
     # kilobytes for a large study and read only by reports, so not loaded with the study (every panellist request
     # reads the study).
+    # Issue 21 (delphi/localised.py): the languages the study offers beyond ``language`` ([]: only it), and the
+    # other languages of its title, information, consent and scale labels ({"title": {"en": "..."}, "labels.9": ...});
+    # the columns above keep the study language's text, which every report and statistic reads.
+    languages: Mapped[list] = mapped_column(sa.JSON, default=list, server_default="[]")
+    translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
     locked_protocol: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
     locked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -185,6 +190,8 @@ class StakeholderGroup(Base):
     # How the group is described to a panellist choosing their own group ("I use or have used services").
     description: Mapped[str] = mapped_column(sa.String(500), default="")
     position: Mapped[int] = mapped_column(default=0)
+    # Its other languages, {"name": {"en": "..."}}: delphi/localised.py
+    translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
 
     study: Mapped[Study] = relationship(back_populates="groups")
 

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from delphi.localised import for_page
 from delphi.models import Study
 from delphi.services.answers import DECLINED, MAX_COMMENT, UNABLE, PageStatement
 
@@ -173,5 +174,6 @@ def open_answers_form(questions, formdata=None, data=None) -> OpenAnswersForm:
         pass
 
     for q in questions:
-        setattr(Form, f"q{q.id}", TextAreaField(q.text, validators=[Optional(), Length(max=20000)]))
+        # The question in the panellist's language, or the study's marked with its lang (issue 21).
+        setattr(Form, f"q{q.id}", TextAreaField(for_page(q), validators=[Optional(), Length(max=20000)]))
     return Form(formdata=formdata, data=data) if formdata is not None else Form(data=data)

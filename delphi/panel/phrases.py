@@ -19,6 +19,8 @@ from flask import current_app, get_template_attribute
 from flask_babel import format_decimal, get_translations
 from markupsafe import Markup, escape
 
+from delphi.localised import page_labels
+
 from delphi.panel import bp
 from delphi.services.feedback import Figures
 
@@ -182,7 +184,10 @@ def scale_point_names(scale_min: int, scale_max: int, labels: dict | None
 @bp.app_template_global()
 def study_scale_names(study) -> tuple[tuple[str, str | None, str], ...]:
     """:func:`scale_point_names` of ``study``'s scale, for a rating page (made once per page)."""
-    return scale_point_names(study.scale_min, study.scale_max, study.scale_labels)
+    labels = page_labels(study)  # in the panellist's language, or the study's marked with its lang (issue 21)
+    scale = scale_point_names(study.scale_min, study.scale_max, {point: label.text for point, label in labels.items()})
+    return tuple((value, labels[value] if anchor and labels[value].foreign else anchor, words)
+                 for value, anchor, words in scale)
 
 
 _NAME = "\x00"  # stands for the field's name in a scale's markup; never in a value or a label

@@ -50,6 +50,7 @@ from delphi.panel.forms import (
 )
 from delphi.services import answers as answer_service
 from delphi.services.answers import Answer, NotAnAnswer, Refusal, RoundClosed, SaveRefused, Standing
+from delphi.localised import consent_lines, for_page
 from delphi.services.consent import consent_changes, consent_items
 from delphi.services.feedback import answered_before, feedback_for
 from delphi.services.deletion_requests import asked_to_delete_answers, request_deletion
@@ -199,7 +200,7 @@ def consent():
     # Consent given to an earlier text is asked again, saying what changed.
     earlier = g.panellist.consent if g.panellist.has_consented else None
     form = ConsentForm()
-    form.statements.choices = [SelectChoice(str(i), text) for i, text in enumerate(items)]
+    form.statements.choices = [SelectChoice(str(i), text) for i, text in enumerate(consent_lines(g.study))]
     if form.validate_on_submit():
         if form.decline.data:
             # Final for this study, so asked once more on a page of its own (panel.decline_consent keeps it).
@@ -213,7 +214,8 @@ def consent():
         form.statements.errors.append(_("To take part, please tick every box. If you do not agree with one of them, "
                                         "you can choose not to take part."))
     changes = consent_changes(earlier.statements, items) if earlier is not None else None
-    return render_template("panel/consent.html", form=form, items=items, earlier=earlier, changes=changes), \
+    return render_template("panel/consent.html", form=form, items=items, earlier=earlier, changes=changes,
+                           own=g.study.language != str(get_locale() or g.study.language)), \
         422 if form.errors else 200
 
 
@@ -232,6 +234,12 @@ def decline_consent():
     return redirect(url_for("panel.consent"), code=303)
 
 
+def _group_label(group):
+    """How a group is offered to a panellist choosing theirs: its description (written in the study's language) or
+    else its name, in the panellist's language when the study has it (issue 21)."""
+    return for_page(group, "description") if group.description else for_page(group, "name")
+
+
 @bp.route("/panel/group", methods=["GET", "POST"])
 @panellist_required
 def choose_group():
@@ -240,7 +248,7 @@ def choose_group():
     if not g.study.allow_group_choice:
         return render_template("panel/no_group.html")
     form = GroupForm()
-    form.group.choices = [SelectChoice(str(grp.id), grp.description or grp.name) for grp in g.study.groups]
+    form.group.choices = [SelectChoice(str(grp.id), _group_label(grp)) for grp in g.study.groups]
     if form.validate_on_submit():
         chosen = next((grp for grp in g.study.groups if str(grp.id) == form.group.data), None)
         if chosen is not None:
@@ -266,7 +274,7 @@ def confirm_group():
         return redirect(url_for("panel.choose_group"), code=303)
     if not form.yes.data:
         again = GroupForm(formdata=None, group=str(chosen.id))
-        again.group.choices = [SelectChoice(str(grp.id), grp.description or grp.name) for grp in g.study.groups]
+        again.group.choices = [SelectChoice(str(grp.id), _group_label(grp)) for grp in g.study.groups]
         return render_template("panel/group.html", form=again)
     g.panellist.group = chosen
     db.session.commit()

@@ -27,6 +27,7 @@ from delphi.models import (
     Round,
     RoundStatement,
     RoundStatus,
+    Statement,
     Study,
     Submission,
     utcnow,
@@ -50,10 +51,17 @@ class Answer:
 
 @dataclass(frozen=True, slots=True)
 class PageStatement:
-    """A statement as a round's pages show it: its wording in that round."""
+    """A statement as a round's pages show it: its wording in that round, and the statement's other languages
+    as (language, text) pairs (hashable: a page's form class is cached by its statements)."""
 
     statement_id: int
     text: str
+    others: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def translations(self) -> dict[str, dict[str, str]]:
+        """As a row's ``translations`` (delphi/localised.py)."""
+        return {"text": dict(self.others)} if self.others else {}
 
 
 @dataclass(frozen=True)
@@ -88,12 +96,14 @@ def round_pages(round_: Round) -> tuple[Page, ...]:
 
 def _read_pages(round_: Round) -> tuple[Page, ...]:
     rows = db.session.execute(
-        sa.select(RoundStatement.statement_id, RoundStatement.domain, RoundStatement.text)
+        sa.select(RoundStatement.statement_id, RoundStatement.domain, RoundStatement.text, Statement.translations)
+        .join(Statement, Statement.id == RoundStatement.statement_id)
         .where(RoundStatement.round_id == round_.id).order_by(RoundStatement.position, RoundStatement.id)
     ).all()
     by_domain: dict[str, list[PageStatement]] = {}
-    for statement_id, domain, text in rows:
-        by_domain.setdefault(domain, []).append(PageStatement(statement_id, text))
+    for statement_id, domain, text, translations in rows:
+        others = tuple(sorted(((translations or {}).get("text") or {}).items()))
+        by_domain.setdefault(domain, []).append(PageStatement(statement_id, text, others))
     return tuple(Page(number=i, domain=domain, statements=tuple(items))
                  for i, (domain, items) in enumerate(by_domain.items(), 1))
 

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask import current_app
 
 from delphi.extensions import db
+from delphi.localised import for_page
 from delphi.models import Panellist, Rating, Round, RoundResult, RoundStatus, StakeholderGroup, Study
 from delphi.services.suppression import withheld_cells
 
@@ -71,6 +72,7 @@ def feedback_for(panellist: Panellist, round_: Round, statement_ids: Iterable[in
                    Rating.statement_id.in_(statement_ids)))
     }
     comments = _approved_comments(previous, statement_ids)
+    names = {g.name: for_page(g, "name", study) for g in study.groups}  # as the reader reads them (issue 21)
 
     feedback: dict[int, StatementFeedback] = {}
     for statement_id in statement_ids:
@@ -81,8 +83,8 @@ def feedback_for(panellist: Panellist, round_: Round, statement_ids: Iterable[in
         mine = own.get(statement_id)
         if mine is not None:
             item.own_value, item.own_unable = mine.value, mine.unable_to_rate
-        item.comments = [(name if name is not None and name not in shared.withheld else None, text)
-                         for name, text in comments.get(statement_id, [])]
+        item.comments = [(None if name is None or names.get(name, name) in shared.withheld else names.get(name, name),
+                          text) for name, text in comments.get(statement_id, [])]
         feedback[statement_id] = item
     return feedback
 
@@ -107,7 +109,8 @@ _CLOSED_ROUNDS_KEPT = 32
 
 def _closed_figures(previous: Round, study: Study, statement_ids: list[int]) -> dict[int, _StatementFigures | None]:
     """Each statement's shown figures from ``previous`` (None for a statement without the panel's figures)."""
-    groups = tuple((g.key, g.name) for g in study.groups)
+    # The names in the reader's language (delphi/localised.py): a key by language, as the figures' labels differ.
+    groups = tuple((g.key, for_page(g, "name", study)) for g in study.groups)
     minimum, points = study.min_group_feedback, range(study.scale_min, study.scale_max + 1)
     cache = current_app.extensions.setdefault("delphi.closed_round_figures", {})
     key = (previous.id, previous.closed_at, groups, minimum, study.scale_min, study.scale_max)

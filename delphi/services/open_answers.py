@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from delphi.db import contains_pattern
 from delphi.errors import Problem
 from delphi.extensions import db
+from delphi.localised import offered
 from delphi.models import (
     DomainError,
     OpenAnswer,
@@ -54,6 +55,21 @@ def check_question(text: str) -> tuple[str, list[Problem]]:
     return text, []
 
 
+def _check_translations(study: Study, translations: dict[str, str] | None, errors: list[Problem]) -> dict[str, str]:
+    """A question's text in the study's other languages, checked as the question is (problems go on ``errors``)."""
+    allowed = offered(study.language, study.languages)
+    others = {}
+    for lang, text in (translations or {}).items():
+        text, problems = check_question(text)
+        if lang == study.language or lang not in allowed:
+            errors.append(Problem(_("the study does not offer %(language)s besides its own language", language=lang),
+                                  field=f"text_{lang}"))
+        elif text:
+            errors.extend(problems)
+            others[lang] = text
+    return others
+
+
 def _renumber(study: Study) -> None:
     for position, question in enumerate(sorted(study.open_questions, key=lambda q: q.position)):
         question.position = position
@@ -61,17 +77,21 @@ def _renumber(study: Study) -> None:
     study.starts_with_open_round = bool(study.open_questions)
 
 
-def add_question(study: Study, text: str, actor: StaffUser | None) -> OpenQuestion:
+def add_question(study: Study, text: str, actor: StaffUser | None,
+                 translations: dict[str, str] | None = None) -> OpenQuestion:
     """Add an open question at the end; the study then begins with an open round. Raises DomainError once round 1
-    has opened and StatementError for an empty or over-long question."""
+    has opened and StatementError for an empty or over-long question. ``translations``: its text in the study's
+    other languages."""
     require_unlocked(study, _("the open questions"))
     text, errors = check_question(text)
+    others = _check_translations(study, translations, errors)
     if len(study.open_questions) >= MAX_OPEN_QUESTIONS:
         errors.append(Problem(_("the study has %(count)s open questions; the limit is %(limit)s",
                                 count=len(study.open_questions), limit=MAX_OPEN_QUESTIONS), field="text"))
     if errors:
         raise StatementError(errors)
-    question = OpenQuestion(text=text, position=len(study.open_questions))
+    question = OpenQuestion(text=text, position=len(study.open_questions),
+                            translations={"text": others} if others else {})
     study.open_questions.append(question)
     _renumber(study)
     db.session.flush()
@@ -79,13 +99,16 @@ def add_question(study: Study, text: str, actor: StaffUser | None) -> OpenQuesti
     return question
 
 
-def edit_question(question: OpenQuestion, text: str, actor: StaffUser | None) -> None:
+def edit_question(question: OpenQuestion, text: str, actor: StaffUser | None,
+                  translations: dict[str, str] | None = None) -> None:
     study = question.study
     require_unlocked(study, _("the open questions"))
     text, errors = check_question(text)
+    others = _check_translations(study, translations, errors)
     if errors:
         raise StatementError(errors)
     question.text = text
+    question.translations = {"text": others} if others else {}
     audit.record("open_question.edit", study=study, actor=actor, target=f"open question {question.id}")
     db.session.flush()
 

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 
 from delphi.errors import InputErrors, Problem
 from delphi.extensions import db
+from delphi.localised import offered
 from delphi.models import (
     DomainError,
     Panellist,
@@ -43,6 +44,7 @@ class StatementRow:
     code: str
     domain: str
     text: str
+    translations: tuple[tuple[str, str], ...] = ()  # (language, text) from text_<language> columns (issue 21)
 
 
 class StatementError(InputErrors):
@@ -83,17 +85,22 @@ def check_statement(code: str, domain: str, text: str, *, taken: set[str]) -> li
 
 
 def add_statement(study: Study, code: str, domain: str, text: str, actor: StaffUser | None,
-                  kind: RevisionKind = RevisionKind.created, suggestion_id: int | None = None) -> Statement:
-    """Add an active statement at the end (it goes into the next round that opens)."""
+                  kind: RevisionKind = RevisionKind.created, suggestion_id: int | None = None,
+                  translations: dict[str, str] | None = None) -> Statement:
+    """Add an active statement at the end (it goes into the next round that opens); ``translations`` are its text in
+    the study's other languages ({"en": "..."})."""
     code, domain, text = code.strip() or next_code(study), clean_text(domain, 200), clean_text(text, MAX_TEXT + 1)
     errors = check_statement(code, domain, text, taken={s.code for s in study.statements})
+    others, problems = check_translations(study, translations)
+    errors.extend(problems)
     if len(study.statements) >= MAX_STATEMENTS:
         errors.append(Problem(_("the study has %(count)s statements; the limit is %(limit)s",
                                 count=len(study.statements), limit=MAX_STATEMENTS), field="text"))
     if errors:
         raise StatementError(errors)
     round_number = (study.current_round.number + 1) if study.current_round else None
-    statement = Statement(code=code, domain=domain, text=text, position=len(study.statements))
+    statement = Statement(code=code, domain=domain, text=text, position=len(study.statements),
+                          translations={"text": others} if others else {})
     statement.revisions.append(StatementRevision(
         kind=kind, text=text, round_number=round_number, suggestion_id=suggestion_id,
         created_by_id=actor.id if actor else None))
@@ -103,19 +110,81 @@ def add_statement(study: Study, code: str, domain: str, text: str, actor: StaffU
     return statement
 
 
-def edit_statement(statement: Statement, code: str, domain: str, text: str, actor: StaffUser | None) -> None:
-    """Change a statement before round 1 (afterwards, rewording goes through the review between rounds)."""
+def edit_statement(statement: Statement, code: str, domain: str, text: str, actor: StaffUser | None,
+                   translations: dict[str, str] | None = None) -> None:
+    """Change a statement before round 1 (afterwards, rewording goes through the review between rounds);
+    ``translations`` replace its text in the study's other languages."""
     code, domain, text = code.strip() or statement.code, clean_text(domain, 200), clean_text(text, MAX_TEXT + 1)
     taken = {s.code for s in statement.study.statements if s.id != statement.id}
     errors = check_statement(code, domain, text, taken=taken)
+    others, problems = check_translations(statement.study, translations)
+    errors.extend(problems)
     if errors:
         raise StatementError(errors)
     statement.code, statement.domain, statement.text = code, domain, text
+    statement.translations = {"text": others} if others else {}
     created = [r for r in statement.revisions if r.kind is RevisionKind.created and r.round_number is None]
     if created:
         created[-1].text = text
     audit.record("statement.edit", study=statement.study, actor=actor, target=f"statement {statement.code}")
     db.session.flush()
+
+
+def check_translations(study: Study, translations: dict[str, str] | None) -> tuple[dict[str, str], list[Problem]]:
+    """A statement's text in other languages, cleaned, and a problem for each not offered by the study or too long."""
+    allowed = offered(study.language, study.languages)
+    others, problems = {}, []
+    for lang, text in (translations or {}).items():
+        text = clean_text(text, MAX_TEXT + 1)
+        if lang == study.language or lang not in allowed:
+            problems.append(Problem(_("the study does not offer %(language)s besides its own language",
+                                      language=lang), field=f"text_{lang}"))
+        elif len(text) > MAX_TEXT:
+            problems.append(Problem(_("the statement text has %(count)s characters; the limit is %(limit)s",
+                                      count=len(text), limit=MAX_TEXT), field=f"text_{lang}"))
+        elif text:
+            others[lang] = text
+    return others, problems
+
+
+def translate_statement(statement: Statement, translations: dict[str, str], reason: str,
+                        actor: StaffUser | None) -> list[str]:
+    """Set ``statement``'s text in the study's other languages, at any time (a translation is not the wording the
+    panel rates: the study language's text is). Once panellists have been shown the statement (round 1 has opened),
+    each changed language is kept in the item history as a ``translated`` revision with the old and new text and
+    ``reason``, which is then required, as a correction's is; an open round's pages show the new text at once.
+    Returns the languages changed; ``StatementError`` naming the field when it cannot be done."""
+    study = statement.study
+    others, errors = check_translations(study, translations)
+    reason = clean_text(reason, MAX_REASON + 1)
+    before = dict((statement.translations or {}).get("text", {}))
+    changed = sorted(lang for lang in set(before) | set(others) if before.get(lang, "") != others.get(lang, ""))
+    if changed and study.is_locked:
+        if not reason:
+            errors.append(Problem(_("Say why the translation changes (for example: “clearer wording in English”)."),
+                                  field="reason"))
+        elif len(reason) > MAX_REASON:
+            errors.append(Problem(_("The reason has more than %(limit)s characters.", limit=MAX_REASON),
+                                  field="reason"))
+    if errors:
+        raise StatementError(errors)
+    if not changed:
+        return []
+    statement.translations = {"text": others} if others else {}
+    current = study.current_round
+    if study.is_locked:
+        number = current.number if current is not None else None
+        for lang in changed:
+            statement.revisions.append(StatementRevision(
+                kind=RevisionKind.translated, round_number=number, text=others.get(lang, ""),
+                previous_text=before.get(lang, ""), reason=f"[{lang}] {reason}",
+                created_by_id=actor.id if actor else None))
+    if current is not None and current.is_open:
+        current.wording_version += 1  # the round's cached pages (answers.round_pages) are read again
+    audit.record("statement.translate", study=study, actor=actor, target=f"statement {statement.code}",
+                 languages=changed)
+    db.session.flush()
+    return changed
 
 
 def delete_statement(statement: Statement, actor: StaffUser | None) -> None:
@@ -170,8 +239,13 @@ def add_from_bank(study: Study, actor: StaffUser | None, codes: set[str] | None 
                                       field="codes")])
     taken = {s.code for s in study.statements}
     rows = [s for s in bank if s.code not in taken and (codes is None or s.code in codes)]
+    # The bank is written in each app language with the same codes: a study offering others gets their texts too.
+    others = {lang: {spec.code: spec.text for spec in load_protocol(statement_bank(lang)).statements}
+              for lang in offered(study.language, study.languages)[1:] if statement_bank(lang) != statement_bank(
+                  study.language)}
     for spec in rows:
-        add_statement(study, spec.code, spec.domain, spec.text, actor)
+        add_statement(study, spec.code, spec.domain, spec.text, actor,
+                      translations={lang: texts[spec.code] for lang, texts in others.items() if spec.code in texts})
     if codes is not None:
         audit.record("statement.bank", study=study, actor=actor, target=f"study {study.id}", count=len(rows))
     return len(rows)
@@ -273,12 +347,20 @@ def corrections_for(panellist: Panellist, round_: Round, statement_ids: list[int
 
 
 def parse_statements_csv(content: str, study: Study) -> list[StatementRow]:
-    """Read ``code,domain,text`` rows (a header row is optional); raises StatementError naming every bad line."""
+    """Read ``code,domain,text`` rows (a header row is optional; with one, ``text_en``, ``text_nb`` columns may
+    follow with the text in the study's other languages); raises StatementError naming every bad line."""
     rows = read_rows(content, StatementError)
-    start = 1
-    if rows and [c.strip().lower() for c in rows[0]] == ["code", "domain", "text"]:
-        rows, start = rows[1:], 2
+    start, languages = 1, []
     errors: list[Problem | str] = []
+    header = [c.strip().lower() for c in rows[0]] if rows else []
+    if header[:3] == ["code", "domain", "text"]:
+        rows, start, languages = rows[1:], 2, [column.removeprefix("text_") for column in header[3:]]
+        allowed = offered(study.language, study.languages)
+        for column, lang in zip(header[3:], languages):
+            if not column.startswith("text_") or lang == study.language or lang not in allowed:
+                errors.append(_("the column %(column)s is not a text in one of the study's other languages (%(known)s)",
+                                column=repr(column), known=", ".join(f"text_{code}" for code in allowed[1:]) or "-"))
+    columns = 3 + len(languages)
     taken = {s.code for s in study.statements}
     parsed: list[StatementRow] = []
     if len(rows) > MAX_IMPORT_ROWS:
@@ -287,17 +369,23 @@ def parse_statements_csv(content: str, study: Study) -> list[StatementRow]:
     for line, cells in enumerate(rows, start=start):
         if not any(c.strip() for c in cells):
             continue
-        if len(cells) != 3:
+        if len(cells) != columns:
             errors.append(Problem(_("line %(line)s: expected 3 columns (code, domain, text), found %(count)s",
-                                    line=line, count=len(cells)), line=line))
+                                    line=line, count=len(cells)), line=line) if columns == 3 else
+                          Problem(_("line %(line)s: expected %(expected)s columns, as in the header, found %(count)s",
+                                    line=line, expected=columns, count=len(cells)), line=line))
             continue
         code, domain, text = cells[0].strip(), clean_text(cells[1], 201), clean_text(cells[2], MAX_TEXT + 1)
         code = code or next_code(study, taken)
         problems = check_statement(code, domain, text, taken=taken)
+        others, more = check_translations(study, {lang: cell for lang, cell in zip(languages, cells[3:])
+                                                  if lang in offered(study.language, study.languages)
+                                                  and lang != study.language})
+        problems.extend(more)
         errors.extend(Problem(_("line %(line)s: %(problem)s", line=line, problem=p.message), field=p.field, line=line)
                       for p in problems)
         taken.add(code)
-        parsed.append(StatementRow(line, code, domain, text))
+        parsed.append(StatementRow(line, code, domain, text, tuple(sorted(others.items()))))
     if not parsed and not errors:
         errors.append(_("the file has no statements"))
     if len(study.statements) + len(parsed) > MAX_STATEMENTS:
@@ -310,7 +398,7 @@ def parse_statements_csv(content: str, study: Study) -> list[StatementRow]:
 
 def import_statements(study: Study, rows: list[StatementRow], actor: StaffUser | None) -> int:
     for row in rows:
-        add_statement(study, row.code, row.domain, row.text, actor)
+        add_statement(study, row.code, row.domain, row.text, actor, translations=dict(row.translations))
     audit.record("statement.import", study=study, actor=actor, target=f"study {study.id}", count=len(rows))
     return len(rows)
 
@@ -324,5 +412,8 @@ def write_csv(header: list[str], rows: list[list[str]]) -> str:
 
 
 def statements_csv(study: Study) -> str:
-    rows = [[s.code, s.domain, s.text] for s in study.statements if s.status is not StatementStatus.merged]
-    return write_csv(["code", "domain", "text"], rows)
+    """``code,domain,text`` and, when the study offers other languages, a ``text_<language>`` column for each."""
+    others = [lang for lang in offered(study.language, study.languages) if lang != study.language]
+    rows = [[s.code, s.domain, s.text, *((s.translations or {}).get("text", {}).get(lang, "") for lang in others)]
+            for s in study.statements if s.status is not StatementStatus.merged]
+    return write_csv(["code", "domain", "text", *(f"text_{lang}" for lang in others)], rows)

@@ -27,6 +27,7 @@ from delphi.models import (
 from delphi.protocol import (
     ConsensusSpec, GroupSpec, Protocol, ScaleSpec, StatementSpec, SupportService, SupportSpec, service_table,
 )
+from delphi.localised import protocol_translations, row_translations, study_translations
 from delphi.services import audit
 
 
@@ -98,6 +99,9 @@ SETTINGS = (
     Setting("support.contact_name", "support_contact_name"),
     Setting("support.contact_email", "support_contact_email"),
     Setting("support.contact_phone", "support_contact_phone"),
+    # Issue 21: the study row keeps its own texts' other languages; groups', statements' and questions' are theirs.
+    Setting("languages", "languages", list, tuple),
+    Setting("translations", "translations", study_translations, protocol_translations),
     Setting("support.services", "support_services", lambda services: [service_table(s) for s in services],
             lambda rows: tuple(SupportService(**row) for row in rows or ())),
 )
@@ -114,14 +118,19 @@ def create_study(protocol: Protocol, owner: StaffUser | None = None) -> Study:
     study = Study(starts_with_open_round=bool(protocol.open_questions))
     write_settings(study, protocol)
     study.groups = [
-        StakeholderGroup(key=g.key, name=g.name, description=g.description, position=i)
+        StakeholderGroup(key=g.key, name=g.name, description=g.description, position=i,
+                         translations=row_translations(protocol.translations, f"groups[{i + 1}].name"))
         for i, g in enumerate(protocol.groups)
     ]
     for i, spec in enumerate(protocol.statements):
-        statement = Statement(code=spec.code, domain=spec.domain, text=spec.text, position=i)
+        statement = Statement(code=spec.code, domain=spec.domain, text=spec.text, position=i,
+                              translations=row_translations(protocol.translations, f"statements[{i + 1}].text"))
         statement.revisions.append(StatementRevision(kind=RevisionKind.created, text=spec.text, round_number=None))
         study.statements.append(statement)
-    study.open_questions = [OpenQuestion(text=q, position=i) for i, q in enumerate(protocol.open_questions)]
+    study.open_questions = [
+        OpenQuestion(text=q, position=i, translations=row_translations(protocol.translations, f"open_questions[{i + 1}]"))
+        for i, q in enumerate(protocol.open_questions)
+    ]
     if owner is not None:
         study.members.append(StudyMember(user=owner, role=StudyRole.owner))
     db.session.add(study)
@@ -130,12 +139,24 @@ def create_study(protocol: Protocol, owner: StaffUser | None = None) -> Study:
     return study
 
 
+def _row_translations(study: Study) -> dict[str, dict[str, str]]:
+    """The other languages of the study's group names, statements and open questions, by protocol key."""
+    found: dict[str, dict[str, str]] = {}
+    for rows, key, field in ((study.groups, "groups[{}].name", "name"), (study.statements, "statements[{}].text", "text"),
+                             (study.open_questions, "open_questions[{}]", "text")):
+        for i, row in enumerate(rows, start=1):
+            if (row.translations or {}).get(field):
+                found[key.format(i)] = dict(row.translations[field])
+    return found
+
+
 def study_protocol(study: Study) -> Protocol:
     """The study's current settings as a protocol (what the TOML export and the lock write)."""
     tables: dict[str, dict[str, Any]] = {"": {}, "scale": {}, "consensus": {}, "support": {}}
     for setting in SETTINGS:
         table, _, key = setting.key.rpartition(".")
         tables[table][key] = setting.read(study)
+    tables[""]["translations"].update(_row_translations(study))
     return Protocol(
         **tables[""],
         scale=ScaleSpec(**tables["scale"]),

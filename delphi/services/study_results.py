@@ -3,7 +3,7 @@ the panel's figures from the last round that rated it, with small groups withhel
 mail that tells them the results are ready."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager
@@ -27,6 +27,7 @@ class StatementOutcome:
     verdict: Classification
     panel: Figures | None  # None: no figures for it (nobody answered)
     groups: tuple[Figures, ...]
+    translations: dict = field(default_factory=dict, hash=False)  # the statement's other languages (issue 21)
 
 
 def study_outcomes(study: Study) -> list[StatementOutcome]:
@@ -52,7 +53,7 @@ def study_outcomes(study: Study) -> list[StatementOutcome]:
         outcomes.append(StatementOutcome(
             code=rs.statement.code, domain=rs.domain, text=rs.text, round_number=round_.number,
             verdict=rs.classification or Classification.none, panel=shown.panel if shown else None,
-            groups=shown.groups if shown else ()))
+            groups=shown.groups if shown else (), translations=rs.statement.translations or {}))
     return outcomes
 
 

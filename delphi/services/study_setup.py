@@ -12,8 +12,10 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from delphi.extensions import db
+from delphi.localised import row_translations
+from delphi.localised import study_language_only as _plain
 from delphi.models import DomainError, Panellist, StaffUser, StakeholderGroup, Study
-from delphi.protocol import GroupSpec, Protocol, ProtocolError, at, parse_protocol, protocol_from_text, protocol_to_toml
+from delphi.protocol import LANGUAGES, GroupSpec, Protocol, ProtocolError, at, parse_protocol, protocol_from_text, protocol_to_toml
 from delphi.services import audit
 from delphi.services.consent import consent_changed
 from delphi.services.studies import create_study, study_protocol, write_settings
@@ -64,11 +66,18 @@ def update_settings(study: Study, changes: dict[str, Any], actor: StaffUser | No
     raw = current_settings(study)
     merged = dict(raw)
     for key, value in changes.items():
-        merged[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) and key != "groups" else value
+        # A text's table of languages replaces the text; a settings table ([scale]) merges key by key.
+        table = isinstance(value, dict) and isinstance(raw.get(key, {}), dict) and key != "groups"
+        merged[key] = {**raw.get(key, {}), **value} if table else value
     changed = sorted(key for key in merged if merged.get(key) != raw.get(key))
-    if study.is_locked and LOCKED_KEYS.intersection(changed):
+    # Translations are not the definition (docs/languages.md): a scale label's or group name's other languages may
+    # change after round 1; their study-language text may not.
+    plain_raw, plain_merged = _plain(raw, LANGUAGES), _plain(merged, LANGUAGES)
+    locked = sorted(key for key in plain_merged if plain_merged.get(key) != plain_raw.get(key))
+    if study.is_locked and LOCKED_KEYS.intersection(locked):
         raise ProtocolError([at(key, _("round 1 has opened, so this setting is locked and can no longer change"))
-                             for key in _changed_settings(raw, merged) if key.partition(".")[0] in LOCKED_KEYS])
+                             for key in _changed_settings(plain_raw, plain_merged)
+                             if key.partition(".")[0] in LOCKED_KEYS])
     protocol = parse_protocol(merged)
     if changed:
         _apply(study, protocol)
@@ -93,10 +102,10 @@ def _apply(study: Study, protocol: Protocol) -> None:
     if consent_changed(study.consent_text, protocol.consent):
         study.consent_version += 1  # panellists who consented to the earlier text are asked again
     write_settings(study, protocol)
-    _apply_groups(study, protocol.groups)
+    _apply_groups(study, protocol.groups, protocol.translations)
 
 
-def _apply_groups(study: Study, groups: tuple[GroupSpec, ...]) -> None:
+def _apply_groups(study: Study, groups: tuple[GroupSpec, ...], translations: dict[str, dict[str, str]]) -> None:
     wanted = {g.key for g in groups}
     for group in list(study.groups):
         if group.key not in wanted:
@@ -110,6 +119,7 @@ def _apply_groups(study: Study, groups: tuple[GroupSpec, ...]) -> None:
             group = StakeholderGroup(key=spec.key)
             study.groups.append(group)
         group.name, group.description, group.position = spec.name, spec.description, position
+        group.translations = row_translations(translations, f"groups[{position + 1}].name")
 
 
 def require_unlocked(study: Study, what: str) -> None:

@@ -340,6 +340,7 @@ EVENT_NAMES = {
     RevisionKind.carried_forward: N_("carried forward"), RevisionKind.retired: N_("retired"),
     RevisionKind.dropped: N_("dropped"), RevisionKind.reinstated: N_("reinstated"),
     RevisionKind.correction: N_("typo corrected in the open round"),
+    RevisionKind.translated: N_("translation changed"),
 }
 
 
