@@ -34,25 +34,17 @@ def nb(message: str, **values) -> str:
     return translated % values if values else translated
 
 
-STATEMENTS_CSV = """code;domain;text_nb;text_en
+STATEMENTS_CSV = """code;domain;text;text_en
 HAAP-01;Håp;Ansatte sier til personen at de har tro på at bedring er mulig.;Staff tell the person that they believe recovery is possible.
 HAAP-02;Håp;Et tilbakefall blir sett på som en del av veien mot bedring.;A relapse is seen as part of the road to recovery.
 MAKT-01;Myndiggjøring;Personen bestemmer selv hva som står i planen for egen oppfølging.;The person decides what goes into their own support plan.
 MAKT-02;Myndiggjøring;Personen kan lese det ansatte skriver om dem.;The person can read what staff write about them.
 RUS-01;Rus;Rusfrihet er målet for bedring ved rusproblemer.;Total abstinence is the goal of recovery from substance use.
 """
-BILINGUAL = False  # until the study texts in more than one language land
-
-
-def statements_csv() -> str:
-    if BILINGUAL:
-        return STATEMENTS_CSV
-    return "".join(";".join(line.split(";")[:3]) + "\n" for line in STATEMENTS_CSV.splitlines()).replace("text_nb", "text")
-
-
 GROUPS = ("service_user: Personer med egenerfaring\nfamily: Pårørende\nstaff: Ansatte\npeer: Likepersoner")
-ENGLISH_GROUPS = {"service_user": "People with lived experience", "family": "Family members and carers",
-                  "staff": "Staff", "peer": "Peer support workers"}
+ENGLISH_GROUPS = ("service_user: People with lived experience\nfamily: Family members and carers\nstaff: Staff\n"
+                  "peer: Peer support workers")
+TITLE, ENGLISH_TITLE = "Hva betyr recovery-orientert praksis?", "What does recovery-oriented practice mean?"
 # Five in each group but peer workers: the two peer workers' figures are withheld, and the smallest other group with
 # them. Two of the service users answer by phone and on paper.
 PANEL = ["service_user"] * 7 + ["staff"] * 5 + ["family"] * 5 + ["peer"] * 2
@@ -168,13 +160,28 @@ def test_a_whole_norwegian_study(app, smtp, live_server, chromium, make_user, ne
 
     # The study, in Norwegian, with Norwegian group names.
     page = lead.go("/studies/new", "ny studie")
-    page.get_by_label(nb("Title")).fill("Hva betyr recovery-orientert praksis?")
+    page.get_by_label(nb("Title")).fill(TITLE)
     page.get_by_label(nb("Panel pages' language")).select_option("nb")
     page.get_by_label(nb("Stakeholder groups")).fill(GROUPS)
     with page.expect_navigation():
         page.get_by_role("button", name=nb("Create the study")).click()
     study_id = int(re.search(r"/studies/(\d+)", page.url).group(1))
     lead.check("studien (ny)")
+
+    # The study offers English too: the title and the groups' names in English, beside the Norwegian.
+    page = lead.go(f"/studies/{study_id}/settings", "tekster")
+    page.get_by_role("checkbox", name="English").check()
+    with page.expect_navigation():
+        page.get_by_role("button", name=nb("Save"), exact=True).click()
+    page = lead.go(f"/studies/{study_id}/settings", "tekster på to språk")
+    page.get_by_label(nb("Title (%(language)s)", language="English")).fill(ENGLISH_TITLE)
+    with page.expect_navigation():
+        page.get_by_role("button", name=nb("Save"), exact=True).click()
+    page = lead.go(f"/studies/{study_id}/groups", "grupper")
+    page.get_by_label(nb("Group names (%(language)s)", language="English")).fill(ENGLISH_GROUPS)
+    with page.expect_navigation():
+        page.get_by_role("button", name=nb("Save the groups")).click()
+    lead.shot("grupper-to-spraak-1280")
 
     # A colleague is invited in the app, by e-mail, as facilitator, and chooses a password from the mail's link.
     page = lead.go(f"/studies/{study_id}/members", "studieteamet")
@@ -197,7 +204,7 @@ def test_a_whole_norwegian_study(app, smtp, live_server, chromium, make_user, ne
     # Bilingual statements from a semicolon CSV (Norwegian Excel's default), with a preview first.
     page = lead.go(f"/studies/{study_id}/statements", "utsagn")
     page.locator("input[type=file][name=file]").set_input_files(
-        files=[{"name": "utsagn.csv", "mimeType": "text/csv", "buffer": statements_csv().encode()}])
+        files=[{"name": "utsagn.csv", "mimeType": "text/csv", "buffer": STATEMENTS_CSV.encode()}])
     with page.expect_navigation():
         page.get_by_role("button", name=nb("Check the file")).click()
     lead.check("utsagn: forhåndsvisning")
@@ -231,7 +238,7 @@ def test_a_whole_norwegian_study(app, smtp, live_server, chromium, make_user, ne
     # Round 1: a panellist on a phone in Norwegian, one who switches to English.
     phone = new_page(width=390, height=844, javascript=False)
     text = answer_on_a_phone(phone, base, norwegian_link, "8", first_visit=True)
-    assert "Ansatte sier til personen" in text
+    assert "Ansatte sier til personen" in text and TITLE in text
     reader = new_page(width=390, height=844, javascript=False)
     reader.goto(base + english_link)
     for box in reader.get_by_role("checkbox").all():
@@ -242,7 +249,7 @@ def test_a_whole_norwegian_study(app, smtp, live_server, chromium, make_user, ne
         reader.get_by_role("button", name="English").click()
     # The choice is the panellist's from now on: their link opens in English next time too.
     text = answer_on_a_phone(reader, base, english_link, "7", t=english)
-    assert not BILINGUAL or "Staff tell the person that they believe recovery is possible." in text
+    assert "Staff tell the person that they believe recovery is possible." in text
 
     # The colleague takes the phone panellist's answers, with their consent; the lead prints and types in the paper form.
     enter_by_proxy(colleague, study_id, phone_contact, "phone", "Kari Nordmann", "Ringte, har ikke internett.", "8",
@@ -267,6 +274,7 @@ def test_a_whole_norwegian_study(app, smtp, live_server, chromium, make_user, ne
     assert nb("How each group answered") in text
     text = answer_on_a_phone(reader, base, english_link, "6", t=english)
     assert "Your answer last time: 7" in text and "Whole panel:" in text
+    assert ENGLISH_TITLE in text and "People with lived experience" in text and "Personer med egenerfaring" not in text
 
     # A typo found in round 2, corrected by the colleague with a reason.
     with app.app_context():
@@ -351,7 +359,7 @@ def test_a_whole_norwegian_study(app, smtp, live_server, chromium, make_user, ne
     assert reader.url.endswith("/panel/results")
     assert reader.get_attribute("html", "lang") == "en"
     assert "What the panel agreed" in reader.content()
-    assert not BILINGUAL or "Staff tell the person that they believe recovery is possible." in reader.content()
+    assert "Staff tell the person that they believe recovery is possible." in reader.content()
     screenshot(reader, "norwegian-results-in-english-390")
 
     # The lead reads the audit log and the report in Norwegian.
