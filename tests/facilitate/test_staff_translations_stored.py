@@ -281,3 +281,58 @@ def test_the_python_check_tells_words_from_joined_parts():
     assert _written_out(first_argument('at(f"must be {kind}")'))
     assert not _written_out(first_argument('Problem(f"{key}: {text}")'))
     assert not _written_out(first_argument('at(N_("must be %(kind)s"))'))
+
+
+# 6. A crawl of the staff pages in Norwegian, with the states above present ----------------------------------------
+
+def _english_sentences() -> list[str]:
+    """Every message of the app's templates and Python long enough to be a sentence of its own, as it reads before
+    any %(name)s; not those the Norwegian catalogue writes the same (a message missing from it stays in)."""
+    from tests.i18n import catalogue, extracted
+
+    cat = catalogue()
+    sentences = set()
+    for message in extracted(["**.html"], sorted((ROOT / "delphi").rglob("*.py"))):
+        english = message if isinstance(message, str) else message[0]
+        head = english.split("%(")[0].strip()
+        entry = cat.get(english)
+        norwegian = "" if entry is None else entry.string if isinstance(entry.string, str) else entry.string[0]
+        if len(head) >= 24 and head not in norwegian:
+            sentences.add(head)
+    return sorted(sentences)
+
+
+def test_the_staff_pages_in_norwegian_show_no_english_catalogue_sentence(app, client, owner, make_panellist):
+    _, study_id = owner
+    pid = make_panellist(study_id, email="gone@example.org")[0]
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        queue_panel_mail(study, MailKind.invitation, [db.session.get(Panellist, pid)], "Join", "Hi", None)
+        mail = db.session.scalar(sa.select(OutboxMail))
+        mail.status, mail.error = MailStatus.failed, failure("no_address")
+        audit.record("statement.edit", study=study, target="statement A-01")
+        db.session.commit()
+    _in_norwegian(client)
+    base = f"/studies/{study_id}"
+    pages = {path: client.get(path) for path in (
+        "/studies/", "/studies/new", base, f"{base}/panel", f"{base}/audit", f"{base}/settings", f"{base}/protocol",
+        f"{base}/groups", f"{base}/statements", f"{base}/statements/bank", f"{base}/members", f"{base}/retention",
+        f"{base}/questions", f"{base}/rounds/open", f"{base}/reports", f"{base}/close", f"{base}/delete")}
+    form = _protocol_form(include="pct_agree >=", exclude="median >= 7", scope="equal_groups", agree_low=2)
+    pages["protocol (bad)"] = client.post(f"{base}/protocol", data=form)
+    pages["upload (bad)"] = client.post("/studies/new/upload", content_type="multipart/form-data",
+                                        data={"upload-protocol": (io.BytesIO(BAD_PROTOCOL.encode()), "p.toml")})
+    # Round 1 open, then closed: the monitor, the closing and review pages, and a refused second close.
+    assert client.post(f"{base}/rounds/open", data={"confirm": "yes"}).status_code == 303
+    for path in (f"{base}/rounds/current", f"{base}/rounds/1/close", f"{base}/panel/reminder", base):
+        pages[path + " (open)"] = client.get(path)
+    assert client.post(f"{base}/rounds/1/close", data={"confirm": "yes"}).status_code == 303
+    pages["close again"] = client.post(f"{base}/rounds/1/close", data={"confirm": "yes"}, follow_redirects=True)
+    for path in (f"{base}/review", base, f"{base}/audit"):
+        pages[path + " (closed)"] = client.get(path)
+    assert {path: r.status_code for path, r in pages.items() if r.status_code not in (200, 422)} == {}
+    sentences = _english_sentences()
+    assert len(sentences) > 300
+    found = {path: [s for s in sentences if s in html.unescape(r.get_data(as_text=True))]
+             for path, r in pages.items()}
+    assert {path: words for path, words in found.items() if words} == {}
