@@ -22,8 +22,8 @@ from ._tally import group_index, value_counts
 from .scale import check_ratings
 from .summary import equal_groups_from_counts, summary_from_counts
 
-__all__ = ["Rule", "RuleError", "parse_rule", "classify", "verdicts", "classify_summaries", "check_rule_scope", "METRICS", "OPERATORS",
-           "SCOPES", "TOLERANCE"]
+__all__ = ["Rule", "RuleError", "parse_rule", "classify", "verdicts", "classify_summaries", "check_rule_scope",
+           "METRICS", "OPERATORS", "SCOPES", "TOLERANCE"]
 
 METRICS = ("n", "pct_agree", "pct_neutral", "pct_disagree", "median", "iqr", "mean", "sd")
 OPERATORS = (">=", ">", "<=", "<", "==")
