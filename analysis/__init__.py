@@ -15,7 +15,7 @@ from .krippendorff import krippendorff_alpha
 from .multiplicity import GroupTestCorrections, adjust_pvalues, benjamini_hochberg, correct_group_tests
 from .rand_ucla import RandUcla, rand_ucla
 from .round import RoundFigures, compute_round
-from .rules import Rule, check_rule_scope, classify, classify_summaries, parse_rule, verdicts
+from .rules import Rule, RuleError, check_rule_scope, classify, classify_summaries, parse_rule, verdicts
 from .scale import Scale, check_ratings
 from .stability import Stability, stability, stability_by_group
 from .summary import Summary, summarise, summarise_equal_groups
@@ -32,7 +32,7 @@ __all__ = [
     "GroupTestCorrections", "adjust_pvalues", "benjamini_hochberg", "correct_group_tests",
     "BootstrapIntervals", "bootstrap_intervals",
     "wilson_interval",
-    "Rule", "parse_rule", "verdicts", "classify", "classify_summaries", "check_rule_scope",
+    "Rule", "RuleError", "parse_rule", "verdicts", "classify", "classify_summaries", "check_rule_scope",
     "RoundFigures", "compute_round",
     "allocate", "Retention", "retention", "RatingChange", "rating_change", "ArmEffect", "arm_effect",
     "VerdictAgreement", "verdict_agreement",

@@ -22,8 +22,8 @@ from ._tally import group_index, value_counts
 from .scale import check_ratings
 from .summary import equal_groups_from_counts, summary_from_counts
 
-__all__ = ["Rule", "parse_rule", "classify", "verdicts", "classify_summaries", "check_rule_scope", "METRICS", "OPERATORS",
-           "SCOPES", "TOLERANCE"]
+__all__ = ["Rule", "RuleError", "parse_rule", "classify", "verdicts", "classify_summaries", "check_rule_scope",
+           "METRICS", "OPERATORS", "SCOPES", "TOLERANCE"]
 
 METRICS = ("n", "pct_agree", "pct_neutral", "pct_disagree", "median", "iqr", "mean", "sd")
 OPERATORS = (">=", ">", "<=", "<", "==")
@@ -34,6 +34,38 @@ EQUAL_GROUPS_UNDEFINED = frozenset({"median", "iqr", "sd"})
 
 _TOKEN = re.compile(r"\s*(?:(?P<number>-?(?:\d+\.?\d*|\.\d+))|(?P<word>[A-Za-z_][A-Za-z0-9_]*)"
                     r"|(?P<op>>=|<=|==|>|<)|(?P<paren>[()])|(?P<bad>\S))")
+
+
+class RuleError(ValueError):
+    """A consensus rule that cannot be read or used. ``str(error)`` is the English message; the attributes say the
+    same in parts, so an application can put it in its reader's language:
+
+    ``code``
+        ``"expected"`` (``expected`` names what was expected at ``position``, ``token`` what was found there, ``None``
+        for the end of the rule), ``"empty"``, ``"not_text"`` (``token`` is the type's name), ``"unknown_scope"``
+        (``token`` is the scope) or ``"scope_figures"`` (``token`` lists the figures the scope does not compute).
+    ``rule``
+        The rule's text (``None`` when it was not text).
+    ``position``
+        The 1-based position of ``token`` in the rule, for ``"expected"``; ``None`` otherwise.
+    ``expected``
+        For ``"expected"``: ``"closing"``, ``"metric"``, ``"operator"``, ``"number"`` or ``"junction"``.
+    """
+
+    def __init__(self, message: str, code: str, rule: str | None = None, position: int | None = None,
+                 token: str | None = None, expected: str | None = None):
+        super().__init__(message)
+        self.code, self.rule, self.position, self.token, self.expected = code, rule, position, token, expected
+
+
+# What the parser expected, by RuleError.expected, as the English message says it.
+EXPECTED = {
+    "closing": '")" or "and" / "or"',
+    "metric": f'a metric ({", ".join(METRICS)}) or "("',
+    "operator": f"a comparison ({' '.join(OPERATORS)})",
+    "number": "a number",
+    "junction": '"and", "or" or the end of the rule',
+}
 
 
 @dataclass(frozen=True)
@@ -114,7 +146,9 @@ class _Parser:
 
     def fail(self, expected: str, token: _Token):
         found = "the end of the rule" if token.kind == "end" else repr(token.text)
-        raise ValueError(f'rule "{self.text}": expected {expected} at position {token.position}, found {found}')
+        raise RuleError(f'rule "{self.text}": expected {EXPECTED[expected]} at position {token.position}, '
+                        f'found {found}', "expected", self.text, token.position,
+                        None if token.kind == "end" else token.text, expected)
 
     def rule(self):
         terms = [self.conjunction()]
@@ -136,25 +170,26 @@ class _Parser:
             node = self.rule()
             closing = self.take()
             if not (closing.kind == "paren" and closing.text == ")"):
-                self.fail('")" or "and" / "or"', closing)
+                self.fail("closing", closing)
             return node
         if token.kind != "word" or token.text not in METRICS:
-            self.fail(f'a metric ({", ".join(METRICS)}) or "("', token)
+            self.fail("metric", token)
         op = self.take()
         if op.kind != "op":
-            self.fail(f"a comparison ({' '.join(OPERATORS)})", op)
+            self.fail("operator", op)
         number = self.take()
         if number.kind != "number":
-            self.fail("a number", number)
+            self.fail("number", number)
         return _Comparison(token.text, op.text, float(number.text))
 
     def parse(self):
         if self.peek().kind == "end":
-            raise ValueError(f'rule "{self.text}": the rule is empty; expected a comparison such as "pct_agree >= 70"')
+            raise RuleError(f'rule "{self.text}": the rule is empty; expected a comparison such as "pct_agree >= 70"',
+                            "empty", self.text)
         node = self.rule()
         token = self.peek()
         if token.kind != "end":
-            self.fail('"and", "or" or the end of the rule', token)
+            self.fail("junction", token)
         return node
 
 
@@ -201,8 +236,8 @@ def parse_rule(text: str) -> Rule:
 
     Raises
     ------
-    ValueError
-        Naming the 1-based position in the rule and what was expected there.
+    RuleError
+        A ``ValueError`` naming the 1-based position in the rule and what was expected there (also as attributes).
 
     References
     ----------
@@ -219,10 +254,11 @@ def parse_rule(text: str) -> Rule:
     >>> parse_rule("pct_agree >= ")
     Traceback (most recent call last):
     ...
-    ValueError: rule "pct_agree >= ": expected a number at position 14, found the end of the rule
+    analysis.rules.RuleError: rule "pct_agree >= ": expected a number at position 14, found the end of the rule
     """
     if not isinstance(text, str):
-        raise ValueError(f"rule: must be text such as \"pct_agree >= 70\", got {type(text).__name__}")
+        raise RuleError(f"rule: must be text such as \"pct_agree >= 70\", got {type(text).__name__}", "not_text",
+                        token=type(text).__name__)
     tree = _Parser(text).parse()
     return Rule(text=text, tree=tree, metrics=_metrics(tree))
 
@@ -232,23 +268,24 @@ def _as_rule(rule) -> Rule:
 
 
 def check_rule_scope(rule, scope: str) -> None:
-    """Raise ``ValueError`` if ``scope`` is unknown, or if the rule can never hold under it: equal-group figures have
-    no median, IQR or SD (see :func:`analysis.summary.summarise_equal_groups`).
+    """Raise :class:`RuleError` (a ``ValueError``) if ``scope`` is unknown, or if the rule can never hold under it:
+    equal-group figures have no median, IQR or SD (see :func:`analysis.summary.summarise_equal_groups`).
 
     Examples
     --------
     >>> check_rule_scope("median >= 7", "equal_groups")
     Traceback (most recent call last):
     ...
-    ValueError: rule "median >= 7" uses median, which the equal_groups scope does not compute (groups are weighted equally only in n, mean and the percentages); use pct_* or mean, or another scope
+    analysis.rules.RuleError: rule "median >= 7" uses median, which the equal_groups scope does not compute (groups are weighted equally only in n, mean and the percentages); use pct_* or mean, or another scope
     """
     if scope not in SCOPES:
-        raise ValueError(f"scope: {scope!r} is not one of {', '.join(SCOPES)}")
+        raise RuleError(f"scope: {scope!r} is not one of {', '.join(SCOPES)}", "unknown_scope", token=scope)
     rule = _as_rule(rule)
     if scope == "equal_groups" and rule.metrics & EQUAL_GROUPS_UNDEFINED:
         used = ", ".join(sorted(rule.metrics & EQUAL_GROUPS_UNDEFINED))
-        raise ValueError(f'rule "{rule.text}" uses {used}, which the equal_groups scope does not compute (groups are '
-                         "weighted equally only in n, mean and the percentages); use pct_* or mean, or another scope")
+        raise RuleError(f'rule "{rule.text}" uses {used}, which the equal_groups scope does not compute (groups are '
+                        "weighted equally only in n, mean and the percentages); use pct_* or mean, or another scope",
+                        "scope_figures", rule.text, token=used)
 
 
 def verdicts(include, exclude, summary) -> np.ndarray:

@@ -14,7 +14,7 @@ from typing import Any
 
 import tomli_w
 
-from delphi.errors import InputErrors, Problem
+from delphi.errors import InputErrors, Problem, Term
 from delphi.free_text import clean_text
 from delphi.localised import join_protocol, split_protocol
 
@@ -139,9 +139,18 @@ class ProtocolError(InputErrors):
     ``consensus.include`` or ``groups[2].key``), and ``errors`` lists the messages, each naming that key."""
 
 
-def at(key: str, message: str) -> Problem:
-    """The problem ``message`` with protocol key ``key``: read as "key: message", carried as ``field``."""
-    return Problem(f"{key}: {message}", field=key)
+def at(key: str, message: str, **params: Any) -> Problem:
+    """The problem ``message`` (English, marked with ``N_``; ``%(name)s`` filled from ``params``) with protocol key
+    ``key``: read as "key: message", carried as ``field``; a page shows it in its reader's language
+    (:meth:`~delphi.errors.Problem.shown`), the command line in English."""
+    text = message % {k: str(v) for k, v in params.items()} if params else message
+    return Problem(f"{key}: {text}", field=key, msgid=message, params=tuple(params.items()))
+
+
+def whole(message: str, **params: Any) -> Problem:
+    """A problem with the whole file (no key), as :func:`at`."""
+    text = message % {k: str(v) for k, v in params.items()} if params else message
+    return Problem(text, msgid=message, params=tuple(params.items()))
 
 
 @dataclass(frozen=True)
@@ -267,9 +276,10 @@ def load_protocol(source: str | Path) -> Protocol:
         try:
             text = path.read_text(encoding="utf-8-sig")
         except OSError as exc:
-            raise ProtocolError([f"cannot read {path}: {exc.strerror}"]) from None
+            raise ProtocolError([whole(N_("cannot read %(path)s: %(reason)s"), path=path,
+                                       reason=exc.strerror)]) from None
         except UnicodeDecodeError:
-            raise ProtocolError([f"{path} is not UTF-8 text"]) from None
+            raise ProtocolError([whole(N_("%(path)s is not UTF-8 text"), path=path)]) from None
     else:
         text = str(source)
     return protocol_from_text(text)
@@ -287,15 +297,15 @@ def protocol_from_text(text: str) -> Protocol:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ProtocolError([f"the file is not valid TOML: {exc}"]) from None
+        raise ProtocolError([whole(N_("the file is not valid TOML: %(reason)s"), reason=exc)]) from None
     except RecursionError:  # tomllib reads nested lists and tables recursively: a few hundred levels exhaust it
         raise ProtocolError([_too_deep()]) from None
     return parse_protocol(raw)
 
 
-def _too_deep() -> str:
-    return (f"the file puts lists or tables inside each other more than {MAX_DEPTH} levels deep; a protocol needs "
-            "at most 3 (such as [[statements]] with text = { en = \"...\" })")
+def _too_deep() -> Problem:
+    return whole(N_("the file puts lists or tables inside each other more than %(depth)s levels deep; a protocol "
+                    "needs at most 3 (such as [[statements]] with text = { en = \"...\" })"), depth=MAX_DEPTH)
 
 
 def _depth(value: Any) -> int:
@@ -321,7 +331,7 @@ def parse_protocol(raw: dict[str, Any]) -> Protocol:
     known_top = tuple(key for key in _keys(Protocol) if key != "translations")
     for key in raw:
         if key not in known_top:
-            problems.append(at(key, f"unknown key (known keys: {', '.join(sorted(known_top))})"))
+            problems.append(at(key, N_("unknown key (known keys: %(known)s)"), known=", ".join(sorted(known_top))))
 
     title = check.text(raw, "title", required=True, max_len=300)
     language = check.choice(raw, "language", LANGUAGES, Protocol.language)
@@ -362,7 +372,7 @@ class _Checker:
     def table(self, raw: dict, key: str) -> dict:
         value = raw.get(key, {})
         if not isinstance(value, dict):
-            self.problems.append(at(key, f"must be a table ([{key}])"))
+            self.problems.append(at(key, N_("must be a table ([%(key)s])"), key=key))
             return {}
         return value
 
@@ -370,40 +380,43 @@ class _Checker:
         value = raw.get(key)
         if value is None:
             if required:
-                self.problems.append(at(prefix + key, "missing; it is required"))
+                self.problems.append(at(prefix + key, N_("missing; it is required")))
             return ""
         if not isinstance(value, str):
-            self.problems.append(at(prefix + key, f"must be text in quotes, not {_kind(value)}"))
+            self.problems.append(at(prefix + key, N_("must be text in quotes, not %(kind)s"), kind=_kind(value)))
             return ""
         value = clean_text(value, None)  # as every text a person writes is cleaned (delphi.free_text)
         if required and not value:
-            self.problems.append(at(prefix + key, "must not be empty"))
+            self.problems.append(at(prefix + key, N_("must not be empty")))
         if len(value) > max_len:
-            self.problems.append(at(prefix + key, f"is {len(value)} characters long; the limit is {max_len}"))
+            self.problems.append(at(prefix + key, N_("is %(length)s characters long; the limit is %(limit)s"),
+                                    length=len(value), limit=max_len))
         return value
 
     def integer(self, raw: dict, key: str, default: int, *, low: int, high: int, prefix: str = "") -> int:
         value = raw.get(key, default)
         if isinstance(value, bool) or not isinstance(value, int):
-            self.problems.append(at(prefix + key, f"must be a whole number, not {_kind(value)}"))
+            self.problems.append(at(prefix + key, N_("must be a whole number, not %(kind)s"), kind=_kind(value)))
             return default
         if not low <= value <= high:
-            self.problems.append(at(prefix + key, f"must be between {low} and {high}, not {value}"))
+            self.problems.append(at(prefix + key, N_("must be between %(low)s and %(high)s, not %(value)s"),
+                                    low=low, high=high, value=value))
         return value
 
     def number(self, raw: dict, key: str, default: float, *, low: float, high: float, prefix: str = "") -> float:
         value = raw.get(key, default)
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.problems.append(at(prefix + key, f"must be a number, not {_kind(value)}"))
+            self.problems.append(at(prefix + key, N_("must be a number, not %(kind)s"), kind=_kind(value)))
             return default
         if not low <= value <= high:
-            self.problems.append(at(prefix + key, f"must be between {low:g} and {high:g}, not {value:g}"))
+            self.problems.append(at(prefix + key, N_("must be between %(low)s and %(high)s, not %(value)s"),
+                                    low=f"{low:g}", high=f"{high:g}", value=f"{value:g}"))
         return float(value)
 
     def boolean(self, raw: dict, key: str, default: bool, prefix: str = "") -> bool:
         value = raw.get(key, default)
         if not isinstance(value, bool):
-            self.problems.append(at(prefix + key, f"must be true or false, not {_kind(value)}"))
+            self.problems.append(at(prefix + key, N_("must be true or false, not %(kind)s"), kind=_kind(value)))
             return default
         return value
 
@@ -411,7 +424,8 @@ class _Checker:
         value = raw.get(key, default)
         if value not in choices:
             self.problems.append(
-                at(prefix + key, f"must be one of {', '.join(repr(c) for c in choices)}, not {value!r}"))
+                at(prefix + key, N_("must be one of %(choices)s, not %(value)s"),
+                   choices=", ".join(repr(c) for c in choices), value=repr(value)))
             return default
         return value
 
@@ -422,7 +436,8 @@ def _keys(spec) -> tuple[str, ...]:
 
 
 def _kind(value: Any) -> str:
-    return {bool: "true/false", int: "a number", float: "a number", str: "text", list: "a list", dict: "a table"}.get(
+    return {bool: Term(N_("true/false")), int: Term(N_("a number")), float: Term(N_("a number")),
+            str: Term(N_("text")), list: Term(N_("a list")), dict: Term(N_("a table"))}.get(
         type(value), type(value).__name__
     )
 
@@ -431,34 +446,36 @@ def _parse_scale(raw: dict, problems: list[Problem]) -> ScaleSpec:
     check = _Checker(problems)
     for key in raw:
         if key not in _keys(ScaleSpec):
-            problems.append(at(f"scale.{key}", f"unknown key (known: {', '.join(_keys(ScaleSpec))})"))
+            problems.append(at(f"scale.{key}", N_("unknown key (known: %(known)s)"), known=", ".join(_keys(ScaleSpec))))
     low = check.integer(raw, "min", ScaleSpec.min, low=0, high=100, prefix="scale.")
     high = check.integer(raw, "max", ScaleSpec.max, low=1, high=101, prefix="scale.")
     if low >= high:
-        problems.append(at("scale", f"min ({low}) must be smaller than max ({high})"))
+        problems.append(at("scale", N_("min (%(low)s) must be smaller than max (%(high)s)"), low=low, high=high))
     elif high - low > 100:
-        problems.append(at("scale", "at most 101 points"))
+        problems.append(at("scale", N_("at most 101 points")))
     unable = check.boolean(raw, "unable_to_rate", ScaleSpec.unable_to_rate, prefix="scale.")
     declined = check.boolean(raw, "prefer_not_to_answer", ScaleSpec.prefer_not_to_answer, prefix="scale.")
     labels: dict[int, str] = {}
     raw_labels = raw.get("labels", {})
     if not isinstance(raw_labels, dict):
-        problems.append(at("scale.labels", "must be a table such as { \"1\" = \"Not important\" }"))
+        problems.append(at("scale.labels", N_("must be a table such as { \"1\" = \"Not important\" }")))
         raw_labels = {}
     for point, label in raw_labels.items():
         try:
             number = int(point)
         except ValueError:
-            problems.append(at(f"scale.labels.{point}", "the key must be a whole number on the scale"))
+            problems.append(at(f"scale.labels.{point}", N_("the key must be a whole number on the scale")))
             continue
         if not low <= number <= high:
-            problems.append(at(f"scale.labels.{point}", f"{number} is not on the scale {low}-{high}"))
+            problems.append(at(f"scale.labels.{point}", N_("%(point)s is not on the scale %(low)s-%(high)s"),
+                               point=number, low=low, high=high))
         label = clean_text(label, None) if isinstance(label, str) else ""
         if not label:
-            problems.append(at(f"scale.labels.{point}", "must be non-empty text"))
+            problems.append(at(f"scale.labels.{point}", N_("must be non-empty text")))
             continue
         if len(label) > MAX_LABEL:
-            problems.append(at(f"scale.labels.{point}", f"is {len(label)} characters long; the limit is {MAX_LABEL}"))
+            problems.append(at(f"scale.labels.{point}", N_("is %(length)s characters long; the limit is %(limit)s"),
+                               length=len(label), limit=MAX_LABEL))
         labels[number] = label
     return ScaleSpec(min=low, max=high, unable_to_rate=unable, prefer_not_to_answer=declined,
                      labels=dict(sorted(labels.items())))
@@ -471,47 +488,51 @@ def _parse_band(raw: dict, key: str, scale: ScaleSpec, default: tuple[int, int],
         or len(value) != 2
         or any(isinstance(v, bool) or not isinstance(v, int) for v in value)
     ):
-        problems.append(at(f"consensus.{key}", "must be two whole numbers such as [7, 9]"))
+        problems.append(at(f"consensus.{key}", N_("must be two whole numbers such as [7, 9]")))
         return default
     band = (value[0], value[1])
     if band[0] > band[1]:
-        problems.append(at(f"consensus.{key}", "the first number must not be larger than the second"))
+        problems.append(at(f"consensus.{key}", N_("the first number must not be larger than the second")))
     if band[0] < scale.min or band[1] > scale.max:
-        problems.append(at(f"consensus.{key}", f"{list(band)} must lie on the scale {scale.min}-{scale.max}"))
+        problems.append(at(f"consensus.{key}", N_("%(band)s must lie on the scale %(low)s-%(high)s"), band=list(band),
+                           low=scale.min, high=scale.max))
     return band
 
 
 def _parse_consensus(raw: dict, scale: ScaleSpec, problems: list[Problem]) -> ConsensusSpec:
     from analysis import check_rule_scope, parse_rule
+    from delphi.rule_errors import rule_problem
 
     check = _Checker(problems)
     known = _keys(ConsensusSpec)
     for key in raw:
         if key not in known:
-            problems.append(at(f"consensus.{key}", f"unknown key (known: {', '.join(sorted(known))})"))
+            problems.append(at(f"consensus.{key}", N_("unknown key (known: %(known)s)"),
+                               known=", ".join(sorted(known))))
     defaults = ConsensusSpec
     agree = _parse_band(raw, "agree", scale, defaults.agree, problems)
     disagree = _parse_band(raw, "disagree", scale, defaults.disagree, problems)
     if not (agree[1] < disagree[0] or disagree[1] < agree[0]):
-        problems.append(at("consensus", f"the agree band {list(agree)} and disagree band {list(disagree)} overlap"))
+        problems.append(at("consensus", N_("the agree band %(agree)s and disagree band %(disagree)s overlap"),
+                           agree=list(agree), disagree=list(disagree)))
     scope = check.choice(raw, "scope", SCOPES, defaults.scope, prefix="consensus.")
     rules = {}
     for key in ("include", "exclude"):
         text = check.text(raw, key, max_len=500, prefix="consensus.") if key in raw else getattr(defaults, key)
         rules[key] = text
         if not text:
-            problems.append(at(f"consensus.{key}", "must not be empty"))
+            problems.append(at(f"consensus.{key}", N_("must not be empty")))
             continue
         try:
             rules[key + "_rule"] = parse_rule(text)
         except ValueError as exc:
-            problems.append(at(f"consensus.{key}", str(exc)))
+            problems.append(rule_problem(f"consensus.{key}", exc))
     for key in ("include", "exclude"):
         if key + "_rule" in rules and scope in SCOPES:
             try:
                 check_rule_scope(rules[key + "_rule"], scope)
             except ValueError as exc:
-                problems.append(at(f"consensus.{key}", str(exc)))
+                problems.append(rule_problem(f"consensus.{key}", exc))
     stable_change = check.number(raw, "stable_change", defaults.stable_change, low=0, high=100, prefix="consensus.")
     quantile_method = check.choice(raw, "quantile_method", QUANTILE_METHODS, defaults.quantile_method,
                                    prefix="consensus.")
@@ -527,35 +548,38 @@ def _parse_support(raw: dict, problems: list[Problem]) -> SupportSpec:
     check = _Checker(problems)
     for key in raw:
         if key not in _keys(SupportSpec):
-            problems.append(at(f"support.{key}", f"unknown key (known: {', '.join(_keys(SupportSpec))})"))
+            problems.append(at(f"support.{key}", N_("unknown key (known: %(known)s)"),
+                               known=", ".join(_keys(SupportSpec))))
     name = check.text(raw, "contact_name", max_len=200, prefix="support.")
     email = check.text(raw, "contact_email", max_len=254, prefix="support.")
     if email and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", email):
-        problems.append(at("support.contact_email", f"{email!r} is not an e-mail address"))
+        problems.append(at("support.contact_email", N_("%(value)s is not an e-mail address"), value=repr(email)))
     phone = _phone(check, raw, "contact_phone", "support.", problems)
     services = []
     raw_services = raw.get("services", [])
     if not isinstance(raw_services, list) or not all(isinstance(s, dict) for s in raw_services):
-        problems.append(at("support.services", "must be a list of tables ([[support.services]])"))
+        problems.append(at("support.services", N_("must be a list of tables ([[support.services]])")))
         raw_services = []
     if len(raw_services) > MAX_SUPPORT_SERVICES:
-        problems.append(at("support.services", f"{len(raw_services)} services are listed; the limit is "
-                                               f"{MAX_SUPPORT_SERVICES}"))
+        problems.append(at("support.services", N_("%(count)s services are listed; the limit is %(limit)s"),
+                           count=len(raw_services), limit=MAX_SUPPORT_SERVICES))
         raw_services = []
     for i, entry in enumerate(raw_services, start=1):
         prefix = f"support.services[{i}]."
         for key in entry:
             if key not in _keys(SupportService):
-                problems.append(at(prefix + key, f"unknown key (known: {', '.join(_keys(SupportService))})"))
+                problems.append(at(prefix + key, N_("unknown key (known: %(known)s)"),
+                                   known=", ".join(_keys(SupportService))))
         service_name = check.text(entry, "name", required=True, max_len=200, prefix=prefix)
         service_phone = _phone(check, entry, "phone", prefix, problems)
         url = check.text(entry, "url", max_len=500, prefix=prefix)
         # Only web addresses become links: a javascript: or data: address in a help panel would run in the page.
         if url and not WEB_ADDRESS.match(url):
-            problems.append(at(prefix + "url", f"{url!r} must be a web address starting with https:// or http://"))
+            problems.append(at(prefix + "url", N_("%(value)s must be a web address starting with https:// or http://"),
+                               value=repr(url)))
         hours = check.text(entry, "hours", max_len=200, prefix=prefix)
         if service_name and not service_phone and not url:
-            problems.append(at(prefix + "phone", "give a phone number or a web address (url), or both"))
+            problems.append(at(prefix + "phone", N_("give a phone number or a web address (url), or both")))
         services.append(SupportService(name=service_name, phone=service_phone, url=url, hours=hours))
     return SupportSpec(contact_name=name, contact_email=email, contact_phone=phone, services=tuple(services))
 
@@ -563,21 +587,24 @@ def _parse_support(raw: dict, problems: list[Problem]) -> SupportSpec:
 def _phone(check: _Checker, raw: dict, key: str, prefix: str, problems: list[Problem]) -> str:
     phone = check.text(raw, key, max_len=40, prefix=prefix)
     if phone and not PHONE.match(phone):
-        problems.append(at(prefix + key, f"{phone!r} is not a phone number (digits, spaces, + ( ) - . /)"))
+        problems.append(at(prefix + key, N_("%(value)s is not a phone number (digits, spaces, + ( ) - . /)"),
+                           value=repr(phone)))
     return phone
 
 
 def _parse_groups(raw: Any, problems: list[Problem]) -> tuple[GroupSpec, ...]:
     if raw is None:
-        problems.append(at("groups", "missing; list at least one stakeholder group as [[groups]] with key and name"))
+        problems.append(at("groups",
+                           N_("missing; list at least one stakeholder group as [[groups]] with key and name")))
         return ()
     if not isinstance(raw, list) or not all(isinstance(g, dict) for g in raw):
-        problems.append(at("groups", "must be a list of tables ([[groups]])"))
+        problems.append(at("groups", N_("must be a list of tables ([[groups]])")))
         return ()
     if not raw:
-        problems.append(at("groups", "list at least one stakeholder group"))
+        problems.append(at("groups", N_("list at least one stakeholder group")))
     if len(raw) > MAX_GROUPS:
-        problems.append(at("groups", f"{len(raw)} groups are listed; the limit is {MAX_GROUPS}"))
+        problems.append(at("groups", N_("%(count)s groups are listed; the limit is %(limit)s"), count=len(raw),
+                           limit=MAX_GROUPS))
         return ()
     groups, seen = [], set()
     for i, entry in enumerate(raw, start=1):
@@ -585,14 +612,17 @@ def _parse_groups(raw: Any, problems: list[Problem]) -> tuple[GroupSpec, ...]:
         prefix = f"groups[{i}]."
         for key in entry:
             if key not in _keys(GroupSpec):
-                problems.append(at(prefix + key, f"unknown key (known: {', '.join(_keys(GroupSpec))})"))
+                problems.append(at(prefix + key, N_("unknown key (known: %(known)s)"),
+                                   known=", ".join(_keys(GroupSpec))))
         key = check.text(entry, "key", required=True, max_len=40, prefix=prefix)
         name = check.text(entry, "name", required=True, max_len=200, prefix=prefix)
         description = check.text(entry, "description", max_len=500, prefix=prefix)
         if key and not GROUP_KEY.match(key):
-            problems.append(at(f"{prefix}key", f"{key!r} must start with a small letter and use only a-z, 0-9 and _"))
+            problems.append(at(f"{prefix}key",
+                               N_("%(value)s must start with a small letter and use only a-z, 0-9 and _"),
+                               value=repr(key)))
         if key in seen:
-            problems.append(at(f"{prefix}key", f"{key!r} is used by an earlier group"))
+            problems.append(at(f"{prefix}key", N_("%(value)s is used by an earlier group"), value=repr(key)))
         seen.add(key)
         groups.append(GroupSpec(key=key, name=name, description=description))
     return tuple(groups)
@@ -600,10 +630,11 @@ def _parse_groups(raw: Any, problems: list[Problem]) -> tuple[GroupSpec, ...]:
 
 def _parse_statements(raw: Any, problems: list[Problem]) -> tuple[StatementSpec, ...]:
     if not isinstance(raw, list) or not all(isinstance(s, dict) for s in raw):
-        problems.append(at("statements", "must be a list of tables ([[statements]])"))
+        problems.append(at("statements", N_("must be a list of tables ([[statements]])")))
         return ()
     if len(raw) > MAX_STATEMENTS:
-        problems.append(at("statements", f"{len(raw)} statements are listed; the limit is {MAX_STATEMENTS}"))
+        problems.append(at("statements", N_("%(count)s statements are listed; the limit is %(limit)s"), count=len(raw),
+                           limit=MAX_STATEMENTS))
         return ()
     statements, seen = [], set()
     for i, entry in enumerate(raw, start=1):
@@ -611,12 +642,14 @@ def _parse_statements(raw: Any, problems: list[Problem]) -> tuple[StatementSpec,
         prefix = f"statements[{i}]."
         for key in entry:
             if key not in _keys(StatementSpec):
-                problems.append(at(prefix + key, f"unknown key (known: {', '.join(_keys(StatementSpec))})"))
+                problems.append(at(prefix + key, N_("unknown key (known: %(known)s)"),
+                                   known=", ".join(_keys(StatementSpec))))
         code = check.text(entry, "code", max_len=40, prefix=prefix) or f"S{i:02d}"
         if not STATEMENT_CODE.match(code):
-            problems.append(at(f"{prefix}code", f"{code!r} may use only letters, digits, '-', '_' and '.'"))
+            problems.append(at(f"{prefix}code", N_("%(value)s may use only the letters A-Z, digits, '-', '_' and '.'"),
+                               value=repr(code)))
         if code in seen:
-            problems.append(at(f"{prefix}code", f"{code!r} is used by an earlier statement"))
+            problems.append(at(f"{prefix}code", N_("%(value)s is used by an earlier statement"), value=repr(code)))
         seen.add(code)
         domain = check.text(entry, "domain", max_len=200, prefix=prefix)
         text = check.text(entry, "text", required=True, prefix=prefix)
@@ -627,16 +660,17 @@ def _parse_statements(raw: Any, problems: list[Problem]) -> tuple[StatementSpec,
 
 def _parse_open_questions(raw: Any, problems: list[Problem]) -> tuple[str, ...]:
     if not isinstance(raw, list) or not all(isinstance(q, str) and clean_text(q, None) for q in raw):
-        problems.append(at("open_questions", "must be a list of non-empty texts"))
+        problems.append(at("open_questions", N_("must be a list of non-empty texts")))
         return ()
     if len(raw) > MAX_OPEN_QUESTIONS:
-        problems.append(at("open_questions", f"{len(raw)} questions are listed; the limit is {MAX_OPEN_QUESTIONS}"))
+        problems.append(at("open_questions", N_("%(count)s questions are listed; the limit is %(limit)s"),
+                           count=len(raw), limit=MAX_OPEN_QUESTIONS))
         return ()
     questions = tuple(clean_text(q, None) for q in raw)
     for i, question in enumerate(questions, start=1):
         if len(question) > MAX_QUESTION:
-            problems.append(at(f"open_questions[{i}]",
-                               f"is {len(question)} characters long; the limit is {MAX_QUESTION}"))
+            problems.append(at(f"open_questions[{i}]", N_("is %(length)s characters long; the limit is %(limit)s"),
+                               length=len(question), limit=MAX_QUESTION))
     return questions
 
 

@@ -24,7 +24,11 @@ STAFF_PYTHON = ["delphi/auth/*.py", "delphi/admin/*.py", "delphi/reports/*.py",
                 "delphi/services/invitations.py", "delphi/services/csv_import.py",
                 "delphi/services/open_answers.py", "delphi/services/review.py", "delphi/services/rounds.py",
                 "delphi/services/round_timing.py", "delphi/services/retention.py",
-                "delphi/services/study_deletion.py", "delphi/services/study_setup.py"]
+                "delphi/services/study_deletion.py", "delphi/services/study_setup.py",
+                # Issue 21's last English: protocol and rule problems, the models' refusals, stored failures shown
+                # to staff (mail, report builds) and the audit log's descriptions.
+                "delphi/protocol.py", "delphi/rule_errors.py", "delphi/models/round.py", "delphi/models/study.py",
+                "delphi/services/outbox.py", "delphi/services/audit.py"]
 # Calls whose string arguments a member of staff reads: flashed messages, the typed errors pages show, form labels
 # and validator messages.
 MESSAGE_CALLS = {"flash", "Problem", "DomainError", "StaffError", "StatementError", "ContactsError", "InputErrors",
@@ -95,8 +99,8 @@ def _written_out(node: ast.AST) -> bool:
     """A message given as literal text (or an f-string, or text glued to text) instead of through gettext."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return bool(re.search(r"[^\W\d_]{2,}", node.value))
-    if isinstance(node, ast.JoinedStr):
-        return True
+    if isinstance(node, ast.JoinedStr):  # words of its own; "{key}: {message}" only joins translated parts
+        return any(_written_out(part) for part in node.values if isinstance(part, ast.Constant))
     if isinstance(node, ast.BinOp):
         return _written_out(node.left) or _written_out(node.right)
     if isinstance(node, (ast.List, ast.Tuple)):

@@ -15,7 +15,7 @@ from delphi.services import audit
 def audit_filter(study_id: int | None) -> AuditFilterForm:
     """The filter form with the actions that occur in this log; an action not among them shows every entry."""
     form = AuditFilterForm(request.args)
-    form.action.choices = [("", "—")] + [(a, a) for a in audit.actions_in(study_id)]
+    form.action.choices = [("", "—")] + [(a, f"{audit.describe(a)} ({a})") for a in audit.actions_in(study_id)]
     if not form.validate():
         form.action.data = ""
     return form

@@ -30,6 +30,7 @@ from delphi.errors import InputErrors
 from delphi.localised import LANGUAGE_NAMES, as_protocol_value, offered
 from delphi.models import ConsensusScope, StoppingRule, StudyRole, WithdrawalPolicy
 from delphi.protocol import MAX_MINUTES, Protocol
+from delphi.rule_errors import rule_message
 from delphi.services.invitations import check_email
 from delphi.services.round_timing import one_line
 from delphi.services.study_setup import parse_lines
@@ -53,7 +54,7 @@ def show_problems(form: FlaskForm, error: InputErrors, fallback, field_name=lamb
     for problem in error.problems:
         name = field_name(problem.field) if problem.field else None
         field = form[name] if name and name in form else fallback
-        field.errors.append(problem.message)
+        field.errors.append(problem.shown())
 
 
 LANGUAGE_CHOICES = [("en", "English"), ("nb", "Norsk bokmål")]  # each language named in itself
@@ -295,7 +296,7 @@ class ProtocolForm(FlaskForm):
             try:
                 rule = parse_rule(field.data or "")
             except ValueError as exc:
-                field.errors.append(str(exc))
+                field.errors.append(rule_message(exc))
             else:
                 fine.append(str(valid) % {"figures": ", ".join(sorted(rule.metrics))})
         return fine

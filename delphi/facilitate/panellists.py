@@ -22,7 +22,7 @@ from delphi.services.invitations import (
     ContactRow, ContactsError, NewLink, add_panel, invitation_recipients, link_for, links_csv, non_completers_csv,
     parse_contacts_csv, reissue_link, reminder_recipients, revoke_link, withdraw_at_request,
 )
-from delphi.services.outbox import latest_mail, outbox_summary, queue_panel_mail, wake_sender
+from delphi.services.outbox import latest_mail, mail_failure, outbox_summary, queue_panel_mail, wake_sender
 from delphi.services.panel_search import MAX_SEARCH, panel_page, panel_size, submitted_among, withdrawn_count
 from delphi.services.retention import erase_contact_details
 from delphi.services.round_timing import mail_text, save_mail_text
@@ -46,6 +46,7 @@ def _panel_page(study, form=None, upload=None, status=200):
     return render_template("facilitate/panel.html", study=study, page=page, search=search,
                            panel_size=panel_size(study) if search else page.total, withdrawn=withdrawn_count(study),
                            form=form, outbox=outbox_summary(study), latest_mail=latest_mail([c.id for c in page.items]),
+                           mail_failure=mail_failure,
                            submitted=submitted_among(page.items, open_round), open_round=open_round,
                            can_enter=open_round is not None and open_round.kind is RoundKind.rating,
                            upload=upload or ContactsForm(), action=ActionForm(), current=current,

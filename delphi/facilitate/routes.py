@@ -44,7 +44,7 @@ def new_study():
                 study = create_blank(form.title.data, form.language.data,
                                      [{"key": k, "name": n} for k, n in groups], current_user)
             except ProtocolError as exc:
-                form.groups.errors.extend(exc.errors)
+                form.groups.errors.extend(exc.shown_errors)
             else:
                 db.session.commit()
                 flash(_("The study has been created. Add statements and check its settings next."), "success")
@@ -60,7 +60,7 @@ def upload_study():
         try:
             study = create_from_protocol_text(text, current_user)
         except ProtocolError as exc:
-            upload.protocol.errors.extend(exc.errors)
+            upload.protocol.errors.extend(exc.shown_errors)
         else:
             db.session.commit()
             flash(_("The study has been created from the protocol file."), "success")

@@ -13,6 +13,7 @@ from delphi.facilitate.forms import GroupsForm, ProtocolForm, TextsForm, show_pr
 from delphi.facilitate.uploads import download
 from delphi.models import DomainError
 from delphi.protocol import LANGUAGES, ProtocolError, protocol_to_toml
+from delphi.rule_errors import rule_message
 from delphi.services.study_setup import update_settings
 from delphi.services.studies import study_protocol
 
@@ -92,7 +93,7 @@ def check_rule(study_id: int):
     try:
         rule = parse_rule(text)
     except ValueError as exc:
-        return jsonify(ok=False, message=str(exc))
+        return jsonify(ok=False, message=rule_message(exc))
     return jsonify(ok=True, message=_("valid; uses %(figures)s", figures=", ".join(sorted(rule.metrics))))
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from delphi.models.base import Base, DomainError, utcnow, enum_type
@@ -80,13 +81,19 @@ class Round(Base):
 
     def open(self) -> None:
         if self.status is not RoundStatus.draft:
-            raise DomainError(f"Round {self.number} is {self.status.value}; only a draft round can be opened.")
+            refusals = {RoundStatus.open: _("Round %(number)s is open; only a draft round can be opened."),
+                        RoundStatus.closing: _("Round %(number)s is closing; only a draft round can be opened."),
+                        RoundStatus.closed: _("Round %(number)s is closed; only a draft round can be opened.")}
+            raise DomainError(refusals[self.status] % {"number": self.number})
         self.status = RoundStatus.open
         self.opened_at = utcnow()
 
     def close(self) -> None:
         if self.status is not RoundStatus.open:
-            raise DomainError(f"Round {self.number} is {self.status.value}; only an open round can be closed.")
+            refusals = {RoundStatus.draft: _("Round %(number)s is draft; only an open round can be closed."),
+                        RoundStatus.closing: _("Round %(number)s is closing; only an open round can be closed."),
+                        RoundStatus.closed: _("Round %(number)s is closed; only an open round can be closed.")}
+            raise DomainError(refusals[self.status] % {"number": self.number})
         self.status = RoundStatus.closed
         self.closed_at = utcnow()
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from delphi.models.base import Base, DomainError, utcnow, enum_type
@@ -131,7 +132,7 @@ class Study(Base):
     def _refuse_change_once_locked(self, key: str, value):
         """Whatever the path (a form, a file, a script), a locked setting keeps its value."""
         if self.is_locked and getattr(self, key) != value:
-            raise DomainError(f"Round 1 has opened, so {key} is locked and can no longer change.")
+            raise DomainError(_("Round 1 has opened, so %(key)s is locked and can no longer change.", key=key))
         return value
 
     @property
@@ -148,9 +149,9 @@ class Study(Base):
 
     def close(self) -> None:
         if self.status is StudyStatus.closed:
-            raise DomainError("This study is already closed.")
+            raise DomainError(_("This study is already closed."))
         if any(r.status.value == "open" for r in self.rounds):
-            raise DomainError("Close the open round before closing the study.")
+            raise DomainError(_("Close the open round before closing the study."))
         self.status = StudyStatus.closed
         self.closed_at = utcnow()
 

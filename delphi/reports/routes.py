@@ -6,6 +6,7 @@ these views only ask for a build, say how far it has got, and stream kept files.
 from __future__ import annotations
 
 from flask import Response, abort, jsonify, redirect, render_template, stream_with_context, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from markupsafe import Markup
 
@@ -15,6 +16,9 @@ from delphi.models import BuildStatus
 from delphi.reports import bp
 from delphi.services.reports import DOWNLOAD_NAMES, DOWNLOADS
 from delphi.services.reports.builds import (
+    FAILED_MESSAGE,
+    GAVE_UP_MESSAGE,
+    MAX_ATTEMPTS,
     ZIP_NAME,
     current_build,
     download_folder,
@@ -26,6 +30,19 @@ from delphi.services.reports.builds import (
     start_build,
 )
 from delphi.services.reports.document import style_hashes
+
+
+@bp.app_template_global()
+def build_failure(error: str) -> str:
+    """Why a build failed, in the reader's language: the worker stores the English text, whatever the language of
+    whoever asked for the files, and each reader sees it in theirs."""
+    if error == GAVE_UP_MESSAGE:
+        return _("The files were started %(count)s times and never finished (the worker stopped each time, perhaps "
+                 "for lack of memory). Try again, or tell the people who run the platform.", count=MAX_ATTEMPTS)
+    if error == FAILED_MESSAGE:
+        return _("Something went wrong while the files were being made. Try again; if it fails again, tell the "
+                 "people who run the platform (the details are in the worker's log).")
+    return error
 
 
 def _ready_build(study):

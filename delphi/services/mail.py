@@ -12,7 +12,14 @@ from flask import current_app
 
 
 class MailError(RuntimeError):
-    """The SMTP server could not be reached or refused a message; the message says so in plain words."""
+    """The SMTP server could not be reached or refused a message; the message says so in plain English words (for
+    the log), ``code`` and ``details`` say the same in parts (for the outbox, which shows it in its reader's
+    language): ``"unreachable"`` (``server``, ``reason``), ``"try_later"`` or ``"refused"`` (``reason``: the server's
+    answer)."""
+
+    def __init__(self, message: str, code: str, **details: str):
+        super().__init__(message)
+        self.code, self.details = code, details
 
 
 @dataclass(frozen=True)
@@ -97,12 +104,13 @@ class MailServer:
             self._refused(exc.smtp_code, exc.smtp_error)
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
-            raise MailError(
-                f"the mail server {self.config['MAIL_SERVER']}:{self.config['MAIL_PORT']} could not be used ({exc})"
-            ) from exc
+            server = f"{self.config['MAIL_SERVER']}:{self.config['MAIL_PORT']}"
+            raise MailError(f"the mail server {server} could not be used ({exc})", "unreachable", server=server,
+                            reason=str(exc)[:300]) from exc
 
     def _refused(self, code: int, text) -> None:
+        reason = _reason(code, text)
         if code >= 500:
-            raise MailRefused(_reason(code, text))
+            raise MailRefused(reason, "refused", reason=reason)
         self.close()
-        raise MailError(f"the mail server asked to try again later ({_reason(code, text)})")
+        raise MailError(f"the mail server asked to try again later ({reason})", "try_later", reason=reason)

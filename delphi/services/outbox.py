@@ -12,11 +12,13 @@ A panel mail's link and address are read when it is sent: the outbox never keeps
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import gettext as _
 from huey import crontab
 
 from delphi.db import writing
@@ -101,16 +103,16 @@ def deliver_due(now: datetime | None = None) -> Delivery:
         while (row := _claim_next(now or utcnow())) is not None:
             mail = _compose(row)
             if mail is None:
-                _finish(row, MailStatus.failed, "there is no e-mail address or working link to send to")
+                _finish(row, MailStatus.failed, failure("no_address"))
                 delivery.failed += 1
                 continue
             try:
                 server.send(mail, message_id=_message_id(row))
             except MailRefused as exc:
-                _finish(row, MailStatus.failed, str(exc))
+                _finish(row, MailStatus.failed, failure(exc.code, **exc.details))
                 delivery.failed += 1
             except MailError as exc:
-                if _postpone(row, str(exc)):
+                if _postpone(row, exc):
                     delivery.postponed += 1
                 else:
                     delivery.failed += 1
@@ -176,9 +178,45 @@ def _message_id(row: OutboxMail) -> str:
     return f"<outbox-{row.id}-{row.created_at:%Y%m%d%H%M%S}@{domain}>"
 
 
+# A mail's ``error`` holds why it failed (or waits) as a code and the server's own words, in JSON, never a sentence:
+# the worker that stores it has no reader, and each reader sees it in their language (mail_failure). Rows stored
+# before hold an English sentence, shown as it is.
+FAILURES = frozenset({"no_address", "refused", "unreachable", "try_later"})
+
+
+def failure(code: str, **details) -> str:
+    """What ``error`` stores: ``code`` (one of :data:`FAILURES`) with the server's answer (``reason``), the server
+    (``server``), and ``tries`` when the outbox gave up."""
+    details = {key: value[:200] if isinstance(value, str) else value for key, value in details.items()}
+    return json.dumps({"code": code, **details}, ensure_ascii=False)
+
+
+def mail_failure(error: str) -> str:
+    """Why a mail failed or waits (a stored :func:`failure`), in the language of the page being drawn."""
+    try:
+        stored = json.loads(error)
+    except ValueError:
+        return error
+    if not isinstance(stored, dict) or stored.get("code") not in FAILURES:
+        return error
+    reason, code = str(stored.get("reason", "")), stored["code"]
+    if code == "no_address":
+        text = _("there is no e-mail address or working link to send to")
+    elif code == "refused":
+        text = _("the mail server refused it (%(reason)s)", reason=reason)
+    elif code == "unreachable":
+        text = _("the mail server %(server)s could not be used (%(reason)s)", server=stored.get("server", ""),
+                 reason=reason)
+    else:
+        text = _("the mail server asked to try again later (%(reason)s)", reason=reason)
+    if stored.get("tries"):
+        return _("gave up after %(count)s tries: %(reason)s", count=stored["tries"], reason=text)
+    return text
+
+
 def _finish(row: OutboxMail, status: MailStatus, error: str = "") -> None:
     now = utcnow()
-    row.status, row.error, row.claimed_until = status, error[:500], None
+    row.status, row.error, row.claimed_until = status, error, None
     if status is MailStatus.sent:
         row.sent_at = now
         if row.kind in MAIL_EFFECT and row.contact is not None:
@@ -188,13 +226,13 @@ def _finish(row: OutboxMail, status: MailStatus, error: str = "") -> None:
     db.session.commit()
 
 
-def _postpone(row: OutboxMail, error: str) -> bool:
+def _postpone(row: OutboxMail, error: MailError) -> bool:
     """Queue the mail again after its next back-off; False (and failed) once the retries are used up."""
     delays = current_app.config["MAIL_RETRY_DELAYS"]
     if row.attempts > len(delays):
-        _finish(row, MailStatus.failed, f"gave up after {row.attempts} tries: {error}")
+        _finish(row, MailStatus.failed, failure(error.code, tries=row.attempts, **error.details))
         return False
-    row.status, row.error, row.claimed_until = MailStatus.queued, error[:500], None
+    row.status, row.error, row.claimed_until = MailStatus.queued, failure(error.code, **error.details), None
     row.next_attempt_at = utcnow() + timedelta(seconds=delays[row.attempts - 1])
     db.session.commit()
     return True
@@ -202,7 +240,8 @@ def _postpone(row: OutboxMail, error: str) -> bool:
 
 @dataclass(frozen=True)
 class OutboxSummary:
-    """What the panel page says about a study's mail: counts, and when the server is away, why and until when."""
+    """What the panel page says about a study's mail: counts, and when the server is away, why (in the reader's
+    language) and until when."""
 
     queued: int
     sent: int
@@ -222,7 +261,8 @@ def outbox_summary(study: Study) -> OutboxSummary:
     return OutboxSummary(
         queued=counts.get(MailStatus.queued, 0) + counts.get(MailStatus.sending, 0),
         sent=counts.get(MailStatus.sent, 0), failed=counts.get(MailStatus.failed, 0),
-        waiting_reason=waiting.error if waiting else "", next_attempt_at=waiting.next_attempt_at if waiting else None)
+        waiting_reason=mail_failure(waiting.error) if waiting else "",
+        next_attempt_at=waiting.next_attempt_at if waiting else None)
 
 
 def latest_mail(contact_ids: list[int]) -> dict[int, OutboxMail]:

@@ -3,6 +3,7 @@ recorded with the server's reason, and nothing lost or sent twice when a worker 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -17,7 +18,7 @@ from flask_migrate import stamp
 
 from delphi.extensions import db
 from delphi.models import MailKind, MailStatus, OutboxMail, Panellist, Study, utcnow
-from delphi.services.outbox import deliver_due, outbox_summary, queue_panel_mail
+from delphi.services.outbox import deliver_due, mail_failure, outbox_summary, queue_panel_mail
 from tests.live import ROOT, Mailbox, free_port
 
 
@@ -115,7 +116,9 @@ def test_a_refused_address_is_marked_with_the_servers_reason_and_holds_nobody_up
         assert (delivery.sent, delivery.failed) == (2, 1)
         failed = db.session.scalar(sa.select(OutboxMail).where(OutboxMail.status == MailStatus.failed))
         assert failed.contact.email == "gone@example.org"
-        assert failed.error == "550 5.1.1 Mailbox unavailable"
+        # Stored as a code and the server's own words; shown in the reader's language (mail_failure).
+        assert json.loads(failed.error) == {"code": "refused", "reason": "550 5.1.1 Mailbox unavailable"}
+        assert mail_failure(failed.error) == "the mail server refused it (550 5.1.1 Mailbox unavailable)"
         assert failed.contact.invited_at is None
         assert outbox_summary(db.session.get(Study, study_id)).failed == 1
     assert sorted(m["To"] for m in mailbox.messages) == ["a@example.org", "b@example.org"]
@@ -151,7 +154,8 @@ def test_mail_is_given_up_after_the_last_retry(app, make_study, make_panellist):
         assert deliver_due().postponed == 1
         assert deliver_due(now=utcnow() + timedelta(seconds=61)).failed == 1
         row = db.session.scalar(sa.select(OutboxMail))
-        assert row.status is MailStatus.failed and row.error.startswith("gave up after 2 tries")
+        assert row.status is MailStatus.failed and json.loads(row.error)["tries"] == 2
+        assert mail_failure(row.error).startswith("gave up after 2 tries: the mail server 127.0.0.1:")
 
 
 def test_a_revoked_or_withdrawn_panellist_gets_no_mail(app, make_study, make_panellist, mail_server):

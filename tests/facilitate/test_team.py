@@ -207,7 +207,9 @@ def test_audit_csv_holds_the_studys_entries_newest_first(app, client, owner, mak
     assert response.status_code == 200 and response.mimetype == "text/csv"
     assert f"audit-study-{study_id}.csv" in response.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
-    assert list(rows[0]) == ["id", "time_utc", "actor", "action", "target", "details"]
+    # The stable code, and last (the other columns keep their places) what it means in the reader's language.
+    assert list(rows[0]) == ["id", "time_utc", "actor", "action", "target", "details", "description"]
+    assert {r["action"]: r["description"] for r in rows}["statement.edit"] == "A statement was changed"
     assert [(r["action"], r["target"], r["details"]) for r in rows if r["action"] != "study.create"] == [
         ("statement.add", "'=HYPERLINK(\"http://x\")", "note=-1+2"),  # no formula reaches a spreadsheet
         ("study.member_add", f"staff {colleague} (colleague@example.org)", "role=researcher"),

@@ -165,9 +165,19 @@ def test_a_study_in_norwegian_gets_a_norwegian_report_codebook_and_methods_with_
 
     # The machine-read files do not change with the language.
     for name in ("ratings.csv", "statistics.csv", "consensus.csv", "rounds.csv", "pairwise.csv",
-                 "verdict_changes.csv", "statements.csv", "protocol.toml"):
+                 "verdict_changes.csv", "protocol.toml"):
         if name in en:
             assert nb[name] == en[name], name
+    # statements.csv too, but for its last column: the history again, for people, in the study's language.
+    statements_en, statements_nb = _rows(en["statements.csv"].decode()), _rows(nb["statements.csv"].decode())
+    people = "history_in_study_language"
+    assert [{k: v for k, v in r.items() if k != people} for r in statements_nb] == [
+        {k: v for k, v in r.items() if k != people} for r in statements_en]
+    assert all(r[people] == r["history"] for r in statements_en)
+    histories = " ".join(r[people] for r in statements_nb)
+    assert "runde 1: vurdert: konsensus" in histories and "før runde 1: lagt til av studieteamet" in histories
+    # (A decision's reason is the study team's own words: "Agreed in round 1" stays as they wrote it.)
+    assert not re.search(r"(^|; )(round \d|before round)", histories) and "rated:" not in histories
 
     codebook_en, codebook_nb = _rows(en["codebook.csv"].decode()), _rows(nb["codebook.csv"].decode())
     assert list(codebook_nb[0]) == list(codebook_en[0]) == list(CODEBOOK_COLUMNS)

@@ -119,16 +119,28 @@ def reasons_csv(source: ReportSource) -> str:
 
 
 def statements_csv(source: ReportSource) -> str:
+    """The statements with their status and their history twice: ``history`` in English in every study (scripts match
+    its words, docs/results.md), and last ``history_in_study_language``, the same for people, in the report's
+    language."""
     rows = []
     for s in source.protocol.statements:
         events = source.history.get(s.code, [])
-        history = "; ".join(
-            f"{'before round 1' if e.round is None else f'round {e.round}'}: {e.event}"
-            + (f" - \"{e.text}\"" if e.event in ("reworded", "added by the study team") or e.event.startswith(
-                ("added", "written", "merged")) else "") + (f" ({e.reason})" if e.reason else "")
-            for e in events)
-        rows.append([s.code, s.domain, s.text, source.statement_status.get(s.code, ""), history])
-    return csv_text(["code", "domain", "text", "status", "history"], rows)
+        rows.append([s.code, s.domain, s.text, source.statement_status.get(s.code, ""), _history(events, False),
+                     _history(events, True)])
+    return csv_text(["code", "domain", "text", "status", "history", "history_in_study_language"], rows)
+
+
+def _history(events: list, translated: bool) -> str:
+    def when(event) -> str:
+        if translated:
+            return _("before round 1") if event.round is None else _("round %(number)s", number=event.round)
+        return "before round 1" if event.round is None else f"round {event.round}"
+
+    return "; ".join(
+        f"{when(e)}: {e.label if translated else e.event}"
+        + (f" - \"{e.text}\"" if e.event in ("reworded", "added by the study team") or e.event.startswith(
+            ("added", "written", "merged")) else "") + (f" ({e.reason})" if e.reason else "")
+        for e in events)
 
 
 def codebook_csv(source: ReportSource) -> str:
@@ -253,6 +265,9 @@ def codebook_csv(source: ReportSource) -> str:
                                                    "(earlier wordings are in the history)."), "", ""],
         ["statements.csv", "status", _("active, retired, merged or dropped at the time of export."), "", ""],
         ["statements.csv", "history", _("Each event in the statement's history, with its round and reason."), "", ""],
+        ["statements.csv", "history_in_study_language", _("The same history in the study's language (the history "
+                                                          "column is in English in every study, for scripts)."), "",
+         ""],
         ["all files", "", _(
             "Numbers are written in full precision; an empty cell is a figure that cannot be computed or is withheld. "
             "statistics.csv, consensus.csv, results.xlsx, results.json and report.html withhold small groups (fewer "
