@@ -11,6 +11,7 @@ from flask import current_app
 
 from delphi.extensions import db
 from delphi.models import Panellist, Rating, Round, RoundResult, RoundStatus, StakeholderGroup, Study
+from delphi.services.experiment import arm_for
 from delphi.services.suppression import withheld_cells
 
 
@@ -70,18 +71,24 @@ def feedback_for(panellist: Panellist, round_: Round, statement_ids: Iterable[in
             .where(Rating.panellist_id == panellist.id, Rating.round_id == previous.id,
                    Rating.statement_id.in_(statement_ids)))
     }
-    comments = _approved_comments(previous, statement_ids)
+    # A study within the study (issue 23): the panellist's arm decides which groups' figures and whose comments they
+    # see; the shared figures (and their cache) stay the same for everyone.
+    arm = arm_for(panellist)
+    comments = _approved_comments(previous, statement_ids) if arm.comments else {}
+    own_group = panellist.group.name if arm.feedback == "own_group" and panellist.group is not None else None
 
     feedback: dict[int, StatementFeedback] = {}
     for statement_id in statement_ids:
         shared = figures.get(statement_id)
         if shared is None:
             continue
-        item = StatementFeedback(previous_round=previous.number, panel=shared.panel, groups=list(shared.groups))
+        groups = [f for f in shared.groups if arm.feedback == "all_groups" or f.label == own_group]
+        item = StatementFeedback(previous_round=previous.number, panel=shared.panel, groups=groups)
         mine = own.get(statement_id)
         if mine is not None:
             item.own_value, item.own_unable = mine.value, mine.unable_to_rate
-        item.comments = [(name if name is not None and name not in shared.withheld else None, text)
+        item.comments = [(name if name is not None and name not in shared.withheld
+                          and (arm.feedback == "all_groups" or name == own_group) else None, text)
                          for name, text in comments.get(statement_id, [])]
         feedback[statement_id] = item
     return feedback

@@ -28,6 +28,7 @@ from delphi.protocol import (
     ConsensusSpec, GroupSpec, Protocol, ScaleSpec, StatementSpec, SupportService, SupportSpec, service_table,
 )
 from delphi.services import audit
+from delphi.services.experiment import experiment_column, experiment_from_column, with_seed
 
 
 def _same(value: Any) -> Any:
@@ -98,6 +99,8 @@ SETTINGS = (
     Setting("support.contact_name", "support_contact_name"),
     Setting("support.contact_email", "support_contact_email"),
     Setting("support.contact_phone", "support_contact_phone"),
+    # The seed is never taken from a file: a new study draws its own when round 1 opens (services/experiment.py).
+    Setting("experiment", "experiment", experiment_column, experiment_from_column),
     Setting("support.services", "support_services", lambda services: [service_table(s) for s in services],
             lambda rows: tuple(SupportService(**row) for row in rows or ())),
 )
@@ -137,7 +140,7 @@ def study_protocol(study: Study) -> Protocol:
         table, _, key = setting.key.rpartition(".")
         tables[table][key] = setting.read(study)
     return Protocol(
-        **tables[""],
+        **{**tables[""], "experiment": with_seed(tables[""]["experiment"], study)},
         scale=ScaleSpec(**tables["scale"]),
         consensus=ConsensusSpec(**tables["consensus"]),
         support=SupportSpec(**tables["support"]),
