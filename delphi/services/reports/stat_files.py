@@ -65,9 +65,9 @@ def ratings_frame(ratings_csv: str, protocol) -> pd.DataFrame:
         "rating": pd.Series(chosen, dtype=object),
         # The CSV's apostrophe guards spreadsheets; SPSS and Stata show text as text.
         "comment": _text([c[1:] if c.startswith("'") else c for c in comments]),
-        # Issue 23: numbered in the protocol's order, labelled with the arms' names; empty: not allocated.
-        "arm": arms.map(arm_number).to_numpy(dtype=float),
-        "arm_key": _text(arms),
+        # Issue 23, in a study within the study only: numbered in the protocol's order, labelled with the arms'
+        # names; empty: not allocated.
+        **({"arm": arms.map(arm_number).to_numpy(dtype=float), "arm_key": _text(arms)} if experiment else {}),
     })
 
 
