@@ -1,7 +1,13 @@
 """``[experiment]`` and ``[[experiment.arms]]`` in the protocol file (issue 23, docs/experiments.md)."""
 import pytest
 
-from delphi.protocol import ArmSpec, ExperimentSpec, ProtocolError, protocol_from_text, protocol_to_toml
+from delphi.protocol import (
+    ArmSpec,
+    ExperimentSpec,
+    ProtocolError,
+    protocol_from_text,
+    protocol_to_toml,
+)
 from tests.conftest import MINIMAL_PROTOCOL
 
 EXPERIMENT = """

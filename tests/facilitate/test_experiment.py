@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from analysis.experiment import allocate
 from delphi.extensions import db
-from delphi.models import AuditEvent, DomainError, Panellist, StudyRole, Study
+from delphi.models import AuditEvent, DomainError, Panellist, Study, StudyRole
 from delphi.protocol import ProtocolError
 from delphi.services.analyse import read_ratings_text
 from delphi.services.panel import add_panellist, withdraw_panellist
@@ -229,3 +229,13 @@ def test_the_settings_page_summarises_the_experiment_with_small_cells_withheld(a
     assert re.search(r'<th scope="row">Okapi format</th><td>6</td><td>not shown</td><td>not shown</td><td>\d+</td>',
                      page)
     assert "0 panellists were not allocated" in page
+
+
+def test_a_seed_in_the_file_is_not_the_new_studys(app, make_study):
+    study_id = make_study(PROTOCOL.replace("block_size = 4", "block_size = 4\nseed = 42"))
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        assert study.allocation_seed is None and "seed" not in study.experiment
+        open_next_round(study)
+        db.session.commit()
+        assert study.allocation_seed != "42" and f"seed = {study.allocation_seed}" in study.locked_protocol

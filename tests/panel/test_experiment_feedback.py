@@ -66,7 +66,7 @@ def _page(client, url="/panel/rate/1"):
 
 
 def test_round_two_allocated_everyone_with_a_group(app, make_study, fixed_seed):
-    study_id, members, _ = _study(app, make_study)
+    study_id, _, _ = _study(app, make_study)
     with app.app_context():
         arms = db.session.scalars(sa.select(Panellist.arm).where(Panellist.study_id == study_id)).all()
     assert len(arms) == 16 and None not in arms and set(arms) == {"panel_only", "own", "shuffled", "standard"}
@@ -84,7 +84,7 @@ def test_round_two_allocated_everyone_with_a_group(app, make_study, fixed_seed):
       "Too vague for me."]),
 ])
 def test_each_arm_sees_its_feedback_format(app, client, make_study, arm, shown, hidden):
-    study_id, members, _ = _study(app, make_study)
+    _, members, _ = _study(app, make_study)
     panellist_id = members["staff"][0]
     _put_in(app, panellist_id, arm)
     enter(app, client, panellist_id)
@@ -97,7 +97,7 @@ def test_each_arm_sees_its_feedback_format(app, client, make_study, arm, shown, 
 
 
 def test_a_panellist_outside_the_comparison_sees_every_group(app, client, make_study):
-    study_id, members, _ = _study(app, make_study)
+    _, members, _ = _study(app, make_study)
     panellist_id = members["family"][0]
     _put_in(app, panellist_id, None)
     enter(app, client, panellist_id)
@@ -139,7 +139,7 @@ def test_a_random_order_is_the_panellists_own_and_stays_put(app, client, make_st
 
 def test_proxy_entry_and_the_paper_form_show_the_panellists_format_and_order(
         app, client, make_study, make_user, auth, fixed_seed):
-    study_id, members, sid = _study(app, make_study)
+    study_id, members, _ = _study(app, make_study)
     user_id = make_user("owner@example.org")
     with app.app_context():
         from delphi.models import StudyMember

@@ -117,7 +117,8 @@ def _rating_rows(study: Study) -> list[tuple]:
     Comment-only drafts (no value, not "unable to rate") are not ratings and are left out, as the round close leaves
     them out; open rounds are left out until they close."""
     query = _closed_ratings(study, Rating.value, Rating.comment, Rating.mode,
-                            sa.case((Rating.declined, "true"), else_="false"), sa.func.coalesce(Panellist.arm, ""))
+                            sa.case((Rating.declined, "true"), else_="false"),
+                            sa.func.coalesce(Panellist.arm, ""))
     # The driver's own rows, plain tuples (no column here has a result processor): making a Row of each and copying it
     # into a tuple doubled the time on a million ratings (PostgreSQL 2.3 s against 1.1 s; SQLite 4.2 against 3.2 s).
     # Session.execute would have flushed first.
