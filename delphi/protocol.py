@@ -345,6 +345,7 @@ def parse_protocol(raw: dict[str, Any]) -> Protocol:
     allow_suggestions = check.boolean(raw, "allow_suggestions", Protocol.allow_suggestions)
     minutes = check.integer(raw, "minutes", Protocol.minutes, low=0, high=MAX_MINUTES)
     support = _parse_support(check.table(raw, "support"), problems)
+    experiment = _parse_experiment(raw, problems)
 
     scale = _parse_scale(check.table(raw, "scale"), problems)
     consensus = _parse_consensus(check.table(raw, "consensus"), scale, problems)
@@ -360,6 +361,7 @@ def parse_protocol(raw: dict[str, Any]) -> Protocol:
         stopping=stopping, withdrawal=withdrawal, allow_group_choice=allow_group_choice,
         allow_suggestions=allow_suggestions, open_questions=open_questions, minutes=minutes, support=support,
         languages=languages, translations=translations,
+        experiment=experiment,
     )
 
 
@@ -584,6 +586,83 @@ def _parse_support(raw: dict, problems: list[Problem]) -> SupportSpec:
     return SupportSpec(contact_name=name, contact_email=email, contact_phone=phone, services=tuple(services))
 
 
+ARM_KEY = GROUP_KEY  # arm keys go into ratings.csv and the SPSS/Stata files: the same plain form as group keys
+MAX_ARMS = 6
+
+
+def _parse_experiment(raw: dict, problems: list[Problem]) -> ExperimentSpec | None:
+    """``[experiment]`` and ``[[experiment.arms]]`` (docs/experiments.md); None when the file has no experiment.
+
+    ``seed`` is accepted only as an exported study states it (a whole number of at most
+    ``analysis.experiment.ALLOCATION_SEED_BITS`` bits); creating a study ignores it and draws its own when round 1
+    opens (``services.experiment``), so that nobody can choose the allocation in advance."""
+    from analysis.experiment import ALLOCATION_SEED_BITS
+
+    if "experiment" not in raw:
+        return None
+    table = raw["experiment"]
+    if not isinstance(table, dict):
+        problems.append(at("experiment", N_("must be a table ([experiment]) with a list of [[experiment.arms]]")))
+        return None
+    check = _Checker(problems)
+    known = _keys(ExperimentSpec)
+    for key in table:
+        if key not in known:
+            problems.append(at(f"experiment.{key}", N_("unknown key (known: %(known)s)"), known=", ".join(known)))
+    allocation = check.choice(table, "allocation", ALLOCATION_METHODS, ExperimentSpec.allocation, prefix="experiment.")
+    raw_arms = table.get("arms", [])
+    if not isinstance(raw_arms, list) or not all(isinstance(a, dict) for a in raw_arms):
+        problems.append(at("experiment.arms", N_("must be a list of tables ([[experiment.arms]])")))
+        raw_arms = []
+    if len(raw_arms) < 2:
+        problems.append(at("experiment.arms", N_("a comparison needs at least 2 arms ([[experiment.arms]]), not %(count)s"),
+                           count=len(raw_arms)))
+    if len(raw_arms) > MAX_ARMS:
+        problems.append(at("experiment.arms", N_("%(count)s arms are listed; the limit is %(limit)s"), count=len(raw_arms),
+                           limit=MAX_ARMS))
+        raw_arms = []
+    arms, seen = [], set()
+    for i, entry in enumerate(raw_arms, start=1):
+        prefix = f"experiment.arms[{i}]."
+        for key in entry:
+            if key not in _keys(ArmSpec):
+                problems.append(at(prefix + key, N_("unknown key (known: %(known)s)"), known=", ".join(_keys(ArmSpec))))
+        key = check.text(entry, "key", required=True, max_len=40, prefix=prefix)
+        if key and not ARM_KEY.match(key):
+            problems.append(at(f"{prefix}key", N_("%(value)s must start with a small letter and use only a-z, 0-9 and _"),
+                                   value=repr(key)))
+        if key and key in seen:
+            problems.append(at(f"{prefix}key", N_("%(value)s is used by an earlier arm"), value=repr(key)))
+        seen.add(key)
+        name = check.text(entry, "name", required=True, max_len=200, prefix=prefix)
+        feedback = check.choice(entry, "feedback", FEEDBACK_FORMATS, ArmSpec.feedback, prefix=prefix)
+        comments = check.boolean(entry, "comments", ArmSpec.comments, prefix=prefix)
+        order = check.choice(entry, "order", STATEMENT_ORDERS, ArmSpec.order, prefix=prefix)
+        arms.append(ArmSpec(key=key, name=name, feedback=feedback, comments=comments, order=order))
+    block_size = None
+    if "block_size" in table:
+        block_size = check.integer(table, "block_size", 0, low=1, high=100, prefix="experiment.")
+        if arms and block_size and block_size % len(arms):
+            problems.append(at("experiment.block_size", N_("must be a multiple of the number of arms (%(arms)s), not %(value)s"),
+                                   arms=len(arms), value=block_size))
+    seed = None
+    if "seed" in table:
+        seed = check.integer(table, "seed", 0, low=0, high=2 ** ALLOCATION_SEED_BITS - 1, prefix="experiment.")
+    return ExperimentSpec(arms=tuple(arms), allocation=allocation, block_size=block_size, seed=seed)
+
+
+def experiment_table(experiment: ExperimentSpec) -> dict[str, Any]:
+    """The ``[experiment]`` table of a protocol file (defaults left out; the seed once drawn)."""
+    table: dict[str, Any] = {"allocation": experiment.allocation}
+    if experiment.block_size is not None:
+        table["block_size"] = experiment.block_size
+    if experiment.seed is not None:
+        table["seed"] = experiment.seed
+    table["arms"] = [{"key": a.key, "name": a.name, "feedback": a.feedback, "comments": a.comments, "order": a.order}
+                     for a in experiment.arms]
+    return table
+
+
 def _phone(check: _Checker, raw: dict, key: str, prefix: str, problems: list[Problem]) -> str:
     phone = check.text(raw, key, max_len=40, prefix=prefix)
     if phone and not PHONE.match(phone):
@@ -724,6 +803,8 @@ def protocol_to_toml(protocol: Protocol) -> str:
              **({"column": s.column} if s.column else {})} for s in protocol.statements
         ]
     join_protocol(doc, protocol.language, protocol.languages, protocol.translations)
+    if protocol.experiment is not None:
+        doc["experiment"] = experiment_table(protocol.experiment)
     return tomli_w.dumps(doc, multiline_strings=True)
 
 

@@ -14,6 +14,7 @@ from delphi.facilitate.uploads import download
 from delphi.models import DomainError
 from delphi.protocol import LANGUAGES, ProtocolError, protocol_to_toml
 from delphi.rule_errors import rule_message
+from delphi.services.experiment import arm_counts, experiment_spec
 from delphi.services.study_setup import update_settings
 from delphi.services.studies import study_protocol
 
@@ -81,7 +82,8 @@ def protocol(study_id: int):
         flash(_("The consensus definition has been saved."), "success")
         return redirect(url_for("facilitate.study", study_id=study.id), code=303)
     status = 422 if form.errors else 200
-    return render_template("facilitate/protocol.html", study=study, form=form, checked=checked), status
+    return render_template("facilitate/protocol.html", study=study, form=form, checked=checked,
+                           experiment=experiment_spec(study), arm_table=arm_counts(study)), status
 
 
 @bp.post("/<int:study_id>/protocol/check-rule")

@@ -37,6 +37,9 @@ class Panellist(Base):
     language: Mapped[str | None] = mapped_column(sa.String(8))
     withdrawn: Mapped[bool] = mapped_column(default=False)
     withdrawn_at: Mapped[datetime | None]
+    # The arm of a study within the study (issue 23), allocated when round 2 opens; answers side only: never shown
+    # next to a contact or a pseudonym on a staff page.
+    arm: Mapped[str | None] = mapped_column(sa.String(40))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     study: Mapped[Study] = relationship(back_populates="panellists")

@@ -99,6 +99,14 @@ class Study(Base):
     translations: Mapped[dict] = mapped_column(sa.JSON, default=dict, server_default="{}")
     locked_protocol: Mapped[str | None] = mapped_column(sa.Text, deferred=True)
     locked_at: Mapped[datetime | None]
+    # A study within the study (issue 23; docs/experiments.md): the ``[experiment]`` table as the protocol writes it
+    # (``services.experiment.experiment_spec`` reads it back), None without one. The allocation seed is drawn when
+    # round 1 opens (64 bits, kept as text: PostgreSQL's bigint is signed) and the arms are allocated when round 2
+    # opens (``arms_allocated_at``).
+    experiment: Mapped[dict | None] = mapped_column(sa.JSON)
+    allocation_seed: Mapped[str | None] = mapped_column(sa.String(20))
+    allocation_seed_drawn_at: Mapped[datetime | None]
+    arms_allocated_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
 
@@ -118,12 +126,13 @@ class Study(Base):
     )
 
     # The columns of the definition that locks when round 1 opens (protocol.md, "Locked at round 1"): [scale],
-    # [consensus], min_group_feedback, the stopping rule and the number of rounds.
+    # [consensus], min_group_feedback, the stopping rule, the number of rounds and [experiment] (with its seed, drawn
+    # as round 1 opens, just before the lock).
     LOCKED_COLUMNS = ("scale_min", "scale_max", "scale_labels", "unable_to_rate", "prefer_not_to_answer",
                       "agree_low", "agree_high",
                       "disagree_low", "disagree_high", "consensus_scope", "include_rule", "exclude_rule",
                       "stable_change", "quantile_method", "unable_in_denominator", "min_group_feedback",
-                      "stopping_rule", "max_rounds", "withdrawal_policy")
+                      "stopping_rule", "max_rounds", "withdrawal_policy", "experiment", "allocation_seed")
 
     def __repr__(self) -> str:
         return f"<Study {self.id} {self.title!r}>"

@@ -52,6 +52,7 @@ from delphi.services import answers as answer_service
 from delphi.services.answers import Answer, NotAnAnswer, Refusal, RoundClosed, SaveRefused, Standing
 from delphi.localised import consent_lines, for_page
 from delphi.services.consent import consent_changes, consent_items
+from delphi.services.experiment import pages_in_panellist_order
 from delphi.services.feedback import answered_before, feedback_for
 from delphi.services.deletion_requests import asked_to_delete_answers, request_deletion
 from delphi.services.panel import find_by_token, withdraw_panellist
@@ -354,7 +355,7 @@ def _rate(page: int):
     round_ = open_round_or_none()
     if round_ is None or round_.kind is not RoundKind.rating:
         return _not_open()
-    pages = answer_service.round_pages(round_)
+    pages = pages_in_panellist_order(answer_service.round_pages(round_), g.panellist)
     if not 1 <= page <= len(pages):
         abort(404)
     current = pages[page - 1]
@@ -454,7 +455,7 @@ def pending():
 def _kept_answers(held: dict, round_):
     """The kept answers as the page would have saved them ({statement id: Answer}, the page), or ({}, None) when they
     are not answers to a page of this round."""
-    pages = answer_service.round_pages(round_)
+    pages = pages_in_panellist_order(answer_service.round_pages(round_), g.panellist)
     if round_.kind is not RoundKind.rating or not 1 <= held["page"] <= len(pages):
         return {}, None
     page = pages[held["page"] - 1]
@@ -511,7 +512,7 @@ def review():
         saved_open = answer_service.open_answers_for(g.panellist, round_)
         return render_template("panel/review_open.html", form=form, round=round_, questions=questions,
                                saved=saved_open, submitted=answer_service.has_submitted(g.panellist, round_))
-    pages = answer_service.round_pages(round_)
+    pages = pages_in_panellist_order(answer_service.round_pages(round_), g.panellist)
     saved = answer_service.answers_for(g.panellist, round_)
     missing = sum(1 for p in pages for s in p.statements
                   if not (saved.get(s.statement_id) and saved[s.statement_id].is_answered))

@@ -13,7 +13,7 @@ import csv
 import io
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import count
 from operator import itemgetter
 from pathlib import Path
@@ -29,6 +29,7 @@ from delphi.services.suppression import withheld_cells, withheld_in_round
 REQUIRED_COLUMNS = ("round", "panellist", "group", "statement", "rating")
 # The optional column that marks "prefer not to answer" (the rating then empty): ratings.csv writes true or false.
 DECLINED_COLUMN = "declined"
+ARM_COLUMN = "arm"  # issue 23: the panellist's arm of a study within the study (empty: not allocated)
 DECLINED_TEXTS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False, "": False}
 # The first fifteen columns keep their order and meaning; the figures after ``verdict`` are appended (cli.md).
 STATISTICS_COLUMNS = ("round", "statement", "scope", "n", "n_unable", "median", "q1", "q3", "iqr", "mean", "sd",
@@ -59,7 +60,7 @@ class LongRatings:
     unable: dict
     declined: dict = field(default_factory=dict)
     # Issue 23: the arm key of each panellist (row) when the file has an ``arm`` column (a study within the study),
-    # else None.
+    # else None; a panellist with an empty arm (not allocated) has None.
     arms: np.ndarray | None = None
 
     def declined_in(self, round_number: int) -> np.ndarray:
@@ -134,7 +135,33 @@ def _read_ratings(handle, group_keys, statement_codes, scale) -> LongRatings:
     long = _read_ratings_by_column(lines, group_keys, statement_codes, scale)
     if long is None:
         long = _read_ratings_by_line(lines, group_keys, statement_codes, scale)
-    return long
+    return _with_arms(long, lines, names) if ARM_COLUMN in names else long
+
+
+def _with_arms(long: LongRatings, lines: list[str], names: list[str]) -> LongRatings:
+    """``long`` with each panellist's arm from the file's ``arm`` column (one arm per panellist, or none)."""
+    name_at, arm_at = names.index("panellist"), names.index(ARM_COLUMN)
+    arm_of: dict[str, str | None] = {}
+    problems = []
+    reader = csv.reader(lines)
+    next(reader)
+    for line, row in enumerate(reader, start=2):
+        if len(row) <= max(name_at, arm_at) or not row[name_at].strip():
+            continue
+        name, arm = row[name_at].strip(), row[arm_at].strip() or None
+        if arm_of.setdefault(name, arm) != arm and len(problems) < 50:
+            problems.append(Problem(f"line {line}: panellist {name!r} is in arm {arm_of[name]!r} on an earlier line "
+                                    f"and {arm!r} here", field=ARM_COLUMN))
+    if problems:
+        raise RatingsFileError(problems)
+    return replace(long, arms=arms_of(long.panellists, arm_of))
+
+
+def arms_of(panellists, arm_of: dict) -> np.ndarray | None:
+    """Each panellist's arm (None: not allocated), or None when no panellist has one (a study without an
+    experiment writes the column empty)."""
+    arms = np.array([arm_of.get(name) for name in panellists], dtype=object)
+    return arms if any(arm is not None for arm in arms) else None
 
 
 def _kept(lines, kept: list):

@@ -39,6 +39,8 @@ def record(action: str, *, study: Study | None = None, actor: StaffUser | None =
 # What each action means, as people read it. The action itself is a stable code (what the log stores, what the filter
 # and the CSV's ``action`` column give); the description is in the reader's language (docs/security.md, "Audit log").
 ACTIONS = {
+    "experiment.allocated": N_("Panellists were allocated to the arms of the study within the study"),
+    "experiment.seed_drawn": N_("The allocation seed of the study within the study was drawn"),
     "open_question.add": N_("An open question was added"),
     "open_question.edit": N_("An open question was changed"),
     "open_question.move": N_("An open question was moved"),

@@ -12,6 +12,7 @@ from flask import current_app
 from delphi.extensions import db
 from delphi.localised import for_page
 from delphi.models import Panellist, Rating, Round, RoundResult, RoundStatus, StakeholderGroup, Study
+from delphi.services.experiment import arm_for
 from delphi.services.suppression import withheld_cells
 
 
@@ -71,20 +72,31 @@ def feedback_for(panellist: Panellist, round_: Round, statement_ids: Iterable[in
             .where(Rating.panellist_id == panellist.id, Rating.round_id == previous.id,
                    Rating.statement_id.in_(statement_ids)))
     }
-    comments = _approved_comments(previous, statement_ids)
+    # A study within the study (issue 23): the panellist's arm decides which groups' figures and whose comments they
+    # see; the shared figures (and their cache) stay the same for everyone.
+    arm = arm_for(panellist)
+    comments = _approved_comments(previous, statement_ids) if arm.comments else {}
     names = {g.name: for_page(g, "name", study) for g in study.groups}  # as the reader reads them (issue 21)
+    own_group = names.get(panellist.group.name) if arm.feedback == "own_group" and panellist.group is not None else None
+
+    def shown_name(name: str | None, withheld: frozenset):
+        """A comment's group as the reader reads it, or None: no group, a withheld one, or one the arm hides."""
+        label = None if name is None else names.get(name, name)
+        if label is None or label in withheld or (arm.feedback != "all_groups" and label != own_group):
+            return None
+        return label
 
     feedback: dict[int, StatementFeedback] = {}
     for statement_id in statement_ids:
         shared = figures.get(statement_id)
         if shared is None:
             continue
-        item = StatementFeedback(previous_round=previous.number, panel=shared.panel, groups=list(shared.groups))
+        groups = [f for f in shared.groups if arm.feedback == "all_groups" or f.label == own_group]
+        item = StatementFeedback(previous_round=previous.number, panel=shared.panel, groups=groups)
         mine = own.get(statement_id)
         if mine is not None:
             item.own_value, item.own_unable = mine.value, mine.unable_to_rate
-        item.comments = [(None if name is None or names.get(name, name) in shared.withheld else names.get(name, name),
-                          text) for name, text in comments.get(statement_id, [])]
+        item.comments = [(shown_name(name, shared.withheld), text) for name, text in comments.get(statement_id, [])]
         feedback[statement_id] = item
     return feedback
 

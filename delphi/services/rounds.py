@@ -31,7 +31,7 @@ from delphi.models import (
     utcnow,
 )
 from delphi.protocol import protocol_to_toml
-from delphi.services import audit
+from delphi.services import audit, experiment
 from delphi.services.answers import ROUND_LOCK_NAMESPACE
 from delphi.services.review import stopping_status
 from delphi.services.round_figures import compute_round_figures, load_round_matrix, store_round_figures  # noqa: F401
@@ -135,8 +135,11 @@ def open_next_round(study: Study, actor: StaffUser | None = None) -> Round:
         if kind is RoundKind.open and question.round_id is None:
             question.round_id = new_round.id
     if not study.is_locked:
+        experiment.draw_seed(study, actor)  # before the lock, so that the locked protocol states it
         study.lock(protocol_to_toml(study_protocol(study)))
     new_round.open()
+    if number >= 2:  # arms differ from round 2 on: the panel is allocated once, as it opens (services/experiment.py)
+        experiment.allocate_arms(study, actor)
     audit.record("round.open", study=study, actor=actor, target=f"round {number}",
                  statements=len(new_round.statements))
     db.session.flush()

@@ -17,6 +17,7 @@ from delphi.models import ConsentDecision, ConsentRecord, Contact, DomainError, 
 from delphi.services import audit
 from delphi.services.answers import Answer, has_submitted, save_answers, submit_round
 from delphi.services.consent import consent_items
+from delphi.services.experiment import round_statements_in_panellist_order
 from delphi.services.feedback import StatementFeedback, feedback_for
 from delphi.services.invitations import contact_ref
 
@@ -53,6 +54,8 @@ class ProxySheet:
     # ``consent_items`` (or seen them signed on the paper form).
     needs_consent: bool = False
     consent_items: tuple[str, ...] = ()
+    # The round's statements in the order the panellist's own pages show them (their arm's order, issue 23).
+    statements: tuple = ()
 
     @property
     def reasons_for(self) -> set[int]:
@@ -75,7 +78,8 @@ def open_proxy_entry(contact: Contact, round_: Round, context: ProxyContext, act
     db.session.flush()
     needs_consent = not panellist.consent_is_current
     return ProxySheet(has_submitted(panellist, round_), feedback, needs_consent,
-                      tuple(consent_items(round_.study.consent_text)) if needs_consent else ())
+                      tuple(consent_items(round_.study.consent_text)) if needs_consent else (),
+                      tuple(round_statements_in_panellist_order(round_.statements, panellist)))
 
 
 def paper_form(contact: Contact, round_: Round, actor: StaffUser) -> ProxySheet:
@@ -93,7 +97,8 @@ def paper_form(contact: Contact, round_: Round, actor: StaffUser) -> ProxySheet:
     db.session.flush()
     needs_consent = not panellist.consent_is_current
     return ProxySheet(False, feedback, needs_consent,
-                      tuple(consent_items(round_.study.consent_text)) if needs_consent else ())
+                      tuple(consent_items(round_.study.consent_text)) if needs_consent else (),
+                      tuple(round_statements_in_panellist_order(round_.statements, panellist)))
 
 
 def enter_answers(contact: Contact, round_: Round, answers: dict[int, Answer], submit: bool,

@@ -29,6 +29,7 @@ from delphi.protocol import (
 )
 from delphi.localised import protocol_translations, row_translations, study_translations
 from delphi.services import audit
+from delphi.services.experiment import experiment_column, experiment_from_column, with_seed
 
 
 def _same(value: Any) -> Any:
@@ -102,6 +103,8 @@ SETTINGS = (
     # Issue 21: the study row keeps its own texts' other languages; groups', statements' and questions' are theirs.
     Setting("languages", "languages", list, tuple),
     Setting("translations", "translations", study_translations, protocol_translations),
+    # The seed is never taken from a file: a new study draws its own when round 1 opens (services/experiment.py).
+    Setting("experiment", "experiment", experiment_column, experiment_from_column),
     Setting("support.services", "support_services", lambda services: [service_table(s) for s in services],
             lambda rows: tuple(SupportService(**row) for row in rows or ())),
 )
@@ -158,7 +161,7 @@ def study_protocol(study: Study) -> Protocol:
         tables[table][key] = setting.read(study)
     tables[""]["translations"].update(_row_translations(study))
     return Protocol(
-        **tables[""],
+        **{**tables[""], "experiment": with_seed(tables[""]["experiment"], study)},
         scale=ScaleSpec(**tables["scale"]),
         consensus=ConsensusSpec(**tables["consensus"]),
         support=SupportSpec(**tables["support"]),

@@ -22,7 +22,8 @@ from delphi.services.studies import create_study, study_protocol, write_settings
 
 # Keys that make up the consensus definition, the scale it is read on, the smallest group whose figures are shown,
 # the stopping rule and the groups: fixed when round 1 opens (protocol.md, "Locked at round 1").
-LOCKED_KEYS = frozenset({"scale", "consensus", "min_group_feedback", "stopping", "max_rounds", "groups", "withdrawal"})
+LOCKED_KEYS = frozenset({"scale", "consensus", "min_group_feedback", "stopping", "max_rounds", "groups", "withdrawal",
+                         "experiment"})
 
 
 def create_from_protocol_text(text: str, owner: StaffUser) -> Study:

@@ -86,7 +86,9 @@ def test_round_trip_through_delphi_analyse_is_exact(files, runner, tmp_path, app
 
 def test_ratings_are_anonymous_long_format(files, app, three_round_study):
     ratings = rows(files["ratings.csv"])
-    assert list(ratings[0]) == ["round", "panellist", "group", "statement", "rating", "comment", "mode", "declined"]
+    assert list(ratings[0]) == ["round", "panellist", "group", "statement", "rating", "comment", "mode", "declined",
+                                "arm"]
+    assert {r["arm"] for r in ratings} == {""}  # no study within the study (issue 23)
     assert {r["mode"] for r in ratings} == {"web"}
     assert {r["declined"] for r in ratings} == {"false"}  # this study offers no "prefer not to answer"
     assert {r["round"] for r in ratings} == {"1", "2", "3"}

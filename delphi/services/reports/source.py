@@ -31,14 +31,16 @@ from delphi.models import (
     Submission,
 )
 from delphi.protocol import N_, Protocol, StatementSpec
-from delphi.services.analyse import LongRatings
+from delphi.services.analyse import LongRatings, arms_of
 from delphi.services.csv_export import csv_text_by_column
 from delphi.services.reports.stored import StoredRound, stored_rounds
 from delphi.services.studies import study_protocol
 from delphi.services.suppression import withheld_cells
 
 # ``declined`` (issue 22, appended): true where the panellist chose "prefer not to answer" (the rating then empty).
-RATINGS_COLUMNS = ("round", "panellist", "group", "statement", "rating", "comment", "mode", "declined")
+# ``arm`` (issue 23, appended): the panellist's arm of a study within the study; empty without one, or when the
+# panellist was not allocated (docs/experiments.md).
+RATINGS_COLUMNS = ("round", "panellist", "group", "statement", "rating", "comment", "mode", "declined", "arm")
 # How the answers came in (``Rating.mode``, ``Submission.mode``); a mode given by fewer than ``min_group_feedback``
 # people in a round is withheld like a small group (with the next smallest), so that a phone or paper panellist's
 # pseudonym cannot be told from the few the contacts side entered for.
@@ -115,7 +117,8 @@ def _rating_rows(study: Study) -> list[tuple]:
     Comment-only drafts (no value, not "unable to rate") are not ratings and are left out, as the round close leaves
     them out; open rounds are left out until they close."""
     query = _closed_ratings(study, Rating.value, Rating.comment, Rating.mode,
-                            sa.case((Rating.declined, "true"), else_="false"))
+                            sa.case((Rating.declined, "true"), else_="false"),
+                            sa.func.coalesce(Panellist.arm, ""))
     # The driver's own rows, plain tuples (no column here has a result processor): making a Row of each and copying it
     # into a tuple doubled the time on a million ratings (PostgreSQL 2.3 s against 1.1 s; SQLite 4.2 against 3.2 s).
     # Session.execute would have flushed first.
@@ -224,9 +227,11 @@ def long_from_rows(rows, protocol: Protocol) -> LongRatings:
         unable[k][row_at[chosen], column_at[chosen]] = np.isnan(value_at[chosen]) & ~declined_at[chosen]
         declined[k] = np.zeros(shape, dtype=bool)
         declined[k][row_at[chosen], column_at[chosen]] = declined_at[chosen]
+    arm_of = {r[1]: r[8] or None for r in rows} if len(rows[0]) > 8 else {}
     return LongRatings(rounds=rounds, panellists=panellists, groups=np.array([group_of[p] for p in panellists],
                                                                                dtype=object),
-                       statements=tuple(codes), ratings=ratings, unable=unable, declined=declined)
+                       statements=tuple(codes), ratings=ratings, unable=unable, declined=declined,
+                       arms=arms_of(panellists, arm_of))
 
 
 def source_from_study(study: Study) -> ReportSource:

@@ -25,6 +25,7 @@ VARIABLE_LABELS = {
     "round": "Delphi round", "panellist": "Panellist pseudonym", "group": "Stakeholder group",
     "group_key": "Stakeholder group key", "statement": "Statement code", "rating": "Rating",
     "comment": "Comment", "reason": "Reason given for changing the rating",
+    "arm": "Arm of the study within the study", "arm_key": "Arm key",
 }
 DECLINED = "declined"  # a rating cell of ``ratings_frame``: "prefer not to answer"
 RATING_COLUMNS = ["round", "panellist", "group", "group_key", "statement", "rating"]
@@ -52,6 +53,9 @@ def ratings_frame(ratings_csv: str, protocol) -> pd.DataFrame:
     if "declined" in table:  # "prefer not to answer": DECLINED in the frame, a missing code of its own in the files
         chosen = [DECLINED if flag == "true" else value for value, flag in zip(chosen, table["declined"])]
     comments = table["comment"].to_numpy(dtype=object)
+    experiment = getattr(protocol, "experiment", None)
+    arm_number = {a.key: float(i + 1) for i, a in enumerate(experiment.arms)} if experiment else {}
+    arms = table["arm"] if "arm" in table else pd.Series([""] * len(table), dtype=object)
     return pd.DataFrame({
         "round": table["round"].to_numpy(dtype=object).astype(float),
         "panellist": _text(table["panellist"]),
@@ -61,11 +65,24 @@ def ratings_frame(ratings_csv: str, protocol) -> pd.DataFrame:
         "rating": pd.Series(chosen, dtype=object),
         # The CSV's apostrophe guards spreadsheets; SPSS and Stata show text as text.
         "comment": _text([c[1:] if c.startswith("'") else c for c in comments]),
+        # Issue 23, in a study within the study only: numbered in the protocol's order, labelled with the arms'
+        # names; empty: not allocated.
+        **({"arm": arms.map(arm_number).to_numpy(dtype=float), "arm_key": _text(arms)} if experiment else {}),
     })
 
 
 def _text(values) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=object), dtype=object)
+
+
+def _rating_columns(protocol) -> list[str]:
+    """The columns of ratings.sav and ratings.dta: the arm only in a study within the study (issue 23)."""
+    return RATING_COLUMNS + (["arm", "arm_key"] if getattr(protocol, "experiment", None) else [])
+
+
+def _arm_labels(protocol) -> dict:
+    experiment = getattr(protocol, "experiment", None)
+    return {"arm": {i + 1: a.name for i, a in enumerate(experiment.arms)}} if experiment else {}
 
 
 def _labels(protocol) -> tuple[dict, dict]:
@@ -102,7 +119,7 @@ def _frame(ratings_csv: str, protocol, frame: pd.DataFrame | None) -> pd.DataFra
 
 def ratings_sav(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
     """``frame``: :func:`ratings_frame` of ``ratings_csv``, if already made (it is not changed)."""
-    frame = _frame(ratings_csv, protocol, frame)[RATING_COLUMNS].copy()
+    frame = _frame(ratings_csv, protocol, frame)[_rating_columns(protocol)].copy()
     code, declined = unable_code(protocol.scale.max), declined_code(protocol.scale.max)
     frame["rating"] = np.array([code if v is None else declined if v == DECLINED else v for v in frame["rating"]],
                                dtype=float)
@@ -110,19 +127,21 @@ def ratings_sav(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -
     # The code of "prefer not to answer" only where the protocol offered it (the file of a study without is as before).
     offered = {declined: "Prefer not to answer"} if getattr(protocol.scale, "prefer_not_to_answer", False) else {}
     return _sav(frame, variable_value_labels={"rating": {**scale_labels, code: "Unable to rate", **offered},
-                                              "group": groups},
-                missing_ranges={"rating": [code, *offered]}, variable_measure={"rating": "ordinal", "group": "nominal"})
+                                              "group": groups, **_arm_labels(protocol)},
+                missing_ranges={"rating": [code, *offered]},
+                variable_measure={"rating": "ordinal", "group": "nominal",
+                                  **({"arm": "nominal"} if _arm_labels(protocol) else {})})
 
 
 def ratings_dta(ratings_csv: str, protocol, frame: pd.DataFrame | None = None) -> bytes:
     """``frame``: :func:`ratings_frame` of ``ratings_csv``, if already made (it is not changed)."""
-    frame = _frame(ratings_csv, protocol, frame)[RATING_COLUMNS].copy()
+    frame = _frame(ratings_csv, protocol, frame)[_rating_columns(protocol)].copy()
     frame["rating"] = pd.Series(["a" if v is None else "b" if v == DECLINED else v for v in frame["rating"]],
                                 dtype="object")
     scale_labels, groups = _labels(protocol)
     offered = {"b": "Prefer not to answer"} if getattr(protocol.scale, "prefer_not_to_answer", False) else {}
     return _dta(frame, variable_value_labels={"rating": {**scale_labels, "a": "Unable to rate", **offered},
-                                              "group": groups},
+                                              "group": groups, **_arm_labels(protocol)},
                 missing_user_values={"rating": ["a", *offered]})
 
 

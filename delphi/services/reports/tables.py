@@ -183,6 +183,12 @@ def codebook_csv(source: ReportSource) -> str:
             ("paper", _("On a paper form, typed in by the study team")),
             ("in_person", _("In person, typed in by the study team")),
             ("withheld", _("Withheld (used by few people)")))],
+        ["ratings.csv", "arm", _("The panellist's arm of the study within the study (randomised feedback formats, "
+                                 "docs/experiments.md); empty without one, or for a panellist not allocated."), "", ""],
+        *[["ratings.csv", "arm", "", a.key, a.name] for a in (p.experiment.arms if p.experiment else ())],
+        *[[name, "arm", _("Numeric code with value labels (arm names), in the protocol's order; arm_key keeps the "
+                          "key."), "", ""]
+          for name in (("ratings.sav", "ratings.dta") if p.experiment else ())],
         ["ratings.sav", "rating", _("As in ratings.csv; \"unable to rate\" is the user-missing value %(code)s, "
                                     "labelled \"Unable to rate\", so SPSS leaves it out of statistics.", code=code),
          code, unable_label],
