@@ -16,7 +16,7 @@ from markupsafe import Markup
 from delphi import __version__, asset_folder
 from delphi.models import Classification
 from delphi.protocol import N_, ConsensusScope, RichEnum, StoppingRule
-from delphi.services.reports import charts, findings
+from delphi.services.reports import charts, experiment, findings
 from delphi.services.reports.source import ReportSource
 from delphi.services.round_figures import BOOTSTRAP
 
@@ -256,6 +256,8 @@ def _environment() -> Environment:
     environment.install_gettext_callables(_, ngettext, newstyle=True)
     environment.filters["number"] = number
     environment.filters["pvalue"] = pvalue
+    environment.filters["thousands"] = _count
+    environment.filters["percent"] = _percent
     return environment
 
 
@@ -288,6 +290,8 @@ def report_html(source: ReportSource) -> str:
         not_stored=[v.number for v in views if v.bootstrap is None],
         rand_ucla=(p.scale.min, p.scale.max) == (1, 9),
         charts=charts_, bars=bars, checklist=checklist(source), flow=source.flow, embedded_stylesheet=_stylesheet(),
+        experiment=experiment.experiment_report(source, views),
+        quantile_words=_quantile_words(p.consensus.quantile_method),
         verdicts={c.value: _(c.title) for c in Classification}, language=str(get_locale() or "en"),
     )
 
