@@ -297,3 +297,37 @@ def test_the_norwegian_report_translates_the_section(app):
                          for c in re.findall(r'<td class="num">([^<]*)</td>', s)]
     assert numbers(section_nb) == numbers(section_en) and len(numbers(section_en)) > 60
     assert re.search(r"-0,\d{3}", section_nb) or re.search(r"−0,\d{3}", section_nb)
+
+
+def test_the_workbook_and_json_hold_the_comparisons_in_full_precision(app):
+    import io
+    import json
+
+    import openpyxl
+
+    from delphi.services.reports import _Files
+
+    protocol = _protocol()
+    text, arm_of = _simulate(2026, True)
+    source = source_from_ratings(_long(text, arm_of, protocol), protocol, text)
+    figures = experiment_report(source, compute_rounds(source))
+    with app.app_context():
+        files = _Files(source)
+        document = json.loads(files.build("results.json"))
+        book = openpyxl.load_workbook(io.BytesIO(files.build("results.xlsx")), read_only=True)
+        codebook = files.build("codebook.csv").decode()
+    rows = {(r["arm_b"], r["outcome"]): r for r in document["experiment"]}
+    assert set(rows) == {("own_group", o) for o in ("panel_median", "own_group_median", "changed_band",
+                                                    "final_verdicts")}
+    effect = figures.comparisons[0].effects["panel_median"]
+    row = rows[("own_group", "panel_median")]
+    assert (row["difference"], row["ci_low"], row["ci_high"], row["p"]) == (
+        effect.difference, effect.ci_low, effect.ci_high, effect.pvalue)
+    assert (row["withheld"], row["estimator"], row["seed"], row["permutations"]) == (False, "stratified", 23, 10000)
+    assert rows[("own_group", "final_verdicts")]["kappa"] == figures.comparisons[0].verdicts.kappa
+    assert "experiment" in book.sheetnames and '"results.xlsx, results.json",experiment,' in codebook
+    # without an experiment, neither the table nor its codebook entry
+    plain = _Files(source_from_ratings(_long(text, arm_of, protocol), _protocol(experiment=False), text))
+    with app.app_context():
+        assert "experiment" not in json.loads(plain.build("results.json"))
+        assert ",experiment," not in plain.build("codebook.csv").decode()

@@ -20,6 +20,7 @@ import analysis
 from analysis.verdict_change import VERDICTS
 from delphi.protocol import ExperimentSpec
 from delphi.services.analyse import analysis_scale
+from delphi.services.csv_export import csv_text
 from delphi.services.reports.findings import RoundView
 from delphi.services.reports.source import ReportSource
 from delphi.services.suppression import withheld_cells
@@ -268,3 +269,40 @@ def experiment_report(source: ReportSource, views: list[RoundView]) -> Experimen
         flow=flow(source), change=_change_rows(source, changes, arm),
         comparisons=[_compare(source, views, y, arm, arms[0], b) for b in arms[1:]],
         final_round=views[-1].number if views else None)
+
+
+# The "experiment" table of results.xlsx and results.json: the section's comparisons in full precision, one row per
+# comparison and outcome, and one for the final verdicts (kappa, % discordant). Withheld rows keep their names only.
+EXPERIMENT_COLUMNS = ("arm_a", "arm_b", "outcome", "withheld", "estimator", "n_a", "n_b", "n_excluded", "mean_a",
+                      "mean_b", "difference", "ci_low", "ci_high", "confidence", "p", "permutations", "resamples",
+                      "seed", "verdicts_compared", "kappa", "pct_discordant")
+
+
+def _plain(value):
+    """Numbers as Python numbers, which :func:`csv_text` writes in full precision (NaN empty)."""
+    if isinstance(value, (np.floating, np.integer, np.bool_)):
+        return value.item()
+    return value
+
+
+def experiment_csv(figures: ExperimentReport) -> str:
+    """The comparisons as CSV text (:data:`EXPERIMENT_COLUMNS`); empty cells where withheld or undefined."""
+    rows = []
+    for c in figures.comparisons:
+        for outcome, e in c.effects.items():
+            row = dict.fromkeys(EXPERIMENT_COLUMNS) | {"arm_a": c.arm_a, "arm_b": c.arm_b, "outcome": outcome,
+                                                       "withheld": e is None}
+            if e is not None:
+                row |= {"estimator": e.estimator, "n_a": e.n[0], "n_b": e.n[1], "n_excluded": e.n_excluded,
+                        "mean_a": e.mean[0], "mean_b": e.mean[1], "difference": e.difference, "ci_low": e.ci_low,
+                        "ci_high": e.ci_high, "confidence": e.confidence, "p": e.pvalue,
+                        "permutations": e.n_permutations, "resamples": e.n_resamples, "seed": e.seed}
+            rows.append(row)
+        v = c.verdicts
+        row = dict.fromkeys(EXPERIMENT_COLUMNS) | {"arm_a": c.arm_a, "arm_b": c.arm_b, "outcome": "final_verdicts",
+                                                   "withheld": v is None}
+        if v is not None:
+            row |= {"n_a": c.n_final[0], "n_b": c.n_final[1], "verdicts_compared": v.n_compared, "kappa": v.kappa,
+                    "pct_discordant": v.pct_discordant}
+        rows.append(row)
+    return csv_text(EXPERIMENT_COLUMNS, [[_plain(row[name]) for name in EXPERIMENT_COLUMNS] for row in rows])
