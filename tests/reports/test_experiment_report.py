@@ -138,6 +138,8 @@ def test_the_report_shows_the_known_effect(with_effect):
     assert towards_own.estimator == towards_panel.estimator == "stratified"
     section = _section(report)
     assert "A study within the study</h2>" in section and 'href="#experiment"' in report
+    assert re.search(r'<tr><td>CONSORT</td><th scope="row">A randomised comparison within the study[^<]*</th>'
+                     r'<td><a href="#experiment">A study within the study</a></td></tr>', report)
     assert (f"a difference of {towards_panel.difference:.3f} scale points in movement towards the panel's median "
             f"(95% CI {towards_panel.ci_low:.3f} to {towards_panel.ci_high:.3f}), permutation p < 0.001; the difference"
             " is significant at the 5% level.") in section
@@ -264,6 +266,7 @@ def test_without_an_experiment_there_is_no_section():
     long = _long(text, arm_of, protocol)
     report = report_from_ratings(long, protocol, text)
     assert 'id="experiment"' not in report and "A study within the study" not in report
+    assert "<td>CONSORT</td>" not in report
     # an experiment in the protocol, but no arm in the ratings: nothing to report either
     report = report_from_ratings(replace(long, arms=None), _protocol(), text)
     assert 'id="experiment"' not in report

@@ -55,11 +55,17 @@ NOT_IN_A_RATINGS_FILE = {"Define consensus in advance (threshold, scope)",
                          "Informational input and feedback given to the panel", "Response rates per round"}
 
 
+# Issue 23: the randomised comparison's CONSORT items, listed when the report has a study within the study.
+CONSORT_ITEM = ("CONSORT", N_("A randomised comparison within the study: allocation, flow per arm, outcomes with "
+                              "intervals, agreement of the arms' verdicts"), "experiment")
+
+
 def checklist(source: ReportSource) -> list[tuple[str, str, str | None]]:
     """The checklist with each item's section (None for an item the data cannot support: the authors'), each item
     in the current language."""
+    items = CHECKLIST + ([CONSORT_ITEM] if experiment.has_experiment(source) else [])
     return [(guideline, _(item), None if not source.from_study and item in NOT_IN_A_RATINGS_FILE else section)
-            for guideline, item, section in CHECKLIST]
+            for guideline, item, section in items]
 
 
 def _decimal_symbol() -> str:
