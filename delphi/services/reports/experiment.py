@@ -108,7 +108,8 @@ class ExperimentReport:
 def has_experiment(source: ReportSource) -> bool:
     """Whether the report has a section on a study within the study: an experiment in the protocol and arms in the
     ratings."""
-    return source.protocol.experiment is not None and source.long.arms is not None
+    # getattr: a protocol or ratings read duck-typed (``delphi analyse``'s callers) may predate the experiment
+    return getattr(source.protocol, "experiment", None) is not None and getattr(source.long, "arms", None) is not None
 
 
 def _answered(long, k: int) -> np.ndarray:

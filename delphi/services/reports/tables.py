@@ -13,6 +13,7 @@ from delphi.protocol import protocol_to_toml
 from delphi.services.analyse import analyse, outputs_text
 from delphi.services.csv_export import csv_text
 from delphi.services.reports import stored
+from delphi.services.reports.experiment import has_experiment
 from delphi.services.reports.source import ReportSource
 
 CODEBOOK_COLUMNS = ("file", "column", "meaning", "code", "code_meaning")
@@ -260,7 +261,7 @@ def codebook_csv(source: ReportSource) -> str:
             "comments.dta) are not suppressed: every published figure must be reproducible from them; they are for "
             "the study team's analysts only.", minimum=minimum), "", ""],
     ]
-    if p.experiment is not None and source.long.arms is not None:  # issue 23: a study within the study
+    if has_experiment(source):  # issue 23: a study within the study
         rows.append(["results.xlsx, results.json", "experiment", _(
             "The randomised comparison of feedback formats (report section \"A study within the study\"): one row "
             "per comparison of an arm (arm_b) with the first arm (arm_a) and outcome (panel_median, own_group_median: "
