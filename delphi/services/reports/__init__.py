@@ -19,7 +19,7 @@ from flask_babel import force_locale
 
 from delphi.models import Study
 from delphi.protocol import N_
-from delphi.services.reports import document, findings, stat_files, tables, workbook
+from delphi.services.reports import document, experiment, findings, stat_files, tables, workbook
 from delphi.services.reports.source import ReportSource, source_from_ratings, source_from_study
 
 
@@ -77,7 +77,9 @@ class _Files:
                 **tables.results_tables(self.source), "rounds.csv": tables.rounds_csv(self.source, views),
                 "verdict_changes.csv": tables.verdict_changes_csv(self.source, views),
                 "pairwise.csv": tables.pairwise_csv(self.source, views),
-                "reasons.csv": tables.reasons_csv(self.source)}
+                "reasons.csv": tables.reasons_csv(self.source),
+                **({"experiment.csv": experiment.experiment_csv(experiment.experiment_report(self.source, views))}
+                   if experiment.has_experiment(self.source) else {})}
 
     @cached_property
     def ratings_frame(self):

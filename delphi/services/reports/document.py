@@ -16,7 +16,7 @@ from markupsafe import Markup
 from delphi import __version__, asset_folder
 from delphi.models import Classification
 from delphi.protocol import N_, ConsensusScope, RichEnum, StoppingRule
-from delphi.services.reports import charts, findings
+from delphi.services.reports import charts, experiment, findings
 from delphi.services.reports.source import ReportSource
 from delphi.services.round_figures import BOOTSTRAP
 
@@ -55,11 +55,17 @@ NOT_IN_A_RATINGS_FILE = {"Define consensus in advance (threshold, scope)",
                          "Informational input and feedback given to the panel", "Response rates per round"}
 
 
+# Issue 23: the randomised comparison's CONSORT items, listed when the report has a study within the study.
+CONSORT_ITEM = ("CONSORT", N_("A randomised comparison within the study: allocation, flow per arm, outcomes with "
+                              "intervals, agreement of the arms' verdicts"), "experiment")
+
+
 def checklist(source: ReportSource) -> list[tuple[str, str, str | None]]:
     """The checklist with each item's section (None for an item the data cannot support: the authors'), each item
     in the current language."""
+    items = CHECKLIST + ([CONSORT_ITEM] if experiment.has_experiment(source) else [])
     return [(guideline, _(item), None if not source.from_study and item in NOT_IN_A_RATINGS_FILE else section)
-            for guideline, item, section in CHECKLIST]
+            for guideline, item, section in items]
 
 
 def _decimal_symbol() -> str:
@@ -256,6 +262,8 @@ def _environment() -> Environment:
     environment.install_gettext_callables(_, ngettext, newstyle=True)
     environment.filters["number"] = number
     environment.filters["pvalue"] = pvalue
+    environment.filters["thousands"] = _count
+    environment.filters["percent"] = _percent
     return environment
 
 
@@ -288,6 +296,8 @@ def report_html(source: ReportSource) -> str:
         not_stored=[v.number for v in views if v.bootstrap is None],
         rand_ucla=(p.scale.min, p.scale.max) == (1, 9),
         charts=charts_, bars=bars, checklist=checklist(source), flow=source.flow, embedded_stylesheet=_stylesheet(),
+        experiment=experiment.experiment_report(source, views),
+        quantile_words=_quantile_words(p.consensus.quantile_method),
         verdicts={c.value: _(c.title) for c in Classification}, language=str(get_locale() or "en"),
     )
 

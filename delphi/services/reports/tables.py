@@ -13,6 +13,7 @@ from delphi.protocol import protocol_to_toml
 from delphi.services.analyse import analyse, outputs_text
 from delphi.services.csv_export import csv_text
 from delphi.services.reports import stored
+from delphi.services.reports.experiment import has_experiment
 from delphi.services.reports.source import ReportSource
 
 CODEBOOK_COLUMNS = ("file", "column", "meaning", "code", "code_meaning")
@@ -281,6 +282,17 @@ def codebook_csv(source: ReportSource) -> str:
             "comments.dta) are not suppressed: every published figure must be reproducible from them; they are for "
             "the study team's analysts only.", minimum=minimum), "", ""],
     ]
+    if has_experiment(source):  # issue 23: a study within the study
+        rows.append(["results.xlsx, results.json", "experiment", _(
+            "The randomised comparison of feedback formats (report section \"A study within the study\"): one row "
+            "per comparison of an arm (arm_b) with the first arm (arm_a) and outcome (panel_median, own_group_median: "
+            "mean movement towards the panel's or the panellist's own group's median shown after the earlier round, "
+            "in scale points; changed_band: %% of ratings that changed band; final_verdicts: the arms' verdicts in "
+            "the last round). The arm effect is mean_b - mean_a (difference) by analysis.arm_effect with the "
+            "estimator, its bootstrap interval (ci_low, ci_high at the confidence level), the permutation p-value, "
+            "permutations, resamples and seed; n_a and n_b count the panellists analysed, n_excluded those without "
+            "an outcome. final_verdicts: verdicts_compared statements, Cohen's kappa and pct_discordant. withheld: "
+            "true when an arm had fewer than %(minimum)s panellists (figures empty).", minimum=minimum), "", ""])
     return csv_text(CODEBOOK_COLUMNS, rows)
 
 

@@ -20,8 +20,11 @@ NUMERIC = {"round", "n", "n_unable", "n_declined", "median", "q1", "q3", "iqr", 
            "fleiss_kappa_p", "fleiss_kappa_statements", "rwg_j", *BOOTSTRAP_COLUMNS, *GROUP_TEST_COLUMNS,
            *(c for c in STABILITY_COLUMNS if c != "stable"), "bootstrap_resamples", "bootstrap_seed",
            "bootstrap_confidence", "round_from", "round_to", "verdicts_compared", "verdicts_changed",
-           "pct_verdicts_changed", "u", "p", "p_holm_pairs", "p_holm", "p_bh", "rank_biserial"}
-BOOLEAN = {"disagreement", "stable", "changed"}
+           "pct_verdicts_changed", "u", "p", "p_holm_pairs", "p_holm", "p_bh", "rank_biserial",
+           # issue 23: the experiment table (a study within the study)
+           "n_a", "n_b", "n_excluded", "mean_a", "mean_b", "difference", "ci_low", "ci_high", "confidence",
+           "permutations", "resamples", "seed", "verdicts_compared", "kappa", "pct_discordant"}
+BOOLEAN = {"disagreement", "stable", "changed", "withheld"}
 
 
 def _rows(text: str) -> tuple[list[str], list[dict]]:
@@ -48,7 +51,7 @@ def tables(texts: dict[str, str]) -> dict[str, tuple[list[str], list[list]]]:
     """The CSV downloads as typed tables, keyed by sheet name."""
     out = {}
     for name in ("statistics.csv", "consensus.csv", "rounds.csv", "verdict_changes.csv", "pairwise.csv",
-                 "statements.csv", "reasons.csv", "codebook.csv"):
+                 "experiment.csv", "statements.csv", "reasons.csv", "codebook.csv"):
         if name not in texts:
             continue
         header, rows = _rows(texts[name])
