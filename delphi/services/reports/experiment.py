@@ -137,10 +137,15 @@ def flow(source: ReportSource) -> list[FlowCell]:
     counts = analysis.retention(arm[allocated_rows], long.groups[allocated_rows].astype(str),
                                 answered[allocated_rows], arm_keys=arms, group_keys=groups)
 
+    # A study counts its allocated panellists in the database (those who never answered have no ratings); a ratings
+    # file can count only those in it.
+    allocated = counts.allocated if source.allocated is None else np.array(
+        [[source.allocated.get((arm_key, group_key), 0) for group_key in groups] for arm_key in arms], dtype=int)
+
     def parts(a: int, g: slice | int) -> tuple[int, ...]:
         """Allocated, answered each round, retained to each round: one cell each."""
         by_round = lambda table: np.atleast_2d(table[a, g]).sum(axis=0).tolist()  # noqa: E731
-        return (int(counts.allocated[a, g].sum()), *by_round(counts.responded), *by_round(counts.retained))
+        return (int(allocated[a, g].sum()), *by_round(counts.responded), *by_round(counts.retained))
 
     minimum = p.min_group_feedback
     by_group = withheld_cells({key: tuple(v for a in range(len(arms)) for v in parts(a, g))

@@ -109,6 +109,10 @@ class ReportSource:
     # Panellists' reasons for changing a rating: (round, pseudonym, group, statement code, reason), by round,
     # pseudonym and statement (never by time: docs/security.md, "Who can know what").
     reasons: list[tuple] = field(default_factory=list)
+    # Issue 23: how many panellists the study allocated to each (arm, group), counted in the database, for the
+    # CONSORT flow: an allocated panellist who never answered has no row in the ratings. None for a ratings file
+    # (the allocated are then those with ratings, and the report says so).
+    allocated: dict[tuple[str, str], int] | None = None
 
 
 def _rating_rows(study: Study) -> list[tuple]:
@@ -249,7 +253,18 @@ def source_from_study(study: Study) -> ReportSource:
                         statement_status={s.code: s.status.value for s in study.statements},
                         closed=closed_sizes(study),
                         stored=stored_rounds(study, [s.code for s in protocol.statements], keys),
-                        reasons=_reason_rows(study))
+                        reasons=_reason_rows(study), allocated=_allocated(study))
+
+
+def _allocated(study: Study) -> dict[tuple[str, str], int] | None:
+    """(arm, group key) -> panellists allocated there, withdrawn or not (CONSORT counts everyone allocated)."""
+    if study.experiment is None:
+        return None
+    return {(arm, key): n for arm, key, n in db.session.execute(
+        sa.select(Panellist.arm, StakeholderGroup.key, sa.func.count(Panellist.id))
+        .join(StakeholderGroup, StakeholderGroup.id == Panellist.group_id)
+        .where(Panellist.study_id == study.id, Panellist.arm.is_not(None))
+        .group_by(Panellist.arm, StakeholderGroup.key))}
 
 
 def source_from_ratings(long: LongRatings, protocol: Protocol, ratings_csv: str = "") -> ReportSource:
