@@ -16,6 +16,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from delphi.contact_cipher import email_index
 from delphi.errors import InputErrors, Problem
 from delphi.extensions import db
+from delphi.localised import localise
 from delphi.links import panel_link
 from delphi.models import Contact, MailKind, Panellist, Round, StaffUser, Study, Submission, WithdrawalPolicy
 from delphi.services import audit
@@ -193,9 +194,11 @@ def default_template(kind: str, language: str) -> tuple[str, str]:
     return subject.removeprefix("Subject:").strip(), body.strip() + "\n"
 
 
-def render(text: str, study: Study, link: str | None) -> str:
-    """Fill {study} and {link}; plain replacement, so braces elsewhere in the text are left alone."""
-    return text.replace("{study}", study.title).replace("{link}", link or "")
+def render(text: str, study: Study, link: str | None, language: str | None = None) -> str:
+    """Fill {study} (its title in ``language`` when the study has it, else in the study's language) and {link};
+    plain replacement, so braces elsewhere in the text are left alone."""
+    title = study.title if language is None else localise(study, "title", study, language).text
+    return text.replace("{study}", title).replace("{link}", link or "")
 
 
 def non_completers(study: Study, round_: Round, with_email: bool = False) -> list[Panellist]:

@@ -168,9 +168,11 @@ def _compose(row: OutboxMail) -> Mail | None:
             audit.record("panel.reissue_link", study=study, actor=None, target=contact_ref(contact),
                          reason="resent link could not be rebuilt")
         link = link_for(token)
-    body = render(row.body, study, link)
-    closing = closing_sentence(study.current_round, panellist.language or study.language)
-    return Mail(contact.email, render(row.subject, study, None), f"{body.rstrip()}\n\n{closing}\n" if closing else body)
+    language = panellist.language or study.language  # the mail's texts are in it (services/invitations.py)
+    body = render(row.body, study, link, language)
+    closing = closing_sentence(study.current_round, language)
+    return Mail(contact.email, render(row.subject, study, None, language),
+                f"{body.rstrip()}\n\n{closing}\n" if closing else body)
 
 
 def _message_id(row: OutboxMail) -> str:

@@ -113,3 +113,19 @@ def test_queuing_the_results_mail_takes_the_same_queries_for_3_or_30_people(app,
             return len(statements)
 
     assert queries_for(3) == queries_for(30)
+
+
+def test_each_mail_names_the_study_in_the_panellists_language(app, client, owner, make_panellist, answer_round,
+                                                              smtp):
+    """A study that offers Norwegian beside English has its title in both: the Norwegian panellist's mail said
+    «Test study» inside Norwegian sentences."""
+    _, study_id = owner
+    with app.app_context():
+        study = db.session.get(Study, study_id)
+        study.languages = ["en", "nb"]
+        study.translations = {**(study.translations or {}), "title": {"nb": "Teststudie"}}
+        db.session.commit()
+    _closed_round(app, client, study_id, make_panellist, answer_round)
+    client.post(f"/studies/{study_id}/close", data={"confirm": "yes", "notify": "yes"})
+    assert smtp.to("nb@example.org")[0]["Subject"] == "Resultatene fra Delphi-studien «Teststudie» er klare"
+    assert smtp.to("en@example.org")[0]["Subject"] == 'The results of the Delphi study "Test study" are ready'
