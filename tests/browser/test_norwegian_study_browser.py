@@ -342,7 +342,7 @@ def test_a_whole_norwegian_study(app, smtp, live_server, chromium, make_user, ne
     (mail_nb,) = [m for m in smtp.to("kari@example.org") if "?to=results" in Mailbox.body(m)]
     (mail_en,) = [m for m in smtp.to("reader@example.org") if "?to=results" in Mailbox.body(m)]
     assert mail_nb["Subject"] == "Resultatene fra Delphi-studien «Hva betyr recovery-orientert praksis?» er klare"
-    assert mail_en["Subject"] == 'The results of the Delphi study "Hva betyr recovery-orientert praksis?" are ready'
+    assert mail_en["Subject"] == f'The results of the Delphi study "{ENGLISH_TITLE}" are ready'
     # Each opens the mail's link, which leads to their results page.
     assert Mailbox.link(mail_nb).split("/p/", 1)[1] == norwegian_link.removeprefix("/p/") + "?to=results"
     assert Mailbox.link(mail_en).split("/p/", 1)[1] == english_link.removeprefix("/p/") + "?to=results"
