@@ -70,16 +70,26 @@ class _Files:
         self.source, self.live_settings_toml = source, live_settings_toml
 
     @cached_property
+    def views(self) -> list:
+        """Each round's figures, read (or computed) once for the tables and the report."""
+        return findings.compute_rounds(self.source)
+
+    @cached_property
+    def experiment(self):
+        """The study within the study's figures (their permutations and resamples take a second or more), once for
+        experiment.csv, the workbook, the JSON and the report; None without an experiment."""
+        return experiment.experiment_report(self.source, self.views)
+
+    @cached_property
     def texts(self) -> dict[str, str]:
         """The CSV tables that the workbook and the JSON repeat."""
-        views = findings.compute_rounds(self.source)
+        views = self.views
         return {"codebook.csv": tables.codebook_csv(self.source), "statements.csv": tables.statements_csv(self.source),
                 **tables.results_tables(self.source), "rounds.csv": tables.rounds_csv(self.source, views),
                 "verdict_changes.csv": tables.verdict_changes_csv(self.source, views),
                 "pairwise.csv": tables.pairwise_csv(self.source, views),
                 "reasons.csv": tables.reasons_csv(self.source),
-                **({"experiment.csv": experiment.experiment_csv(experiment.experiment_report(self.source, views))}
-                   if experiment.has_experiment(self.source) else {})}
+                **({"experiment.csv": experiment.experiment_csv(self.experiment)} if self.experiment else {})}
 
     @cached_property
     def ratings_frame(self):
@@ -103,7 +113,7 @@ class _Files:
         if name.endswith(".csv"):
             return self.texts[name].encode("utf-8")
         builders = {
-            "report.html": lambda: document.report_html(source).encode("utf-8"),
+            "report.html": lambda: document.report_html(source, self.views, self.experiment).encode("utf-8"),
             "results.xlsx": lambda: workbook.results_xlsx(self.texts, self.methods),
             "results.json": lambda: workbook.results_json(self.texts, self.methods, source.protocol).encode("utf-8"),
             "ratings.sav": lambda: stat_files.ratings_sav(source.ratings_csv, source.protocol, self.ratings_frame),

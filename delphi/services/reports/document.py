@@ -267,10 +267,16 @@ def _environment() -> Environment:
     return environment
 
 
-def report_html(source: ReportSource) -> str:
-    """The whole report as one HTML document (no external resources)."""
+_NOT_GIVEN = object()
+
+
+def report_html(source: ReportSource, views: list | None = None, experiment_figures=_NOT_GIVEN) -> str:
+    """The whole report as one HTML document (no external resources). ``views`` and ``experiment_figures``, when the
+    caller already has them (a download set builds them once for every file), are those of ``source``."""
     p = source.protocol
-    views = findings.compute_rounds(source)
+    views = findings.compute_rounds(source) if views is None else views
+    if experiment_figures is _NOT_GIVEN:
+        experiment_figures = experiment.experiment_report(source, views)
     results = findings.statement_results(source, views)
     names = {g.key: g.name for g in p.groups}
     rounds = [v.number for v in views]
@@ -296,7 +302,7 @@ def report_html(source: ReportSource) -> str:
         not_stored=[v.number for v in views if v.bootstrap is None],
         rand_ucla=(p.scale.min, p.scale.max) == (1, 9),
         charts=charts_, bars=bars, checklist=checklist(source), flow=source.flow, embedded_stylesheet=_stylesheet(),
-        experiment=experiment.experiment_report(source, views),
+        experiment=experiment_figures,
         quantile_words=_quantile_words(p.consensus.quantile_method),
         verdicts={c.value: _(c.title) for c in Classification}, language=str(get_locale() or "en"),
     )
